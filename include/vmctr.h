@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmctr.h
+ * @brief libvmctr: Linux containers, each in its own lightweight VM.
+ *
+ * The umbrella header: includes every public libvmctr header. See doc/api.md.
+ */
+#ifndef VMCTR_H
+#define VMCTR_H
+
+#include "vmctr/common.h"
+#include "vmctr/version.h"
+#include "vmctr/error.h"
+#include "vmctr/log.h"
+#include "vmctr/caps.h"
+#include "vmctr/bootcfg.h"
+
+#endif /* VMCTR_H */

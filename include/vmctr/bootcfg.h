@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmctr/bootcfg.h
+ * @brief Boot configurations: what a VM boots and with what resources.
+ *
+ * A vmctr_bootcfg is an opaque builder: kernel, initial filesystem (initfs),
+ * kernel command-line arguments, vCPUs, memory, nested virtualization and
+ * Rosetta, plus free string keys that the library keeps but does not
+ * interpret. It is saved to and loaded from JSON:
+ *
+ * @code{.json}
+ * { "version": 1, "kernel": "/var/lib/vmctr/vmlinux", "initfs": "/var/lib/vmctr/initfs.cpio.gz",
+ *   "cmdline": ["console=hvc0", "quiet"], "cpus": 2, "memory": 1073741824,
+ *   "nested_virtualization": false, "rosetta": false, "com.example.note": "hi" }
+ * @endcode
+ *
+ * Unknown keys survive a load/save round trip with their JSON values intact.
+ * A builder is not thread-safe: use one from one thread at a time.
+ */
+#ifndef VMCTR_BOOTCFG_H
+#define VMCTR_BOOTCFG_H
+
+#include "common.h"
+#include "caps.h"
+
+VMCTR_BEGIN_DECLS
+
+/** An opaque boot-config builder. */
+typedef struct vmctr_bootcfg vmctr_bootcfg;
+
+/** vCPUs of a new builder. */
+#define VMCTR_BOOTCFG_DEFAULT_CPUS 1u
+/** Memory of a new builder: 512 MiB. */
+#define VMCTR_BOOTCFG_DEFAULT_MEMORY (512ull * 1024 * 1024)
+/** The least memory a VM may get: 64 MiB. */
+#define VMCTR_BOOTCFG_MIN_MEMORY (64ull * 1024 * 1024)
+/** The largest boot-config file or JSON text accepted: 1 MiB. */
+#define VMCTR_BOOTCFG_MAX_JSON (1024u * 1024u)
+/** The JSON format version this library writes. */
+#define VMCTR_BOOTCFG_FORMAT_VERSION 1
+
+/**
+ * Create an empty builder with the defaults (no kernel, no initfs, no
+ * arguments, VMCTR_BOOTCFG_DEFAULT_CPUS, VMCTR_BOOTCFG_DEFAULT_MEMORY,
+ * nested virtualization and Rosetta off).
+ *
+ * @return 0, VMCTR_EINVAL (NULL out) or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_new(vmctr_bootcfg **out);
+
+/**
+ * Create a builder holding a deep copy of another.
+ *
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_clone(vmctr_bootcfg **out, const vmctr_bootcfg *cfg);
+
+/** Free a builder. NULL is ignored. */
+VMCTR_API void vmctr_bootcfg_free(vmctr_bootcfg *cfg);
+
+/**
+ * Set the kernel image path (a bzImage, vmlinux or Image). NULL unsets it.
+ * The file is checked by vmctr_bootcfg_validate(), not here.
+ * @return 0, VMCTR_EINVAL (empty path) or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_set_kernel(vmctr_bootcfg *cfg, const char *path);
+
+/** The kernel path, or NULL if unset. Borrowed from cfg until it changes or is freed. */
+VMCTR_API const char *vmctr_bootcfg_kernel(const vmctr_bootcfg *cfg);
+
+/**
+ * Set the initial filesystem (a cpio archive, optionally compressed). NULL unsets it.
+ * @return 0, VMCTR_EINVAL (empty path) or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_set_initfs(vmctr_bootcfg *cfg, const char *path);
+
+/** The initfs path, or NULL if unset. Borrowed from cfg until it changes or is freed. */
+VMCTR_API const char *vmctr_bootcfg_initfs(const vmctr_bootcfg *cfg);
+
+/**
+ * Replace the kernel command-line arguments.
+ *
+ * @param args  n arguments, each one kernel parameter such as "console=hvc0".
+ *              An argument may not be empty or contain a newline or NUL.
+ * @param n     number of arguments; 0 clears them (args may then be NULL).
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. On failure cfg is unchanged.
+ */
+VMCTR_API int vmctr_bootcfg_set_cmdline(vmctr_bootcfg *cfg, const char *const *args, size_t n);
+
+/**
+ * Append one kernel command-line argument.
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_add_cmdline_arg(vmctr_bootcfg *cfg, const char *arg);
+
+/** The number of kernel command-line arguments (0 if cfg is NULL). */
+VMCTR_API size_t vmctr_bootcfg_cmdline_count(const vmctr_bootcfg *cfg);
+
+/** Argument i, or NULL if out of range. Borrowed from cfg until it changes or is freed. */
+VMCTR_API const char *vmctr_bootcfg_cmdline_arg(const vmctr_bootcfg *cfg, size_t i);
+
+/**
+ * The whole command line as the kernel sees it: the arguments joined by
+ * single spaces.
+ *
+ * @param out receives the string; free it with vmctr_free().
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_cmdline_string(const vmctr_bootcfg *cfg, char **out);
+
+/**
+ * Set the number of vCPUs. 0 is refused here; the host limit is checked by
+ * vmctr_bootcfg_validate().
+ * @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_bootcfg_set_cpus(vmctr_bootcfg *cfg, uint32_t cpus);
+
+/** The number of vCPUs (0 if cfg is NULL). */
+VMCTR_API uint32_t vmctr_bootcfg_cpus(const vmctr_bootcfg *cfg);
+
+/**
+ * Set guest memory in bytes. Any value is stored; vmctr_bootcfg_validate()
+ * requires a whole number of MiB, at least VMCTR_BOOTCFG_MIN_MEMORY and at most
+ * the host's limit.
+ * @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_bootcfg_set_memory(vmctr_bootcfg *cfg, uint64_t bytes);
+
+/** Guest memory in bytes (0 if cfg is NULL). */
+VMCTR_API uint64_t vmctr_bootcfg_memory(const vmctr_bootcfg *cfg);
+
+/**
+ * Ask for nested virtualization (the guest may run VMs). Checked against the
+ * host by vmctr_bootcfg_validate().
+ * @param enabled 0 or 1; other values give VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_bootcfg_set_nested_virtualization(vmctr_bootcfg *cfg, int32_t enabled);
+
+/** 1 if nested virtualization is requested, else 0. */
+VMCTR_API int32_t vmctr_bootcfg_nested_virtualization(const vmctr_bootcfg *cfg);
+
+/**
+ * Ask for Rosetta (x86_64 translation in arm64 guests; macOS on Apple silicon only).
+ * @param enabled 0 or 1; other values give VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_bootcfg_set_rosetta(vmctr_bootcfg *cfg, int32_t enabled);
+
+/** 1 if Rosetta is requested, else 0. */
+VMCTR_API int32_t vmctr_bootcfg_rosetta(const vmctr_bootcfg *cfg);
+
+/**
+ * Set any key from a string, or remove it.
+ *
+ * Known keys are parsed into their typed settings:
+ * - "kernel", "initfs": a path;
+ * - "cmdline": arguments separated by blanks (double quotes group blanks
+ *   into one argument, as the kernel reads them);
+ * - "cpus": a decimal count;
+ * - "memory": bytes, or a number with a binary suffix K, M, G or T
+ *   (optionally followed by "iB" or "B"), e.g. "512M", "2GiB";
+ * - "nested_virtualization", "rosetta": "true"/"false", "1"/"0", "yes"/"no", "on"/"off".
+ *
+ * Any other key (1 to 256 bytes of UTF-8, not "version") is kept as a string
+ * and written to JSON as one.
+ *
+ * @param value the new value, or NULL to remove the key; removing a known key
+ *              restores its default.
+ * @return 0; VMCTR_EINVAL for a bad key or a value the key cannot take (the
+ *         message names the key); VMCTR_ENOMEM. On failure cfg is unchanged.
+ */
+VMCTR_API int vmctr_bootcfg_set(vmctr_bootcfg *cfg, const char *key, const char *value);
+
+/**
+ * Get any key as a string: the form vmctr_bootcfg_set() accepts for known
+ * keys (memory in bytes, booleans as "true"/"false"), the string itself for
+ * string-valued free keys, and compact JSON text for free keys whose value
+ * (loaded from a file) is not a string.
+ *
+ * @param out receives the value; free it with vmctr_free().
+ * @return 0; VMCTR_ENOENT if the key is unset (a known key whose value is
+ *         unset, such as a missing kernel, or an absent free key);
+ *         VMCTR_EINVAL; VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_get(const vmctr_bootcfg *cfg, const char *key, char **out);
+
+/**
+ * List every key that is set (known keys first, in a fixed order, then free
+ * keys in insertion order).
+ *
+ * @param out receives a NULL-terminated array; free it with vmctr_strv_free().
+ * @return the number of keys, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_keys(const vmctr_bootcfg *cfg, char ***out);
+
+/**
+ * Check the configuration against a host.
+ *
+ * Reports the first problem with a message that names the key:
+ * - no kernel, or a kernel or initfs that is missing (VMCTR_ENOENT) or
+ *   unreadable (VMCTR_EPERM) or not a regular file (VMCTR_EINVAL);
+ * - cpus of 0 or above the host's maximum (VMCTR_EINVAL);
+ * - memory that is not a whole MiB, below VMCTR_BOOTCFG_MIN_MEMORY or above
+ *   the host's maximum (VMCTR_EINVAL);
+ * - nested virtualization or Rosetta requested where the host has none
+ *   (VMCTR_EUNSUPPORTED, with the same message as
+ *   vmctr_caps_require_nested_virtualization()).
+ *
+ * @param caps a snapshot from vmctr_caps_probe(), or NULL to probe now
+ *             (with VMCTR_CAPS_PROBE_QUICK).
+ * @return 0 if the host can boot this configuration, or the code above.
+ */
+VMCTR_API int vmctr_bootcfg_validate(const vmctr_bootcfg *cfg, const vmctr_caps *caps);
+
+/**
+ * Serialize to JSON (UTF-8, NUL-terminated, pretty-printed).
+ *
+ * @param out_json receives the text; free it with vmctr_free().
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json);
+
+/**
+ * Parse a builder from JSON text.
+ *
+ * Refuses text over VMCTR_BOOTCFG_MAX_JSON (VMCTR_ETOOBIG); malformed JSON,
+ * a top level that is not an object, duplicate keys, and wrong types or
+ * out-of-range values for known keys (VMCTR_EPARSE, the message names the
+ * line and column or the key); a format version newer than
+ * VMCTR_BOOTCFG_FORMAT_VERSION (VMCTR_EUNSUPPORTED).
+ *
+ * @param json the text; need not be NUL-terminated.
+ * @param len  its length in bytes.
+ * @return 0 and *out set, or a negative code and *out untouched.
+ */
+VMCTR_API int vmctr_bootcfg_from_json(vmctr_bootcfg **out, const char *json, size_t len);
+
+/**
+ * Load a builder from a JSON file, with the checks of vmctr_bootcfg_from_json().
+ * Messages name the file.
+ *
+ * @return 0, VMCTR_ENOENT, VMCTR_EPERM, VMCTR_EIO, VMCTR_ETOOBIG,
+ *         VMCTR_EPARSE, VMCTR_EUNSUPPORTED, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_load(vmctr_bootcfg **out, const char *path);
+
+/**
+ * Save to a JSON file atomically.
+ *
+ * Writes a temporary file in the same directory, flushes it to disk, renames
+ * it over path and flushes the directory. Readers see the old file or the new
+ * one, never a mix. On failure the old file is intact and no temporary file is
+ * left behind. A new file gets mode 0644; an existing file keeps its mode.
+ *
+ * @return 0, VMCTR_EINVAL, VMCTR_ENOENT (no such directory), VMCTR_EPERM,
+ *         VMCTR_EIO or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_save(const vmctr_bootcfg *cfg, const char *path);
+
+VMCTR_END_DECLS
+
+#endif /* VMCTR_BOOTCFG_H */

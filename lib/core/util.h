@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal helpers: strings, growable buffers, bounded file I/O, child processes. */
+#ifndef VMCTR_CORE_UTIL_H
+#define VMCTR_CORE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMCTR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* strdup that records VMCTR_ENOMEM on failure. s may be NULL (gives NULL, no error). */
+char *vmctr__strdup(const char *s);
+void vmctr__strv_free(char **v);
+size_t vmctr__strv_len(char *const *v);
+
+/* Growable NUL-terminated buffer. On allocation failure it latches `failed`
+ * and further appends are no-ops, so callers check once at the end. */
+typedef struct vmctr_strbuf {
+  char *buf;
+  size_t len, cap;
+  bool failed;
+} vmctr_strbuf;
+
+void vmctr__sb_append(vmctr_strbuf *sb, const char *s, size_t n);
+void vmctr__sb_puts(vmctr_strbuf *sb, const char *s);
+void vmctr__sb_printf(vmctr_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hand the buffer over (NULL and VMCTR_ENOMEM recorded if any append failed). */
+char *vmctr__sb_steal(vmctr_strbuf *sb);
+void vmctr__sb_free(vmctr_strbuf *sb);
+
+/* Read a whole file of at most max bytes (refused with VMCTR_ETOOBIG beyond).
+ * *out is NUL-terminated. Errors name the path. */
+int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len);
+
+/* Read a small text file (sysfs, procfs) into buf, NUL-terminated, trailing
+ * newline removed. Returns length or a negative errno-style value (no error
+ * detail recorded: absence is usually an answer, not a failure). */
+int vmctr__read_line(const char *path, char *buf, size_t size);
+
+/* Write data to path atomically: temp file in the same directory, fsync,
+ * rename, fsync of the directory. On failure nothing is left behind and the
+ * old file is intact. New files get new_mode; existing files keep theirs. */
+int vmctr__write_file_atomic(const char *path, const void *data, size_t len, unsigned new_mode);
+
+/* Find an executable: an absolute or relative path containing '/' is checked
+ * as is; a bare name is looked up in PATH. Returns a malloc'd path or NULL. */
+char *vmctr__find_executable(const char *name);
+
+/* Run argv (no shell) with stdin from /dev/null, capture up to max bytes of
+ * stdout+stderr, and wait at most timeout_ms; on timeout the child is killed
+ * and reaped. *exit_status gets the exit code (or 128+signal). */
+int vmctr__run_capture(char *const argv[], int timeout_ms, size_t max, char **out,
+                       int *exit_status);
+
+#endif
