@@ -20,8 +20,8 @@
 #ifndef VMCTR_BOOTCFG_H
 #define VMCTR_BOOTCFG_H
 
-#include "common.h"
-#include "caps.h"
+#include "vmctr/common.h"
+#include "vmctr/caps.h"
 
 VMCTR_BEGIN_DECLS
 

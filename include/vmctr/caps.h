@@ -19,7 +19,7 @@
 #ifndef VMCTR_CAPS_H
 #define VMCTR_CAPS_H
 
-#include "common.h"
+#include "vmctr/common.h"
 
 VMCTR_BEGIN_DECLS
 

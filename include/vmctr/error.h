@@ -13,7 +13,7 @@
 #ifndef VMCTR_ERROR_H
 #define VMCTR_ERROR_H
 
-#include "common.h"
+#include "vmctr/common.h"
 
 /** Success. */
 #define VMCTR_OK 0

@@ -6,7 +6,7 @@
 #ifndef VMCTR_LOG_H
 #define VMCTR_LOG_H
 
-#include "common.h"
+#include "vmctr/common.h"
 
 /** Something failed. */
 #define VMCTR_LOG_ERROR 0

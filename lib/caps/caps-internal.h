@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* The capability snapshot and the interface between the shared caps code
+ * (caps.c, caps-json.c) and the platform probes (probe-linux.c, probe-darwin.m). */
+#ifndef VMCTR_CAPS_INTERNAL_H
+#define VMCTR_CAPS_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "vmctr/caps.h"
+
+#define VMCTR__CAP_MAX VMCTR_CAP_ROSETTA
+
+struct vmctr_cap_entry {
+  bool present;
+  char *reason; /* always set once probed */
+};
+
+struct vmctr_caps {
+  struct vmctr_cap_entry cap[VMCTR__CAP_MAX + 1]; /* indexed by VMCTR_CAP_* */
+  bool compiled_qemu, compiled_vz;
+  int32_t backend;
+  int32_t accel;
+  char *accel_reason;
+  char *hypervisor; /* what provides hardware virtualization: "kvm", "kvm-pvm", "vz", "none" */
+  uint32_t host_cpus, max_vcpus;
+  uint64_t host_memory, max_memory;
+  char *qemu_path, *qemu_version, *virtiofsd_path;
+  const char *os, *arch; /* static */
+};
+
+/* What a probe looks at. The platform default is all-NULL; unit tests point
+ * root at a fake tree (sysfs, /dev) and name binaries that may not exist. */
+struct vmctr_caps_params {
+  const char *root;      /* prefix for /sys, /dev and /proc/self/status; NULL = "/" */
+  const char *qemu;      /* NULL = the build's default */
+  const char *virtiofsd; /* NULL = the build's default, then a search */
+};
+
+/* Fill caps (zeroed, compiled_* set) for this platform. Returns 0 or
+ * VMCTR_ENOMEM; absent capabilities are not errors. */
+int vmctr__caps_probe_platform(struct vmctr_caps *caps, uint32_t flags,
+                               const struct vmctr_caps_params *p);
+
+/* Probe with explicit parameters (unit tests). */
+int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_caps_params *p);
+
+/* Set a capability and its reason (printf-style). Returns 0 or VMCTR_ENOMEM. */
+int vmctr__caps_set(struct vmctr_caps *caps, uint32_t cap, bool present, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Replace *dst with a formatted string. Returns 0 or VMCTR_ENOMEM. */
+int vmctr__caps_setstr(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The nested-virtualization message shared by the require call and bootcfg validation. */
+#define VMCTR__NESTED_HINT                                                                       \
+  "nested virtualization is not supported on this host (needs Apple M3 or newer and macOS 15+, " \
+  "or a Linux host whose KVM has nested=1)"
+
+#endif

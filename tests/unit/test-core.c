@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for lib/core: errors, logging, buffers, bounded I/O, JSON
+ * helpers, child processes, version. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "vmctr.h"
+
+static char tmpdir[256];
+
+static int setup_tmp(void **state) {
+  snprintf(tmpdir, sizeof(tmpdir), "%s/vmctr-core-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmp(void **state) {
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static size_t count_entries(const char *dir) {
+  char cmd[512];
+  FILE *f;
+  size_t n = 0;
+  int c;
+  snprintf(cmd, sizeof(cmd), "ls -A '%s'", dir);
+  f = popen(cmd, "r");
+  while ((c = fgetc(f)) != EOF)
+    if (c == '\n')
+      n++;
+  pclose(f);
+  return n;
+}
+
+/* ---- errors ---- */
+
+static void test_strerror_all_codes(void **state) {
+  for (int c = 0; c >= VMCTR_ECANCELED; c--) {
+    const char *s = vmctr_strerror(c);
+    assert_non_null(s);
+    assert_string_not_equal(s, "unknown error");
+  }
+  assert_string_equal(vmctr_strerror(1), "unknown error");
+  assert_string_equal(vmctr_strerror(-1000), "unknown error");
+  assert_string_equal(vmctr_strerror(VMCTR_ENOENT), "no such file, object or key");
+}
+
+static void test_error_fixed_values(void **state) {
+  /* These values are ABI: they must never change. */
+  assert_int_equal(VMCTR_EGENERIC, -1);
+  assert_int_equal(VMCTR_EINVAL, -2);
+  assert_int_equal(VMCTR_ENOMEM, -3);
+  assert_int_equal(VMCTR_ENOENT, -4);
+  assert_int_equal(VMCTR_EEXIST, -5);
+  assert_int_equal(VMCTR_EBUSY, -6);
+  assert_int_equal(VMCTR_EUNSUPPORTED, -7);
+  assert_int_equal(VMCTR_ETIMEDOUT, -8);
+  assert_int_equal(VMCTR_EIO, -9);
+  assert_int_equal(VMCTR_EPERM, -10);
+  assert_int_equal(VMCTR_EPARSE, -11);
+  assert_int_equal(VMCTR_ETOOBIG, -12);
+  assert_int_equal(VMCTR_ESTATE, -13);
+  assert_int_equal(VMCTR_EPROTO, -14);
+  assert_int_equal(VMCTR_ECANCELED, -15);
+}
+
+static void test_error_last_and_clear(void **state) {
+  const vmctr_error *e;
+  vmctr_error_clear();
+  e = vmctr_error_last();
+  assert_non_null(e);
+  assert_int_equal(e->code, 0);
+  assert_string_equal(e->message, "no error");
+  assert_int_equal(vmctr__err(VMCTR_EINVAL, 0, "bad %s %d", "thing", 7), VMCTR_EINVAL);
+  e = vmctr_error_last();
+  assert_int_equal(e->code, VMCTR_EINVAL);
+  assert_string_equal(e->message, "bad thing 7");
+  assert_int_equal(vmctr__err_os(ENOENT, "open %s", "/x"), VMCTR_ENOENT);
+  assert_int_equal(e->os_errno, ENOENT);
+  assert_non_null(strstr(e->message, "open /x: "));
+  vmctr__err_prefix("ctx");
+  assert_non_null(strstr(e->message, "ctx: open /x: "));
+  assert_int_equal(e->code, VMCTR_ENOENT);
+  vmctr_error_clear();
+  assert_int_equal(vmctr_error_last()->code, 0);
+}
+
+static void test_error_long_message_truncated(void **state) {
+  char big[5000];
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  vmctr__err(VMCTR_EIO, 0, "%s", big);
+  assert_true(strlen(vmctr_error_last()->message) < sizeof(big));
+  assert_true(strlen(vmctr_error_last()->message) > 100);
+}
+
+static void test_errno_mapping(void **state) {
+  assert_int_equal(vmctr__code_from_errno(EACCES), VMCTR_EPERM);
+  assert_int_equal(vmctr__code_from_errno(ENOENT), VMCTR_ENOENT);
+  assert_int_equal(vmctr__code_from_errno(EEXIST), VMCTR_EEXIST);
+  assert_int_equal(vmctr__code_from_errno(ENOMEM), VMCTR_ENOMEM);
+  assert_int_equal(vmctr__code_from_errno(ETIMEDOUT), VMCTR_ETIMEDOUT);
+  assert_int_equal(vmctr__code_from_errno(EIO), VMCTR_EIO);
+  assert_int_equal(vmctr__code_from_errno(ENOSPC), VMCTR_EIO);
+}
+
+static void *thread_err(void *arg) {
+  /* A fresh thread sees no error, whatever the main thread did. */
+  int *ok = arg;
+  *ok = vmctr_error_last()->code == 0;
+  vmctr__err(VMCTR_EBUSY, 0, "thread");
+  *ok = *ok && vmctr_error_last()->code == VMCTR_EBUSY;
+  return NULL;
+}
+
+static void test_error_thread_local(void **state) {
+  pthread_t t;
+  int ok = 0;
+  vmctr__err(VMCTR_EPARSE, 0, "main");
+  assert_int_equal(pthread_create(&t, NULL, thread_err, &ok), 0);
+  pthread_join(t, NULL);
+  assert_true(ok);
+  assert_int_equal(vmctr_error_last()->code, VMCTR_EPARSE);
+  assert_string_equal(vmctr_error_last()->message, "main");
+}
+
+/* ---- logging ---- */
+
+struct logrec {
+  int calls, destroyed, last_level;
+  char last[256];
+  char domain[32];
+};
+
+static void log_cb(int32_t level, const char *domain, const char *msg, void *ud) {
+  struct logrec *r = ud;
+  r->calls++;
+  r->last_level = level;
+  snprintf(r->last, sizeof(r->last), "%s", msg);
+  snprintf(r->domain, sizeof(r->domain), "%s", domain);
+}
+
+static void log_destroy(void *ud) { ((struct logrec *)ud)->destroyed++; }
+
+static void test_log_handler(void **state) {
+  struct logrec a = {0}, b = {0};
+  vmctr__log(VMCTR_LOG_ERROR, "t", "dropped %d", 1); /* no handler: nothing happens */
+  assert_int_equal(vmctr_log_set_handler(VMCTR_LOG_INFO, log_cb, &a, log_destroy), 0);
+  vmctr__log(VMCTR_LOG_WARN, "t", "hello %s", "world");
+  assert_int_equal(a.calls, 1);
+  assert_string_equal(a.last, "hello world");
+  assert_string_equal(a.domain, "t");
+  assert_int_equal(a.last_level, VMCTR_LOG_WARN);
+  vmctr__log(VMCTR_LOG_DEBUG, "t", "filtered");
+  assert_int_equal(a.calls, 1);
+  /* Replacing destroys the old userdata exactly once. */
+  assert_int_equal(vmctr_log_set_handler(VMCTR_LOG_DEBUG, log_cb, &b, log_destroy), 0);
+  assert_int_equal(a.destroyed, 1);
+  /* Failing calls log their error at debug level. */
+  vmctr__err(VMCTR_EINVAL, 0, "some failure");
+  assert_int_equal(b.calls, 1);
+  assert_non_null(strstr(b.last, "some failure"));
+  assert_string_equal(b.domain, "error");
+  assert_int_equal(vmctr_log_set_handler(VMCTR_LOG_DEBUG, NULL, NULL, NULL), 0);
+  assert_int_equal(b.destroyed, 1);
+  assert_int_equal(a.destroyed, 1);
+  vmctr__log(VMCTR_LOG_ERROR, "t", "after removal");
+  assert_int_equal(b.calls, 1);
+}
+
+static void test_log_bad_level(void **state) {
+  struct logrec a = {0};
+  assert_int_equal(vmctr_log_set_handler(7, log_cb, &a, log_destroy), VMCTR_EINVAL);
+  assert_int_equal(vmctr_log_set_handler(-1, log_cb, &a, log_destroy), VMCTR_EINVAL);
+  assert_int_equal(a.destroyed, 0);
+}
+
+static void *log_thread(void *arg) {
+  for (int i = 0; i < 2000; i++)
+    vmctr__log(VMCTR_LOG_INFO, "t", "msg %d", i);
+  return NULL;
+}
+
+static void count_cb(int32_t level, const char *domain, const char *msg, void *ud) {
+  __atomic_add_fetch((int *)ud, 1, __ATOMIC_RELAXED);
+}
+
+static void test_log_concurrent_replace(void **state) {
+  /* Swap handlers while threads log: every destroy runs once, after its last use. */
+  static int counters[50];
+  pthread_t t[2];
+  memset(counters, 0, sizeof(counters));
+  for (int i = 0; i < 2; i++)
+    pthread_create(&t[i], NULL, log_thread, NULL);
+  for (int i = 0; i < 50; i++)
+    vmctr_log_set_handler(VMCTR_LOG_DEBUG, count_cb, &counters[i], NULL);
+  for (int i = 0; i < 2; i++)
+    pthread_join(t[i], NULL);
+  assert_int_equal(vmctr_log_set_handler(VMCTR_LOG_DEBUG, NULL, NULL, NULL), 0);
+  int total = 0;
+  for (int i = 0; i < 50; i++)
+    total += counters[i];
+  assert_true(total <= 4000);
+}
+
+/* ---- buffers ---- */
+
+static void test_strbuf(void **state) {
+  vmctr_strbuf sb = {0};
+  char *s;
+  for (int i = 0; i < 1000; i++)
+    vmctr__sb_printf(&sb, "%d,", i % 10);
+  vmctr__sb_puts(&sb, "end");
+  s = vmctr__sb_steal(&sb);
+  assert_non_null(s);
+  assert_int_equal(strlen(s), 2003);
+  assert_memory_equal(s, "0,1,2,", 6);
+  assert_string_equal(s + 2000, "end");
+  free(s);
+  assert_null(sb.buf);
+}
+
+static void test_strv(void **state) {
+  char **v = calloc(3, sizeof(char *));
+  v[0] = vmctr__strdup("a");
+  v[1] = vmctr__strdup("b");
+  assert_int_equal(vmctr__strv_len(v), 2);
+  vmctr_strv_free(v);
+  vmctr_strv_free(NULL);
+  vmctr_free(NULL);
+  assert_null(vmctr__strdup(NULL));
+}
+
+/* ---- files ---- */
+
+static void write_raw(const char *path, const char *data, size_t len, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, data, len), (ssize_t)len);
+  close(fd);
+}
+
+static void test_read_file_bounds(void **state) {
+  char path[512], *buf = NULL;
+  size_t len = 0;
+  snprintf(path, sizeof(path), "%s/f", tmpdir);
+  write_raw(path, "hello", 5, 0644);
+  assert_int_equal(vmctr__read_file(path, 5, &buf, &len), 0);
+  assert_int_equal(len, 5);
+  assert_string_equal(buf, "hello");
+  free(buf);
+  buf = NULL;
+  assert_int_equal(vmctr__read_file(path, 4, &buf, &len), VMCTR_ETOOBIG);
+  assert_null(buf);
+  assert_non_null(strstr(vmctr_error_last()->message, path));
+  snprintf(path, sizeof(path), "%s/missing", tmpdir);
+  assert_int_equal(vmctr__read_file(path, 100, &buf, &len), VMCTR_ENOENT);
+  assert_int_equal(vmctr__read_file(tmpdir, 100, &buf, &len), VMCTR_EINVAL);
+  /* Non-regular files are bounded by what is read, not by stat. */
+  assert_int_equal(vmctr__read_file("/dev/zero", 1000, &buf, &len), VMCTR_ETOOBIG);
+  assert_null(buf);
+}
+
+static void test_write_atomic(void **state) {
+  char path[512], *buf = NULL;
+  struct stat st;
+  snprintf(path, sizeof(path), "%s/atomic.json", tmpdir);
+  assert_int_equal(vmctr__write_file_atomic(path, "one", 3, 0644), 0);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0644);
+  assert_int_equal(chmod(path, 0600), 0);
+  assert_int_equal(vmctr__write_file_atomic(path, "two!", 4, 0644), 0);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600); /* an existing file keeps its mode */
+  assert_int_equal(vmctr__read_file(path, 100, &buf, NULL), 0);
+  assert_string_equal(buf, "two!");
+  free(buf);
+  assert_int_equal(count_entries(tmpdir), 1); /* no temp file left */
+}
+
+static void test_write_atomic_failure_leaves_nothing(void **state) {
+  char path[512], sub[512];
+  snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  /* The target is a directory: refused before any temp file exists. */
+  assert_int_equal(vmctr__write_file_atomic(sub, "x", 1, 0644), VMCTR_EINVAL);
+  assert_int_equal(count_entries(tmpdir), 1);
+  /* A missing parent directory. */
+  snprintf(path, sizeof(path), "%s/nope/file", tmpdir);
+  assert_int_equal(vmctr__write_file_atomic(path, "x", 1, 0644), VMCTR_ENOENT);
+  assert_non_null(strstr(vmctr_error_last()->message, path));
+  assert_int_equal(count_entries(tmpdir), 1);
+  assert_int_equal(count_entries(sub), 0);
+}
+
+static void test_write_atomic_write_error_keeps_old(void **state) {
+  /* A real write failure after the temp file exists: a file-size limit makes
+   * write() fail with EFBIG. The old file must survive, the temp must go. */
+  char path[512], *buf = NULL, big[4096];
+  struct rlimit old, lim;
+  void (*oldsig)(int);
+  int r;
+  snprintf(path, sizeof(path), "%s/keep.json", tmpdir);
+  assert_int_equal(vmctr__write_file_atomic(path, "old", 3, 0644), 0);
+  memset(big, 'n', sizeof(big));
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = 1024;
+  oldsig = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  r = vmctr__write_file_atomic(path, big, sizeof(big), 0644);
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, oldsig);
+  assert_int_equal(r, VMCTR_ETOOBIG);
+  assert_int_equal(vmctr_error_last()->os_errno, EFBIG);
+  assert_int_equal(vmctr__read_file(path, 100, &buf, NULL), 0);
+  assert_string_equal(buf, "old");
+  free(buf);
+  assert_int_equal(count_entries(tmpdir), 1);
+}
+
+static void test_read_line(void **state) {
+  char path[512], buf[16];
+  snprintf(path, sizeof(path), "%s/param", tmpdir);
+  write_raw(path, "Y\n", 2, 0644);
+  assert_int_equal(vmctr__read_line(path, buf, sizeof(buf)), 1);
+  assert_string_equal(buf, "Y");
+  snprintf(path, sizeof(path), "%s/none", tmpdir);
+  assert_int_equal(vmctr__read_line(path, buf, sizeof(buf)), -ENOENT);
+}
+
+static void test_find_executable(void **state) {
+  char *p = vmctr__find_executable("sh");
+  assert_non_null(p);
+  assert_int_equal(p[0], '/');
+  free(p);
+  p = vmctr__find_executable("/bin/sh");
+  assert_string_equal(p, "/bin/sh");
+  free(p);
+  assert_null(vmctr__find_executable("vmctr-no-such-program-xyz"));
+  assert_null(vmctr__find_executable("/nonexistent/sh"));
+  assert_null(vmctr__find_executable(""));
+}
+
+/* ---- JSON helpers ---- */
+
+static void test_json_parse_ok(void **state) {
+  cJSON *j = NULL;
+  uint64_t u;
+  bool b;
+  const char *s;
+  const char *text = "{\"a\": 5, \"b\": true, \"c\": \"x\", \"d\": {\"a\": 1}}  \n";
+  assert_int_equal(vmctr__json_parse(text, strlen(text), "t", &j), 0);
+  assert_int_equal(vmctr__json_as_uint(cJSON_GetObjectItem(j, "a"), "t", 10, &u), 0);
+  assert_int_equal(u, 5);
+  assert_int_equal(vmctr__json_as_uint(cJSON_GetObjectItem(j, "a"), "t", 4, &u), VMCTR_EPARSE);
+  assert_int_equal(vmctr__json_as_bool(cJSON_GetObjectItem(j, "b"), "t", &b), 0);
+  assert_true(b);
+  assert_int_equal(vmctr__json_as_string(cJSON_GetObjectItem(j, "c"), "t", &s), 0);
+  assert_string_equal(s, "x");
+  assert_int_equal(vmctr__json_as_string(cJSON_GetObjectItem(j, "a"), "t", &s), VMCTR_EPARSE);
+  assert_non_null(strstr(vmctr_error_last()->message, "key \"a\": expected a string, got a number"));
+  assert_int_equal(vmctr__json_as_bool(cJSON_GetObjectItem(j, "c"), "t", &b), VMCTR_EPARSE);
+  cJSON_Delete(j);
+}
+
+static void expect_parse_error(const char *text, size_t len, const char *needle) {
+  cJSON *j = NULL;
+  assert_int_equal(vmctr__json_parse(text, len, "doc", &j), VMCTR_EPARSE);
+  assert_null(j);
+  if (!strstr(vmctr_error_last()->message, needle))
+    fail_msg("message '%s' lacks '%s'", vmctr_error_last()->message, needle);
+}
+
+static void test_json_parse_errors(void **state) {
+  expect_parse_error("", 0, "empty input");
+  expect_parse_error("{\n  \"a\": 1,\n  \"b\": ]\n}", 21, "line 3, column");
+  expect_parse_error("{\"a\":1} x", 9, "line 1, column");
+  expect_parse_error("{\"a\":1}\0{}", 10, "NUL byte");
+  expect_parse_error("{\"a\":1, \"a\":2}", 14, "key \"a\" appears more than once");
+  expect_parse_error("[{\"k\":{\"z\":1,\"z\":1}}]", 21, "key \"z\" appears more than once");
+  expect_parse_error("{\"a\": ", 6, "unexpected end");
+}
+
+static void test_json_uint_ranges(void **state) {
+  const char *cases[] = {"-1", "1.5", "1e300", "9007199254740993000", "\"5\"", "null"};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char text[64];
+    cJSON *j = NULL;
+    uint64_t u = 42;
+    snprintf(text, sizeof(text), "{\"n\": %s}", cases[i]);
+    assert_int_equal(vmctr__json_parse(text, strlen(text), "t", &j), 0);
+    assert_int_equal(vmctr__json_as_uint(cJSON_GetObjectItem(j, "n"), "t", UINT64_MAX, &u),
+                     VMCTR_EPARSE);
+    assert_int_equal(u, 42);
+    assert_non_null(strstr(vmctr_error_last()->message, "\"n\""));
+    cJSON_Delete(j);
+  }
+}
+
+/* ---- child processes ---- */
+
+static void assert_no_children(void) {
+  /* Every child was reaped: waitpid has nothing left to report. */
+  assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+  assert_int_equal(errno, ECHILD);
+}
+
+static void test_run_capture(void **state) {
+  char *out = NULL;
+  int st = -1;
+  char *echo[] = {(char *)"/bin/sh", (char *)"-c", (char *)"echo out; echo err >&2; exit 3", NULL};
+  assert_int_equal(vmctr__run_capture(echo, 5000, 1024, &out, &st), 0);
+  assert_int_equal(st, 3);
+  assert_non_null(strstr(out, "out\n"));
+  assert_non_null(strstr(out, "err\n"));
+  free(out);
+  assert_no_children();
+}
+
+static void test_run_capture_bounded(void **state) {
+  char *out = NULL;
+  int st = -1;
+  char *yes[] = {(char *)"/bin/sh", (char *)"-c", (char *)"head -c 100000 /dev/zero | tr '\\0' x", NULL};
+  assert_int_equal(vmctr__run_capture(yes, 5000, 100, &out, &st), 0);
+  assert_int_equal(strlen(out), 100);
+  free(out);
+  assert_no_children();
+}
+
+static void test_run_capture_timeout_kills(void **state) {
+  char *out = NULL;
+  int st = -1;
+  struct timespec a, b;
+  char *slow[] = {(char *)"/bin/sleep", (char *)"30", NULL};
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  assert_int_equal(vmctr__run_capture(slow, 200, 100, &out, &st), VMCTR_ETIMEDOUT);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  assert_null(out);
+  /* Killed, not waited out: far less than the 30 s the child wanted. */
+  assert_true(b.tv_sec - a.tv_sec < 10);
+  assert_no_children();
+}
+
+static void test_run_capture_missing(void **state) {
+  char *out = NULL;
+  char *nope[] = {(char *)"/nonexistent/prog", NULL};
+  assert_int_equal(vmctr__run_capture(nope, 1000, 100, &out, NULL), VMCTR_ENOENT);
+  assert_null(out);
+  assert_no_children();
+}
+
+/* ---- version ---- */
+
+static void test_version(void **state) {
+  char buf[32];
+  uint32_t v = vmctr_version();
+  snprintf(buf, sizeof(buf), "%u.%u.%u", v >> 16, (v >> 8) & 0xff, v & 0xff);
+  assert_string_equal(buf, vmctr_version_string());
+  assert_string_equal(VMCTR_VERSION_STRING, vmctr_version_string());
+  assert_int_equal(v, VMCTR_VERSION_HEX);
+  assert_int_equal(vmctr_has_feature("caps"), 1);
+  assert_int_equal(vmctr_has_feature("bootcfg"), 1);
+  assert_int_equal(vmctr_has_feature("no.such.feature"), 0);
+  assert_int_equal(vmctr_has_feature(NULL), VMCTR_EINVAL);
+#ifdef __linux__
+  assert_int_equal(vmctr_has_feature("backend.vz"), 0);
+#endif
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_strerror_all_codes),
+    cmocka_unit_test(test_error_fixed_values),
+    cmocka_unit_test(test_error_last_and_clear),
+    cmocka_unit_test(test_error_long_message_truncated),
+    cmocka_unit_test(test_errno_mapping),
+    cmocka_unit_test(test_error_thread_local),
+    cmocka_unit_test(test_log_handler),
+    cmocka_unit_test(test_log_bad_level),
+    cmocka_unit_test(test_log_concurrent_replace),
+    cmocka_unit_test(test_strbuf),
+    cmocka_unit_test(test_strv),
+    cmocka_unit_test_setup_teardown(test_read_file_bounds, setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown(test_write_atomic, setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing, setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown(test_write_atomic_write_error_keeps_old, setup_tmp, teardown_tmp),
+    cmocka_unit_test_setup_teardown(test_read_line, setup_tmp, teardown_tmp),
+    cmocka_unit_test(test_find_executable),
+    cmocka_unit_test(test_json_parse_ok),
+    cmocka_unit_test(test_json_parse_errors),
+    cmocka_unit_test(test_json_uint_ranges),
+    cmocka_unit_test(test_run_capture),
+    cmocka_unit_test(test_run_capture_bounded),
+    cmocka_unit_test(test_run_capture_timeout_kills),
+    cmocka_unit_test(test_run_capture_missing),
+    cmocka_unit_test(test_version),
+  };
+  return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}
