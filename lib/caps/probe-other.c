@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Hosts with no backend: every capability is absent, with the reason. */
+#include "caps/caps-internal.h"
+
+int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
+                               const struct vmctr_caps_params *p) {
+  (void)flags;
+  (void)p;
+  c->os = "other";
+  c->arch = "unknown";
+  c->host_cpus = 1;
+  for (uint32_t i = 1; i <= VMCTR__CAP_MAX; i++)
+    if (vmctr__caps_set(c, i, false, "libvmctr supports Linux and macOS hosts only") < 0)
+      return -1;
+  return vmctr__caps_setstr(&c->accel_reason, "libvmctr supports Linux and macOS hosts only");
+}
