@@ -121,7 +121,9 @@ VMCTR_API int32_t vmctr_caps_backend(const vmctr_caps *caps);
  * The accelerator that a VM would use (VMCTR_ACCEL_*).
  *
  * @param reason if not NULL, receives why this accelerator was chosen, e.g.
- *               why KVM was passed over for TCG; borrowed from caps.
+ *               why KVM was passed over for TCG; borrowed from caps; never
+ *               NULL (a static string if caps is NULL).
+ * @return the accelerator, VMCTR_ACCEL_NONE if caps is NULL.
  */
 VMCTR_API int32_t vmctr_caps_accelerator(const vmctr_caps *caps, const char **reason);
 
@@ -131,7 +133,10 @@ VMCTR_API const char *vmctr_accelerator_name(int32_t accel);
 /** A static name for a backend constant: "none", "qemu", "vz"; "unknown" otherwise. */
 VMCTR_API const char *vmctr_backend_name(int32_t backend);
 
-/** Online host CPUs (0 if caps is NULL). */
+/**
+ * Host CPUs this process may run on (its affinity mask, which a container
+ * runtime or cgroup setup may narrow), 0 if caps is NULL.
+ */
 VMCTR_API uint32_t vmctr_caps_host_cpus(const vmctr_caps *caps);
 
 /** Host physical memory in bytes (0 if caps is NULL). */

@@ -38,15 +38,19 @@ typedef void (*vmctr_log_fn)(int32_t level, const char *domain, const char *mess
  * Install the process-wide log handler, replacing the previous one.
  *
  * The previous handler's destroy notifier runs once no thread is still inside
- * that handler. Without a handler (the default) messages are discarded.
+ * that handler, on whichever thread lets go of it last (this one, or a thread
+ * that was logging at that moment). A handler still installed when the
+ * process exits is never destroyed. Without a handler (the default) messages
+ * are discarded. Every failing libvmctr call logs its error message at
+ * VMCTR_LOG_DEBUG in the domain "error".
  *
  * @param max_level the most verbose level delivered (VMCTR_LOG_ERROR to VMCTR_LOG_DEBUG).
  * @param fn        the callback, or NULL to remove the handler (userdata and
  *                  destroy are then ignored).
  * @param userdata  passed to fn and to destroy.
  * @param destroy   called with userdata when the handler is replaced or removed; may be NULL.
- * @return 0, or VMCTR_EINVAL for a bad level (destroy is then not called),
- *         or VMCTR_ENOMEM.
+ * @return 0, or VMCTR_EINVAL for a bad level or VMCTR_ENOMEM; on failure the
+ *         previous handler stays and destroy is not called.
  */
 VMCTR_API int vmctr_log_set_handler(int32_t max_level, vmctr_log_fn fn, void *userdata,
                                     vmctr_destroy_fn destroy);

@@ -117,8 +117,11 @@ int32_t vmctr_caps_backend(const vmctr_caps *caps) {
 }
 
 int32_t vmctr_caps_accelerator(const vmctr_caps *caps, const char **reason) {
-  if (!caps)
+  if (!caps) {
+    if (reason)
+      *reason = "no capability snapshot";
     return VMCTR_ACCEL_NONE;
+  }
   if (reason)
     *reason = caps->accel_reason;
   return caps->accel;

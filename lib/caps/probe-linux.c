@@ -62,7 +62,7 @@ const char *vmctr__linux_nested_verdict(const struct vmctr_linux_kvm *k, bool *s
  * without KVM is an answer, not an error. */
 static void probe_kvm(struct vmctr_linux_kvm *k, uint32_t flags, const char *root) {
   char p[4096], why[256];
-  int fd;
+  int fd, r;
 
   memset(k, 0, sizeof(*k));
   k->pvm = path_exists(root, "/sys/module/kvm_pvm");
@@ -109,7 +109,13 @@ static void probe_kvm(struct vmctr_linux_kvm *k, uint32_t flags, const char *roo
              k->vendor_module ? k->vendor_module : "unknown vendor module");
     goto out;
   }
-  if (vmctr__kvm_test_guest(fd, why, sizeof(why)) < 0) {
+  r = vmctr__kvm_test_guest(fd, why, sizeof(why));
+  if (r == -EOPNOTSUPP) {
+    k->usable = true;
+    snprintf(k->reason, sizeof(k->reason), "/dev/kvm answers (%s)", why);
+    goto out;
+  }
+  if (r < 0) {
     snprintf(k->reason, sizeof(k->reason), "/dev/kvm opens but cannot run a test guest: %s", why);
     goto out;
   }

@@ -9,8 +9,10 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
   c->os = "other";
   c->arch = "unknown";
   c->host_cpus = 1;
-  for (uint32_t i = 1; i <= VMCTR__CAP_MAX; i++)
-    if (vmctr__caps_set(c, i, false, "libvmctr supports Linux and macOS hosts only") < 0)
-      return -1;
+  for (uint32_t i = 1; i <= VMCTR__CAP_MAX; i++) {
+    int r = vmctr__caps_set(c, i, false, "libvmctr supports Linux and macOS hosts only");
+    if (r < 0)
+      return r;
+  }
   return vmctr__caps_setstr(&c->accel_reason, "libvmctr supports Linux and macOS hosts only");
 }
