@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/* Boot configs as JSON text and files. The text is untrusted: the core JSON
+ * helpers refuse malformed input and duplicate keys, and this file refuses
+ * wrong types and out-of-range values, naming the key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootcfg/bootcfg-internal.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/util.h"
+
+/* The largest integer a JSON number (a double, for cJSON) holds exactly. */
+#define JSON_EXACT_MAX 9007199254740992ull
+
+/* Where the top-level value starts, for a message about its type. */
+static void value_position(const char *text, size_t len, size_t *line, size_t *col) {
+  size_t l = 1, c = 1;
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '\n') {
+      l++;
+      c = 1;
+    } else if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r') {
+      c++;
+    } else {
+      break;
+    }
+  }
+  *line = l;
+  *col = c;
+}
+
+static int parse_version(const cJSON *root, const char *what) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "version");
+  uint64_t v;
+  int r;
+  if (!item)
+    return 0; /* files written before the version key existed are version 1 */
+  if ((r = vmctr__json_as_uint(item, what, UINT32_MAX, &v)) < 0)
+    return r;
+  if (v == 0)
+    return vmctr__err(VMCTR_EPARSE, 0, "%s: key \"version\": 0 is not a format version; use 1",
+                      what);
+  if (v > VMCTR_BOOTCFG_FORMAT_VERSION)
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                      "%s: key \"version\": format version %llu is newer than the %d this "
+                      "libvmctr reads; upgrade libvmctr",
+                      what, (unsigned long long)v, VMCTR_BOOTCFG_FORMAT_VERSION);
+  return 0;
+}
+
+static int parse_path(const cJSON *item, const char *what, vmctr_bootcfg *cfg) {
+  const char *s;
+  int r;
+  if ((r = vmctr__json_as_string(item, what, &s)) < 0)
+    return r;
+  if (!*s)
+    return vmctr__err(VMCTR_EPARSE, 0,
+                      "%s: key \"%s\": the path is empty; give a file path or leave the key out",
+                      what, item->string);
+  r = strcmp(item->string, "kernel") == 0 ? vmctr_bootcfg_set_kernel(cfg, s)
+                                          : vmctr_bootcfg_set_initfs(cfg, s);
+  return r;
+}
+
+static int parse_cmdline(const cJSON *item, const char *what, vmctr_bootcfg *cfg) {
+  const cJSON *el;
+  char ctx[512];
+  size_t i = 0;
+  int r;
+  if (!cJSON_IsArray(item))
+    return vmctr__err(VMCTR_EPARSE, 0,
+                      "%s: key \"cmdline\": expected an array of strings, got %s", what,
+                      vmctr__json_type_name(item));
+  cJSON_ArrayForEach(el, item) {
+    if (!cJSON_IsString(el) || !el->valuestring)
+      return vmctr__err(VMCTR_EPARSE, 0,
+                        "%s: key \"cmdline\": element %zu: expected a string, got %s", what, i,
+                        vmctr__json_type_name(el));
+    snprintf(ctx, sizeof(ctx), "%s: key \"cmdline\": element %zu", what, i);
+    if ((r = vmctr__bootcfg_check_arg(el->valuestring, VMCTR_EPARSE, ctx)) < 0)
+      return r;
+    if ((r = vmctr_bootcfg_add_cmdline_arg(cfg, el->valuestring)) < 0)
+      return r;
+    i++;
+  }
+  return 0;
+}
+
+/* One member of the top-level object. */
+static int parse_member(const cJSON *item, const char *what, vmctr_bootcfg *cfg) {
+  const char *key = item->string;
+  char ctx[512];
+  uint64_t v;
+  bool b;
+  int r;
+
+  if (strcmp(key, "version") == 0)
+    return 0; /* checked first, by parse_version() */
+  if (strcmp(key, "kernel") == 0 || strcmp(key, "initfs") == 0)
+    return parse_path(item, what, cfg);
+  if (strcmp(key, "cmdline") == 0)
+    return parse_cmdline(item, what, cfg);
+  if (strcmp(key, "cpus") == 0) {
+    if ((r = vmctr__json_as_uint(item, what, UINT32_MAX, &v)) < 0)
+      return r;
+    if (v == 0)
+      return vmctr__err(VMCTR_EPARSE, 0, "%s: key \"cpus\": 0 vCPUs cannot boot; give at least 1",
+                        what);
+    cfg->cpus = (uint32_t)v;
+    return 0;
+  }
+  if (strcmp(key, "memory") == 0) {
+    if ((r = vmctr__json_as_uint(item, what, UINT64_MAX, &v)) < 0)
+      return r;
+    cfg->memory = v;
+    return 0;
+  }
+  if (strcmp(key, "nested_virtualization") == 0 || strcmp(key, "rosetta") == 0) {
+    if ((r = vmctr__json_as_bool(item, what, &b)) < 0)
+      return r;
+    *(key[0] == 'n' ? &cfg->nested_virt : &cfg->rosetta) = b;
+    return 0;
+  }
+  snprintf(ctx, sizeof(ctx), "%s: ", what);
+  if ((r = vmctr__bootcfg_check_key(key, strlen(key), VMCTR_EPARSE, ctx)) < 0)
+    return r;
+  if (cJSON_IsString(item) && item->valuestring)
+    return vmctr__bootcfg_put_extra(cfg, key, item->valuestring, false);
+  {
+    /* Keep any other value as compact JSON so that saving writes it back as itself. */
+    char *text = vmctr__json_print(item, false);
+    if (!text)
+      return VMCTR_ENOMEM;
+    r = vmctr__bootcfg_put_extra(cfg, key, text, true);
+    free(text);
+    return r;
+  }
+}
+
+int vmctr__bootcfg_parse(vmctr_bootcfg **out, const char *json, size_t len, const char *what) {
+  vmctr_bootcfg *cfg = NULL;
+  cJSON *root = NULL;
+  const cJSON *item;
+  size_t line, col;
+  int r;
+
+  if (len > VMCTR_BOOTCFG_MAX_JSON)
+    return vmctr__err(VMCTR_ETOOBIG, 0, "%s: %zu bytes of JSON, more than the %u allowed", what,
+                      len, VMCTR_BOOTCFG_MAX_JSON);
+  if ((r = vmctr__json_parse(json, len, what, &root)) < 0)
+    return r;
+  if (!cJSON_IsObject(root)) {
+    value_position(json, len, &line, &col);
+    r = vmctr__err(VMCTR_EPARSE, 0,
+                   "%s: line %zu, column %zu: expected a JSON object at the top level, got %s",
+                   what, line, col, vmctr__json_type_name(root));
+    goto out;
+  }
+  /* The version decides how to read the rest, so it is checked before any
+   * other key: a newer file says "upgrade", not "wrong type". */
+  if ((r = parse_version(root, what)) < 0)
+    goto out;
+  if ((r = vmctr_bootcfg_new(&cfg)) < 0)
+    goto out;
+  cJSON_ArrayForEach(item, root) {
+    if ((r = parse_member(item, what, cfg)) < 0)
+      goto out;
+  }
+  *out = cfg;
+  cfg = NULL;
+  r = 0;
+out:
+  vmctr_bootcfg_free(cfg);
+  cJSON_Delete(root);
+  return r;
+}
+
+int vmctr_bootcfg_from_json(vmctr_bootcfg **out, const char *json, size_t len) {
+  if (!out || !json)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_bootcfg_from_json: %s is NULL",
+                      !out ? "out" : "json");
+  return vmctr__bootcfg_parse(out, json, len, "boot config");
+}
+
+int vmctr_bootcfg_load(vmctr_bootcfg **out, const char *path) {
+  char *text = NULL, *what = NULL;
+  size_t len = 0;
+  int r;
+  if (!out || !path || !*path)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_bootcfg_load: %s",
+                      !out ? "out is NULL" : "the path is NULL or empty");
+  /* The bound applies while reading, so a huge or endless file is never slurped. */
+  if ((r = vmctr__read_file(path, VMCTR_BOOTCFG_MAX_JSON, &text, &len)) < 0)
+    return vmctr__err_prefix("boot config");
+  if (asprintf(&what, "boot config %s", path) < 0) {
+    what = NULL;
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  r = vmctr__bootcfg_parse(out, text, len, what);
+out:
+  free(what);
+  free(text);
+  return r;
+}
+
+/* Add item to obj under key, taking ownership of item even on failure. */
+static int add_item(cJSON *obj, const char *key, cJSON *item) {
+  if (!item)
+    return vmctr__err_nomem();
+  if (!cJSON_AddItemToObject(obj, key, item)) {
+    cJSON_Delete(item);
+    return vmctr__err_nomem();
+  }
+  return 0;
+}
+
+static int build_cmdline(const vmctr_bootcfg *cfg, cJSON **out) {
+  cJSON *arr = cJSON_CreateArray();
+  if (!arr)
+    return vmctr__err_nomem();
+  for (size_t i = 0; i < cfg->nargs; i++) {
+    cJSON *s = cJSON_CreateString(cfg->args[i]);
+    if (!s || !cJSON_AddItemToArray(arr, s)) {
+      cJSON_Delete(s);
+      cJSON_Delete(arr);
+      return vmctr__err_nomem();
+    }
+  }
+  *out = arr;
+  return 0;
+}
+
+static int build_extra(const struct vmctr__bootcfg_extra *e, cJSON **out) {
+  if (!e->is_json) {
+    if (!(*out = cJSON_CreateString(e->value)))
+      return vmctr__err_nomem();
+    return 0;
+  }
+  /* Text this file printed itself when loading, so it parses. */
+  return vmctr__json_parse(e->value, strlen(e->value), "boot config", out);
+}
+
+int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json) {
+  cJSON *root = NULL, *item = NULL;
+  char *text;
+  int r = VMCTR_ENOMEM;
+
+  if (!cfg || !out_json)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_bootcfg_to_json: %s is NULL",
+                      !cfg ? "cfg" : "out_json");
+  /* Beyond 2^53 a JSON number would round, and the file would say something else. */
+  if (cfg->memory > JSON_EXACT_MAX)
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "memory: %llu bytes cannot be written exactly in JSON (at most %llu); "
+                      "give a realistic size",
+                      (unsigned long long)cfg->memory, JSON_EXACT_MAX);
+  if (!(root = cJSON_CreateObject()))
+    return vmctr__err_nomem();
+  if (!vmctr__json_add_number(root, "version", VMCTR_BOOTCFG_FORMAT_VERSION))
+    goto out;
+  if (cfg->kernel && !vmctr__json_add_string(root, "kernel", cfg->kernel))
+    goto out;
+  if (cfg->initfs && !vmctr__json_add_string(root, "initfs", cfg->initfs))
+    goto out;
+  if ((r = build_cmdline(cfg, &item)) < 0 || (r = add_item(root, "cmdline", item)) < 0)
+    goto out;
+  r = VMCTR_ENOMEM;
+  if (!vmctr__json_add_number(root, "cpus", cfg->cpus) ||
+      !vmctr__json_add_number(root, "memory", (double)cfg->memory) ||
+      !vmctr__json_add_bool(root, "nested_virtualization", cfg->nested_virt) ||
+      !vmctr__json_add_bool(root, "rosetta", cfg->rosetta))
+    goto out;
+  for (size_t i = 0; i < cfg->nextras; i++) {
+    if ((r = build_extra(&cfg->extras[i], &item)) < 0 ||
+        (r = add_item(root, cfg->extras[i].key, item)) < 0)
+      goto out;
+  }
+  r = VMCTR_ENOMEM;
+  if (!(text = vmctr__json_print(root, true)))
+    goto out;
+  *out_json = text;
+  r = 0;
+out:
+  cJSON_Delete(root);
+  return r;
+}
+
+int vmctr_bootcfg_save(const vmctr_bootcfg *cfg, const char *path) {
+  char *json = NULL, *text = NULL;
+  int r;
+  if (!cfg || !path || !*path)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_bootcfg_save: %s",
+                      !cfg ? "cfg is NULL" : "the path is NULL or empty");
+  if ((r = vmctr_bootcfg_to_json(cfg, &json)) < 0)
+    return r;
+  /* Text files end with a newline; editors and diff prefer it. */
+  if (asprintf(&text, "%s\n", json) < 0) {
+    text = NULL;
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  r = vmctr__write_file_atomic(path, text, strlen(text), 0644);
+out:
+  free(text);
+  free(json);
+  return r;
+}
