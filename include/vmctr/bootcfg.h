@@ -80,8 +80,11 @@ VMCTR_API const char *vmctr_bootcfg_initfs(const vmctr_bootcfg *cfg);
 /**
  * Replace the kernel command-line arguments.
  *
- * @param args  n arguments, each one kernel parameter such as "console=hvc0".
- *              An argument may not be empty or contain a newline or NUL.
+ * @param args  n arguments, each one kernel parameter such as "console=hvc0",
+ *              written as the kernel reads it (quotes included, as in
+ *              init.args="a b"). An argument may not be empty, contain a
+ *              newline, or be one the kernel would read differently: a blank
+ *              outside double quotes, or an unbalanced double quote.
  * @param n     number of arguments; 0 clears them (args may then be NULL).
  * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. On failure cfg is unchanged.
  */
@@ -154,7 +157,8 @@ VMCTR_API int32_t vmctr_bootcfg_rosetta(const vmctr_bootcfg *cfg);
  * Known keys are parsed into their typed settings:
  * - "kernel", "initfs": a path;
  * - "cmdline": arguments separated by blanks (double quotes group blanks
- *   into one argument, as the kernel reads them);
+ *   into one argument and stay in it, as the kernel reads them; an empty
+ *   string removes every argument);
  * - "cpus": a decimal count;
  * - "memory": bytes, or a number with a binary suffix K, M, G or T
  *   (optionally followed by "iB" or "B"), e.g. "512M", "2GiB";
@@ -164,7 +168,7 @@ VMCTR_API int32_t vmctr_bootcfg_rosetta(const vmctr_bootcfg *cfg);
  * and written to JSON as one.
  *
  * @param value the new value, or NULL to remove the key; removing a known key
- *              restores its default.
+ *              restores its default, and removing an absent free key succeeds.
  * @return 0; VMCTR_EINVAL for a bad key or a value the key cannot take (the
  *         message names the key); VMCTR_ENOMEM. On failure cfg is unchanged.
  */
@@ -178,7 +182,8 @@ VMCTR_API int vmctr_bootcfg_set(vmctr_bootcfg *cfg, const char *key, const char 
  *
  * @param out receives the value; free it with vmctr_free().
  * @return 0; VMCTR_ENOENT if the key is unset (a known key whose value is
- *         unset, such as a missing kernel, or an absent free key);
+ *         unset, such as a missing kernel or an empty command line, or an
+ *         absent free key);
  *         VMCTR_EINVAL; VMCTR_ENOMEM.
  */
 VMCTR_API int vmctr_bootcfg_get(const vmctr_bootcfg *cfg, const char *key, char **out);
@@ -215,7 +220,8 @@ VMCTR_API int vmctr_bootcfg_validate(const vmctr_bootcfg *cfg, const vmctr_caps 
  * Serialize to JSON (UTF-8, NUL-terminated, pretty-printed).
  *
  * @param out_json receives the text; free it with vmctr_free().
- * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ * @return 0, VMCTR_EINVAL (also for memory of 2^53 bytes or more, which
+ *         the JSON reader refuses as possibly rounded) or VMCTR_ENOMEM.
  */
 VMCTR_API int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json);
 

@@ -2,6 +2,7 @@
 /* Boot configs as JSON text and files. The text is untrusted: the core JSON
  * helpers refuse malformed input and duplicate keys, and this file refuses
  * wrong types and out-of-range values, naming the key. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,54 @@
 
 /* The largest integer a JSON number (a double, for cJSON) holds exactly. */
 #define JSON_EXACT_MAX 9007199254740992ull
+
+/* Strict UTF-8 (no overlong forms, surrogates, or code points past
+ * U+10FFFF): free keys become JSON object keys, and JSON text is UTF-8. */
+static bool utf8_valid(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = s[i], n, cp, min;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+      n = 1, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+      n = 2, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+      n = 3, cp = c & 0x07, min = 0x10000;
+    else
+      return false;
+    if (len - i <= n)
+      return false;
+    for (unsigned k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+/* Key rules live with the JSON code: they are the file format's rules. */
+int vmctr__bootcfg_check_key(const char *key, size_t len, int code, const char *what) {
+  if (len == 0)
+    return vmctr__err(code, 0, "%skey \"\": a key may not be empty; name it", what);
+  if (len > VMCTR__BOOTCFG_KEY_MAX)
+    return vmctr__err(code, 0, "%skey \"%.32s...\": %zu bytes long; keys must be 1 to %d bytes",
+                      what, key, len, VMCTR__BOOTCFG_KEY_MAX);
+  if (strlen(key) != len || !utf8_valid((const unsigned char *)key, len))
+    return vmctr__err(code, 0, "%skey \"%.64s\": not valid UTF-8 text", what, key);
+  if (strcmp(key, "version") == 0)
+    return vmctr__err(code, 0,
+                      "%skey \"version\" is reserved for the file format; choose another name",
+                      what);
+  return 0;
+}
 
 /* Where the top-level value starts, for a message about its type. */
 static void value_position(const char *text, size_t len, size_t *line, size_t *col) {
@@ -243,6 +292,19 @@ static int build_extra(const struct vmctr__bootcfg_extra *e, cJSON **out) {
   return vmctr__json_parse(e->value, strlen(e->value), "boot config", out);
 }
 
+/* cJSON prints numbers through a double with 15 significant digits and a
+ * loose "close enough" check, which can round a large memory size. Writing
+ * the digits ourselves keeps every value below 2^53 exact. */
+static bool add_exact_uint(cJSON *obj, const char *key, uint64_t v) {
+  char digits[24];
+  snprintf(digits, sizeof(digits), "%" PRIu64, v);
+  if (!cJSON_AddRawToObject(obj, key, digits)) {
+    vmctr__err_nomem();
+    return false;
+  }
+  return true;
+}
+
 int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json) {
   cJSON *root = NULL, *item = NULL;
   char *text;
@@ -252,9 +314,9 @@ int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json) {
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_bootcfg_to_json: %s is NULL",
                       !cfg ? "cfg" : "out_json");
   /* Beyond 2^53 a JSON number would round, and the file would say something else. */
-  if (cfg->memory > JSON_EXACT_MAX)
+  if (cfg->memory >= JSON_EXACT_MAX)
     return vmctr__err(VMCTR_EINVAL, 0,
-                      "memory: %llu bytes cannot be written exactly in JSON (at most %llu); "
+                      "memory: %llu bytes cannot be written exactly in JSON (less than %llu); "
                       "give a realistic size",
                       (unsigned long long)cfg->memory, JSON_EXACT_MAX);
   if (!(root = cJSON_CreateObject()))
@@ -269,7 +331,7 @@ int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json) {
     goto out;
   r = VMCTR_ENOMEM;
   if (!vmctr__json_add_number(root, "cpus", cfg->cpus) ||
-      !vmctr__json_add_number(root, "memory", (double)cfg->memory) ||
+      !add_exact_uint(root, "memory", cfg->memory) ||
       !vmctr__json_add_bool(root, "nested_virtualization", cfg->nested_virt) ||
       !vmctr__json_add_bool(root, "rosetta", cfg->rosetta))
     goto out;

@@ -13,16 +13,16 @@
 #include "core/error.h"
 #include "core/util.h"
 
-const char *const vmctr__bootcfg_known_keys[] = {
+/* The known keys, in the fixed order of keys(); indexes are the K_ values. */
+static const char *const known_keys[] = {
   "kernel", "initfs", "cmdline", "cpus", "memory", "nested_virtualization", "rosetta",
 };
-const size_t vmctr__bootcfg_known_count = VMCTR_ARRAY_SIZE(vmctr__bootcfg_known_keys);
 
 enum { K_KERNEL, K_INITFS, K_CMDLINE, K_CPUS, K_MEMORY, K_NESTED, K_ROSETTA, K_NONE };
 
 static int known_index(const char *key) {
-  for (size_t i = 0; i < vmctr__bootcfg_known_count; i++)
-    if (strcmp(key, vmctr__bootcfg_known_keys[i]) == 0)
+  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(known_keys); i++)
+    if (strcmp(key, known_keys[i]) == 0)
       return (int)i;
   return K_NONE;
 }
@@ -283,52 +283,6 @@ int vmctr_bootcfg_set_rosetta(vmctr_bootcfg *cfg, int32_t enabled) {
 
 int32_t vmctr_bootcfg_rosetta(const vmctr_bootcfg *cfg) { return cfg && cfg->rosetta ? 1 : 0; }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    unsigned c = s[i], n, cp, min;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-      n = 1, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-      n = 2, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-      n = 3, cp = c & 0x07, min = 0x10000;
-    else
-      return false;
-    if (len - i <= n)
-      return false;
-    for (unsigned k = 1; k <= n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return false;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-int vmctr__bootcfg_check_key(const char *key, size_t len, int code, const char *what) {
-  if (len == 0)
-    return vmctr__err(code, 0, "%skey \"\": a key may not be empty; name it", what);
-  if (len > VMCTR__BOOTCFG_KEY_MAX)
-    return vmctr__err(code, 0, "%skey \"%.32s...\": %zu bytes long; keys must be 1 to %d bytes",
-                      what, key, len, VMCTR__BOOTCFG_KEY_MAX);
-  if (strlen(key) != len || !utf8_valid((const unsigned char *)key, len))
-    return vmctr__err(code, 0, "%skey \"%.64s\": not valid UTF-8 text", what, key);
-  if (strcmp(key, "version") == 0)
-    return vmctr__err(code, 0,
-                      "%skey \"version\" is reserved for the file format; choose another name",
-                      what);
-  return 0;
-}
-
 int vmctr__bootcfg_put_extra(vmctr_bootcfg *cfg, const char *key, const char *value,
                              bool is_json) {
   struct vmctr__bootcfg_extra *grown;
@@ -582,14 +536,14 @@ int vmctr_bootcfg_keys(const vmctr_bootcfg *cfg, char ***out) {
   size_t n = 0;
   if (!cfg || !out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_bootcfg_keys: %s is NULL", !cfg ? "cfg" : "out");
-  v = calloc(vmctr__bootcfg_known_count + cfg->nextras + 1, sizeof(*v));
+  v = calloc(VMCTR_ARRAY_SIZE(known_keys) + cfg->nextras + 1, sizeof(*v));
   if (!v)
     return vmctr__err_nomem();
-  for (size_t i = 0; i < vmctr__bootcfg_known_count; i++) {
+  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(known_keys); i++) {
     if ((i == K_KERNEL && !cfg->kernel) || (i == K_INITFS && !cfg->initfs) ||
         (i == K_CMDLINE && cfg->nargs == 0))
       continue;
-    if (!(v[n++] = vmctr__strdup(vmctr__bootcfg_known_keys[i])))
+    if (!(v[n++] = vmctr__strdup(known_keys[i])))
       goto nomem;
   }
   for (size_t i = 0; i < cfg->nextras; i++)

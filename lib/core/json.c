@@ -58,6 +58,32 @@ static int check_dups(const cJSON *item, const char *what) {
   return r;
 }
 
+/* cJSON silently cuts a string at an escaped NUL (\u0000), which would let
+ * "a\u0000b" pass as "a"; refuse it instead. Only string contents are
+ * scanned, with escapes honoured, so "\\u0000" (a backslash, then text) passes. */
+static int check_nul_escapes(const char *text, size_t len, const char *what) {
+  bool in_str = false;
+  for (size_t i = 0; i < len; i++) {
+    if (!in_str) {
+      in_str = text[i] == '"';
+      continue;
+    }
+    if (text[i] == '"') {
+      in_str = false;
+    } else if (text[i] == '\\' && i + 1 < len) {
+      if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) {
+        size_t line, col;
+        line_col(text, i, &line, &col);
+        return vmctr__err(VMCTR_EPARSE, 0,
+                          "%s: line %zu, column %zu: \\u0000 (NUL) is not allowed in strings", what,
+                          line, col);
+      }
+      i++; /* skip the escaped character */
+    }
+  }
+  return 0;
+}
+
 int vmctr__json_parse(const char *text, size_t len, const char *what, cJSON **out) {
   char *copy;
   const char *end = NULL;
@@ -73,6 +99,9 @@ int vmctr__json_parse(const char *text, size_t len, const char *what, cJSON **ou
     return vmctr__err(VMCTR_EPARSE, 0, "%s: line %zu, column %zu: NUL byte in JSON text", what,
                       line, col);
   }
+  r = check_nul_escapes(text, len, what);
+  if (r < 0)
+    return r;
   /* cJSON reads one byte past a length-limited buffer when checking for the
    * terminator, so give it a terminated copy. */
   copy = malloc(len + 1);
@@ -136,7 +165,7 @@ int vmctr__json_as_uint(const cJSON *item, const char *what, uint64_t max, uint6
     return vmctr__err(VMCTR_EPARSE, 0, "%s: key \"%s\": expected a non-negative integer, got %s",
                       what, item->string, vmctr__json_type_name(item));
   d = item->valuedouble;
-  if (!isfinite(d) || d < 0 || d != floor(d) || d > exact || (uint64_t)d > max)
+  if (!isfinite(d) || d < 0 || d != floor(d) || d >= exact || (uint64_t)d > max)
     return vmctr__err(VMCTR_EPARSE, 0,
                       "%s: key \"%s\": expected an integer from 0 to %llu, got %g", what,
                       item->string, (unsigned long long)(max < (uint64_t)exact ? max : (uint64_t)exact), d);

@@ -401,6 +401,15 @@ static void test_json_parse_errors(void **state) {
   expect_parse_error("{\"a\":1, \"a\":2}", 14, "key \"a\" appears more than once");
   expect_parse_error("[{\"k\":{\"z\":1,\"z\":1}}]", 21, "key \"z\" appears more than once");
   expect_parse_error("{\"a\": ", 6, "unexpected end");
+  expect_parse_error("{\"a\": \"x\\u0000y\"}", 16, "line 1, column 9: \\u0000");
+  {
+    /* An escaped backslash followed by the text u0000 is fine. */
+    cJSON *j = NULL;
+    const char *ok = "{\"a\": \"x\\\\u0000\"}";
+    assert_int_equal(vmctr__json_parse(ok, strlen(ok), "doc", &j), 0);
+    assert_string_equal(cJSON_GetObjectItem(j, "a")->valuestring, "x\\u0000");
+    cJSON_Delete(j);
+  }
 }
 
 static void test_json_uint_ranges(void **state) {
