@@ -21,6 +21,7 @@
 
 static char root[256];
 
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...) {
   char cmd[1024];
   va_list ap;
