@@ -73,6 +73,7 @@ int vmctr__code_from_errno(int e) {
   }
 }
 
+__attribute__((format(printf, 4, 0)))
 static int set_v(int code, int os_errno, const char *suffix, const char *fmt, va_list ap) {
   int n = vsnprintf(tls.msg, sizeof(tls.msg), fmt, ap);
   if (n < 0)
