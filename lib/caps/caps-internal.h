@@ -51,6 +51,14 @@ int vmctr__caps_set(struct vmctr_caps *caps, uint32_t cap, bool present, const c
 /* Replace *dst with a formatted string. Returns 0 or VMCTR_ENOMEM. */
 int vmctr__caps_setstr(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Return from the enclosing function if x failed (allocation, in probes). */
+#define TRY(x)        \
+  do {                \
+    int r_ = (x);     \
+    if (r_ < 0)       \
+      return r_;      \
+  } while (0)
+
 /* The nested-virtualization message shared by the require call and bootcfg validation. */
 #define VMCTR__NESTED_HINT                                                                       \
   "nested virtualization is not supported on this host (needs Apple M3 or newer and macOS 15+, " \

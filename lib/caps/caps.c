@@ -10,33 +10,34 @@
 #include "core/error.h"
 #include "core/log.h"
 
-int vmctr__caps_setstr(char **dst, const char *fmt, ...) {
+__attribute__((format(printf, 2, 0)))
+static int setstr_v(char **dst, const char *fmt, va_list ap) {
   char *s = NULL;
-  va_list ap;
-  int n;
-  va_start(ap, fmt);
-  n = vasprintf(&s, fmt, ap);
-  va_end(ap);
-  if (n < 0)
+  if (vasprintf(&s, fmt, ap) < 0)
     return vmctr__err_nomem();
   free(*dst);
   *dst = s;
   return 0;
 }
 
-int vmctr__caps_set(struct vmctr_caps *caps, uint32_t cap, bool present, const char *fmt, ...) {
-  char *s = NULL;
+int vmctr__caps_setstr(char **dst, const char *fmt, ...) {
   va_list ap;
-  int n;
+  int r;
   va_start(ap, fmt);
-  n = vasprintf(&s, fmt, ap);
+  r = setstr_v(dst, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return vmctr__err_nomem();
-  free(caps->cap[cap].reason);
-  caps->cap[cap].reason = s;
-  caps->cap[cap].present = present;
-  return 0;
+  return r;
+}
+
+int vmctr__caps_set(struct vmctr_caps *caps, uint32_t cap, bool present, const char *fmt, ...) {
+  va_list ap;
+  int r;
+  va_start(ap, fmt);
+  r = setstr_v(&caps->cap[cap].reason, fmt, ap);
+  va_end(ap);
+  if (r == 0)
+    caps->cap[cap].present = present;
+  return r;
 }
 
 void vmctr_caps_free(vmctr_caps *caps) {

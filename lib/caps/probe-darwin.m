@@ -13,13 +13,6 @@
 #include "config.h"
 #include "core/error.h"
 
-#define TRY(x)    \
-  do {            \
-    int r_ = (x); \
-    if (r_ < 0)   \
-      return r_;  \
-  } while (0)
-
 static int probe_rosetta(struct vmctr_caps *c) {
 #if defined(__aarch64__) || defined(__arm64__)
   if (@available(macOS 13.0, *)) {

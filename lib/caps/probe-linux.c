@@ -22,13 +22,6 @@
 
 #define CAP_NET_ADMIN_BIT 12
 
-#define TRY(x)          \
-  do {                  \
-    int r_ = (x);       \
-    if (r_ < 0)         \
-      return r_;        \
-  } while (0)
-
 static void rootpath(char *buf, size_t size, const char *root, const char *path) {
   snprintf(buf, size, "%s%s", root ? root : "", path);
 }
