@@ -7,7 +7,6 @@
 #import <Foundation/Foundation.h>
 #import <Virtualization/Virtualization.h>
 
-#include <sys/sysctl.h>
 
 #include "caps/caps-internal.h"
 #include "config.h"
