@@ -310,6 +310,19 @@ def include_guard(path):
     return m1.group(1)
 
 
+def undocumented_functions(path):
+    """Names of VMCTR_API functions not directly preceded by a /** ... */ comment."""
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    missing = []
+    for m in re.finditer(r'^VMCTR_API\b[^;(]*?(\w+)\s*\(', text, re.M):
+        before = text[:m.start()].rstrip()
+        start = before.rfind('/*')
+        if not before.endswith('*/') or start < 0 or not before.startswith('/**', start):
+            missing.append(m.group(1))
+    return missing
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--include', action='append', default=[])
@@ -435,6 +448,11 @@ def main():
             else:
                 tap.skip('%s compiles alone as C++11' % rel, cxx_missing)
                 tap.skip('%s gives its functions C linkage in C++' % rel, cxx_missing)
+
+            undocumented = undocumented_functions(path)
+            tap.ok(not undocumented,
+                   '%s gives every VMCTR_API function a /** doc comment */' % rel,
+                   'undocumented: ' + ', '.join(undocumented))
 
             guard = include_guard(path)
             tap.ok(guard is not None and guard.startswith('VMCTR_') and guard.endswith('_H'),
