@@ -22,28 +22,8 @@ import re
 import shutil
 import subprocess
 import sys
-
-
-class Tap:
-    def __init__(self):
-        self.results = []
-
-    def ok(self, cond, desc, diag=''):
-        self.results.append(('ok' if cond else 'not ok', desc, diag, None))
-
-    def skip(self, desc, reason):
-        self.results.append(('ok', desc, '', reason))
-
-    def emit(self):
-        print('1..%d' % len(self.results))
-        failed = 0
-        for i, (status, desc, diag, skip) in enumerate(self.results, 1):
-            print('%s %d - %s%s' % (status, i, desc, ' # SKIP ' + skip if skip else ''))
-            if status != 'ok':
-                failed += 1
-                for d in diag.rstrip().splitlines():
-                    print('# ' + d)
-        return failed
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from tap import Tap  # noqa: E402  (tests/tap.py)
 
 
 def tool(cmd):
@@ -126,7 +106,7 @@ def main():
         dyn_hdr = tool(['readelf', '-d', '-W', so])
     except (RuntimeError, OSError) as e:
         tap.ok(False, 'binutils can read ' + so, str(e))
-        return 1 if tap.emit() else 0
+        return tap.finish()
 
     node_names = {n for n, _, _ in nodes}
     nm_types = {}
@@ -208,7 +188,7 @@ def main():
                'no incompatible ABI change against ' + os.path.basename(baselines[-1]),
                p.stdout)
 
-    return 1 if tap.emit() else 0
+    return tap.finish()
 
 
 if __name__ == '__main__':

@@ -25,6 +25,8 @@ import tempfile
 import traceback
 from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char_p, c_int, c_int32, c_size_t,
                     c_uint32, c_uint64, c_void_p)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from tap import Tap  # noqa: E402  (tests/tap.py)
 
 REEXEC_MARK = 'VMCTR_FFI_SANITIZER_REEXEC'
 
@@ -90,29 +92,6 @@ def maybe_reexec(so):
 
 
 # --- TAP ------------------------------------------------------------------------
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=''):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, desc))
-        if not cond:
-            self.failed += 1
-            for line in str(diag).rstrip().splitlines():
-                print('# ' + line)
-        sys.stdout.flush()
-        return bool(cond)
-
-    def eq(self, got, want, desc):
-        return self.ok(got == want, desc, 'got:  %r\nwant: %r' % (got, want))
-
-    def finish(self):
-        print('1..%d' % self.n)
-        return 1 if self.failed else 0
-
 
 # --- the binding ------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from tap import Tap  # noqa: E402  (tests/tap.py)
 
 PREFIXES = ('vmctr_', 'VMCTR_')
 C_FLAGS = ['-std=c99', '-Wall', '-Wextra', '-pedantic', '-Werror',
@@ -37,31 +39,6 @@ KEYWORDS = {
     'switch', 'typedef', 'union', 'unsigned', 'void', 'volatile', 'while', '_Bool',
     '__restrict', '__restrict__', '__inline', '__inline__', '__extension__',
 }
-
-
-class Tap:
-    def __init__(self):
-        self.results = []
-
-    def ok(self, cond, desc, diag=''):
-        self.results.append(('ok' if cond else 'not ok', desc, diag, None))
-
-    def skip(self, desc, reason):
-        self.results.append(('ok', desc, '', reason))
-
-    def emit(self):
-        print('1..%d' % len(self.results))
-        failed = 0
-        for i, (status, desc, diag, skip) in enumerate(self.results, 1):
-            line = '%s %d - %s' % (status, i, desc)
-            if skip is not None:
-                line += ' # SKIP ' + skip
-            print(line)
-            if status != 'ok':
-                failed += 1
-                for d in diag.rstrip().splitlines():
-                    print('# ' + d)
-        return failed
 
 
 def run(cmd, cwd):
@@ -461,7 +438,7 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    return 1 if tap.emit() else 0
+    return tap.finish()
 
 
 if __name__ == '__main__':

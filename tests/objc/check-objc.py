@@ -18,6 +18,9 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from tap import Tap  # noqa: E402  (tests/tap.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIM = os.path.join(HERE, 'shim')
 GNUSTEP_INC = '/usr/include/GNUstep'
@@ -112,26 +115,15 @@ def main(argv):
     # GCC objc or glibc headers tests __arm64__, so only our code changes;
     # type sizes stay x86_64's, which is LP64 like arm64 macOS.
     passes = [('x86_64', []), ('arm64', ['-D__arm64__=1'])]
-    print('1..%d' % (len(files) * len(passes)))
-    failed = 0
-    n = 0
+    tap = Tap()
     for f in files:
         name = os.path.relpath(f, src) if os.path.isabs(f) else f
         for arch, extra in passes:
-            n += 1
             cmd = clang + flags + extra + [f]
             r = subprocess.run(cmd, capture_output=True, text=True)
-            out = (r.stdout + r.stderr).strip()
-            if r.returncode == 0:
-                print('ok %d - %s (%s)' % (n, name, arch))
-            else:
-                failed += 1
-                print('not ok %d - %s (%s)' % (n, name, arch))
-                print('  # ' + ' '.join(shlex.quote(c) for c in cmd))
-            for line in out.splitlines():
-                print('  # ' + line)
-    return 1 if failed else 0
-
+            tap.ok(r.returncode == 0, '%s (%s)' % (name, arch),
+                   ' '.join(shlex.quote(c) for c in cmd) + '\n' + (r.stdout + r.stderr).strip())
+    return tap.finish()
 
 if __name__ == '__main__':
     sys.exit(main(sys.argv[1:]))
