@@ -14,5 +14,9 @@
 #include "vmctr/log.h"
 #include "vmctr/caps.h"
 #include "vmctr/bootcfg.h"
+#include "vmctr/progress.h"
+#include "vmctr/mount.h"
+#include "vmctr/image.h"
+#include "vmctr/vmm.h"
 
 #endif /* VMCTR_H */
