@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent codec (see codec.h). */
+#include "codec.h"
