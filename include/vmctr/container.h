@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmctr/container.h
+ * @brief Linux containers, each in its own VM: processes, container configs, containers.
+ *
+ * A vmctr_container is one Linux container running in its own lightweight
+ * VM, like apple/containerization's LinuxContainer. It is made from an id, a
+ * rootfs mount (vmctr/mount.h), a boot config (vmctr/bootcfg.h) and a
+ * container config (this header), and goes through:
+ *
+ *   vmctr_container_new()   checks capabilities, boots the VM, mounts the
+ *                           rootfs and the extra mounts, sets hostname/DNS/hosts
+ *   vmctr_container_start() starts the init process
+ *   vmctr_container_wait()  its exit code or terminating signal
+ *   vmctr_container_exec()  further processes (vmctr_process)
+ *   vmctr_container_stop()  SIGTERM, a grace period, SIGKILL, power off
+ *   vmctr_container_free()  stops if needed; leaves no process or file behind
+ *
+ * Stdio: each process's stdin, stdout and stderr go to the caller's file
+ * descriptors (pipes, files, a pty), to a callback (output), or to the
+ * library's write call (stdin); see vmctr_process_config_set_stdio().
+ *
+ * Threads: a container owns one I/O thread that moves stdio bytes and
+ * receives the guest's replies. Output callbacks run on it. Every function
+ * here may be called from any thread, but one object must not be freed while
+ * another thread still uses it.
+ */
+#ifndef VMCTR_CONTAINER_H
+#define VMCTR_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmctr/common.h"
+#include "vmctr/bootcfg.h"
+#include "vmctr/image.h"
+#include "vmctr/mount.h"
+
+VMCTR_BEGIN_DECLS
+
+/** A process configuration: what to run and how. An opaque builder. */
+typedef struct vmctr_process_config vmctr_process_config;
+/** A container configuration: the init process plus container-wide settings. */
+typedef struct vmctr_container_config vmctr_container_config;
+/** A container running in its own VM. */
+typedef struct vmctr_container vmctr_container;
+/** A process started in a running container by vmctr_container_exec(). */
+typedef struct vmctr_process vmctr_process;
+
+/** @name Special stdio values for vmctr_process_config_set_stdio() */
+/**@{*/
+#define VMCTR_STDIO_NULL (-1)     /**< /dev/null in the guest */
+#define VMCTR_STDIO_CALLBACK (-2) /**< stdout/stderr: to the output callback */
+#define VMCTR_STDIO_WRITE (-3)    /**< stdin: fed by vmctr_*_write_stdin() */
+/**@}*/
+
+/** @name Output streams named to a vmctr_output_fn */
+/**@{*/
+#define VMCTR_STREAM_STDOUT 1u
+#define VMCTR_STREAM_STDERR 2u
+/**@}*/
+
+/**
+ * Output callback: `len` bytes of a process's stdout or stderr; `len` 0 means
+ * that stream reached end of file. Runs on the container's I/O thread; the
+ * data is borrowed for the call. It must not block for long (the guest waits
+ * on it) and must not free the container.
+ */
+typedef void (*vmctr_output_fn)(uint32_t stream, const void *data, size_t len, void *userdata);
+
+/** @name Process configuration */
+/**@{*/
+
+/** Create an empty process configuration. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_process_config_new(vmctr_process_config **out);
+
+/** Deep copy (the output callback's userdata is shared, not copied). @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_process_config_clone(vmctr_process_config **out, const vmctr_process_config *p);
+
+/** Free a process configuration (runs the callback's destroy notifier when the last copy goes). NULL is ignored. */
+VMCTR_API void vmctr_process_config_free(vmctr_process_config *p);
+
+/**
+ * Set the arguments. Like `docker run IMAGE ARGS...`: they replace the
+ * image's Cmd and follow its Entrypoint. n = 0 with args NULL unsets them.
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_process_config_set_args(vmctr_process_config *p, const char *const *args, size_t n);
+
+/**
+ * Set the entrypoint. Like `docker run --entrypoint`: it replaces the image's
+ * Entrypoint and discards the image's Cmd. An empty entrypoint (n = 0, args
+ * non-NULL) means none. NULL with n = 0 unsets it (the image's applies).
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_process_config_set_entrypoint(vmctr_process_config *p, const char *const *args, size_t n);
+
+/**
+ * Set one environment variable. Explicit variables override the image's of
+ * the same name; the others are kept. value NULL removes the variable, from
+ * the image's too. The name must not be empty or contain '='.
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_process_config_set_env(vmctr_process_config *p, const char *name, const char *value);
+
+/** Set the working directory (absolute). NULL unsets (the image's, else "/"). @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_process_config_set_cwd(vmctr_process_config *p, const char *cwd);
+
+/**
+ * Set the user: "uid", "uid:gid", "name" or "name:group". Names are resolved
+ * in the container's /etc/passwd and /etc/group when the container is
+ * created. NULL unsets (the image's User, else root).
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_process_config_set_user(vmctr_process_config *p, const char *user);
+
+/** Set the supplementary group ids (replacing those of the user's groups). @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_process_config_set_groups(vmctr_process_config *p, const uint32_t *gids, size_t n);
+
+/**
+ * Set a resource limit. resource is a Linux RLIMIT_* number (RLIMIT_NOFILE is
+ * 7); soft must not exceed hard. UINT64_MAX means unlimited.
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_process_config_set_rlimit(vmctr_process_config *p, uint32_t resource, uint64_t soft, uint64_t hard);
+
+/** Set no_new_privileges (prctl PR_SET_NO_NEW_PRIVS). @return 0 or VMCTR_EINVAL. */
+VMCTR_API int vmctr_process_config_set_no_new_privileges(vmctr_process_config *p, int32_t enabled);
+
+/**
+ * Give the process a terminal (a pty in the guest): stdin, stdout and
+ * stderr all go through it, and output arrives as stdout only.
+ * rows/cols 0 mean 24x80. @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_process_config_set_terminal(vmctr_process_config *p, int32_t enabled, uint32_t rows, uint32_t cols);
+
+/**
+ * Choose where stdio goes. Each is a file descriptor of the caller's (it is
+ * duplicated when the process starts, so the caller keeps and may close its
+ * own) or one of VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK (stdout/stderr) and
+ * VMCTR_STDIO_WRITE (stdin). The default is all VMCTR_STDIO_NULL.
+ * @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_process_config_set_stdio(vmctr_process_config *p, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd);
+
+/**
+ * Set the output callback used by streams set to VMCTR_STDIO_CALLBACK.
+ * destroy (may be NULL) gets userdata when the callback is replaced or the
+ * last configuration and process that use it are freed.
+ * @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_process_config_set_output_callback(vmctr_process_config *p, vmctr_output_fn fn, void *userdata, vmctr_destroy_fn destroy);
+
+/**@}*/
+
+/** @name Container configuration */
+/**@{*/
+
+/** Create an empty container configuration. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_new(vmctr_container_config **out);
+
+/** Free a container configuration. NULL is ignored. */
+VMCTR_API void vmctr_container_config_free(vmctr_container_config *cfg);
+
+/** Set the init process (copied). @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_set_process(vmctr_container_config *cfg, const vmctr_process_config *p);
+
+/**
+ * Take the defaults from an image's config (Entrypoint, Cmd, Env,
+ * WorkingDir, User; copied) and resolve user names in its rootfs.
+ * NULL clears them. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_container_config_set_image(vmctr_container_config *cfg, const vmctr_image *image);
+
+/** Set the hostname (1..64 characters, letters, digits, '-' and '.'). NULL unsets (the id). @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_set_hostname(vmctr_container_config *cfg, const char *hostname);
+
+/** Set a sysctl applied in the guest, e.g. "net.ipv4.ip_forward" = "1". value NULL removes it. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_set_sysctl(vmctr_container_config *cfg, const char *key, const char *value);
+
+/** Add a mount (copied). Validated with vmctr_mount_validate(). @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_add_mount(vmctr_container_config *cfg, const vmctr_mount *mount);
+
+/** Add a DNS server (an IPv4 or IPv6 address) to the container's /etc/resolv.conf. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_add_dns_server(vmctr_container_config *cfg, const char *address);
+
+/** Add a DNS search domain. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_add_dns_search(vmctr_container_config *cfg, const char *domain);
+
+/** Add an /etc/hosts entry. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_add_host(vmctr_container_config *cfg, const char *hostname, const char *address);
+
+/** Write the VM's console (kernel and vmctr-init messages) to this file. NULL: a file in the runtime directory, removed with the container. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+VMCTR_API int vmctr_container_config_set_boot_log(vmctr_container_config *cfg, const char *path);
+
+/**
+ * Limit the container's cgroup: memory in bytes (0 = no limit beyond the
+ * VM's) and CPU in thousandths of a CPU (0 = no limit).
+ * @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_container_config_set_limits(vmctr_container_config *cfg, uint64_t memory_bytes, uint32_t millicpus);
+
+/**@}*/
+
+/** @name Containers */
+/**@{*/
+
+/** Container states, from vmctr_container_state(). */
+#define VMCTR_CONTAINER_CREATED 1u /**< VM up, init process not started */
+#define VMCTR_CONTAINER_RUNNING 2u /**< init process running */
+#define VMCTR_CONTAINER_EXITED 3u  /**< init process exited; VM still up */
+#define VMCTR_CONTAINER_STOPPED 4u /**< VM powered off */
+#define VMCTR_CONTAINER_FAILED 5u  /**< the VM or its agent died unexpectedly */
+
+/**
+ * Create a container: check capabilities (nested virtualization requested on
+ * a host without it fails here, before anything boots), boot its VM, connect
+ * to the guest agent, mount the rootfs and the extra mounts, set hostname,
+ * DNS and hosts. On failure nothing is left behind.
+ *
+ * @param id      1..64 characters, [a-zA-Z0-9][a-zA-Z0-9_.-]*
+ * @param rootfs  a block or share mount; its destination is ignored
+ * @param boot    kernel, initfs, cpus, memory, nested virtualization (copied)
+ * @param cfg     the container configuration (copied)
+ * @return 0, VMCTR_EINVAL, VMCTR_EUNSUPPORTED, VMCTR_ENOENT, VMCTR_ETIMEDOUT, VMCTR_EIO or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount *rootfs,
+                                  const vmctr_bootcfg *boot, const vmctr_container_config *cfg);
+
+/** Start the init process. @return 0, VMCTR_ESTATE (not CREATED), VMCTR_ENOENT (no such program) or VMCTR_EIO. */
+VMCTR_API int vmctr_container_start(vmctr_container *c);
+
+/**
+ * Wait for the init process to exit. timeout_ms < 0 waits without limit.
+ * On success exactly one of *exit_code (0..255) and *signal (the
+ * terminating signal) is meaningful: the other is -1. Either pointer may be NULL.
+ * @return 0, VMCTR_ETIMEDOUT, VMCTR_ESTATE (not started) or VMCTR_EIO (the VM died).
+ */
+VMCTR_API int vmctr_container_wait(vmctr_container *c, int32_t timeout_ms, int32_t *exit_code, int32_t *signal);
+
+/** Send a signal to the init process. @return 0, VMCTR_EINVAL, VMCTR_ESTATE or VMCTR_EIO. */
+VMCTR_API int vmctr_container_kill(vmctr_container *c, int32_t signo);
+
+/**
+ * Stop: SIGTERM to the init process, up to grace_ms for it to exit, then
+ * SIGKILL, then power the VM off (forcibly if it does not go). Always safe to
+ * call, in any state and more than once. @return 0 or VMCTR_EIO (it had to be killed hard; it is gone either way).
+ */
+VMCTR_API int vmctr_container_stop(vmctr_container *c, uint32_t grace_ms);
+
+/** The container's state, a VMCTR_CONTAINER_* value (0 for NULL). */
+VMCTR_API uint32_t vmctr_container_state(const vmctr_container *c);
+
+/** The container's id, borrowed from c. */
+VMCTR_API const char *vmctr_container_id(const vmctr_container *c);
+
+/**
+ * A file descriptor that becomes readable when the container's state may
+ * have changed (for poll/epoll, DispatchSource, asyncio). Owned by the
+ * container; call vmctr_container_process_events() when it is readable.
+ * @return the fd, or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_container_event_fd(const vmctr_container *c);
+
+/** Drain the event fd. @return the current state (VMCTR_CONTAINER_*), or VMCTR_EINVAL. */
+VMCTR_API int vmctr_container_process_events(vmctr_container *c);
+
+/** Write to the init process's stdin when it is VMCTR_STDIO_WRITE. Blocks while the guest's window is full. @return bytes written, VMCTR_ESTATE or VMCTR_EIO. */
+VMCTR_API int vmctr_container_write_stdin(vmctr_container *c, const void *data, size_t len);
+
+/** Close the init process's stdin. @return 0, VMCTR_ESTATE or VMCTR_EIO. */
+VMCTR_API int vmctr_container_close_stdin(vmctr_container *c);
+
+/** Resize the init process's terminal. @return 0, VMCTR_ESTATE (no terminal) or VMCTR_EIO. */
+VMCTR_API int vmctr_container_resize(vmctr_container *c, uint32_t rows, uint32_t cols);
+
+/**
+ * Run a further process in the running container (its namespaces and root),
+ * with its own configuration; the image defaults do not apply except Env.
+ * @return 0, VMCTR_ESTATE (the init process is not running), VMCTR_ENOENT (no such program), VMCTR_EINVAL or VMCTR_EIO.
+ */
+VMCTR_API int vmctr_container_exec(vmctr_container *c, const vmctr_process_config *p, vmctr_process **out);
+
+/** Stop the container if needed and free it. Leaves no process, runtime directory or copy behind. NULL is ignored. */
+VMCTR_API void vmctr_container_free(vmctr_container *c);
+
+/**@}*/
+
+/** @name Processes from exec */
+/**@{*/
+
+/** Wait for the process, as vmctr_container_wait(). @return 0, VMCTR_ETIMEDOUT or VMCTR_EIO. */
+VMCTR_API int vmctr_process_wait(vmctr_process *p, int32_t timeout_ms, int32_t *exit_code, int32_t *signal);
+
+/** Send a signal to the process. @return 0, VMCTR_EINVAL, VMCTR_ESTATE (exited) or VMCTR_EIO. */
+VMCTR_API int vmctr_process_kill(vmctr_process *p, int32_t signo);
+
+/** Write to the process's stdin (VMCTR_STDIO_WRITE). @return bytes written, VMCTR_ESTATE or VMCTR_EIO. */
+VMCTR_API int vmctr_process_write_stdin(vmctr_process *p, const void *data, size_t len);
+
+/** Close the process's stdin. @return 0, VMCTR_ESTATE or VMCTR_EIO. */
+VMCTR_API int vmctr_process_close_stdin(vmctr_process *p);
+
+/** Resize the process's terminal. @return 0, VMCTR_ESTATE (no terminal) or VMCTR_EIO. */
+VMCTR_API int vmctr_process_resize(vmctr_process *p, uint32_t rows, uint32_t cols);
+
+/** The guest's pid of the process (in the container's pid namespace the init process is 1). */
+VMCTR_API uint32_t vmctr_process_pid(const vmctr_process *p);
+
+/** Free the process handle; a process still running is killed (SIGKILL). NULL is ignored. Free processes before their container. */
+VMCTR_API void vmctr_process_free(vmctr_process *p);
+
+/**@}*/
+
+VMCTR_END_DECLS
+
+#endif /* VMCTR_CONTAINER_H */
