@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading and validating the initfs inputs: the init executable, and the module
+ * directory's load-order plus the modules it names. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/util.h"
+#include "initfs/initfs-internal.h"
+
+#define MAX_NAME 255
+
+/* Read the regular file name (relative to dirfd) into *b, at most max bytes. */
+static int read_regular(int dirfd, const char *name, const char *shown, size_t max,
+                        int want_exec, vmctr__initfs_blob *b) {
+  struct stat st;
+  char *buf = NULL;
+  size_t len = 0;
+  int fd, r;
+
+  fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return vmctr__err_os(errno, "%s", shown);
+  if (fstat(fd, &st) < 0) {
+    r = vmctr__err_os(errno, "%s", shown);
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    r = vmctr__err(VMCTR_EINVAL, 0, "%s: not a regular file", shown);
+    goto out;
+  }
+  if (want_exec && !(st.st_mode & 0111)) {
+    r = vmctr__err(VMCTR_EINVAL, EACCES, "%s: not executable (chmod +x it)", shown);
+    goto out;
+  }
+  if ((unsigned long long)st.st_size > max) {
+    r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: %llu bytes, more than the %zu allowed", shown,
+                   (unsigned long long)st.st_size, max);
+    goto out;
+  }
+  buf = malloc((size_t)st.st_size + 1);
+  if (!buf) {
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  /* Read exactly what stat promised, and notice a file that changes meanwhile. */
+  while (len <= (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      r = vmctr__err_os(errno, "%s: read", shown);
+      goto out;
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  if (len != (size_t)st.st_size) {
+    r = vmctr__err(VMCTR_EIO, 0, "%s: file changed while being read; retry", shown);
+    goto out;
+  }
+  b->data = buf;
+  b->len = len;
+  buf = NULL;
+  r = 0;
+out:
+  free(buf);
+  close(fd);
+  return r;
+}
+
+/* A module name is a plain file name ending in .ko: no path, no hidden or odd names. */
+static int valid_module_name(const char *s, size_t n) {
+  if (n < 4 || n > MAX_NAME || s[0] == '.' || memcmp(s + n - 3, ".ko", 3) != 0)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-' || c == '.' || c == '+'))
+      return 0;
+  }
+  return 1;
+}
+
+static char *join(const char *dir, const char *name) {
+  vmctr_strbuf sb = {0};
+  vmctr__sb_printf(&sb, "%s/%s", dir, name);
+  return vmctr__sb_steal(&sb);
+}
+
+/* Parse load-order (one name a line; blank lines and '#' comments skipped) and read
+ * each module it lists. */
+static int load_modules(const char *dir, vmctr__initfs_inputs *in, size_t *total) {
+  vmctr__initfs_blob lo = {0};
+  char *lo_path = NULL;
+  int dirfd, r;
+  size_t lineno = 0;
+
+  lo_path = join(dir, "load-order");
+  if (!lo_path)
+    return VMCTR_ENOMEM;
+  dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    r = vmctr__err_os(errno, "modules directory %s", dir);
+    goto out;
+  }
+  r = read_regular(dirfd, "load-order", lo_path, VMCTR__INITFS_MAX_LOAD_ORDER, 0, &lo);
+  if (r < 0) {
+    if (r == VMCTR_ENOENT)
+      vmctr__err_prefix("modules directory lacks its load-order file (see kernel/fetch-debian-kernel.sh)");
+    goto out;
+  }
+  in->mods = calloc(VMCTR__INITFS_MAX_MODULES, sizeof(*in->mods));
+  if (!in->mods) {
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  for (char *p = lo.data, *end = lo.data + lo.len; p < end;) {
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    char *e = nl ? nl : end, *s = p;
+    vmctr__initfs_blob *m;
+
+    lineno++;
+    p = nl ? nl + 1 : end;
+    while (s < e && (*s == ' ' || *s == '\t'))
+      s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+      e--;
+    if (s == e || *s == '#')
+      continue;
+    if (!valid_module_name(s, (size_t)(e - s))) {
+      r = vmctr__err(VMCTR_EINVAL, 0,
+                     "%s:%zu: '%.*s' is not a plain module file name (NAME.ko, letters, digits, _-.+)",
+                     lo_path, lineno, (int)((e - s) > 80 ? 80 : (e - s)), s);
+      goto out;
+    }
+    if (in->n_mods == VMCTR__INITFS_MAX_MODULES) {
+      r = vmctr__err(VMCTR_ETOOBIG, 0, "%s: more than %u modules", lo_path,
+                     VMCTR__INITFS_MAX_MODULES);
+      goto out;
+    }
+    m = &in->mods[in->n_mods];
+    m->name = strndup(s, (size_t)(e - s));
+    if (!m->name) {
+      r = vmctr__err_nomem();
+      goto out;
+    }
+    in->n_mods++;
+    for (size_t i = 0; i + 1 < in->n_mods; i++)
+      if (strcmp(in->mods[i].name, m->name) == 0) {
+        r = vmctr__err(VMCTR_EINVAL, 0, "%s:%zu: '%s' is listed twice", lo_path, lineno, m->name);
+        goto out;
+      }
+    {
+      char *shown = join(dir, m->name);
+      if (!shown) {
+        r = VMCTR_ENOMEM;
+        goto out;
+      }
+      r = read_regular(dirfd, m->name, shown, VMCTR__INITFS_MAX_FILE, 0, m);
+      free(shown);
+      if (r < 0) {
+        if (r == VMCTR_ENOENT)
+          vmctr__err_prefix("a module named in load-order is missing");
+        goto out;
+      }
+    }
+    *total += m->len;
+    if (*total > VMCTR__INITFS_MAX_TOTAL) {
+      r = vmctr__err(VMCTR_ETOOBIG, 0, "%s: modules add up to more than %u bytes", dir,
+                     VMCTR__INITFS_MAX_TOTAL);
+      goto out;
+    }
+  }
+  in->has_modules = 1;
+  r = 0;
+out:
+  if (dirfd >= 0)
+    close(dirfd);
+  free(lo.data);
+  free(lo_path);
+  return r;
+}
+
+int vmctr__initfs_inputs_load(const vmctr__initfs_params *p, vmctr__initfs_inputs *in) {
+  size_t total;
+  int r;
+
+  memset(in, 0, sizeof(*in));
+  if (!p->init_path || !*p->init_path)
+    return vmctr__err(VMCTR_EINVAL, 0, "initfs: no init executable given");
+  r = read_regular(AT_FDCWD, p->init_path, p->init_path, VMCTR__INITFS_MAX_FILE, 1, &in->init);
+  if (r < 0) {
+    if (r == VMCTR_ENOENT)
+      vmctr__err_prefix("init executable (build vmctr-init, or pass its path)");
+    goto fail;
+  }
+  total = in->init.len;
+  if (p->modules_dir) {
+    r = load_modules(p->modules_dir, in, &total);
+    if (r < 0)
+      goto fail;
+  }
+  return 0;
+fail:
+  vmctr__initfs_inputs_free(in);
+  return r;
+}
+
+void vmctr__initfs_inputs_free(vmctr__initfs_inputs *in) {
+  free(in->init.data);
+  for (size_t i = 0; i < in->n_mods; i++) {
+    free(in->mods[i].name);
+    free(in->mods[i].data);
+  }
+  free(in->mods);
+  memset(in, 0, sizeof(*in));
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* lib/initfs internals: validated inputs in memory, and the archive writer. */
+#ifndef VMCTR_INITFS_INTERNAL_H
+#define VMCTR_INITFS_INTERNAL_H
+
+#include <stddef.h>
+
+#include "initfs/initfs.h"
+
+typedef struct vmctr__initfs_blob {
+  char *name; /* plain file name (modules only) */
+  char *data;
+  size_t len;
+} vmctr__initfs_blob;
+
+typedef struct vmctr__initfs_inputs {
+  vmctr__initfs_blob init;
+  vmctr__initfs_blob *mods; /* in load order */
+  size_t n_mods;
+  int has_modules; /* modules_dir given (even with an empty load-order) */
+} vmctr__initfs_inputs;
+
+/* Read and validate everything p names. On failure nothing is kept. */
+int vmctr__initfs_inputs_load(const vmctr__initfs_params *p, vmctr__initfs_inputs *in);
+void vmctr__initfs_inputs_free(vmctr__initfs_inputs *in);
+
+/* Write the gzip'd cpio archive of in to fd (positioned at 0). path names it in errors. */
+int vmctr__initfs_write(int fd, const char *path, const vmctr__initfs_inputs *in);
+
+#endif
