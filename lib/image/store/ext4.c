@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* The ext4 form of an image: sized from the tree, made by mke2fs -d in a
+ * staging directory, renamed into the snapshot, reused while large enough. */
+#define _FILE_OFFSET_BITS 64
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "image/store/store-internal.h"
+
+#define BLK 4096ull
+#define INODE_SIZE 256ull
+#define MIB (1024ull * 1024)
+#define MKE2FS_TIMEOUT_MS (30 * 60 * 1000)
+
+static uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+/* nftw has no userdata: the walk runs under this thread's accumulator. */
+static _Thread_local struct { uint64_t bytes, inodes; } walk;
+
+static int account(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)path;
+  (void)flag;
+  (void)ftw;
+  walk.inodes++;
+  if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+    walk.bytes += round_up((uint64_t)st->st_size, BLK); /* apparent size, whole blocks */
+  else if (S_ISLNK(st->st_mode) && st->st_size >= 60)
+    walk.bytes += BLK; /* longer targets do not fit in the inode */
+  return 0;
+}
+
+int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *src_dir) {
+  char *mke2fs = vmctr__find_executable("mke2fs"), *out = NULL;
+  char n_arg[32], j_arg[32];
+  int status = 0, r;
+  /* The journal: 4 MiB for small images, 32 MiB from 1 GiB. */
+  uint64_t journal_mib = size >= 1024 * MIB ? 32 : size >= 256 * MIB ? 16 : 4;
+  if (!mke2fs)
+    mke2fs = vmctr__find_executable("/sbin/mke2fs");
+  if (!mke2fs)
+    return vmctr__err(VMCTR_EUNSUPPORTED, ENOENT,
+                      "mke2fs not found: install e2fsprogs to make ext4 images");
+  snprintf(n_arg, sizeof(n_arg), "%" PRIu64, inodes);
+  snprintf(j_arg, sizeof(j_arg), "size=%" PRIu64, journal_mib);
+  /* root_owner: the root directory belongs to root whoever runs mke2fs. No
+   * reserved blocks: the guest's root needs none. Size in KiB blocks. */
+  char size_arg[32];
+  snprintf(size_arg, sizeof(size_arg), "%" PRIu64 "k", size / 1024);
+  char *argv[24];
+  int a = 0;
+  argv[a++] = mke2fs;
+  argv[a++] = "-q";
+  argv[a++] = "-F";
+  argv[a++] = "-t";
+  argv[a++] = "ext4";
+  argv[a++] = "-b";
+  argv[a++] = "4096";
+  argv[a++] = "-I";
+  argv[a++] = "256";
+  argv[a++] = "-N";
+  argv[a++] = n_arg;
+  argv[a++] = "-m";
+  argv[a++] = "0";
+  argv[a++] = "-J";
+  argv[a++] = j_arg;
+  argv[a++] = "-E";
+  argv[a++] = "root_owner=0:0,lazy_itable_init=0,nodiscard";
+  if (src_dir) {
+    argv[a++] = "-d";
+    argv[a++] = (char *)src_dir;
+  }
+  argv[a++] = (char *)dest;
+  argv[a++] = size_arg;
+  argv[a] = NULL;
+  r = vmctr__run_capture(argv, MKE2FS_TIMEOUT_MS, 16384, &out, &status);
+  if (r == 0 && status != 0) {
+    size_t n = out ? strlen(out) : 0;
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+      out[--n] = '\0';
+    r = vmctr__err(VMCTR_EIO, 0, "mke2fs failed (exit %d) making %s: %s", status, dest,
+                   out && *out ? out : "no output");
+  }
+  free(out);
+  free(mke2fs);
+  return r;
+}
+
+int vmctr_image_ext4_options_init(vmctr_image_ext4_options *opts, uint32_t version) {
+  const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
+  if (!opts)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4_options_init: opts is NULL");
+  if (version != VMCTR_IMAGE_EXT4_OPTIONS_VERSION)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4_options: unknown version %u", version);
+  *opts = def;
+  return 0;
+}
+
+static int report(const vmctr_image_ext4_options *o, uint64_t done, uint64_t total) {
+  vmctr_progress p = {.version = 1, .phase = VMCTR_PROGRESS_DISK, .item = "rootfs.ext4",
+                      .item_count = 1, .item_bytes_done = done, .item_bytes_total = total,
+                      .bytes_done = done, .bytes_total = total};
+  if (o->progress && o->progress(&p, o->userdata) != 0)
+    return vmctr__err(VMCTR_ECANCELED, 0, "making the ext4 image: cancelled");
+  return 0;
+}
+
+int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, char **path_out) {
+  const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
+  const vmctr_image_ext4_options *o = opts ? opts : &def;
+  char *final = NULL, *staging = NULL, *tmp = NULL, *tmp_abs = NULL, *root = NULL;
+  char name[VMCTR__DIGEST_HEX + 32];
+  uint64_t size, inodes;
+  int lock = -1, sfd = -1, fd, r;
+  struct stat st;
+
+  if (!img || !path_out)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4: %s is NULL", !img ? "image" : "path_out");
+  if (o->version != VMCTR_IMAGE_EXT4_OPTIONS_VERSION || o->flags)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4_options: unknown version %u or flags 0x%x",
+                      o->version, o->flags);
+  walk.bytes = walk.inodes = 0;
+  if (nftw(img->rootfs, account, 64, FTW_PHYS | FTW_MOUNT) != 0)
+    return vmctr__err_os(errno, "measuring %s", img->rootfs);
+  inodes = walk.inodes + 1024 + o->extra_bytes / (16 * 1024);
+  if (o->extra_bytes > UINT64_MAX / 4 || walk.bytes > UINT64_MAX / 4)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4: extra_bytes is too large");
+  /* Content + inode tables + journal + ~5% metadata (bitmaps, descriptors, extents). */
+  size = walk.bytes + inodes * INODE_SIZE;
+  size += size / 20 + 8 * MIB + o->extra_bytes;
+  size += size >= 1024 * MIB ? 32 * MIB : size >= 256 * MIB ? 16 * MIB : 4 * MIB;
+  if (size < o->min_size)
+    size = o->min_size;
+  size = round_up(size, MIB);
+
+  if (!(final = vmctr__path_join(img->dir, "rootfs.ext4")))
+    return VMCTR_ENOMEM;
+  /* One builder per image at a time; a second caller waits and reuses. */
+  snprintf(name, sizeof(name), "%s.import", img->hex);
+  if ((lock = vmctr__store_lock(img->root_fd, name, LOCK_EX, false)) < 0) {
+    r = lock;
+    goto out;
+  }
+  if (stat(final, &st) == 0 && (uint64_t)st.st_size >= size) {
+    *path_out = final;
+    final = NULL;
+    r = 0;
+    goto out;
+  }
+  if ((r = report(o, 0, size)) < 0)
+    goto out;
+  if ((r = vmctr__store_staging(img->root_fd, "ext4", &staging, &sfd)) < 0)
+    goto out;
+  /* img->dir is ROOT/snapshots/<hex> */
+  if (!(tmp = vmctr__path_join(staging, "rootfs.ext4")) ||
+      !(root = strndup(img->dir, strlen(img->dir) - strlen("/snapshots/") - VMCTR__DIGEST_HEX)) ||
+      !(tmp_abs = vmctr__path_join(root, tmp))) {
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  fd = openat(img->root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+    r = vmctr__err_os(errno, "creating %s", tmp_abs);
+    if (fd >= 0)
+      close(fd);
+    goto out;
+  }
+  close(fd);
+  if ((r = vmctr__mke2fs(tmp_abs, size, inodes, img->rootfs)) < 0)
+    goto out;
+  if (rename(tmp_abs, final) < 0) {
+    r = vmctr__err_os(errno, "publishing %s", final);
+    goto out;
+  }
+  vmctr__log(VMCTR_LOG_INFO, "image", "made %s (%" PRIu64 " MiB, %" PRIu64 " inodes)", final,
+             (uint64_t)(size / MIB), inodes);
+  (void)report(o, size, size); /* done: too late to cancel */
+  *path_out = final;
+  final = NULL;
+out:
+  if (staging)
+    (void)vmctr__rm_rf_at(img->root_fd, staging);
+  if (sfd >= 0)
+    close(sfd);
+  if (lock >= 0)
+    close(lock);
+  free(final);
+  free(staging);
+  free(tmp);
+  free(tmp_abs);
+  free(root);
+  return r;
+}

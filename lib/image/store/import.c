@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* Import: fetch and verify blobs, apply the layers into a staging directory,
+ * write image.json, and publish the snapshot with one rename. Per-image
+ * locks make concurrent imports of one image produce one snapshot. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "image/layer/layer.h"
+#include "image/oci/oci.h"
+#include "image/store/store-internal.h"
+
+#define IMPORT_KNOWN_FLAGS (VMCTR_IMAGE_IMPORT_NO_DEVICES | VMCTR_IMAGE_IMPORT_NO_SYNC)
+
+int vmctr_image_import_options_init(vmctr_image_import_options *opts, uint32_t version) {
+  const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  if (!opts)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options_init: opts is NULL");
+  if (version != VMCTR_IMAGE_IMPORT_OPTIONS_VERSION)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options: unknown version %u", version);
+  *opts = def;
+  return 0;
+}
+
+/* Apply every layer into staging/rootfs and write staging/image.json. */
+static int unpack(vmctr_image_store *s, const char *staging, const vmctr__oci_image *oci,
+                  const vmctr_image_import_options *o) {
+  char *rootfs = vmctr__path_join(staging, "rootfs");
+  char blob[128];
+  int root_fd = -1, r;
+  uint64_t total = 0, before = 0;
+  bool root = geteuid() == 0;
+  if (!rootfs)
+    return VMCTR_ENOMEM;
+  if (mkdirat(s->root_fd, rootfs, 0755) < 0 ||
+      (root_fd = openat(s->root_fd, rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    r = vmctr__err_os(errno, "%s/%s", s->root, rootfs);
+    goto out;
+  }
+  for (size_t i = 0; i < oci->n_layers; i++)
+    total += oci->layers[i].size;
+  for (size_t i = 0; i < oci->n_layers; i++) {
+    const vmctr__oci_layer *l = &oci->layers[i];
+    vmctr__layer_opts lo = {
+      .keep_owner = root,
+      .allow_devices = root && !(o->flags & VMCTR_IMAGE_IMPORT_NO_DEVICES),
+      .progress = o->progress,
+      .userdata = o->userdata,
+      .item = l->digest,
+      .item_index = (uint32_t)i,
+      .item_count = (uint32_t)oci->n_layers,
+      .bytes_before = before,
+      .bytes_total = total,
+    };
+    if (strncmp(l->digest, "sha256:", 7) != 0) {
+      r = vmctr__err(VMCTR_EPARSE, 0, "layer %zu: unsupported digest %s", i, l->digest);
+      goto out;
+    }
+    snprintf(blob, sizeof(blob), "%s/blobs/sha256/%s", s->root, l->digest + 7);
+    if ((r = vmctr__layer_apply(root_fd, blob, &lo)) < 0) {
+      char what[128];
+      snprintf(what, sizeof(what), "layer %zu/%zu (%.19s)", i + 1, oci->n_layers, l->digest);
+      if (r != VMCTR_ECANCELED)
+        vmctr__err_prefix(what);
+      goto out;
+    }
+    before += l->size;
+  }
+  {
+    char *dir = vmctr__path_join(s->root, staging);
+    r = dir ? vmctr__image_json_write(dir, oci) : VMCTR_ENOMEM;
+    free(dir);
+  }
+out:
+  if (root_fd >= 0)
+    close(root_fd);
+  free(rootfs);
+  return r;
+}
+
+/* Called with the image's import lock held: build and publish snapshots/<hex>. */
+static int build_snapshot(vmctr_image_store *s, const char *hex, const vmctr__oci_image *oci,
+                          const vmctr_image_import_options *o) {
+  char *staging = NULL, dst[VMCTR__DIGEST_HEX + 16];
+  int sfd = -1, r;
+  if ((r = vmctr__store_staging(s->root_fd, "import", &staging, &sfd)) < 0)
+    return r;
+  if ((r = unpack(s, staging, oci, o)) < 0)
+    goto out;
+  /* Durable content before the name appears, so a crash never publishes a torn snapshot. */
+  if (!(o->flags & VMCTR_IMAGE_IMPORT_NO_SYNC) && syncfs(sfd) < 0) {
+    r = vmctr__err_os(errno, "syncing the image store %s", s->root);
+    goto out;
+  }
+  snprintf(dst, sizeof(dst), "snapshots/%s", hex);
+  if (renameat(s->root_fd, staging, s->root_fd, dst) < 0) {
+    r = vmctr__err_os(errno, "publishing %s/%s", s->root, dst);
+    goto out;
+  }
+  vmctr__log(VMCTR_LOG_INFO, "image", "imported sha256:%s into %s", hex, s->root);
+  r = 0;
+out:
+  if (r < 0)
+    (void)vmctr__rm_rf_at(s->root_fd, staging); /* keeps the first error */
+  close(sfd);
+  free(staging);
+  return r;
+}
+
+int vmctr_image_store_import(vmctr_image_store *s, const char *source,
+                             const vmctr_image_import_options *opts, vmctr_image **out) {
+  const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  const vmctr_image_import_options *o = opts ? opts : &def;
+  vmctr__oci_image *oci = NULL;
+  char *blobs = NULL, name[VMCTR__DIGEST_HEX + 16];
+  const char *hex;
+  size_t hlen;
+  int lock = -1, r;
+  struct stat st;
+
+  if (!s || !source || !*source)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: %s is NULL",
+                      !s ? "store" : "source");
+  if (o->version != VMCTR_IMAGE_IMPORT_OPTIONS_VERSION)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options: unknown version %u",
+                      o->version);
+  if (o->flags & ~IMPORT_KNOWN_FLAGS)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: unknown flags 0x%x", o->flags);
+  vmctr__store_clean_tmp(s->root_fd);
+  if (!(blobs = vmctr__path_join(s->root, "blobs")))
+    return VMCTR_ENOMEM;
+  if ((r = vmctr__oci_fetch(source, blobs, o->architecture, o->progress, o->userdata, &oci)) < 0)
+    goto out;
+  hex = vmctr__digest_hex(oci->config_digest, &hlen);
+  if (!hex || hlen != VMCTR__DIGEST_HEX || hex == oci->config_digest) {
+    r = vmctr__err(VMCTR_EPARSE, 0, "unsupported config digest %s", oci->config_digest);
+    goto out;
+  }
+  snprintf(name, sizeof(name), "%s.import", hex);
+  /* Exclusive per image: a second importer waits here and then finds the snapshot. */
+  if ((lock = vmctr__store_lock(s->root_fd, name, LOCK_EX, false)) < 0) {
+    r = lock;
+    goto out;
+  }
+  snprintf(name, sizeof(name), "snapshots/%s", hex);
+  if (fstatat(s->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno != ENOENT) {
+      r = vmctr__err_os(errno, "%s/%s", s->root, name);
+      goto out;
+    }
+    if ((r = build_snapshot(s, hex, oci, o)) < 0)
+      goto out;
+  } else {
+    vmctr__log(VMCTR_LOG_DEBUG, "image", "sha256:%s is already in the store", hex);
+  }
+  r = out ? vmctr__image_open(s, hex, out) : 0;
+out:
+  if (r < 0 && r != VMCTR_ECANCELED && r != VMCTR_ENOMEM) {
+    char what[512];
+    snprintf(what, sizeof(what), "importing %s", source);
+    vmctr__err_prefix(what);
+  }
+  if (lock >= 0)
+    close(lock);
+  vmctr__oci_image_free(oci);
+  free(blobs);
+  return r;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* The image store's shared internals: the store and image structs, locks,
+ * and the file-system helpers every store file uses. */
+#ifndef VMCTR_IMAGE_STORE_INTERNAL_H
+#define VMCTR_IMAGE_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmctr/image.h"
+
+#define VMCTR__DIGEST_HEX 64
+
+struct vmctr_image_store {
+  char *root; /* absolute */
+  int root_fd;
+};
+
+struct vmctr_image {
+  char *dir;      /* ROOT/snapshots/<hex>, absolute */
+  char *rootfs;   /* dir/rootfs */
+  char *digest, *manifest_digest, *architecture, *os, *workdir, *user;
+  char **entrypoint, **cmd, **env; /* never NULL once loaded */
+  char **layers;
+  int use_fd;  /* holds LOCK_SH on locks/<hex>.use while the handle lives */
+  int root_fd; /* the store's root, for staging and locks */
+  char hex[VMCTR__DIGEST_HEX + 1];
+};
+
+/* ---- fsutil.c ---- */
+/* Remove path (relative to dirfd) and everything under it, never following
+ * symlinks, making directories writable as needed. ENOENT is success. */
+int vmctr__rm_rf_at(int dirfd, const char *path);
+/* flock() the file locks/<name> (created 0600); returns the fd or a negative code.
+ * With nonblock, a held lock gives VMCTR_EBUSY. */
+int vmctr__store_lock(int root_fd, const char *name, int op, bool nonblock);
+/* A staging directory under tmp/: created, opened and flocked (LOCK_EX) under the
+ * store lock, so that the cleaner never takes one in use. *name_out is "tmp/<name>". */
+int vmctr__store_staging(int root_fd, const char *prefix, char **name_out, int *fd_out);
+/* Remove every unlocked entry of tmp/ (left by crashed processes). Best effort:
+ * skipped while another process holds the store lock. */
+void vmctr__store_clean_tmp(int root_fd);
+/* "sha256:<hex>" or "<hex>" (or a prefix) -> the hex part; NULL if not hex. */
+const char *vmctr__digest_hex(const char *digest, size_t *len);
+char *vmctr__path_join(const char *a, const char *b);
+
+/* ---- image.c ---- */
+/* Write dir/image.json for an imported image (atomic). */
+struct vmctr__oci_image;
+int vmctr__image_json_write(const char *dir, const struct vmctr__oci_image *img);
+/* Open the snapshot <hex> of the store (takes the use lock). */
+int vmctr__image_open(vmctr_image_store *store, const char *hex, vmctr_image **out);
+
+/* ---- ext4.c ---- */
+/* Run mke2fs to make an ext4 file system in the existing sparse file dest of
+ * size bytes, filled from src_dir (NULL: empty), with at least inodes inodes. */
+int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *src_dir);
+
+#endif
