@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "example-util.h"
+
+const char *example_default_kernel(void) {
+  const char *k = getenv("VMCTR_KERNEL");
+  return k && *k ? k : NULL;
+}
+
+char *example_store_dir(const char *explicit_dir) {
+  const char *e = explicit_dir ? explicit_dir : getenv("VMCTR_STORE");
+  char *out = NULL;
+  if (e && *e)
+    return strdup(e);
+  if (geteuid() == 0)
+    return strdup("/var/lib/libvmctr");
+  const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+  if (xdg && *xdg) {
+    if (asprintf(&out, "%s/libvmctr", xdg) < 0)
+      return NULL;
+  } else if (asprintf(&out, "%s/.local/share/libvmctr", home ? home : "/tmp") < 0) {
+    return NULL;
+  }
+  return out;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int example_progress_fn(const vmctr_progress *p, void *userdata) {
+  struct example_progress *ep = userdata;
+  if (ep->quiet)
+    return 0;
+  uint64_t t = now_ns();
+  bool last = p->bytes_total && p->bytes_done >= p->bytes_total;
+  if (!last && ep->shown && t - ep->last_ns < 100000000u)
+    return 0;
+  ep->last_ns = t;
+  static const char *phases[] = {"", "verifying", "unpacking", "copying", "building disk"};
+  const char *phase = p->phase < 5 ? phases[p->phase] : "working";
+  bool tty = isatty(STDERR_FILENO);
+  if (!tty && !last && ep->shown)
+    return 0; /* a log, not a terminal: start and end lines only */
+  fprintf(stderr, "%s%s %s: layer %u/%u, %.1f/%.1f MB", tty ? "\r\033[K" : "", ep->what ? ep->what : "",
+          phase, p->item_index + 1, p->item_count ? p->item_count : 1, p->bytes_done / 1e6,
+          p->bytes_total / 1e6);
+  if (!tty)
+    fputc('\n', stderr);
+  ep->shown = true;
+  return 0;
+}
+
+void example_progress_end(struct example_progress *p) {
+  if (p->shown && isatty(STDERR_FILENO))
+    fputc('\n', stderr);
+  p->shown = false;
+}

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/* vmctr-run: run a command in a new container, in its own VM, like
+ * `docker run`. See doc/examples/vmctr-run.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmctr.h>
+
+#include "default-image.h"
+#include "example-util.h"
+
+#define EXIT_ERROR 125 /* like docker run: the runner failed, not the command */
+
+struct opts {
+  const char *image, *memory, *workdir, *user, *hostname, *name, *kernel, *initfs, *store;
+  uint32_t cpus;
+  bool tty, interactive, virtualization, rm, quiet;
+  const char **env;
+  size_t nenv;
+  const char **mounts;
+  size_t nmounts;
+  char **args;
+  size_t nargs;
+};
+
+static void usage(FILE *f) {
+  fputs("Usage: vmctr-run [OPTIONS] [-- CMD ARGS...]\n"
+        "Run a command in a new Linux container, in its own lightweight VM.\n\n"
+        "  --image PATH        OCI layout directory, oci-archive or docker-archive\n"
+        "                      (default: a busybox image built from the host's busybox-static)\n"
+        "  --cpus N            vCPUs (default 1)\n"
+        "  --memory SIZE       VM memory, e.g. 512M, 1G (default 512M)\n"
+        "  -e, --env K=V       set an environment variable (repeatable)\n"
+        "  -w, --workdir DIR   working directory in the container\n"
+        "  -u, --user USER     uid[:gid] or name[:group] from the image's /etc/passwd\n"
+        "  -t, --tty           allocate a terminal\n"
+        "  -i, --interactive   connect stdin\n"
+        "  --mount SPEC        e.g. type=share,source=/srv,target=/srv,readonly (repeatable;\n"
+        "                      see doc/mount.md)\n"
+        "  --hostname NAME     container hostname (default: the name)\n"
+        "  --name ID           container id (default: vmctr-<random>)\n"
+        "  --virtualization    expose nested virtualization to the container\n"
+        "  --rm                remove the container's disk when it exits\n"
+        "  --kernel PATH       guest kernel (default: $VMCTR_KERNEL, then the built-in search)\n"
+        "  --initfs PATH       initial filesystem (default: built and cached by the library)\n"
+        "  --store DIR         image store (default: $VMCTR_STORE, /var/lib/libvmctr as root,\n"
+        "                      else ~/.local/share/libvmctr)\n"
+        "  -q, --quiet         no progress output\n"
+        "  -h, --help          this help\n\n"
+        "Exit status: the command's, 128+N if it was killed by signal N, 125 if vmctr-run failed.\n",
+        f);
+}
+
+static int parse_size(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s)
+    return -1;
+  uint64_t mul = 1;
+  switch (*end) {
+  case 'k': case 'K': mul = 1ull << 10; end++; break;
+  case 'm': case 'M': mul = 1ull << 20; end++; break;
+  case 'g': case 'G': mul = 1ull << 30; end++; break;
+  case '\0': break;
+  default: return -1;
+  }
+  if ((*end == 'i' || *end == 'B') && end[-1] != *end)
+    end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+  if (*end || v > UINT64_MAX / mul)
+    return -1;
+  *out = v * mul;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o) {
+  enum { O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
+         O_INITFS, O_STORE };
+  static const struct option lo[] = {
+      {"image", required_argument, 0, O_IMAGE},   {"cpus", required_argument, 0, O_CPUS},
+      {"memory", required_argument, 0, O_MEMORY}, {"env", required_argument, 0, 'e'},
+      {"workdir", required_argument, 0, 'w'},     {"user", required_argument, 0, 'u'},
+      {"tty", no_argument, 0, 't'},               {"interactive", no_argument, 0, 'i'},
+      {"mount", required_argument, 0, O_MOUNT},   {"hostname", required_argument, 0, O_HOSTNAME},
+      {"name", required_argument, 0, O_NAME},     {"virtualization", no_argument, 0, O_VIRT},
+      {"rm", no_argument, 0, O_RM},               {"kernel", required_argument, 0, O_KERNEL},
+      {"initfs", required_argument, 0, O_INITFS}, {"store", required_argument, 0, O_STORE},
+      {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  o->cpus = 1;
+  o->env = calloc((size_t)argc, sizeof(char *));
+  o->mounts = calloc((size_t)argc, sizeof(char *));
+  int c;
+  while ((c = getopt_long(argc, argv, "+e:w:u:tiqh", lo, NULL)) != -1) {
+    switch (c) {
+    case O_IMAGE: o->image = optarg; break;
+    case O_CPUS: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (*end || v == 0 || v > 256) {
+        fprintf(stderr, "vmctr-run: --cpus %s: give a number from 1 to 256\n", optarg);
+        return -1;
+      }
+      o->cpus = (uint32_t)v;
+      break;
+    }
+    case O_MEMORY: o->memory = optarg; break;
+    case 'e':
+      if (!strchr(optarg, '=') || optarg[0] == '=') {
+        fprintf(stderr, "vmctr-run: -e %s: expected KEY=VALUE\n", optarg);
+        return -1;
+      }
+      o->env[o->nenv++] = optarg;
+      break;
+    case 'w': o->workdir = optarg; break;
+    case 'u': o->user = optarg; break;
+    case 't': o->tty = true; break;
+    case 'i': o->interactive = true; break;
+    case O_MOUNT: o->mounts[o->nmounts++] = optarg; break;
+    case O_HOSTNAME: o->hostname = optarg; break;
+    case O_NAME: o->name = optarg; break;
+    case O_VIRT: o->virtualization = true; break;
+    case O_RM: o->rm = true; break;
+    case O_KERNEL: o->kernel = optarg; break;
+    case O_INITFS: o->initfs = optarg; break;
+    case O_STORE: o->store = optarg; break;
+    case 'q': o->quiet = true; break;
+    case 'h': usage(stdout); exit(0);
+    default: usage(stderr); return -1;
+    }
+  }
+  o->args = argv + optind;
+  o->nargs = (size_t)(argc - optind);
+  return 0;
+}
+
+static int fail(const char *what) {
+  const vmctr_error *e = vmctr_error_last();
+  fprintf(stderr, "vmctr-run: %s: %s\n", what, e->message && *e->message ? e->message : vmctr_strerror(e->code));
+  return EXIT_ERROR;
+}
+
+/* ---- the terminal ---- */
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void restore_tty(void) {
+  if (tio_saved)
+    tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
+  tio_saved = false;
+}
+
+static void raw_tty(void) {
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+    return;
+  struct termios t = saved_tio;
+  cfmakeraw(&t); /* the guest's pty does the line discipline */
+  if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) == 0) {
+    tio_saved = true;
+    atexit(restore_tty);
+  }
+}
+
+static void window_size(uint32_t *rows, uint32_t *cols) {
+  struct winsize ws;
+  *rows = 24;
+  *cols = 80;
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+  }
+}
+
+/* ---- assembling the container ---- */
+
+static int make_bootcfg(const struct opts *o, vmctr_bootcfg **out) {
+  vmctr_bootcfg *b;
+  if (vmctr_bootcfg_new(&b) < 0)
+    return fail("boot config");
+  uint64_t mem = VMCTR_BOOTCFG_DEFAULT_MEMORY;
+  if (o->memory && parse_size(o->memory, &mem) < 0) {
+    fprintf(stderr, "vmctr-run: --memory %s: expected a size such as 512M or 1G\n", o->memory);
+    vmctr_bootcfg_free(b);
+    return EXIT_ERROR;
+  }
+  const char *kernel = o->kernel ? o->kernel : example_default_kernel();
+  if ((kernel && vmctr_bootcfg_set_kernel(b, kernel) < 0) ||
+      (o->initfs && vmctr_bootcfg_set_initfs(b, o->initfs) < 0) ||
+      vmctr_bootcfg_set_cpus(b, o->cpus) < 0 || vmctr_bootcfg_set_memory(b, mem) < 0 ||
+      vmctr_bootcfg_set_nested_virtualization(b, o->virtualization) < 0) {
+    vmctr_bootcfg_free(b);
+    return fail("boot config");
+  }
+  *out = b;
+  return 0;
+}
+
+static int make_process(const struct opts *o, vmctr_process_config **out) {
+  vmctr_process_config *p;
+  if (vmctr_process_config_new(&p) < 0)
+    return fail("process config");
+  int r = 0;
+  if (o->nargs)
+    r = vmctr_process_config_set_args(p, (const char *const *)o->args, o->nargs);
+  for (size_t i = 0; r == 0 && i < o->nenv; i++) {
+    char *kv = strdup(o->env[i]), *eq = strchr(kv, '=');
+    *eq = '\0';
+    r = vmctr_process_config_set_env(p, kv, eq + 1);
+    free(kv);
+  }
+  if (r == 0 && o->workdir)
+    r = vmctr_process_config_set_cwd(p, o->workdir);
+  if (r == 0 && o->user)
+    r = vmctr_process_config_set_user(p, o->user);
+  if (r == 0 && o->tty) {
+    uint32_t rows, cols;
+    window_size(&rows, &cols);
+    r = vmctr_process_config_set_terminal(p, 1, rows, cols);
+  }
+  if (r == 0)
+    r = vmctr_process_config_set_stdio(p, o->interactive ? STDIN_FILENO : VMCTR_STDIO_NULL,
+                                       STDOUT_FILENO, STDERR_FILENO);
+  if (r < 0) {
+    vmctr_process_config_free(p);
+    return fail("process config");
+  }
+  *out = p;
+  return 0;
+}
+
+static int make_config(const struct opts *o, const vmctr_image *img, vmctr_container_config **out) {
+  vmctr_container_config *c;
+  vmctr_process_config *p;
+  if (vmctr_container_config_new(&c) < 0)
+    return fail("container config");
+  int r = make_process(o, &p);
+  if (r) {
+    vmctr_container_config_free(c);
+    return r;
+  }
+  r = vmctr_container_config_set_process(c, p);
+  vmctr_process_config_free(p);
+  if (r == 0)
+    r = vmctr_container_config_set_image(c, img);
+  if (r == 0 && o->hostname)
+    r = vmctr_container_config_set_hostname(c, o->hostname);
+  for (size_t i = 0; r == 0 && i < o->nmounts; i++) {
+    vmctr_mount *m;
+    if ((r = vmctr_mount_parse(&m, o->mounts[i])) == 0) {
+      r = vmctr_container_config_add_mount(c, m);
+      vmctr_mount_free(m);
+    }
+  }
+  if (r < 0) {
+    vmctr_container_config_free(c);
+    return fail("container config");
+  }
+  *out = c;
+  return 0;
+}
+
+/* ---- running it ---- */
+
+static int run(vmctr_container *c, const struct opts *o) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+
+  if (vmctr_container_start(c) < 0)
+    return fail("start");
+  if (o->tty && o->interactive)
+    raw_tty();
+
+  int32_t code = -1, sig = -1;
+  struct pollfd pf[2] = {{sfd, POLLIN, 0}, {vmctr_container_event_fd(c), POLLIN, 0}};
+  for (;;) {
+    int r = vmctr_container_wait(c, 0, &code, &sig);
+    if (r == 0)
+      break;
+    if (r != VMCTR_ETIMEDOUT) {
+      restore_tty();
+      return fail("wait");
+    }
+    if (poll(pf, 2, -1) < 0 && errno != EINTR)
+      break;
+    if (pf[1].revents)
+      vmctr_container_process_events(c);
+    if (pf[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof(si)) != sizeof(si))
+        continue;
+      if (si.ssi_signo == SIGWINCH) {
+        uint32_t rows, cols;
+        window_size(&rows, &cols);
+        if (o->tty)
+          vmctr_container_resize(c, rows, cols);
+      } else {
+        vmctr_container_kill(c, (int32_t)si.ssi_signo);
+      }
+    }
+  }
+  restore_tty();
+  close(sfd);
+  return sig > 0 ? 128 + sig : code;
+}
+
+int main(int argc, char **argv) {
+  struct opts o = {0};
+  if (parse_args(argc, argv, &o) < 0)
+    return EXIT_ERROR;
+
+  int rc = EXIT_ERROR;
+  char *store_dir = example_store_dir(o.store);
+  vmctr_image_store *store = NULL;
+  vmctr_image *img = NULL;
+  vmctr_bootcfg *boot = NULL;
+  vmctr_container_config *cfg = NULL;
+  vmctr_mount *rootfs = NULL;
+  vmctr_container *c = NULL;
+  char *layout = NULL, *disk = NULL, name[80];
+  struct example_progress prog = {.quiet = o.quiet};
+
+  if (o.name) {
+    snprintf(name, sizeof(name), "%s", o.name);
+  } else {
+    unsigned r = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    snprintf(name, sizeof(name), "vmctr-%08x", r);
+  }
+  if (vmctr_image_store_open(&store, store_dir, 0) < 0) {
+    rc = fail("image store");
+    goto out;
+  }
+  if (!o.image) {
+    if (example_default_image(store_dir, &layout, &prog) < 0) {
+      rc = fail("default image");
+      goto out;
+    }
+  }
+  vmctr_image_import_options io = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  io.progress = example_progress_fn;
+  io.userdata = &prog;
+  prog.what = "importing";
+  if (vmctr_image_store_import(store, o.image ? o.image : layout, &io, &img) < 0) {
+    example_progress_end(&prog);
+    rc = fail(o.image ? o.image : "default image");
+    goto out;
+  }
+  example_progress_end(&prog);
+
+  /* The container's own writable disk, from the image's ext4 form. */
+  if (asprintf(&disk, "%s/containers/%s.ext4", store_dir, name) < 0)
+    goto out;
+  {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/containers", store_dir);
+    mkdir(dir, 0700);
+  }
+  vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
+  if (vmctr_image_create_writable(img, disk, &wo, NULL) < 0) {
+    rc = vmctr_error_last()->code == VMCTR_EEXIST
+             ? (fprintf(stderr, "vmctr-run: a container named %s exists (%s); remove it or use --rm\n",
+                        name, disk), EXIT_ERROR)
+             : fail("container disk");
+    free(disk);
+    disk = NULL;
+    goto out;
+  }
+  if (vmctr_mount_new_block(&rootfs, disk, "/rootfs") < 0) { /* destination unused for a rootfs */
+    rc = fail("rootfs");
+    goto out;
+  }
+  if ((rc = make_bootcfg(&o, &boot)) || (rc = make_config(&o, img, &cfg)))
+    goto out;
+  rc = EXIT_ERROR;
+  if (vmctr_container_new(&c, name, rootfs, boot, cfg) < 0) {
+    rc = fail("create");
+    goto out;
+  }
+  rc = run(c, &o);
+  vmctr_container_stop(c, 2000);
+
+out:
+  vmctr_container_free(c);
+  if (disk && (o.rm || rc == EXIT_ERROR))
+    unlink(disk);
+  free(disk);
+  vmctr_mount_free(rootfs);
+  vmctr_container_config_free(cfg);
+  vmctr_bootcfg_free(boot);
+  vmctr_image_free(img);
+  vmctr_image_store_free(store);
+  free(layout);
+  free(store_dir);
+  free(o.env);
+  free(o.mounts);
+  return rc;
+}
