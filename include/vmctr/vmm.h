@@ -1,19 +1,185 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file vmctr/vmm.h
- * @brief (being written)
+ * @brief The VM manager: boot one lightweight VM from a boot configuration
+ *        and supervise it.
+ *
+ * A vmctr_vmm runs one VM (a QEMU process on Linux). vmctr_vmm_start() boots
+ * it and returns once the guest agent has connected; vmctr_vmm_stop() powers
+ * it off. The VM's hypervisor process is supervised: its death is noticed at
+ * once through vmctr_vmm_event_fd() and vmctr_vmm_wait(). vmctr_vmm_free()
+ * always leaves no process and no runtime directory behind.
+ *
+ * @code
+ *   vmctr_vmm *vm;
+ *   if (vmctr_vmm_new(&vm, cfg) < 0 || vmctr_vmm_start(vm) < 0) { ... }
+ *   ...
+ *   vmctr_vmm_stop(vm, 5000);
+ *   vmctr_vmm_free(vm);
+ * @endcode
+ *
+ * A vmctr_vmm is not thread-safe: use it from one thread at a time. On Linux
+ * the VM's processes are bound to the thread that called vmctr_vmm_start()
+ * (PR_SET_PDEATHSIG): if that thread exits, the kernel kills them. Start VMs
+ * from a thread that outlives them.
  */
 #ifndef VMCTR_VMM_H
 #define VMCTR_VMM_H
 
-#include <stdint.h>
-
 #include "vmctr/common.h"
+#include "vmctr/bootcfg.h"
 
 VMCTR_BEGIN_DECLS
 
-/** Opaque handle. */
+/** An opaque VM manager. */
 typedef struct vmctr_vmm vmctr_vmm;
+
+/** @name Accelerator choices (vmctr_vmm_set_accelerator())
+ * @{ */
+/** Hardware virtualization where it really works, else software emulation. */
+#define VMCTR_VMM_ACCEL_AUTO 0u
+/** Software emulation (QEMU TCG), always available, slow. */
+#define VMCTR_VMM_ACCEL_TCG 1u
+/** KVM; vmctr_vmm_start() fails with VMCTR_EUNSUPPORTED where it does not work. */
+#define VMCTR_VMM_ACCEL_KVM 2u
+/** @} */
+
+/** @name VM states (vmctr_vmm_state())
+ * @{ */
+/** Created, not started. */
+#define VMCTR_VMM_STATE_NEW 0
+/** Booted; the guest agent is connected. */
+#define VMCTR_VMM_STATE_RUNNING 1
+/** Powered off: stopped by vmctr_vmm_stop(), or the guest shut down cleanly. */
+#define VMCTR_VMM_STATE_STOPPED 2
+/** Ended otherwise: failed to start, crashed, or its process was killed. */
+#define VMCTR_VMM_STATE_FAILED 3
+/** @} */
+
+/** The agent wait of a new VM manager: 30 s (software emulation is slow). */
+#define VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS 30000u
+
+/**
+ * Create a VM manager for a boot configuration (copied: later changes to cfg
+ * do not affect it). Nothing runs until vmctr_vmm_start().
+ *
+ * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_vmm_new(vmctr_vmm **out, const vmctr_bootcfg *cfg);
+
+/**
+ * Stop the VM by force if it still runs, reap its processes, and remove its
+ * runtime directory. NULL is ignored.
+ */
+VMCTR_API void vmctr_vmm_free(vmctr_vmm *vmm);
+
+/**
+ * Choose the accelerator (VMCTR_VMM_ACCEL_*; default AUTO). Only before start.
+ * @return 0, VMCTR_EINVAL or VMCTR_ESTATE.
+ */
+VMCTR_API int vmctr_vmm_set_accelerator(vmctr_vmm *vmm, uint32_t accel);
+
+/**
+ * Write the guest console (the boot log) to path instead of a file in the
+ * runtime directory; it is then kept after vmctr_vmm_free(). NULL restores
+ * the default. Only before start.
+ * @return 0, VMCTR_EINVAL, VMCTR_ESTATE or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_vmm_set_boot_log(vmctr_vmm *vmm, const char *path);
+
+/**
+ * Choose the directory under which the VM's private runtime directory
+ * (vm-XXXXXX, mode 0700: control channels, pid file, default boot log) is
+ * made. NULL restores the default: $XDG_RUNTIME_DIR/libvmctr, else
+ * /run/libvmctr for root, else /tmp/libvmctr-UID. Only before start.
+ * @return 0, VMCTR_EINVAL, VMCTR_ESTATE or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_vmm_set_runtime_parent(vmctr_vmm *vmm, const char *dir);
+
+/**
+ * How long vmctr_vmm_start() waits for the guest agent, in ms (at least 1;
+ * default VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS).
+ * @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms);
+
+/**
+ * Boot the VM and wait until its guest agent has connected.
+ *
+ * Checks the configuration first (vmctr_bootcfg_validate()), so a missing
+ * kernel fails before anything runs. When the boot config has no initfs, one
+ * is built from vmctr-init ($VMCTR_GUEST_INIT, else the installed one).
+ * On failure the VM is in VMCTR_VMM_STATE_FAILED with nothing left running;
+ * the boot log stays readable until vmctr_vmm_free().
+ *
+ * @return 0; VMCTR_ESTATE if already started; VMCTR_ENOENT, VMCTR_EINVAL,
+ *         VMCTR_EPERM for the configuration; VMCTR_EUNSUPPORTED (KVM asked
+ *         for where it does not work, with the reason); VMCTR_ETIMEDOUT (no
+ *         agent in time: see the boot log); VMCTR_EIO (the hypervisor
+ *         failed, with its message); VMCTR_EPROTO; VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_vmm_start(vmctr_vmm *vmm);
+
+/**
+ * The current state (VMCTR_VMM_STATE_*), after collecting any event: call it
+ * when vmctr_vmm_event_fd() is readable. -1 for a NULL vmm.
+ */
+VMCTR_API int32_t vmctr_vmm_state(vmctr_vmm *vmm);
+
+/**
+ * An fd that becomes readable when the state may have changed (e.g. the
+ * hypervisor process died). Poll it for reading, then call vmctr_vmm_state()
+ * to collect the change. Owned by vmm: never read or close it. Valid from
+ * vmctr_vmm_new() to vmctr_vmm_free(). -1 for a NULL vmm.
+ */
+VMCTR_API int vmctr_vmm_event_fd(const vmctr_vmm *vmm);
+
+/**
+ * Wait for the VM to end by itself (guest power-off, crash, kill).
+ *
+ * @param timeout_ms how long to wait; negative waits forever.
+ * @return 0 once it ended (see vmctr_vmm_state() and vmctr_vmm_exit_status());
+ *         VMCTR_ETIMEDOUT; VMCTR_ESTATE if never started; VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_vmm_wait(vmctr_vmm *vmm, int32_t timeout_ms);
+
+/**
+ * Power the VM off: ask the guest agent for a clean power-off and wait up to
+ * grace_ms, then ask the hypervisor to quit, then kill it. Returns once
+ * nothing of the VM runs. Stopping a VM that has already ended succeeds.
+ *
+ * @return 0; VMCTR_ESTATE if never started; VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_vmm_stop(vmctr_vmm *vmm, uint32_t grace_ms);
+
+/**
+ * The hypervisor's exit status once ended: its exit code, or 128 + the signal
+ * that killed it; -1 if unknown.
+ * @return 0, VMCTR_ESTATE (still running or never started) or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_vmm_exit_status(vmctr_vmm *vmm, int32_t *out_status);
+
+/**
+ * The accelerator in use (VMCTR_ACCEL_* of vmctr/caps.h) once started, else
+ * VMCTR_ACCEL_NONE.
+ */
+VMCTR_API int32_t vmctr_vmm_accelerator(const vmctr_vmm *vmm);
+
+/**
+ * The hypervisor process id while it runs (for diagnostics), else 0.
+ */
+VMCTR_API int32_t vmctr_vmm_pid(const vmctr_vmm *vmm);
+
+/**
+ * The VM's runtime directory once started, else NULL. Borrowed from vmm; it
+ * is removed by vmctr_vmm_free().
+ */
+VMCTR_API const char *vmctr_vmm_runtime_dir(const vmctr_vmm *vmm);
+
+/**
+ * The boot log path once started (or as set), else NULL. Borrowed from vmm.
+ */
+VMCTR_API const char *vmctr_vmm_boot_log(const vmctr_vmm *vmm);
 
 VMCTR_END_DECLS
 

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* The qemu backend: one supervised QEMU process per VM, QMP and the agent
+ * stream on socketpairs handed to QEMU as fds (no socket files, no race
+ * between QEMU listening and us connecting). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/child.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "vmm/backend.h"
+#include "vmm/qemu-argv.h"
+#include "vmm/qmp.h"
+
+/* The fd numbers QEMU sees (its argv names them). */
+#define QMP_CHILD_FD 3
+#define AGENT_CHILD_FD 4
+#define QEMU_ERR_MAX 4096
+
+typedef struct qemu_vm {
+  char **argv;
+  char *err_path, *pid_path;
+  int qmp_peer, agent_host, agent_peer;
+  vmctr__child child;
+  vmctr__qmp qmp;
+} qemu_vm;
+
+static void close_fd(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}
+
+static void qemu_free(void *ctx) {
+  qemu_vm *vm = ctx;
+  if (!vm)
+    return;
+  vmctr__child_release(&vm->child);
+  vmctr__qmp_close(&vm->qmp);
+  close_fd(&vm->qmp_peer);
+  close_fd(&vm->agent_host);
+  close_fd(&vm->agent_peer);
+  if (vm->err_path)
+    unlink(vm->err_path);
+  if (vm->pid_path)
+    unlink(vm->pid_path);
+  free(vm->err_path);
+  free(vm->pid_path);
+  vmctr__strv_free(vm->argv);
+  free(vm);
+}
+
+static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
+  qemu_vm *vm = calloc(1, sizeof(*vm));
+  int qmp[2], agent[2], r;
+  if (!vm)
+    return vmctr__err_nomem();
+  vm->child = (vmctr__child)VMCTR__CHILD_INIT;
+  vm->qmp.fd = vm->qmp_peer = vm->agent_host = vm->agent_peer = -1;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {
+    r = vmctr__err_os(errno, "socketpair for QMP");
+    goto fail;
+  }
+  vm->qmp.fd = qmp[0];
+  vm->qmp_peer = qmp[1];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) < 0) {
+    r = vmctr__err_os(errno, "socketpair for the agent");
+    goto fail;
+  }
+  vm->agent_host = agent[0];
+  vm->agent_peer = agent[1];
+  if (asprintf(&vm->err_path, "%s/qemu.err", spec->runtime_dir) < 0 ||
+      asprintf(&vm->pid_path, "%s/qemu.pid", spec->runtime_dir) < 0) {
+    vm->err_path = vm->pid_path = NULL;
+    r = vmctr__err_nomem();
+    goto fail;
+  }
+  if ((r = vmctr__qemu_argv(spec, QMP_CHILD_FD, AGENT_CHILD_FD, &vm->argv)) < 0)
+    goto fail;
+  *ctx = vm;
+  return 0;
+fail:
+  qemu_free(vm);
+  return r;
+}
+
+/* QEMU's own complaint (bad kernel, bad option), for the error message. */
+static char *qemu_stderr(qemu_vm *vm) {
+  char *text = NULL;
+  size_t len = 0;
+  int fd = open(vm->err_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  text = calloc(1, QEMU_ERR_MAX + 1);
+  if (text) {
+    ssize_t n = read(fd, text, QEMU_ERR_MAX);
+    len = n > 0 ? (size_t)n : 0;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+      len--;
+    text[len] = 0;
+    for (size_t i = 0; i < len; i++)
+      if ((unsigned char)text[i] < 0x20)
+        text[i] = ' '; /* one line, no control bytes from QEMU in our messages */
+  }
+  close(fd);
+  return text;
+}
+
+static int qemu_start(void *ctx, int timeout_ms) {
+  qemu_vm *vm = ctx;
+  vmctr__qmp_msg m = {0};
+  int errfd, r;
+  char pid[32];
+  const char *status;
+
+  errfd = open(vm->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (errfd < 0)
+    return vmctr__err_os(errno, "cannot create %s", vm->err_path);
+  vmctr__child_fd fds[] = {
+    {errfd, 1}, {errfd, 2}, {vm->qmp_peer, QMP_CHILD_FD}, {vm->agent_peer, AGENT_CHILD_FD},
+  };
+  r = vmctr__child_spawn(&vm->child, "qemu", vm->argv[0], vm->argv, NULL, fds,
+                         VMCTR_ARRAY_SIZE(fds));
+  close(errfd);
+  close_fd(&vm->qmp_peer);
+  close_fd(&vm->agent_peer);
+  if (r < 0)
+    return r;
+  snprintf(pid, sizeof(pid), "%d\n", (int)vm->child.pid);
+  if (vmctr__write_file_atomic(vm->pid_path, pid, strlen(pid), 0600) < 0)
+    vmctr__log(VMCTR_LOG_WARN, "vmm", "cannot write %s", vm->pid_path);
+
+  int qfd = vm->qmp.fd;
+  vm->qmp.fd = -1;
+  r = vmctr__qmp_open(&vm->qmp, qfd, timeout_ms);
+  if (r == 0 && (r = vmctr__qmp_execute(&vm->qmp, "query-status", timeout_ms, &m)) == 0) {
+    status = vmctr__qmp_status(&m);
+    if (!status)
+      r = VMCTR_EPROTO;
+    else if (strcmp(status, "running") != 0)
+      r = vmctr__err(VMCTR_EIO, 0, "QEMU is %s, not running", status);
+    vmctr__qmp_msg_clear(&m);
+  }
+  if (r < 0) {
+    /* Most often QEMU refused its arguments and exited: say what it said. */
+    if (vmctr__child_wait(&vm->child, 2000) == 0) {
+      char *why = qemu_stderr(vm);
+      r = vmctr__err(VMCTR_EIO, 0, "QEMU exited with status %d at start: %s", vm->child.status,
+                     why && *why ? why : "(no message)");
+      free(why);
+    }
+    vmctr__child_release(&vm->child);
+    return r;
+  }
+  return 0;
+}
+
+static int qemu_agent_fd(void *ctx) {
+  return ((qemu_vm *)ctx)->agent_host;
+}
+
+static int qemu_exit_fd(void *ctx) {
+  return ((qemu_vm *)ctx)->child.pidfd;
+}
+
+static int qemu_poll(void *ctx, int *status) {
+  qemu_vm *vm = ctx;
+  int r = vmctr__child_poll(&vm->child);
+  if (r == 1 && status)
+    *status = vm->child.status;
+  return r;
+}
+
+static int qemu_quit(void *ctx, int timeout_ms) {
+  qemu_vm *vm = ctx;
+  if (vmctr__child_poll(&vm->child) == 1)
+    return 0;
+  /* QEMU may exit before it answers; the wait below is what counts. */
+  if (vm->qmp.fd >= 0)
+    (void)vmctr__qmp_execute(&vm->qmp, "quit", timeout_ms, NULL);
+  return vmctr__child_wait(&vm->child, timeout_ms);
+}
+
+static void qemu_kill(void *ctx) {
+  qemu_vm *vm = ctx;
+  vmctr__child_release(&vm->child);
+}
+
+static int32_t qemu_pid(void *ctx) {
+  qemu_vm *vm = ctx;
+  return vm->child.exited ? 0 : (int32_t)vm->child.pid;
+}
+
+const vmctr__backend_ops vmctr__qemu_backend = {
+  .name = "qemu",
+  .create = qemu_create,
+  .start = qemu_start,
+  .agent_fd = qemu_agent_fd,
+  .exit_fd = qemu_exit_fd,
+  .poll = qemu_poll,
+  .quit = qemu_quit,
+  .kill = qemu_kill,
+  .pid = qemu_pid,
+  .free = qemu_free,
+};

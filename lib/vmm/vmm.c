@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* The public VM manager: settings, state, events, stop and free. Booting is
+ * in vmm-start.c; the hypervisor itself behind vmm/backend.h. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "vmm/rundir.h"
+#include "vmm/vmm-internal.h"
+
+#define QUIT_TIMEOUT_MS 2000
+
+int vmctr_vmm_new(vmctr_vmm **out, const vmctr_bootcfg *cfg) {
+  vmctr_vmm *vmm;
+  int r;
+  if (!out || !cfg)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_new: %s is NULL", !out ? "out" : "cfg");
+  if (!(vmm = calloc(1, sizeof(*vmm))))
+    return vmctr__err_nomem();
+  vmm->epfd = vmm->efd = -1;
+  vmm->agent_timeout_ms = VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
+  vmm->state = VMCTR_VMM_STATE_NEW;
+  vmm->exit_status = -1;
+  if ((r = vmctr_bootcfg_clone(&vmm->cfg, cfg)) < 0)
+    goto fail;
+  vmm->epfd = epoll_create1(EPOLL_CLOEXEC);
+  vmm->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (vmm->epfd < 0 || vmm->efd < 0) {
+    r = vmctr__err_os(errno, "cannot create the VM event fd");
+    goto fail;
+  }
+  struct epoll_event ev = {.events = EPOLLIN};
+  if (epoll_ctl(vmm->epfd, EPOLL_CTL_ADD, vmm->efd, &ev) < 0) {
+    r = vmctr__err_os(errno, "epoll_ctl");
+    goto fail;
+  }
+#if VMCTR_HAVE_QEMU
+  vmm->ops = &vmctr__qemu_backend;
+#endif
+  *out = vmm;
+  return 0;
+fail:
+  vmctr_vmm_free(vmm);
+  return r;
+}
+
+void vmctr_vmm_free(vmctr_vmm *vmm) {
+  if (!vmm)
+    return;
+  vmctr__agent_free(vmm->agent);
+  if (vmm->ctx)
+    vmm->ops->free(vmm->ctx);
+  if (vmm->rundir)
+    vmctr__rundir_remove(vmm->rundir);
+  if (vmm->epfd >= 0)
+    close(vmm->epfd);
+  if (vmm->efd >= 0)
+    close(vmm->efd);
+  vmctr_bootcfg_free(vmm->cfg);
+  free(vmm->boot_log_user);
+  free(vmm->rt_parent);
+  free(vmm->rundir);
+  free(vmm->boot_log);
+  free(vmm->initfs);
+  free(vmm);
+}
+
+static int check_new(vmctr_vmm *vmm, const char *fn) {
+  if (!vmm)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: vmm is NULL", fn);
+  if (vmm->state != VMCTR_VMM_STATE_NEW)
+    return vmctr__err(VMCTR_ESTATE, 0, "%s: the VM was already started", fn);
+  return 0;
+}
+
+static int set_str(char **dst, const char *s) {
+  char *c = NULL;
+  if (s && !(c = vmctr__strdup(s)))
+    return VMCTR_ENOMEM;
+  free(*dst);
+  *dst = c;
+  return 0;
+}
+
+int vmctr_vmm_set_accelerator(vmctr_vmm *vmm, uint32_t accel) {
+  int r = check_new(vmm, "vmctr_vmm_set_accelerator");
+  if (r < 0)
+    return r;
+  if (accel > VMCTR_VMM_ACCEL_KVM)
+    return vmctr__err(VMCTR_EINVAL, 0, "unknown accelerator choice %u", accel);
+  vmm->accel_req = accel;
+  return 0;
+}
+
+int vmctr_vmm_set_boot_log(vmctr_vmm *vmm, const char *path) {
+  int r = check_new(vmm, "vmctr_vmm_set_boot_log");
+  if (r < 0)
+    return r;
+  if (path && !*path)
+    return vmctr__err(VMCTR_EINVAL, 0, "boot log path is empty");
+  return set_str(&vmm->boot_log_user, path);
+}
+
+int vmctr_vmm_set_runtime_parent(vmctr_vmm *vmm, const char *dir) {
+  int r = check_new(vmm, "vmctr_vmm_set_runtime_parent");
+  if (r < 0)
+    return r;
+  if (dir && !*dir)
+    return vmctr__err(VMCTR_EINVAL, 0, "runtime directory parent is empty");
+  return set_str(&vmm->rt_parent, dir);
+}
+
+int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms) {
+  if (!vmm || timeout_ms == 0 || timeout_ms > INT32_MAX)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_agent_timeout: %s",
+                      !vmm ? "vmm is NULL" : "timeout must be 1..2^31-1 ms");
+  vmm->agent_timeout_ms = timeout_ms;
+  return 0;
+}
+
+void vmctr__vmm_notify(vmctr_vmm *vmm) {
+  uint64_t one = 1;
+  (void)!write(vmm->efd, &one, sizeof(one));
+}
+
+/* Record the end of the VM once its process has exited, and release it
+ * (its exit fd leaves the event set; the eventfd says the state changed). */
+static void ended(vmctr_vmm *vmm, int status) {
+  vmm->exit_status = status;
+  vmm->state = (vmm->stopping || status == 0) ? VMCTR_VMM_STATE_STOPPED : VMCTR_VMM_STATE_FAILED;
+  vmctr__log(vmm->state == VMCTR_VMM_STATE_FAILED ? VMCTR_LOG_WARN : VMCTR_LOG_INFO, "vmm",
+             "VM %s ended (status %d)", vmm->rundir ? vmm->rundir : "", status);
+  int fd = vmm->ops->exit_fd(vmm->ctx);
+  if (fd >= 0)
+    epoll_ctl(vmm->epfd, EPOLL_CTL_DEL, fd, NULL);
+  vmm->ops->kill(vmm->ctx);
+  vmctr__vmm_notify(vmm);
+}
+
+int vmctr__vmm_collect(vmctr_vmm *vmm) {
+  int status = -1, r;
+  if (vmm->state != VMCTR_VMM_STATE_RUNNING || !vmm->ctx)
+    return vmm->state >= VMCTR_VMM_STATE_STOPPED;
+  r = vmm->ops->poll(vmm->ctx, &status);
+  if (r == 1)
+    ended(vmm, status);
+  return r;
+}
+
+int32_t vmctr_vmm_state(vmctr_vmm *vmm) {
+  uint64_t v;
+  if (!vmm)
+    return -1;
+  (void)!read(vmm->efd, &v, sizeof(v)); /* collected: the fd stops being readable */
+  vmctr__vmm_collect(vmm);
+  (void)!read(vmm->efd, &v, sizeof(v));
+  return vmm->state;
+}
+
+int vmctr_vmm_event_fd(const vmctr_vmm *vmm) {
+  return vmm ? vmm->epfd : -1;
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for the backend's exit fd; 0 once ended, VMCTR_ETIMEDOUT. */
+static int wait_end(vmctr_vmm *vmm, int32_t timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    int r = vmctr__vmm_collect(vmm);
+    if (r != 0)
+      return r < 0 ? r : 0;
+    int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+    if (timeout_ms >= 0 && left <= 0)
+      return vmctr__err(VMCTR_ETIMEDOUT, 0, "the VM is still running after %d ms", timeout_ms);
+    struct pollfd p = {.fd = vmm->ops->exit_fd(vmm->ctx), .events = POLLIN};
+    if (poll(&p, 1, left) < 0 && errno != EINTR)
+      return vmctr__err_os(errno, "poll");
+  }
+}
+
+int vmctr_vmm_wait(vmctr_vmm *vmm, int32_t timeout_ms) {
+  if (!vmm)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_wait: vmm is NULL");
+  if (vmm->state == VMCTR_VMM_STATE_NEW)
+    return vmctr__err(VMCTR_ESTATE, 0, "vmctr_vmm_wait: the VM was never started");
+  return wait_end(vmm, timeout_ms);
+}
+
+/* Ask the guest to power off through its agent. */
+static int agent_poweroff(vmctr_vmm *vmm, int timeout_ms) {
+  vmctr_agent_buf b;
+  vmctr_agent_reply *reply = NULL;
+  int r;
+  vmctr__agent_buf_init(&b);
+  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_POWEROFF);
+  r = vmctr__agent_request(vmm->agent, &b, timeout_ms, &reply);
+  vmctr__agent_buf_free(&b);
+  vmctr__agent_reply_free(reply);
+  return r;
+}
+
+int vmctr_vmm_stop(vmctr_vmm *vmm, uint32_t grace_ms) {
+  if (!vmm)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_stop: vmm is NULL");
+  if (vmm->state == VMCTR_VMM_STATE_NEW)
+    return vmctr__err(VMCTR_ESTATE, 0, "vmctr_vmm_stop: the VM was never started");
+  if (grace_ms > INT32_MAX)
+    grace_ms = INT32_MAX;
+  if (vmctr__vmm_collect(vmm) != 0)
+    return 0;
+  vmm->stopping = true;
+  /* 1: the guest syncs and powers off; with -no-reboot QEMU then exits 0. */
+  if (vmm->agent && grace_ms > 0) {
+    int64_t t0 = now_ms();
+    if (agent_poweroff(vmm, (int)grace_ms) == 0) {
+      int left = (int)grace_ms - (int)(now_ms() - t0);
+      if (wait_end(vmm, left > 0 ? left : 0) == 0)
+        return 0;
+    }
+    vmctr__log(VMCTR_LOG_WARN, "vmm", "the guest did not power off within %u ms", grace_ms);
+  }
+  /* 2: the hypervisor quits without the guest; 3: force. */
+  if (vmm->ops->quit(vmm->ctx, QUIT_TIMEOUT_MS) < 0)
+    vmm->ops->kill(vmm->ctx);
+  vmctr_error_clear();
+  return wait_end(vmm, -1);
+}
+
+int vmctr_vmm_exit_status(vmctr_vmm *vmm, int32_t *out_status) {
+  if (!vmm || !out_status)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_exit_status: %s is NULL",
+                      !vmm ? "vmm" : "out_status");
+  vmctr__vmm_collect(vmm);
+  if (vmm->state < VMCTR_VMM_STATE_STOPPED)
+    return vmctr__err(VMCTR_ESTATE, 0, "the VM has not ended");
+  *out_status = vmm->exit_status;
+  return 0;
+}
+
+int32_t vmctr_vmm_accelerator(const vmctr_vmm *vmm) {
+  return vmm && vmm->state != VMCTR_VMM_STATE_NEW ? vmm->accel : VMCTR_ACCEL_NONE;
+}
+
+int32_t vmctr_vmm_pid(const vmctr_vmm *vmm) {
+  return vmm && vmm->ctx ? vmm->ops->pid(vmm->ctx) : 0;
+}
+
+const char *vmctr_vmm_runtime_dir(const vmctr_vmm *vmm) {
+  return vmm ? vmm->rundir : NULL;
+}
+
+const char *vmctr_vmm_boot_log(const vmctr_vmm *vmm) {
+  return !vmm ? NULL : vmm->boot_log ? vmm->boot_log : vmm->boot_log_user;
+}
+
+vmctr_agent *vmctr__vmm_agent(vmctr_vmm *vmm) {
+  return vmm && vmm->state == VMCTR_VMM_STATE_RUNNING ? vmm->agent : NULL;
+}
+
+int vmctr_vmm_start(vmctr_vmm *vmm) {
+  int r = check_new(vmm, "vmctr_vmm_start");
+  if (r < 0)
+    return r;
+  if (!vmm->ops)
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0, "this libvmctr was built without a VM backend");
+  r = vmctr__vmm_boot(vmm);
+  if (r < 0) {
+    /* Nothing keeps running; the runtime dir (and boot log) stay until free. */
+    vmctr__agent_free(vmm->agent);
+    vmm->agent = NULL;
+    if (vmm->ctx) {
+      int fd = vmm->ops->exit_fd(vmm->ctx);
+      if (fd >= 0)
+        epoll_ctl(vmm->epfd, EPOLL_CTL_DEL, fd, NULL);
+      vmm->ops->kill(vmm->ctx);
+      int st = -1;
+      if (vmm->ops->poll(vmm->ctx, &st) == 1)
+        vmm->exit_status = st;
+    }
+    if (!vmm->ctx && !vmm->rundir) {
+      /* Refused before anything ran (bad config, KVM missing): may be retried. */
+      free(vmm->initfs);
+      vmm->initfs = NULL;
+      return r;
+    }
+    vmm->state = VMCTR_VMM_STATE_FAILED;
+    vmctr__vmm_notify(vmm);
+  }
+  return r;
+}
