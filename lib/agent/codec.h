@@ -88,6 +88,10 @@ void vmctr__agent_strv_free(char **v);
 int vmctr__agent_get_u32v(const vmctr_agent_msg *m, uint16_t tag, uint32_t **out, size_t *n);
 size_t vmctr__agent_count(const vmctr_agent_msg *m, uint16_t tag);
 
+/* Little-endian u32 access, e.g. for the CREDIT payload. (Added.) */
+uint32_t vmctr__agent_le32(const uint8_t p[4]);
+void vmctr__agent_put_le32(uint8_t p[4], uint32_t v);
+
 /* Credit accounting for one stream direction. */
 typedef struct vmctr_agent_credit {
   uint64_t granted;  /* total bytes the receiver allowed */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared state of the agent client files (client.c: connection and I/O
+ * thread; client-frame.c: the frame dispatcher; client-req.c: requests;
+ * client-stream.c: stdio streams). One mutex guards everything below. */
+#ifndef VMCTR_AGENT_CLIENT_INTERNAL_H
+#define VMCTR_AGENT_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+
+#include "client.h"
+
+#define AGENT_LOG "agent"
+/* Stop reading stdin sources while this much is queued for the socket. */
+#define AGENT_OUTQ_HIGH (1u << 20)
+
+typedef struct agent_out {
+  struct agent_out *next;
+  size_t len, off;
+  uint8_t data[];
+} agent_out;
+
+typedef struct agent_stream {
+  struct agent_stream *next;
+  uint32_t id;
+  bool released;
+  /* guest -> host: rbuf[roff, rlen) waits for the sink; at most host window. */
+  vmctr_agent_credit rx;
+  uint8_t *rbuf;
+  size_t rcap, roff, rlen;
+  uint64_t owed;        /* bytes consumed and not yet credited back */
+  bool rx_eof;          /* guest sent EOF */
+  bool rx_done;         /* EOF (or death) delivered to the sink */
+  int sink_fd;
+  bool sink_ready;      /* poll said POLLOUT */
+  bool sink_nonblock;
+  bool sink_gone;       /* the fd consumer went away: discard, keep crediting */
+  vmctr_agent_data_cb cb;
+  void *ud;
+  bool cb_busy;         /* the I/O thread is inside cb (lock dropped) */
+  /* host -> guest: from src_fd or from wbuf[woff, wlen). */
+  vmctr_agent_credit tx;
+  int src_fd;
+  bool src_ready;       /* poll said POLLIN */
+  bool src_mem;
+  uint8_t *wbuf;
+  size_t wcap, woff, wlen;
+  bool tx_close;        /* send EOF once wbuf drained */
+  bool tx_eof_sent;
+} agent_stream;
+
+typedef struct agent_pending {
+  struct agent_pending *next;
+  uint32_t id;
+  bool done, abandoned;
+  int err;              /* VMCTR_E* when done without a usable reply */
+  vmctr_agent_reply *reply;
+} agent_pending;
+
+struct vmctr_agent_reply {
+  uint8_t *payload;
+  vmctr_agent_msg msg;
+};
+
+struct vmctr_agent {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;   /* broadcast on every reply, stream EOF, death */
+  int fd;                /* the socket; -1 when detached */
+  int wake[2];           /* pipe: wake the I/O thread */
+  int state[2];          /* pipe: readable once dead */
+  pthread_t thread;
+  bool thread_started, stop, detached;
+  bool alive;
+  int dead_code;
+  char dead_msg[256];
+  uint32_t host_frame, host_window;  /* what we accept / grant */
+  uint32_t peer_frame, peer_window;  /* what the guest accepts / grants */
+  char *info;
+  /* Input reassembly: one frame at a time, at most HDR + host_frame bytes. */
+  uint8_t *in;
+  size_t in_len;
+  vmctr_agent_hdr in_hdr;
+  agent_out *out_head, *out_tail;
+  size_t out_bytes;
+  agent_pending *pending;
+  uint32_t next_req;
+  agent_stream *streams;
+  uint32_t next_stream;  /* ids below this were allocated at some point */
+};
+
+/* client.c */
+int agent__alloc(vmctr_agent **out, const vmctr_agent_limits *lim);
+void agent__wake(vmctr_agent *a);
+/* Mark the connection dead (first reason wins), fail pending requests,
+ * notify waiters and the state fd. Lock held. */
+void agent__die(vmctr_agent *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Queue a frame for the socket (dropped when detached). Lock held.
+ * Returns 0 or -ENOMEM. */
+int agent__queue(vmctr_agent *a, uint16_t type, uint32_t stream, const void *p, size_t n);
+/* Record the connection's error as this thread's error detail. */
+int agent__dead_err(vmctr_agent *a);
+
+/* client-frame.c: process bytes from the guest. Lock held; may drop it
+ * around stream callbacks. */
+void agent__input(vmctr_agent *a, const uint8_t *data, size_t len);
+
+/* client-req.c */
+void agent__fail_pending(vmctr_agent *a);
+/* Wait on a->cond until pred(a, arg) or timeout_ms (<0: forever): 0 or
+ * VMCTR_ETIMEDOUT (no detail recorded). Lock held. */
+int agent__wait(vmctr_agent *a, int timeout_ms, bool (*pred)(vmctr_agent *, void *), void *arg);
+int agent__on_response(vmctr_agent *a, uint32_t id, const uint8_t *payload, size_t len);
+
+/* client-stream.c */
+agent_stream *agent__stream_find(vmctr_agent *a, uint32_t id);
+int agent__on_data(vmctr_agent *a, agent_stream *s, const uint8_t *p, size_t n);
+int agent__on_eof(vmctr_agent *a, agent_stream *s);
+int agent__on_credit(vmctr_agent *a, agent_stream *s, uint32_t bytes);
+/* Move data between streams and their fds/callbacks, queue DATA/EOF/CREDIT. */
+void agent__pump(vmctr_agent *a);
+void agent__streams_free(vmctr_agent *a);
+
+#endif
