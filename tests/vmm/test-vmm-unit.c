@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the VM manager's pure parts: QEMU argv construction, QMP
+ * parsing, runtime dirs, child supervision (with real short-lived processes),
+ * and the public API's argument and state checks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/child.h"
+#include "core/util.h"
+#include "vmctr.h"
+#include "vmm/qemu-argv.h"
+#include "vmm/qmp.h"
+#include "vmm/rundir.h"
+
+static vmctr__vm_spec base_spec(void) {
+  vmctr__vm_spec s = {
+    .kernel = "/k/bzImage", .initfs = "/k/initfs.cpio.gz", .cmdline = "console=ttyS0 quiet",
+    .cpus = 2, .memory = 256ull << 20, .accel = VMCTR_ACCEL_TCG, .arch = "x86_64",
+    .runtime_dir = "/run/x", .boot_log = "/run/x/boot,log", .binary = "/usr/bin/qemu",
+  };
+  return s;
+}
+
+/* Index of the value that follows opt whose value starts with prefix, or -1. */
+static int find_opt(char **argv, const char *opt, const char *prefix) {
+  for (int i = 0; argv[i] && argv[i + 1]; i++)
+    if (strcmp(argv[i], opt) == 0 && strncmp(argv[i + 1], prefix, strlen(prefix)) == 0)
+      return i + 1;
+  return -1;
+}
+
+static void test_argv_x86(void **state) {
+  vmctr__vm_spec s = base_spec();
+  char **argv = NULL;
+  char *extra[] = {"-d", "guest_errors", NULL};
+  s.extra_args = extra;
+  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), 0);
+  assert_string_equal(argv[0], "/usr/bin/qemu");
+  assert_string_equal(argv[find_opt(argv, "-M", "")], "microvm,acpi=off,memory-backend=mem");
+  assert_string_equal(argv[find_opt(argv, "-accel", "")], "tcg");
+  assert_int_equal(find_opt(argv, "-cpu", ""), -1);
+  assert_string_equal(argv[find_opt(argv, "-m", "")], "256M");
+  assert_string_equal(argv[find_opt(argv, "-smp", "")], "2");
+  assert_true(find_opt(argv, "-object", "memory-backend-memfd,id=mem,size=256M,share=on") > 0);
+  assert_true(find_opt(argv, "-global", "virtio-mmio.force-legacy=false") > 0);
+  assert_string_equal(argv[find_opt(argv, "-kernel", "")], "/k/bzImage");
+  assert_string_equal(argv[find_opt(argv, "-initrd", "")], "/k/initfs.cpio.gz");
+  assert_string_equal(argv[find_opt(argv, "-append", "")], "console=ttyS0 quiet");
+  /* The comma in the log path is escaped for QEMU's option syntax. */
+  assert_true(find_opt(argv, "-chardev", "file,id=console,path=/run/x/boot,,log") > 0);
+  assert_true(find_opt(argv, "-chardev", "socket,id=qmp,fd=3") > 0);
+  assert_true(find_opt(argv, "-chardev", "socket,id=agent,fd=4") > 0);
+  assert_true(find_opt(argv, "-device", "virtserialport,chardev=agent,name=vmctr.agent") > 0);
+  assert_true(find_opt(argv, "-device", "virtio-rng-device") > 0);
+  size_t n = vmctr__strv_len(argv);
+  bool nodef = false, noreboot = false;
+  for (size_t i = 0; i < n; i++) {
+    nodef |= strcmp(argv[i], "-nodefaults") == 0;
+    noreboot |= strcmp(argv[i], "-no-reboot") == 0;
+    /* Nothing names a pit=off or rtc=off: TCG needs the PIT, the RTC saves 1 s. */
+    assert_null(strstr(argv[i], "pit=off"));
+    assert_null(strstr(argv[i], "rtc=off"));
+  }
+  assert_true(nodef && noreboot);
+  assert_string_equal(argv[n - 2], "-d");
+  assert_string_equal(argv[n - 1], "guest_errors");
+  vmctr__strv_free(argv);
+}
+
+static void test_argv_kvm_and_arm(void **state) {
+  vmctr__vm_spec s = base_spec();
+  char **argv = NULL;
+  s.accel = VMCTR_ACCEL_KVM;
+  s.initfs = NULL;
+  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), 0);
+  assert_string_equal(argv[find_opt(argv, "-accel", "")], "kvm");
+  assert_string_equal(argv[find_opt(argv, "-cpu", "")], "host");
+  assert_int_equal(find_opt(argv, "-initrd", ""), -1);
+  vmctr__strv_free(argv);
+
+  s = base_spec();
+  s.arch = "aarch64";
+  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), 0);
+  assert_true(find_opt(argv, "-M", "virt,") > 0);
+  vmctr__strv_free(argv);
+
+  s.arch = "riscv64";
+  argv = NULL;
+  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), VMCTR_EUNSUPPORTED);
+  assert_null(argv);
+  assert_non_null(strstr(vmctr_error_last()->message, "riscv64"));
+}
+
+static void test_escape(void **state) {
+  char *e = vmctr__qemu_escape("a,b,,c");
+  assert_string_equal(e, "a,,b,,,,c");
+  free(e);
+  e = vmctr__qemu_escape("");
+  assert_string_equal(e, "");
+  free(e);
+}
+
+static void test_qmp_parse(void **state) {
+  vmctr__qmp_msg m;
+  const char *greet = "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}\r\n";
+  assert_int_equal(vmctr__qmp_parse(greet, strlen(greet), &m), 0);
+  assert_int_equal(m.kind, VMCTR__QMP_GREETING);
+  vmctr__qmp_msg_clear(&m);
+
+  const char *ret = "{\"return\": {\"status\": \"running\", \"running\": true}}";
+  assert_int_equal(vmctr__qmp_parse(ret, strlen(ret), &m), 0);
+  assert_int_equal(m.kind, VMCTR__QMP_RETURN);
+  assert_string_equal(vmctr__qmp_status(&m), "running");
+  vmctr__qmp_msg_clear(&m);
+
+  const char *empty = "{\"return\": {}}";
+  assert_int_equal(vmctr__qmp_parse(empty, strlen(empty), &m), 0);
+  assert_null(vmctr__qmp_status(&m));
+  assert_int_equal(vmctr_error_last()->code, VMCTR_EPROTO);
+  vmctr__qmp_msg_clear(&m);
+
+  const char *err = "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"nope\"}}";
+  assert_int_equal(vmctr__qmp_parse(err, strlen(err), &m), 0);
+  assert_int_equal(m.kind, VMCTR__QMP_ERROR);
+  assert_string_equal(m.err_desc, "nope");
+  assert_string_equal(m.err_class, "CommandNotFound");
+  vmctr__qmp_msg_clear(&m);
+
+  const char *ev = "{\"timestamp\": {\"seconds\": 1}, \"event\": \"SHUTDOWN\", \"data\": {}}";
+  assert_int_equal(vmctr__qmp_parse(ev, strlen(ev), &m), 0);
+  assert_int_equal(m.kind, VMCTR__QMP_EVENT);
+  assert_string_equal(m.event, "SHUTDOWN");
+  vmctr__qmp_msg_clear(&m);
+
+  /* Hostile or broken output from QEMU. */
+  const char *bad[] = {"", "[]", "42", "{\"event\": 5}", "{\"foo\": 1}", "{\"return\": 1} x",
+                       "{\"return\": 1, \"return\": 2}", "{\"return\""};
+  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(bad); i++) {
+    memset(&m, 0, sizeof(m));
+    int r = vmctr__qmp_parse(bad[i], strlen(bad[i]), &m);
+    assert_true(r == VMCTR_EPROTO || r == VMCTR_EPARSE);
+    assert_null(m.root);
+  }
+}
+
+/* A fake QEMU on the other end of a socketpair, for the QMP client's I/O. */
+static void test_qmp_client(void **state) {
+  int sv[2];
+  vmctr__qmp q;
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  const char *script = "{\"QMP\": {}}\r\n{\"return\": {}}\r\n"
+                       "{\"event\": \"SHUTDOWN\"}\r\n{\"return\": {\"status\": \"paused\"}}\r\n"
+                       "{\"error\": {\"desc\": \"bad\"}}\r\n";
+  assert_int_equal(write(sv[1], script, strlen(script)), (ssize_t)strlen(script));
+  assert_int_equal(vmctr__qmp_open(&q, sv[0], 1000), 0);
+  vmctr__qmp_msg m;
+  assert_int_equal(vmctr__qmp_execute(&q, "query-status", 1000, &m), 0);
+  assert_string_equal(vmctr__qmp_status(&m), "paused");
+  assert_true(q.shutdown_seen);
+  vmctr__qmp_msg_clear(&m);
+  assert_int_equal(vmctr__qmp_execute(&q, "quit", 1000, NULL), VMCTR_EPROTO);
+  assert_non_null(strstr(vmctr_error_last()->message, "bad"));
+  /* No answer: a timeout, not a hang. */
+  assert_int_equal(vmctr__qmp_execute(&q, "quit", 50, NULL), VMCTR_ETIMEDOUT);
+  /* An endless line is refused at the bound. */
+  char *big = malloc(VMCTR__QMP_MAX_LINE + 10);
+  memset(big, 'x', VMCTR__QMP_MAX_LINE + 10);
+  fcntl(sv[1], F_SETFL, O_NONBLOCK);
+  (void)!write(sv[1], big, VMCTR__QMP_MAX_LINE + 10);
+  assert_int_equal(vmctr__qmp_execute(&q, "quit", 1000, NULL), VMCTR_EPROTO);
+  free(big);
+  vmctr__qmp_close(&q);
+  close(sv[1]);
+  /* Peer gone. */
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  close(sv[1]);
+  assert_int_equal(vmctr__qmp_open(&q, sv[0], 1000), VMCTR_EIO);
+}
+
+static void test_child(void **state) {
+  vmctr__child c;
+  int p[2];
+  char buf[256] = {0};
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  /* Only the mapped fds survive exec: fd 5 is the pipe, 3 and 4 are closed. */
+  char *argv[] = {"/bin/sh", "-c", "ls /proc/self/fd >&5; exit 7", NULL};
+  vmctr__child_fd fds[] = {{p[1], 5}};
+  int leak = open("/dev/null", O_RDONLY); /* not CLOEXEC: must still not leak */
+  assert_int_equal(vmctr__child_spawn(&c, "sh", "/bin/sh", argv, NULL, fds, 1), 0);
+  close(p[1]);
+  assert_true(c.pidfd >= 0);
+  assert_int_equal(vmctr__child_wait(&c, 5000), 0);
+  assert_int_equal(c.status, 7);
+  assert_int_equal(vmctr__child_poll(&c), 1);
+  ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+  assert_true(n > 0);
+  /* 0 1 2 5 and the fd ls opens for /proc/self/fd itself (3). */
+  assert_null(strstr(buf, "4\n"));
+  assert_non_null(strstr(buf, "5\n"));
+  close(p[0]);
+  close(leak);
+  vmctr__child_release(&c);
+  assert_int_equal(c.pidfd, -1);
+
+  /* Killed: 128 + signal, and release is idempotent. */
+  char *sleeper[] = {"/bin/sleep", "30", NULL};
+  assert_int_equal(vmctr__child_spawn(&c, "sleep", "/bin/sleep", sleeper, NULL, NULL, 0), 0);
+  assert_int_equal(vmctr__child_poll(&c), 0);
+  assert_int_equal(vmctr__child_wait(&c, 50), VMCTR_ETIMEDOUT);
+  pid_t pid = c.pid;
+  vmctr__child_release(&c);
+  assert_int_equal(c.status, 128 + SIGKILL);
+  assert_int_equal(kill(pid, 0), -1); /* reaped: no zombie */
+  vmctr__child_release(&c);
+
+  /* exec failure is reported by spawn, with the program named. */
+  char *nope[] = {"/nonexistent/prog", NULL};
+  assert_int_equal(vmctr__child_spawn(&c, "prog", "/nonexistent/prog", nope, NULL, NULL, 0),
+                   VMCTR_ENOENT);
+  assert_non_null(strstr(vmctr_error_last()->message, "/nonexistent/prog"));
+  assert_int_equal(c.pid, 0);
+}
+
+static void test_rundir(void **state) {
+  char tmpl[] = "/tmp/vmctr-rundir-XXXXXX", *dir = NULL, path[512];
+  struct stat st;
+  assert_non_null(mkdtemp(tmpl));
+  snprintf(path, sizeof(path), "%s/parent", tmpl);
+  assert_int_equal(vmctr__rundir_create(path, &dir), 0);
+  assert_int_equal(stat(dir, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_non_null(strstr(dir, "/vm-"));
+  snprintf(path, sizeof(path), "%s/f", dir);
+  close(open(path, O_CREAT | O_WRONLY, 0600));
+  vmctr__rundir_remove(dir);
+  assert_int_equal(stat(dir, &st), -1);
+  free(dir);
+  /* A parent others may write is refused. */
+  snprintf(path, sizeof(path), "%s/parent", tmpl);
+  chmod(path, 0777);
+  assert_int_equal(vmctr__rundir_create(path, &dir), VMCTR_EPERM);
+  rmdir(path);
+  rmdir(tmpl);
+  char *def = vmctr__rundir_default_parent();
+  assert_non_null(def);
+  assert_true(def[0] == '/');
+  free(def);
+}
+
+static void test_api_checks(void **state) {
+  vmctr_bootcfg *cfg;
+  vmctr_vmm *vm = NULL;
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_int_equal(vmctr_vmm_new(NULL, cfg), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_new(&vm, NULL), VMCTR_EINVAL);
+  assert_null(vm);
+  assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
+  assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_NEW);
+  assert_true(vmctr_vmm_event_fd(vm) >= 0);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, 3), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG), 0);
+  assert_int_equal(vmctr_vmm_set_boot_log(vm, ""), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_runtime_parent(vm, ""), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_agent_timeout(vm, 0), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_wait(vm, 0), VMCTR_ESTATE);
+  assert_int_equal(vmctr_vmm_stop(vm, 0), VMCTR_ESTATE);
+  int32_t st;
+  assert_int_equal(vmctr_vmm_exit_status(vm, &st), VMCTR_ESTATE);
+  assert_int_equal(vmctr_vmm_accelerator(vm), VMCTR_ACCEL_NONE);
+  assert_null(vmctr_vmm_runtime_dir(vm));
+  /* No kernel: refused before anything runs, and the VM may still be started later. */
+  assert_true(vmctr_vmm_start(vm) < 0);
+  assert_non_null(strstr(vmctr_error_last()->message, "kernel"));
+  assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_NEW);
+  assert_null(vmctr_vmm_runtime_dir(vm));
+  vmctr_vmm_free(vm);
+  vmctr_vmm_free(NULL);
+  assert_int_equal(vmctr_vmm_state(NULL), -1);
+  vmctr_bootcfg_free(cfg);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_argv_x86),   cmocka_unit_test(test_argv_kvm_and_arm),
+    cmocka_unit_test(test_escape),     cmocka_unit_test(test_qmp_parse),
+    cmocka_unit_test(test_qmp_client), cmocka_unit_test(test_child),
+    cmocka_unit_test(test_rundir),     cmocka_unit_test(test_api_checks),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
