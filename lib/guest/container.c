@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A new container, in the child after clone(CLONE_NEW*): its cgroup, the
+ * standard mounts under ROOT, the hostname, and the switch into ROOT.
+ * Functions return 0, or -1 with errno and *stage set.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "guest/guest.h"
+
+enum { ST_CG = 2, ST_MNT = 100, ST_DEV, ST_HOST, ST_PIVOT };
+
+#define FAIL(st) do { *stage = (st); return -1; } while (0)
+
+/* CGROUP is relative to /sys/fs/cgroup; each level gets the controllers
+ * delegated so that the leaf's memory.max and cpu.max exist. */
+int guest_cgroup_join(const char *cgroup, const guest_spawn *sp, int *stage) {
+  char path[4096], file[4200];
+  size_t n = (size_t)snprintf(path, sizeof(path), "/sys/fs/cgroup");
+  const char *p = cgroup;
+  *stage = ST_CG;
+  while (*p) {
+    while (*p == '/')
+      p++;
+    size_t len = strcspn(p, "/");
+    if (!len)
+      break;
+    if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
+      errno = EINVAL;
+      return -1;
+    }
+    if (n + 1 + len >= sizeof(path)) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    snprintf(file, sizeof(file), "%s/cgroup.subtree_control", path);
+    guest_write_str(file, "+memory");
+    guest_write_str(file, "+cpu");
+    guest_write_str(file, "+pids");
+    n += (size_t)snprintf(path + n, sizeof(path) - n, "/%.*s", (int)len, p);
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+      return -1;
+    p += len;
+  }
+  int r = 0;
+  if (sp && sp->has_memory_max) {
+    char v[32];
+    snprintf(v, sizeof(v), "%" PRIu64, sp->memory_max);
+    snprintf(file, sizeof(file), "%s/memory.max", path);
+    r = guest_write_str(file, v);
+  }
+  if (r == 0 && sp && sp->cpu_max) {
+    snprintf(file, sizeof(file), "%s/cpu.max", path);
+    r = guest_write_str(file, sp->cpu_max);
+  }
+  if (r == 0) {
+    snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+    r = guest_write_str(file, "0");
+  }
+  if (r < 0) {
+    errno = -r;
+    return -1;
+  }
+  return 0;
+}
+
+struct cmount {
+  const char *src, *target, *type;
+  unsigned long flags;
+  const char *data;
+  bool optional;
+};
+
+static const struct cmount cmounts[] = {
+  {"proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
+  {"sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, false},
+  {"tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", false},
+  {"devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+   "newinstance,ptmxmode=0666,mode=0620", false},
+  {"shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", false},
+  {"mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
+  {"cgroup2", "sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
+};
+
+static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+/* A mount point under the rootfs must be a real directory: an image that
+ * plants a symlink there must not redirect our mounts. */
+static int mountpoint_dir(const char *path) {
+  struct stat st;
+  if (mkdir(path, 0755) < 0 && errno != EEXIST)
+    return -1;
+  if (lstat(path, &st) < 0)
+    return -1;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+    return -1;
+  }
+  return 0;
+}
+
+static int mount_std(const char *root, int *stage) {
+  char path[4200];
+  for (size_t i = 0; i < sizeof(cmounts) / sizeof(cmounts[0]); i++) {
+    const struct cmount *m = &cmounts[i];
+    snprintf(path, sizeof(path), "%s/%s", root, m->target);
+    if (mountpoint_dir(path) < 0 || mount(m->src, path, m->type, m->flags, m->data) < 0) {
+      if (m->optional)
+        continue;
+      FAIL(ST_MNT);
+    }
+  }
+  for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+    char src[32];
+    snprintf(src, sizeof(src), "/dev/%s", devs[i]);
+    snprintf(path, sizeof(path), "%s/dev/%s", root, devs[i]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0)
+      FAIL(ST_DEV);
+    close(fd);
+    if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+      FAIL(ST_DEV);
+  }
+  static const char *const links[][2] = {
+    {"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+  };
+  for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+    snprintf(path, sizeof(path), "%s/dev/%s", root, links[i][1]);
+    if (symlink(links[i][0], path) < 0)
+      FAIL(ST_DEV);
+  }
+  return 0;
+}
+
+/* pivot_root, or where the current root cannot be pivoted (the initramfs
+ * rootfs, EINVAL) move the new root over / and chroot, as switch_root does. */
+static int enter_root(const char *root, int *stage) {
+  if (chdir(root) < 0)
+    FAIL(ST_PIVOT);
+  if (syscall(SYS_pivot_root, ".", ".") == 0) {
+    if (umount2(".", MNT_DETACH) < 0)
+      FAIL(ST_PIVOT);
+  } else if (errno == EINVAL) {
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+      FAIL(ST_PIVOT);
+  } else {
+    FAIL(ST_PIVOT);
+  }
+  if (chdir("/") < 0)
+    FAIL(ST_PIVOT);
+  return 0;
+}
+
+int guest_container_setup(const guest_spawn *sp, int *stage) {
+  /* Nothing we mount may propagate back to the guest's namespace. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    FAIL(ST_MNT);
+  /* After joining the cgroup, so the container sees its cgroup as its root. */
+  if ((sp->ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    FAIL(ST_MNT);
+  if (mount(sp->root, sp->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+    FAIL(ST_MNT);
+  if (mount_std(sp->root, stage) < 0)
+    return -1;
+  if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
+    FAIL(ST_HOST);
+  return enter_root(sp->root, stage);
+}

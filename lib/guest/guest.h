@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmctr-init internals: the guest's PID 1 and agent. A static executable that
+ * depends on libc and lib/agent's codec only (no libvmctr core: that needs
+ * cJSON and logs through the host's callback). See doc/guest.md.
+ */
+#ifndef VMCTR_GUEST_H
+#define VMCTR_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent/codec.h"
+
+#define GUEST_AGENT_INFO "vmctr-init 0.1.0"
+#define GUEST_VSOCK_PORT 1024u
+/* Stop reading requests while this much output waits for the host. */
+#define GUEST_WBUF_HIGH (8u << 20)
+
+/* One direction of one stdio stream. `in` streams carry host bytes to a child
+ * (stdin), `out` streams carry a child's output to the host. */
+typedef struct guest_stream {
+  uint32_t id;            /* host's stream id; 0 = unused */
+  int fd;                 /* -1 once closed */
+  bool is_in;
+  bool pty;               /* fd is (a dup of) a pty master */
+  /* out: credit the host granted; `empty` = the last read found nothing. */
+  vmctr_agent_credit credit;
+  bool empty;
+  /* in: bytes received but not yet written, credit we granted. */
+  uint8_t *pend;
+  size_t pend_len, pend_off;
+  uint64_t granted, received;
+  bool eof_pending;       /* host sent EOF: close once pend is written */
+} guest_stream;
+
+/* A spawned process, kept until it exited, was waited for and its streams
+ * closed. */
+typedef struct guest_proc {
+  struct guest_proc *next;
+  pid_t pid;
+  bool exited, waited;
+  bool dead;              /* retired: freed by guest_procs_sweep */
+  int status;             /* waitpid status */
+  guest_stream in, out, err;
+  int pty_master;         /* for RESIZE; -1 without a pty */
+  uint32_t *waits;        /* request ids of pending WAITs */
+  size_t nwaits;
+} guest_proc;
+
+typedef struct guest_agent {
+  int fd;
+  bool pid1;
+  bool hello_done;
+  bool quit;              /* leave the loop (debug mode: connection closed) */
+  bool poweroff;          /* POWEROFF answered: flush, then power off */
+  uint32_t max_frame;     /* what we accept */
+  uint32_t send_frame;    /* min(ours, host's) */
+  uint32_t host_window;   /* initial credit the host grants per stream */
+  uint32_t window;        /* initial credit we grant per stream */
+  uint8_t *rbuf;
+  size_t rlen, rcap;
+  uint8_t *wbuf;
+  size_t wlen, woff, wcap;
+  int sigfd;
+  guest_proc *procs;
+} guest_agent;
+
+/* Logging: PID 1 writes to /dev/console (the host's boot log), debug mode to stderr. */
+void guest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the reason and power off (PID 1) or exit (debug mode). Never returns. */
+void guest_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+extern bool guest_is_pid1;
+
+/* init.c */
+void guest_power_off(void) __attribute__((noreturn));
+
+/* channel.c: open the agent channel (virtio-serial port or vsock). */
+int guest_channel_open(void);
+
+/* agent-loop.c */
+int guest_agent_run(guest_agent *a);
+/* Queue a frame; failures to allocate are fatal (PID 1 cannot do better). */
+void guest_send(guest_agent *a, uint16_t type, uint32_t stream, const void *p, size_t n);
+void guest_send_response(guest_agent *a, uint32_t id, vmctr_agent_buf *b);
+/* Respond with just an errno (0 = success) and an optional message. */
+void guest_respond(guest_agent *a, uint32_t id, int err, const char *msg);
+void guest_send_credit(guest_agent *a, uint32_t stream, uint32_t n);
+
+/* stream.c */
+void guest_stream_init(guest_stream *s, bool is_in);
+void guest_stream_close(guest_stream *s);
+/* Read a child's output into DATA frames within credit; EOF on end. */
+void guest_stream_pump_out(guest_agent *a, guest_stream *s);
+/* Write pending host bytes to the child, granting credit back. */
+void guest_stream_pump_in(guest_agent *a, guest_stream *s);
+int guest_stream_data(guest_agent *a, guest_stream *s, const uint8_t *p, size_t n);
+void guest_stream_eof(guest_agent *a, guest_stream *s);
+guest_stream *guest_stream_find(guest_agent *a, uint32_t id, bool is_in);
+
+/* proc.c */
+void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_signal(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_wait(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_close_stdin(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_resize(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_reap(guest_agent *a);
+/* Answer pending WAITs once exited and output drained; free when done. */
+void guest_proc_settle(guest_agent *a, guest_proc *p);
+void guest_kill_all(guest_agent *a);
+void guest_procs_sweep(guest_agent *a);
+
+/* spawn.c: the child side of SPAWN (runs between fork and exec). */
+typedef struct guest_spawn {
+  char **argv, **env;
+  char *cwd, *root, *hostname, *cgroup, *cpu_max;
+  uint32_t uid, gid;
+  bool has_uid, has_gid;
+  uint32_t *gids;
+  size_t ngids;
+  uint32_t ns;            /* CLONE_NEW* for a new container */
+  uint32_t join_pid;
+  uint64_t memory_max;
+  bool has_memory_max;
+  const uint8_t *const *rlimits;
+  size_t nrlimits;
+  bool no_new_privs;
+  int stdio[3];           /* fds for 0, 1, 2 in the child */
+  bool pty;
+  int errfd;              /* CLOEXEC pipe: {stage, errno} on failure */
+  int join_root;          /* /proc/PID/root of JOIN_PID, or -1 */
+  int join_ns[6];         /* /proc/PID/ns/... of JOIN_PID, or -1 */
+} guest_spawn;
+
+/* Never returns: execs, or reports on errfd and _exits. */
+void guest_spawn_child(const guest_spawn *sp) __attribute__((noreturn));
+/* Where the child failed, for the SPAWN response's message. */
+const char *guest_spawn_stage(int stage);
+
+/* container.c */
+int guest_container_setup(const guest_spawn *sp, int *stage);
+int guest_cgroup_join(const char *cgroup, const guest_spawn *sp, int *stage);
+
+/* ops.c */
+void guest_op_mount(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_set_time(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+int guest_mkdir_p(const char *path, mode_t mode);
+/* Write a small string to a file (sysfs, cgroupfs); 0 or -errno. */
+int guest_write_str(const char *path, const char *s);
+
+#endif

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/* The file-system and system operations: MOUNT, MKDIR, WRITE_FILE,
+ * SET_HOSTNAME, SET_TIME. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest/guest.h"
+
+#define BLK_PREFIX "vmctr-blk:"
+
+int guest_write_str(const char *path, const char *s) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  size_t n = strlen(s);
+  ssize_t r = write(fd, s, n);
+  int e = r < 0 ? errno : r == (ssize_t)n ? 0 : EIO;
+  close(fd);
+  return -e;
+}
+
+int guest_mkdir_p(const char *path, mode_t mode) {
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof(buf))
+    return -ENAMETOOLONG;
+  memcpy(buf, path, n + 1);
+  for (char *p = buf + 1;; p++) {
+    if (*p != '/' && *p)
+      continue;
+    char c = *p;
+    *p = '\0';
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+      return -errno;
+    if (c == '\0')
+      break;
+    *p = c;
+  }
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return -errno;
+  return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static bool absolute(const char *p) {
+  return p && p[0] == '/';
+}
+
+/* "vmctr-blk:SERIAL" -> /dev/vdX whose /sys/block/vdX/serial is SERIAL. */
+static int find_disk(const char *serial, char *dev, size_t size) {
+  DIR *d = opendir("/sys/block");
+  struct dirent *e;
+  char path[300], buf[128];
+  int r = -ENOENT;
+  if (!d)
+    return -errno;
+  while (r < 0 && (e = readdir(d))) {
+    if (strncmp(e->d_name, "vd", 2) != 0)
+      continue;
+    snprintf(path, sizeof(path), "/sys/block/%s/serial", e->d_name);
+    FILE *f = fopen(path, "re");
+    if (!f)
+      continue;
+    if (fgets(buf, sizeof(buf), f)) {
+      buf[strcspn(buf, "\n")] = '\0';
+      if (strcmp(buf, serial) == 0) {
+        snprintf(dev, size, "/dev/%s", e->d_name);
+        r = 0;
+      }
+    }
+    fclose(f);
+  }
+  closedir(d);
+  return r;
+}
+
+void guest_op_mount(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+  char *src = NULL, *target = NULL, *type = NULL, *data = NULL, dev[300], msg[512];
+  uint64_t flags = 0;
+  uint32_t mk = 0;
+  int err = 0;
+  const char *what = NULL;
+
+  vmctr__agent_get_str(m, VMCTR_AT_SOURCE, &src);
+  vmctr__agent_get_str(m, VMCTR_AT_TARGET, &target);
+  vmctr__agent_get_str(m, VMCTR_AT_FSTYPE, &type);
+  vmctr__agent_get_str(m, VMCTR_AT_MOUNT_DATA, &data);
+  vmctr__agent_get_u64(m, VMCTR_AT_MOUNT_FLAGS, &flags);
+  vmctr__agent_get_u32(m, VMCTR_AT_MKDIR, &mk);
+  if (!src || !absolute(target)) {
+    err = EINVAL;
+    what = "MOUNT needs SOURCE and an absolute TARGET";
+    goto out;
+  }
+  const char *source = src;
+  if (strncmp(src, BLK_PREFIX, strlen(BLK_PREFIX)) == 0) {
+    /* Disks can show up late while the driver probes. */
+    int r = -ENOENT;
+    for (int i = 0; i < 100 && (r = find_disk(src + strlen(BLK_PREFIX), dev, sizeof(dev))) < 0; i++)
+      usleep(20000);
+    if (r < 0) {
+      err = -r;
+      snprintf(msg, sizeof(msg), "no virtio-blk disk with serial \"%s\"", src + strlen(BLK_PREFIX));
+      what = msg;
+      goto out;
+    }
+    source = dev;
+  }
+  if (mk) {
+    int r = guest_mkdir_p(target, 0755);
+    if (r < 0) {
+      err = -r;
+      snprintf(msg, sizeof(msg), "mkdir %s: %s", target, strerror(err));
+      what = msg;
+      goto out;
+    }
+  }
+  if (mount(source, target, type, (unsigned long)flags, data) < 0) {
+    err = errno;
+    snprintf(msg, sizeof(msg), "mount %s (%s) on %s: %s", source, type ? type : "-", target,
+             strerror(err));
+    what = msg;
+  }
+out:
+  guest_respond(a, id, err, what);
+  free(src);
+  free(target);
+  free(type);
+  free(data);
+}
+
+void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+  char *path = NULL;
+  uint32_t mode = 0755;
+  vmctr__agent_get_str(m, VMCTR_AT_PATH, &path);
+  vmctr__agent_get_u32(m, VMCTR_AT_MODE, &mode);
+  if (!absolute(path)) {
+    guest_respond(a, id, EINVAL, "MKDIR needs an absolute PATH");
+  } else {
+    int r = guest_mkdir_p(path, mode & 07777);
+    guest_respond(a, id, -r, r < 0 ? strerror(-r) : NULL);
+  }
+  free(path);
+}
+
+/* Temp file in the same directory, fsync, rename: readers see the old or
+ * the new content, never a mix; nothing is left behind on failure. */
+static int write_atomic(const char *path, const uint8_t *p, size_t n, mode_t mode) {
+  char tmp[4200];
+  if (snprintf(tmp, sizeof(tmp), "%s.vmctr-tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+    return -ENAMETOOLONG;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0)
+    return -errno;
+  int e = 0;
+  while (n && !e) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0 && errno != EINTR)
+      e = errno;
+    else if (r > 0) {
+      p += r;
+      n -= (size_t)r;
+    }
+  }
+  if (!e && fchmod(fd, mode) < 0) /* the umask must not narrow it */
+    e = errno;
+  if (!e && fsync(fd) < 0)
+    e = errno;
+  if (close(fd) < 0 && !e)
+    e = errno;
+  if (!e && rename(tmp, path) < 0)
+    e = errno;
+  if (e)
+    unlink(tmp);
+  return -e;
+}
+
+void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+  char *path = NULL;
+  const uint8_t *p = NULL;
+  size_t n = 0;
+  uint32_t mode = 0644;
+  vmctr__agent_get_str(m, VMCTR_AT_PATH, &path);
+  vmctr__agent_get_u32(m, VMCTR_AT_MODE, &mode);
+  if (vmctr__agent_get_bytes(m, VMCTR_AT_CONTENT, &p, &n) == -ENOENT)
+    n = 0;
+  if (!absolute(path)) {
+    guest_respond(a, id, EINVAL, "WRITE_FILE needs an absolute PATH");
+  } else if (n > VMCTR_AGENT_MAX_FILE) {
+    guest_respond(a, id, EFBIG, "WRITE_FILE content is larger than 512 KiB");
+  } else {
+    int r = write_atomic(path, p, n, mode & 07777);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s: %s", path, strerror(-r));
+    guest_respond(a, id, -r, r < 0 ? msg : NULL);
+  }
+  free(path);
+}
+
+void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+  char *name = NULL;
+  if (vmctr__agent_get_str(m, VMCTR_AT_NAME, &name) < 0 || !name[0] || strlen(name) > 64) {
+    guest_respond(a, id, EINVAL, "SET_HOSTNAME needs a NAME of 1 to 64 bytes");
+  } else {
+    int r = sethostname(name, strlen(name));
+    guest_respond(a, id, r < 0 ? errno : 0, r < 0 ? strerror(errno) : NULL);
+  }
+  free(name);
+}
+
+void guest_op_set_time(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+  uint64_t ns;
+  if (vmctr__agent_get_u64(m, VMCTR_AT_TIME_NS, &ns) < 0) {
+    guest_respond(a, id, EINVAL, "SET_TIME needs TIME_NS");
+    return;
+  }
+  struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+  int r = clock_settime(CLOCK_REALTIME, &ts);
+  guest_respond(a, id, r < 0 ? errno : 0, r < 0 ? strerror(errno) : NULL);
+}
