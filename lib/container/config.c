@@ -123,7 +123,7 @@ int vmctr_container_config_set_image(vmctr_container_config *c, const vmctr_imag
   }
   return vmctr__container_config_set_defaults(
       c, vmctr_image_entrypoint(img), vmctr_image_cmd(img), vmctr_image_env(img),
-      vmctr_image_workdir(img), vmctr_image_user(img), vmctr_image_rootfs_path(img));
+      vmctr_image_workdir(img), vmctr_image_user(img), vmctr_image_rootfs(img));
 }
 
 /* RFC 1123 labels joined by dots. */
