@@ -26,3 +26,24 @@ int example_progress_fn(const vmctr_progress *p, void *userdata);
 void example_progress_end(struct example_progress *p);
 
 #endif
+
+/* What a container needs from the image side: the store, the imported
+ * image, the container's writable disk and a block mount of it. */
+struct example_setup {
+  char *store_dir;
+  vmctr_image_store *store;
+  vmctr_image *image;
+  char *disk;
+  vmctr_mount *rootfs;
+};
+
+/* Import image_path (NULL: the default busybox image, built on first use)
+ * into the store, and make the container's disk STORE/containers/NAME.ext4.
+ * Prints the reason and returns -1 on failure (cleaned up); 1 when a disk of
+ * that name already exists. */
+int example_setup_rootfs(struct example_setup *s, const char *store_opt, const char *image_path,
+                         const char *name, bool quiet);
+/* Free everything; remove the disk when remove_disk. */
+void example_setup_free(struct example_setup *s, bool remove_disk);
+/* Print "PROG: WHAT: <last error>" on stderr. */
+void example_fail(const char *prog, const char *what);

@@ -20,7 +20,6 @@
 
 #include <vmctr.h>
 
-#include "default-image.h"
 #include "example-util.h"
 
 #define EXIT_ERROR 125 /* like docker run: the runner failed, not the command */
@@ -331,15 +330,11 @@ int main(int argc, char **argv) {
     return EXIT_ERROR;
 
   int rc = EXIT_ERROR;
-  char *store_dir = example_store_dir(o.store);
-  vmctr_image_store *store = NULL;
-  vmctr_image *img = NULL;
+  struct example_setup st;
   vmctr_bootcfg *boot = NULL;
   vmctr_container_config *cfg = NULL;
-  vmctr_mount *rootfs = NULL;
   vmctr_container *c = NULL;
-  char *layout = NULL, *disk = NULL, name[80];
-  struct example_progress prog = {.quiet = o.quiet};
+  char name[80];
 
   if (o.name) {
     snprintf(name, sizeof(name), "%s", o.name);
@@ -347,71 +342,28 @@ int main(int argc, char **argv) {
     unsigned r = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
     snprintf(name, sizeof(name), "vmctr-%08x", r);
   }
-  if (vmctr_image_store_open(&store, store_dir, 0) < 0) {
-    rc = fail("image store");
-    goto out;
-  }
-  if (!o.image) {
-    if (example_default_image(store_dir, &layout, &prog) < 0) {
-      rc = fail("default image");
-      goto out;
-    }
-  }
-  vmctr_image_import_options io = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
-  io.progress = example_progress_fn;
-  io.userdata = &prog;
-  prog.what = "importing";
-  if (vmctr_image_store_import(store, o.image ? o.image : layout, &io, &img) < 0) {
-    example_progress_end(&prog);
-    rc = fail(o.image ? o.image : "default image");
-    goto out;
-  }
-  example_progress_end(&prog);
-
-  /* The container's own writable disk, from the image's ext4 form. */
-  if (asprintf(&disk, "%s/containers/%s.ext4", store_dir, name) < 0)
-    goto out;
-  {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s/containers", store_dir);
-    mkdir(dir, 0700);
-  }
-  vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
-  if (vmctr_image_create_writable(img, disk, &wo, NULL) < 0) {
-    rc = vmctr_error_last()->code == VMCTR_EEXIST
-             ? (fprintf(stderr, "vmctr-run: a container named %s exists (%s); remove it or use --rm\n",
-                        name, disk), EXIT_ERROR)
-             : fail("container disk");
-    free(disk);
-    disk = NULL;
-    goto out;
-  }
-  if (vmctr_mount_new_block(&rootfs, disk, "/rootfs") < 0) { /* destination unused for a rootfs */
-    rc = fail("rootfs");
-    goto out;
-  }
-  if ((rc = make_bootcfg(&o, &boot)) || (rc = make_config(&o, img, &cfg)))
-    goto out;
+  /* Fail early on arguments, before any image work. */
+  if ((rc = make_bootcfg(&o, &boot)))
+    goto out_early;
   rc = EXIT_ERROR;
-  if (vmctr_container_new(&c, name, rootfs, boot, cfg) < 0) {
+  if (example_setup_rootfs(&st, o.store, o.image, name, o.quiet) != 0)
+    goto out_early;
+  if ((rc = make_config(&o, st.image, &cfg))) {
+    rc = EXIT_ERROR;
+    goto out;
+  }
+  if (vmctr_container_new(&c, name, st.rootfs, boot, cfg) < 0) {
     rc = fail("create");
     goto out;
   }
   rc = run(c, &o);
   vmctr_container_stop(c, 2000);
-
 out:
   vmctr_container_free(c);
-  if (disk && (o.rm || rc == EXIT_ERROR))
-    unlink(disk);
-  free(disk);
-  vmctr_mount_free(rootfs);
+  example_setup_free(&st, o.rm || rc == EXIT_ERROR);
+out_early:
   vmctr_container_config_free(cfg);
   vmctr_bootcfg_free(boot);
-  vmctr_image_free(img);
-  vmctr_image_store_free(store);
-  free(layout);
-  free(store_dir);
   free(o.env);
   free(o.mounts);
   return rc;
