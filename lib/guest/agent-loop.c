@@ -113,8 +113,8 @@ static int handle_hello(guest_agent *a, const uint8_t *p, size_t n) {
     guest_log("the host speaks protocol version %u, this agent %u", version, VMCTR_AGENT_VERSION);
     return -EPROTONOSUPPORT;
   }
-  if (frame < 4096) {
-    guest_log("the host's max_frame %u is below 4096", frame);
+  if (frame < 1024) {
+    guest_log("the host's max_frame %u is below 1024", frame);
     return -EPROTO;
   }
   a->send_frame = frame < a->max_frame ? frame : a->max_frame;
