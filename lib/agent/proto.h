@@ -130,6 +130,7 @@ enum {
   VMCTR_AT_NAME = 78,         /* str */
   VMCTR_AT_TIME_NS = 79,      /* u64 */
   VMCTR_AT_MKDIR = 80,        /* u32 1 = mkdir -p TARGET first */
+  VMCTR_AT_IN_PLACE = 81,     /* u32 1 = WRITE_FILE writes the existing file in place (procfs, sysfs) */
 };
 
 #endif /* VMCTR_AGENT_PROTO_H */
