@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* vmctr-image: drive the image store from the command line.
+ *
+ *   vmctr-image [--store DIR] import PATH     import an OCI layout, oci-archive or docker-archive
+ *   vmctr-image [--store DIR] list            list the images (config digests)
+ *   vmctr-image [--store DIR] show DIGEST     print an image's rootfs and run config
+ *   vmctr-image [--store DIR] ext4 DIGEST     make (or reuse) its ext4 image, print its path
+ *   vmctr-image [--store DIR] rm DIGEST       remove an image
+ *   vmctr-image build DIR LAYOUT [--cmd ARG]... [--entrypoint ARG]... [--env K=V]...
+ *                                 [--workdir DIR] [--user U]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmctr.h>
+
+static void usage(FILE *f) {
+  fputs("usage: vmctr-image [--store DIR] import PATH | list | show DIGEST | ext4 DIGEST | rm DIGEST\n"
+        "       vmctr-image build ROOTFS_DIR LAYOUT_DIR [--cmd ARG]... [--entrypoint ARG]...\n"
+        "                   [--env KEY=VALUE]... [--workdir DIR] [--user USER]\n"
+        "\n"
+        "The store defaults to $VMCTR_IMAGE_STORE, else ./vmctr-images.\n"
+        "import takes an OCI image layout directory, an oci-archive or a docker-archive\n"
+        "and prints the image's config digest; a progress line goes to stderr.\n",
+        f);
+}
+
+static int fail(const char *what, int r) {
+  fprintf(stderr, "vmctr-image: %s: %s (%s)\n", what, vmctr_error_last()->message,
+          vmctr_strerror(r));
+  return 1;
+}
+
+static const char *phase_name(uint32_t p) {
+  switch (p) {
+  case VMCTR_PROGRESS_VERIFY: return "verify";
+  case VMCTR_PROGRESS_UNPACK: return "unpack";
+  case VMCTR_PROGRESS_COPY: return "copy";
+  case VMCTR_PROGRESS_DISK: return "disk";
+  default: return "work";
+  }
+}
+
+static int progress(const vmctr_progress *p, void *userdata) {
+  (void)userdata;
+  double pct = p->bytes_total ? 100.0 * (double)p->bytes_done / (double)p->bytes_total : 0;
+  fprintf(stderr, "\r%-6s %u/%u %5.1f%% %10llu/%llu bytes", phase_name(p->phase),
+          p->item_index + 1, p->item_count, pct, (unsigned long long)p->bytes_done,
+          (unsigned long long)p->bytes_total);
+  return 0;
+}
+
+static void print_strv(const char *name, const char *const *v) {
+  printf("%s:", name);
+  for (; v && *v; v++)
+    printf(" \"%s\"", *v);
+  printf("\n");
+}
+
+static int build(int argc, char **argv) {
+  vmctr_image_build_options o = VMCTR_IMAGE_BUILD_OPTIONS_INIT;
+  const char **cmd = calloc((size_t)argc + 1, sizeof(char *));
+  const char **ep = calloc((size_t)argc + 1, sizeof(char *));
+  const char **env = calloc((size_t)argc + 1, sizeof(char *));
+  int nc = 0, ne = 0, nv = 0, r;
+  if (argc < 2 || !cmd || !ep || !env) {
+    usage(stderr);
+    return 2;
+  }
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) {
+      fprintf(stderr, "vmctr-image: %s needs a value\n", a);
+      return 2;
+    }
+    if (strcmp(a, "--cmd") == 0)
+      cmd[nc++] = v;
+    else if (strcmp(a, "--entrypoint") == 0)
+      ep[ne++] = v;
+    else if (strcmp(a, "--env") == 0)
+      env[nv++] = v;
+    else if (strcmp(a, "--workdir") == 0)
+      o.workdir = v;
+    else if (strcmp(a, "--user") == 0)
+      o.user = v;
+    else {
+      fprintf(stderr, "vmctr-image: unknown option %s\n", a);
+      return 2;
+    }
+    i++;
+  }
+  o.cmd = nc ? cmd : NULL;
+  o.entrypoint = ne ? ep : NULL;
+  o.env = nv ? env : NULL;
+  o.progress = progress;
+  r = vmctr_image_build_from_dir(argv[0], argv[1], &o);
+  fputc('\n', stderr);
+  free(cmd);
+  free(ep);
+  free(env);
+  return r < 0 ? fail("build", r) : 0;
+}
+
+int main(int argc, char **argv) {
+  const char *store_dir = getenv("VMCTR_IMAGE_STORE");
+  vmctr_image_store *store = NULL;
+  vmctr_image *img = NULL;
+  int i = 1, r, rc = 0;
+  if (!store_dir)
+    store_dir = "vmctr-images";
+  if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    usage(stdout);
+    return 0;
+  }
+  if (argc > 2 && strcmp(argv[1], "--store") == 0) {
+    store_dir = argv[2];
+    i = 3;
+  }
+  if (i >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  const char *verb = argv[i++], *arg = i < argc ? argv[i] : NULL;
+  if (strcmp(verb, "build") == 0)
+    return build(argc - i, argv + i);
+  if (strcmp(verb, "list") != 0 && !arg) {
+    usage(stderr);
+    return 2;
+  }
+  if ((r = vmctr_image_store_open(&store, store_dir, 0)) < 0)
+    return fail(store_dir, r);
+  if (strcmp(verb, "import") == 0) {
+    vmctr_image_import_options o = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+    struct timespec a, b;
+    o.progress = isatty(2) ? progress : NULL;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    r = vmctr_image_store_import(store, arg, &o, &img);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (o.progress)
+      fputc('\n', stderr);
+    if (r < 0)
+      rc = fail(arg, r);
+    else
+      printf("%s\t%.3fs\n", vmctr_image_digest(img),
+             (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+  } else if (strcmp(verb, "list") == 0) {
+    char **list = NULL;
+    if ((r = vmctr_image_store_list(store, &list)) < 0)
+      rc = fail("list", r);
+    for (int k = 0; r > 0 && list[k]; k++)
+      printf("%s\n", list[k]);
+    vmctr_strv_free(list);
+  } else if (strcmp(verb, "show") == 0) {
+    if ((r = vmctr_image_store_get(store, arg, &img)) < 0) {
+      rc = fail(arg, r);
+    } else {
+      printf("digest: %s\nrootfs: %s\narchitecture: %s\n", vmctr_image_digest(img),
+             vmctr_image_rootfs(img), vmctr_image_architecture(img));
+      print_strv("entrypoint", vmctr_image_entrypoint(img));
+      print_strv("cmd", vmctr_image_cmd(img));
+      print_strv("env", vmctr_image_env(img));
+      printf("workdir: %s\nuser: %s\n", vmctr_image_workdir(img) ? vmctr_image_workdir(img) : "",
+             vmctr_image_user(img) ? vmctr_image_user(img) : "");
+    }
+  } else if (strcmp(verb, "ext4") == 0) {
+    char *path = NULL;
+    if ((r = vmctr_image_store_get(store, arg, &img)) < 0 ||
+        (r = vmctr_image_ext4(img, NULL, &path)) < 0)
+      rc = fail(arg, r);
+    else
+      printf("%s\n", path);
+    vmctr_free(path);
+  } else if (strcmp(verb, "rm") == 0) {
+    if ((r = vmctr_image_store_remove(store, arg)) < 0)
+      rc = fail(arg, r);
+  } else {
+    usage(stderr);
+    rc = 2;
+  }
+  vmctr_image_free(img);
+  vmctr_image_store_free(store);
+  return rc;
+}
