@@ -146,7 +146,7 @@ static int dir_open_blob(dir_src *d, const char *hex, uint64_t size, int *out) {
 
 static int dir_read_doc(oci_src *s, const char *hex, uint64_t size, char **out, size_t *len) {
   dir_src *d = (dir_src *)s;
-  char p[90];
+  char p[4200];
   int fd, r;
   if ((r = dir_open_blob(d, hex, size, &fd)) < 0)
     return r;

@@ -179,13 +179,15 @@ int vmctr__oci_write_layout(const char *rootfs_dir, const char *layout_dir,
       (r = vmctr__oci_write_layer(rootfs_dir, dirfd, &pr, layer, diff_id, &size)) < 0 ||
       (r = write_docs(tmp, dirfd, p, arch, layer, diff_id, size)) < 0)
     goto fail;
+  pr.p.item = NULL;
+  if ((r = vmctr__oci_prog_emit(&pr, true)) < 0)  /* the last chance to cancel */
+    goto fail;
   if (fsync(dirfd) < 0 || rename(tmp, layout_dir) < 0) {
     r = vmctr__err_os(errno, "cannot move the new layout into place at %s", layout_dir);
     goto fail;
   }
   close(dirfd);
-  pr.p.item = NULL;
-  return vmctr__oci_prog_emit(&pr, true);
+  return 0;
 fail:
   if (dirfd >= 0)
     close(dirfd);
