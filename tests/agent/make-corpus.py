@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the seed corpus of the agent fuzz target (tests/agent/fuzz-agent.c).
+
+Each file is what a guest could send after the handshake: byte 0 picks the
+chunk size the target feeds the client with (0 = all at once), the rest is
+frames. The target's connection has requests 1..3 pending (4 cancelled) and
+streams 1 (callback), 2 (no consumer), 3 (stdin from memory); host max_frame
+4096, window 8192. Some files are bare field lists for the codec half
+(no leading byte).
+
+Run: python3 tests/agent/make-corpus.py  (rewrites tests/corpus/agent-{good,bad})
+"""
+import os
+import struct
+import sys
+
+HELLO, REQUEST, RESPONSE, DATA, EOF, CREDIT = 1, 2, 3, 4, 5, 6
+T_MAGIC, T_VERSION, T_MAX_FRAME, T_WINDOW, T_INFO = 1, 2, 3, 4, 5
+T_OP, T_ERRNO, T_MESSAGE = 10, 20, 21
+T_ARGV, T_ENV, T_CWD, T_GIDS, T_PID = 30, 31, 32, 35, 51
+T_EXIT_CODE, T_TERM_SIGNAL = 61, 62
+
+
+def frame(ftype, stream, payload=b"", flags=0, length=None):
+    n = len(payload) if length is None else length
+    return struct.pack("<IHHI", n, ftype, flags, stream) + payload
+
+
+def field(tag, value):
+    return struct.pack("<HI", tag, len(value)) + value
+
+
+def u32(tag, v):
+    return field(tag, struct.pack("<I", v))
+
+
+def i32(tag, v):
+    return field(tag, struct.pack("<i", v))
+
+
+def s(tag, text):
+    return field(tag, text if isinstance(text, bytes) else text.encode())
+
+
+def resp(rid, *fields):
+    return frame(RESPONSE, rid, b"".join(fields))
+
+
+def credit(stream, n):
+    return frame(CREDIT, stream, struct.pack("<I", n))
+
+
+def pattern(n):
+    return bytes((i * 7) % 251 for i in range(n))
+
+
+GOOD = {
+    "response-ok": resp(1, i32(T_ERRNO, 0), u32(T_PID, 42)),
+    "response-errno": resp(2, i32(T_ERRNO, 2), s(T_MESSAGE, "no such file: /bin/x")),
+    "response-no-errno": resp(1, u32(T_PID, 7)),
+    "responses-out-of-order": resp(3, i32(T_ERRNO, 0), i32(T_EXIT_CODE, 0))
+    + resp(1, i32(T_ERRNO, 0)) + resp(2, i32(T_ERRNO, 0), u32(T_TERM_SIGNAL, 9)),
+    "response-cancelled-then-real": resp(4, i32(T_ERRNO, 0)) + resp(1, i32(T_ERRNO, 0)),
+    "response-lists": resp(1, i32(T_ERRNO, 0), s(T_ARGV, "sh"), s(T_ARGV, "-c"),
+                           s(T_ENV, "A=1"), u32(T_GIDS, 1), u32(T_GIDS, 2), s(T_CWD, "")),
+    "data-callback-eof": frame(DATA, 1, b"hello ") + frame(DATA, 1, b"world\n") + frame(EOF, 1),
+    "data-empty": frame(DATA, 1) + frame(DATA, 2),
+    "data-held-full-window": frame(DATA, 2, pattern(4096)) + frame(DATA, 2, pattern(4096)),
+    "data-callback-large": b"".join(frame(DATA, 1, pattern(4096)) for _ in range(6)),
+    "credit": credit(3, 4096) + credit(3, 1),
+    "eof-on-stdin-stream": frame(EOF, 3),
+    "mixed": frame(DATA, 1, b"out") + resp(2, i32(T_ERRNO, 0)) + credit(3, 100)
+    + frame(DATA, 2, b"err") + frame(EOF, 1) + resp(1, i32(T_ERRNO, 0)),
+    "data-one-byte": frame(DATA, 1, b"x"),
+}
+# The same frames fed one byte and seven bytes at a time.
+GOOD["mixed-bytewise"] = GOOD["mixed"]
+GOOD["mixed-chunk7"] = GOOD["mixed"]
+CHUNK = {"mixed-bytewise": 1, "mixed-chunk7": 7}
+
+BAD = {
+    "truncated-header": frame(DATA, 1, b"abc")[:7],
+    "truncated-payload": frame(DATA, 1, b"abcdef")[:15],
+    "oversize-length": frame(DATA, 1, b"", length=4097),
+    "huge-length": frame(RESPONSE, 1, b"", length=0xFFFFFFFF),
+    "unknown-type-0": frame(0, 1),
+    "unknown-type-7": frame(7, 1),
+    "unknown-type-ffff": frame(0xFFFF, 1),
+    "stream-zero": frame(DATA, 0, b"x"),
+    "unknown-stream": frame(DATA, 9, b"x"),
+    "response-unknown-id": resp(99, i32(T_ERRNO, 0)),
+    "response-twice": resp(1, i32(T_ERRNO, 0)) + resp(1, i32(T_ERRNO, 0)),
+    "field-len-beyond-payload": frame(RESPONSE, 1, struct.pack("<HI", T_ERRNO, 100) + b"\0" * 4),
+    "field-header-truncated": frame(RESPONSE, 1, b"\x14\x00\x04"),
+    "errno-wrong-size": resp(1, field(T_ERRNO, b"\0" * 8)),
+    "message-with-nul": resp(2, i32(T_ERRNO, 5), s(T_MESSAGE, b"bad\0message")),
+    "data-beyond-credit": frame(DATA, 2, pattern(4096)) + frame(DATA, 2, pattern(4096))
+    + frame(DATA, 2, b"!"),
+    "data-after-eof": frame(EOF, 1) + frame(DATA, 1, b"x"),
+    "eof-twice": frame(EOF, 2) + frame(EOF, 2),
+    "credit-short": frame(CREDIT, 3, b"\1\0\0"),
+    "credit-overflow": credit(3, 0xFFFFFFFF),
+    "hello-again": frame(HELLO, 0, u32(T_MAGIC, 0x564D4354) + u32(T_VERSION, 1)),
+    "request-from-guest": frame(REQUEST, 5, u32(T_OP, 12)),
+    # Bare field lists for the codec half of the target.
+    "fields-too-many": b"\0" * (6 * 8193),
+    "fields-list-too-long": b"".join(s(T_ENV, "A=1") for _ in range(4097)),
+    "fields-string-too-long": s(T_MESSAGE, b"x" * 65537),
+    "fields-len-overflow": struct.pack("<HI", 1, 0xFFFFFFFA) + b"\0" * 8,
+}
+
+
+def write(dirname, files):
+    os.makedirs(dirname, exist_ok=True)
+    for old in os.listdir(dirname):
+        os.unlink(os.path.join(dirname, old))
+    for name, data in files.items():
+        lead = b"" if name.startswith("fields-") else bytes([CHUNK.get(name, 0)])
+        with open(os.path.join(dirname, name), "wb") as f:
+            f.write(lead + data)
+
+
+def main():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus")
+    write(os.path.join(root, "agent-good"), GOOD)
+    write(os.path.join(root, "agent-bad"), BAD)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
