@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* Soak: 20 create/run/stop cycles of a real container, then count what the
+ * process holds (fds, threads, child processes) and what is on disk
+ * (runtime directories, container disks). Nothing may have grown. As in
+ * Kata's soak tests, the counts are compared before and after, not timed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vmctr.h>
+
+#include "default-image.h"
+#include "example-util.h"
+
+#define CYCLES 20
+
+static int count_dir(const char *path) {
+  DIR *d = opendir(path);
+  if (!d)
+    return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+      n++;
+  closedir(d);
+  return n;
+}
+
+static int count_children(void) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int n = 0;
+  while (d && (e = readdir(d))) {
+    char path[300], buf[512];
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue;
+    size_t k = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[k] = '\0';
+    char *rp = strrchr(buf, ')');
+    int ppid;
+    if (rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
+      n++;
+  }
+  if (d)
+    closedir(d);
+  return n;
+}
+
+static const char *runtime_parent(void) {
+  static char buf[512];
+  const char *x = getenv("XDG_RUNTIME_DIR");
+  if (x && *x)
+    snprintf(buf, sizeof(buf), "%s/libvmctr", x);
+  else if (geteuid() == 0)
+    snprintf(buf, sizeof(buf), "/run/libvmctr");
+  else
+    snprintf(buf, sizeof(buf), "/tmp/libvmctr-%u", (unsigned)geteuid());
+  return buf;
+}
+
+struct counts {
+  int fds, threads, children, rundirs, disks;
+};
+
+static void take(struct counts *c, const char *store) {
+  char p[600];
+  snprintf(p, sizeof(p), "%s/containers", store);
+  *c = (struct counts){count_dir("/proc/self/fd"), count_dir("/proc/self/task"), count_children(),
+                       count_dir(runtime_parent()), count_dir(p)};
+}
+
+static void test_soak(void **state) {
+  (void)state;
+  char store[] = "/tmp/vmctr-soak-XXXXXX";
+  assert_non_null(mkdtemp(store));
+  struct example_setup st;
+  /* Warm up once (image import, initfs cache, lazily opened files). */
+  assert_int_equal(example_setup_rootfs(&st, store, NULL, "warmup", true), 0);
+  example_setup_free(&st, true);
+
+  vmctr_bootcfg *b;
+  assert_int_equal(vmctr_bootcfg_new(&b), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, getenv("VMCTR_TEST_KERNEL")), 0);
+  vmctr_process_config *p;
+  assert_int_equal(vmctr_process_config_new(&p), 0);
+  assert_int_equal(vmctr_process_config_set_args(p, (const char *[]){"sh", "-c", "echo $$"}, 3), 0);
+
+  struct counts before, after;
+  take(&before, store);
+  for (int i = 0; i < CYCLES; i++) {
+    char id[32];
+    snprintf(id, sizeof(id), "soak%d", i);
+    assert_int_equal(example_setup_rootfs(&st, store, NULL, id, true), 0);
+    vmctr_container_config *cfg;
+    assert_int_equal(vmctr_container_config_new(&cfg), 0);
+    assert_int_equal(vmctr_container_config_set_image(cfg, st.image), 0);
+    assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
+    vmctr_container *c;
+    int r = vmctr_container_new(&c, id, st.rootfs, b, cfg);
+    if (r < 0)
+      fprintf(stderr, "# cycle %d: %s\n", i, vmctr_error_last()->message);
+    assert_int_equal(r, 0);
+    assert_int_equal(vmctr_container_start(c), 0);
+    int32_t code = -1, sig = -1;
+    assert_int_equal(vmctr_container_wait(c, 60000, &code, &sig), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(vmctr_container_stop(c, 1000), 0);
+    vmctr_container_free(c);
+    vmctr_container_config_free(cfg);
+    example_setup_free(&st, true);
+  }
+  take(&after, store);
+  printf("# before: fds %d threads %d children %d runtime dirs %d disks %d\n", before.fds,
+         before.threads, before.children, before.rundirs, before.disks);
+  printf("# after %d cycles: fds %d threads %d children %d runtime dirs %d disks %d\n", CYCLES,
+         after.fds, after.threads, after.children, after.rundirs, after.disks);
+  assert_int_equal(after.fds, before.fds);
+  assert_int_equal(after.threads, before.threads);
+  assert_int_equal(after.children, 0);
+  assert_int_equal(after.rundirs, before.rundirs);
+  assert_int_equal(after.disks, 0);
+  vmctr_process_config_free(p);
+  vmctr_bootcfg_free(b);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store);
+  assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+  if (!getenv("VMCTR_TEST_KERNEL") || access(getenv("VMCTR_TEST_KERNEL"), R_OK) != 0) {
+    printf("1..0 # SKIP no guest kernel (VMCTR_TEST_KERNEL): run kernel/build-kernel.sh\n");
+    return 77;
+  }
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_soak)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration: real containers in real VMs (QEMU + the tailored kernel +
+ * vmctr-init), through the public API only. Needs VMCTR_TEST_KERNEL (a
+ * kernel) and VMCTR_GUEST_INIT (vmctr-init); exits 77 without them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmctr.h>
+
+#include "default-image.h"
+#include "example-util.h"
+
+static const char *kernel;
+static char store_dir[] = "/tmp/vmctr-test-ct-XXXXXX";
+static vmctr_image_store *store;
+static vmctr_image *image;
+static int disk_seq;
+
+/* ---- fixtures ---- */
+
+struct out {
+  pthread_mutex_t lock;
+  char buf[1 << 16];
+  size_t len[3];
+  char err[1 << 16];
+};
+
+static void collect(uint32_t stream, const void *data, size_t len, void *ud) {
+  struct out *o = ud;
+  pthread_mutex_lock(&o->lock);
+  char *dst = stream == VMCTR_STREAM_STDERR ? o->err : o->buf;
+  size_t *n = &o->len[stream];
+  if (*n + len < sizeof(o->buf) - 1) {
+    memcpy(dst + *n, data, len);
+    *n += len;
+    dst[*n] = '\0';
+  }
+  pthread_mutex_unlock(&o->lock);
+}
+
+struct ct {
+  vmctr_container *c;
+  vmctr_mount *rootfs;
+  char disk[512];
+  struct out out;
+};
+
+/* A container from the busybox image running argv (NULL: the image's Cmd). */
+static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t argc,
+                   void (*tweak)(vmctr_process_config *, vmctr_container_config *)) {
+  memset(t, 0, sizeof(*t));
+  pthread_mutex_init(&t->out.lock, NULL);
+  snprintf(t->disk, sizeof(t->disk), "%s/disk-%d.ext4", store_dir, ++disk_seq);
+  vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
+  assert_int_equal(vmctr_image_create_writable(image, t->disk, &wo, NULL), 0);
+  assert_int_equal(vmctr_mount_new_block(&t->rootfs, t->disk, "/rootfs"), 0);
+  vmctr_bootcfg *b;
+  assert_int_equal(vmctr_bootcfg_new(&b), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  vmctr_process_config *p;
+  vmctr_container_config *cfg;
+  assert_int_equal(vmctr_process_config_new(&p), 0);
+  if (argv)
+    assert_int_equal(vmctr_process_config_set_args(p, argv, argc), 0);
+  assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK,
+                                                  VMCTR_STDIO_CALLBACK), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, &t->out, NULL), 0);
+  assert_int_equal(vmctr_container_config_new(&cfg), 0);
+  assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
+  if (tweak)
+    tweak(p, cfg);
+  assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
+  int r = vmctr_container_new(&t->c, id, t->rootfs, b, cfg);
+  if (r < 0)
+    fprintf(stderr, "# create: %s\n", vmctr_error_last()->message);
+  assert_int_equal(r, 0);
+  vmctr_process_config_free(p);
+  vmctr_container_config_free(cfg);
+  vmctr_bootcfg_free(b);
+}
+
+static void ct_free(struct ct *t) {
+  vmctr_container_free(t->c);
+  vmctr_mount_free(t->rootfs);
+  unlink(t->disk);
+}
+
+static void ct_run(struct ct *t, int32_t *code, int32_t *sig) {
+  assert_int_equal(vmctr_container_start(t->c), 0);
+  int r = vmctr_container_wait(t->c, 60000, code, sig);
+  if (r < 0)
+    fprintf(stderr, "# wait: %s\n", vmctr_error_last()->message);
+  assert_int_equal(r, 0);
+}
+
+static int setup(void **state) {
+  (void)state;
+  kernel = getenv("VMCTR_TEST_KERNEL");
+  if (!mkdtemp(store_dir))
+    return -1;
+  struct example_progress prog = {.quiet = true};
+  char *layout = NULL;
+  if (vmctr_image_store_open(&store, store_dir, 0) < 0 ||
+      example_default_image(store_dir, &layout, &prog) < 0 ||
+      vmctr_image_store_import(store, layout, NULL, &image) < 0) {
+    fprintf(stderr, "# setup: %s\n", vmctr_error_last()->message);
+    free(layout);
+    return -1;
+  }
+  free(layout);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  vmctr_image_free(image);
+  vmctr_image_store_free(store);
+  char cmd[256];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- tests ---- */
+
+static void test_exit_code_and_streams(void **state) {
+  (void)state;
+  static const char *const argv[] = {"sh", "-c", "echo to-out; echo to-err >&2; exit 42"};
+  struct ct t;
+  ct_new(&t, "exitcode", argv, 3, NULL);
+  assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_CREATED);
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  assert_int_equal(code, 42);
+  assert_int_equal(sig, -1);
+  assert_string_equal(t.out.buf, "to-out\n");
+  assert_string_equal(t.out.err, "to-err\n");
+  assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_EXITED);
+  /* exec after the init process exited: a clear error. */
+  vmctr_process_config *p;
+  vmctr_process *proc = NULL;
+  assert_int_equal(vmctr_process_config_new(&p), 0);
+  assert_int_equal(vmctr_process_config_set_args(p, (const char *[]){"true"}, 1), 0);
+  assert_int_equal(vmctr_container_exec(t.c, p, &proc), VMCTR_ESTATE);
+  assert_non_null(strstr(vmctr_error_last()->message, "not running"));
+  vmctr_process_config_free(p);
+  assert_int_equal(vmctr_container_stop(t.c, 1000), 0);
+  assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_STOPPED);
+  assert_int_equal(vmctr_container_stop(t.c, 1000), 0); /* twice is fine */
+  ct_free(&t);
+}
+
+static void env_tweak(vmctr_process_config *p, vmctr_container_config *c) {
+  assert_int_equal(vmctr_process_config_set_env(p, "GREETING", "hello"), 0);
+  assert_int_equal(vmctr_process_config_set_cwd(p, "/tmp"), 0);
+  assert_int_equal(vmctr_process_config_set_user(p, "nobody"), 0);
+  assert_int_equal(vmctr_container_config_set_hostname(c, "box1"), 0);
+  assert_int_equal(vmctr_container_config_add_host(c, "db.internal", "10.1.2.3"), 0);
+}
+
+static void test_env_cwd_user_hostname(void **state) {
+  (void)state;
+  static const char *const argv[] = {
+      "sh", "-c", "echo $GREETING; pwd; id -u; id -g; hostname; grep db.internal /etc/hosts; echo $PATH"};
+  struct ct t;
+  ct_new(&t, "envtest", argv, 3, env_tweak);
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  assert_int_equal(code, 0);
+  assert_string_equal(t.out.buf,
+                      "hello\n/tmp\n65534\n65534\nbox1\n10.1.2.3\tdb.internal\n"
+                      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+  ct_free(&t);
+}
+
+static void test_image_defaults(void **state) {
+  (void)state;
+  /* No args: the image's Cmd (sh) runs with stdin from /dev/null and exits 0. */
+  struct ct t;
+  ct_new(&t, "defaults", NULL, 0, NULL);
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  assert_int_equal(code, 0);
+  ct_free(&t);
+}
+
+static void test_signal(void **state) {
+  (void)state;
+  static const char *const argv[] = {"sleep", "600"};
+  struct ct t;
+  ct_new(&t, "signal", argv, 2, NULL);
+  assert_int_equal(vmctr_container_start(t.c), 0);
+  int32_t code, sig;
+  assert_int_equal(vmctr_container_wait(t.c, 300, &code, &sig), VMCTR_ETIMEDOUT);
+  assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_RUNNING);
+  assert_int_equal(vmctr_container_kill(t.c, 9), 0);
+  assert_int_equal(vmctr_container_wait(t.c, 30000, &code, &sig), 0);
+  assert_int_equal(sig, 9);
+  assert_int_equal(code, -1);
+  ct_free(&t);
+}
+
+static int stdin_fd = -1;
+static void stdin_tweak(vmctr_process_config *p, vmctr_container_config *c) {
+  (void)c;
+  assert_int_equal(vmctr_process_config_set_stdio(p, stdin_fd, VMCTR_STDIO_CALLBACK, VMCTR_STDIO_CALLBACK), 0);
+}
+
+static void test_stdin_pipe(void **state) {
+  (void)state;
+  static const char *const argv[] = {"tr", "a-z", "A-Z"};
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(write(fds[1], "shout\n", 6), 6);
+  close(fds[1]);
+  stdin_fd = fds[0];
+  struct ct t;
+  ct_new(&t, "stdinpipe", argv, 3, stdin_tweak);
+  close(fds[0]); /* the library holds its own copy */
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  assert_int_equal(code, 0);
+  assert_string_equal(t.out.buf, "SHOUT\n");
+  ct_free(&t);
+}
+
+static void tty_tweak(vmctr_process_config *p, vmctr_container_config *c) {
+  (void)c;
+  assert_int_equal(vmctr_process_config_set_terminal(p, 1, 33, 101), 0);
+}
+
+static void test_terminal(void **state) {
+  (void)state;
+  static const char *const argv[] = {"sh", "-c", "test -t 0 && test -t 1 && stty size; echo err >&2"};
+  struct ct t;
+  ct_new(&t, "tty", argv, 3, tty_tweak);
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  assert_int_equal(code, 0);
+  /* One pty: stderr arrives on stdout, with the pty's CRLF. */
+  assert_string_equal(t.out.buf, "33 101\r\nerr\r\n");
+  assert_string_equal(t.out.err, "");
+  ct_free(&t);
+}
+
+static void test_exec(void **state) {
+  (void)state;
+  static const char *const argv[] = {"sleep", "600"};
+  struct ct t;
+  ct_new(&t, "exec", argv, 2, NULL);
+  assert_int_equal(vmctr_container_start(t.c), 0);
+  struct out o;
+  memset(&o, 0, sizeof(o));
+  pthread_mutex_init(&o.lock, NULL);
+  vmctr_process_config *p;
+  assert_int_equal(vmctr_process_config_new(&p), 0);
+  static const char *const eargv[] = {"sh", "-c", "read x; echo got $x; hostname; exit 7"};
+  assert_int_equal(vmctr_process_config_set_args(p, eargv, 3), 0);
+  assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_WRITE, VMCTR_STDIO_CALLBACK, VMCTR_STDIO_NULL), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, &o, NULL), 0);
+  vmctr_process *proc;
+  assert_int_equal(vmctr_container_exec(t.c, p, &proc), 0);
+  assert_true(vmctr_process_pid(proc) > 0);
+  assert_int_equal(vmctr_process_write_stdin(proc, "line\n", 5), 5);
+  assert_int_equal(vmctr_process_close_stdin(proc), 0);
+  int32_t code, sig;
+  assert_int_equal(vmctr_process_wait(proc, 30000, &code, &sig), 0);
+  assert_int_equal(code, 7);
+  assert_string_equal(o.buf, "got line\nexec\n");
+  assert_int_equal(vmctr_process_kill(proc, 9), VMCTR_ESTATE);
+  vmctr_process_free(proc);
+  /* A missing program: a clear error from exec, not exit 127. */
+  static const char *const missing[] = {"/no/such/program"};
+  assert_int_equal(vmctr_process_config_set_args(p, missing, 1), 0);
+  assert_int_equal(vmctr_container_exec(t.c, p, &proc), VMCTR_ENOENT);
+  vmctr_process_config_free(p);
+  assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_RUNNING);
+  ct_free(&t);
+}
+
+static void test_stop_ignoring_sigterm(void **state) {
+  (void)state;
+  static const char *const argv[] = {"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"};
+  struct ct t;
+  ct_new(&t, "stubborn", argv, 3, NULL);
+  assert_int_equal(vmctr_container_start(t.c), 0);
+  for (int i = 0; i < 300 && !strstr(t.out.buf, "ready"); i++)
+    usleep(100000);
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  assert_int_equal(vmctr_container_stop(t.c, 500), 0);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+  assert_true(s >= 0.5); /* the grace period was given */
+  int32_t code, sig;
+  /* The shell ignored SIGTERM and was killed. */
+  assert_int_equal(vmctr_container_wait(t.c, 0, &code, &sig), 0);
+  assert_int_equal(sig, 9);
+  assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_STOPPED);
+  ct_free(&t);
+}
+
+/* The qemu process of the running container: a child of ours running qemu. */
+static pid_t find_qemu_child(void) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  pid_t found = 0;
+  while (d && (e = readdir(d))) {
+    char path[300], buf[512];
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    int ppid;
+    if (rp && strstr(buf, "(qemu-system") && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
+      found = atoi(e->d_name);
+  }
+  if (d)
+    closedir(d);
+  return found;
+}
+
+static void test_qemu_killed(void **state) {
+  (void)state;
+  static const char *const argv[] = {"sleep", "600"};
+  struct ct t;
+  ct_new(&t, "killed", argv, 2, NULL);
+  assert_int_equal(vmctr_container_start(t.c), 0);
+  pid_t q = find_qemu_child();
+  assert_true(q > 0);
+  assert_int_equal(kill(q, SIGKILL), 0);
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  int32_t code, sig;
+  int r = vmctr_container_wait(t.c, 10000, &code, &sig);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  assert_int_equal(r, VMCTR_EIO);
+  double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+  assert_true(s < 5.0); /* promptly, not at a timeout */
+  assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_FAILED);
+  ct_free(&t);
+  assert_int_equal(find_qemu_child(), 0);
+}
+
+struct par {
+  int idx;
+  int code;
+};
+
+static void *par_run(void *arg) {
+  struct par *p = arg;
+  char id[32], script[64];
+  snprintf(id, sizeof(id), "par%d", p->idx);
+  snprintf(script, sizeof(script), "sleep 1; exit %d", 10 + p->idx);
+  const char *argv[] = {"sh", "-c", script};
+  struct ct t;
+  ct_new(&t, id, argv, 3, NULL);
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  p->code = code;
+  ct_free(&t);
+  return NULL;
+}
+
+static void test_three_at_once(void **state) {
+  (void)state;
+  pthread_t th[3];
+  struct par p[3];
+  for (int i = 0; i < 3; i++) {
+    p[i] = (struct par){i, -1};
+    assert_int_equal(pthread_create(&th[i], NULL, par_run, &p[i]), 0);
+  }
+  for (int i = 0; i < 3; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(p[i].code, 10 + i);
+  }
+}
+
+static void virt_tweak(vmctr_process_config *p, vmctr_container_config *c) { (void)p, (void)c; }
+
+static void test_nested_virtualization_refused(void **state) {
+  (void)state;
+  vmctr_caps *caps;
+  assert_int_equal(vmctr_caps_probe(&caps, 0), 0);
+  int nested = vmctr_caps_require_nested_virtualization(caps);
+  vmctr_caps_free(caps);
+  if (nested == 0)
+    skip(); /* this host has it */
+  char disk[512];
+  snprintf(disk, sizeof(disk), "%s/virt.ext4", store_dir);
+  vmctr_mount *m;
+  assert_int_equal(vmctr_mount_new_block(&m, "/dev/null", "/rootfs"), 0);
+  vmctr_bootcfg *b;
+  assert_int_equal(vmctr_bootcfg_new(&b), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  assert_int_equal(vmctr_bootcfg_set_nested_virtualization(b, 1), 0);
+  vmctr_container_config *cfg;
+  assert_int_equal(vmctr_container_config_new(&cfg), 0);
+  virt_tweak(NULL, cfg);
+  vmctr_container *c = NULL;
+  int r = vmctr_container_new(&c, "virt", m, b, cfg);
+  assert_int_equal(r, VMCTR_EUNSUPPORTED);
+  assert_non_null(strstr(vmctr_error_last()->message, "nested virtualization"));
+  assert_null(c);
+  assert_int_equal(find_qemu_child(), 0); /* nothing booted */
+  vmctr_container_config_free(cfg);
+  vmctr_bootcfg_free(b);
+  vmctr_mount_free(m);
+}
+
+int main(void) {
+  if (!getenv("VMCTR_TEST_KERNEL") || access(getenv("VMCTR_TEST_KERNEL"), R_OK) != 0) {
+    printf("1..0 # SKIP no guest kernel (VMCTR_TEST_KERNEL): run kernel/build-kernel.sh\n");
+    return 77;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_nested_virtualization_refused),
+      cmocka_unit_test(test_exit_code_and_streams),
+      cmocka_unit_test(test_env_cwd_user_hostname),
+      cmocka_unit_test(test_image_defaults),
+      cmocka_unit_test(test_signal),
+      cmocka_unit_test(test_stdin_pipe),
+      cmocka_unit_test(test_terminal),
+      cmocka_unit_test(test_exec),
+      cmocka_unit_test(test_stop_ignoring_sigterm),
+      cmocka_unit_test(test_qemu_killed),
+      cmocka_unit_test(test_three_at_once),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
