@@ -117,12 +117,43 @@ static void enable_controllers(void) {
   }
 }
 
+/* Parameters for module `file` ("virtio-mmio.ko") from the kernel command
+ * line ("virtio_mmio.device=..."), as modprobe would pass them: the kernel
+ * applies cmdline parameters to built-in code only. */
+static void module_params(const char *cmdline, const char *file, char *out, size_t size) {
+  char name[128];
+  size_t n = strcspn(file, ".");
+  size_t o = 0;
+  if (n >= sizeof(name))
+    n = sizeof(name) - 1;
+  for (size_t i = 0; i < n; i++)
+    name[i] = file[i] == '-' ? '_' : file[i];
+  name[n] = '\0';
+  out[0] = '\0';
+  for (const char *p = cmdline; *p;) {
+    size_t len = strcspn(p, " \n");
+    if (len > n + 1 && strncmp(p, name, n) == 0 && p[n] == '.' && o + len - n < size) {
+      o += (size_t)snprintf(out + o, size - o, "%s%.*s", o ? " " : "", (int)(len - n - 1),
+                            p + n + 1);
+    }
+    p += len;
+    while (*p == ' ' || *p == '\n')
+      p++;
+  }
+}
+
 /* A stock kernel's virtio drivers: /lib/modules/vmctr/load-order lists the
  * .ko files of that directory in dependency order. */
 static void load_modules(void) {
   static const char dir[] = "/lib/modules/vmctr";
-  char path[512], line[256];
-  FILE *f = fopen("/lib/modules/vmctr/load-order", "re");
+  char path[512], line[256], cmdline[4096] = "", params[1024];
+  FILE *f = fopen("/proc/cmdline", "re");
+  if (f) {
+    if (!fgets(cmdline, sizeof(cmdline), f))
+      cmdline[0] = '\0';
+    fclose(f);
+  }
+  f = fopen("/lib/modules/vmctr/load-order", "re");
   if (!f)
     return;
   while (fgets(line, sizeof(line), f)) {
@@ -135,7 +166,8 @@ static void load_modules(void) {
       guest_log("module %s: %s", line, strerror(errno));
       continue;
     }
-    if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+    module_params(cmdline, line, params, sizeof(params));
+    if (syscall(SYS_finit_module, fd, params, 0) < 0 && errno != EEXIST)
       guest_log("loading module %s: %s", line, strerror(errno));
     close(fd);
   }
