@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the mount object (lib/mount): constructors, setters and
+ * getters, validation, JSON and the command-line spec. The translations
+ * are in test-mount-qemu.c. */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vmctr.h"
+
+#define assert_fails_with(expr, want_code, want_text)                                         \
+  do {                                                                                        \
+    int r_ = (expr);                                                                          \
+    assert_int_equal(r_, (want_code));                                                        \
+    assert_int_equal(vmctr_error_last()->code, (want_code));                                  \
+    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
+      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
+  } while (0)
+
+/* A scratch directory with an image file "disk.img" and a directory "dir". */
+typedef struct fixture {
+  char dir[64];
+  char img[96];
+  char sub[96];
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof(*f));
+  int fd;
+  if (!f)
+    return -1;
+  strcpy(f->dir, "/tmp/vmctr-test-mount-XXXXXX");
+  if (!mkdtemp(f->dir))
+    return -1;
+  snprintf(f->img, sizeof(f->img), "%s/disk.img", f->dir);
+  snprintf(f->sub, sizeof(f->sub), "%s/dir", f->dir);
+  if ((fd = open(f->img, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)) < 0 || ftruncate(fd, 1 << 20) < 0)
+    return -1;
+  close(fd);
+  if (mkdir(f->sub, 0755) < 0)
+    return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  unlink(f->img);
+  rmdir(f->sub);
+  rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static void test_block_defaults(void **state) {
+  fixture *f = *state;
+  vmctr_mount *m = NULL;
+  assert_int_equal(vmctr_mount_new_block(&m, f->img, "/data"), 0);
+  assert_int_equal(vmctr_mount_kind(m), VMCTR_MOUNT_BLOCK);
+  assert_string_equal(vmctr_mount_source(m), f->img);
+  assert_string_equal(vmctr_mount_destination(m), "/data");
+  assert_int_equal(vmctr_mount_read_only(m), 0);
+  assert_null(vmctr_mount_options(m));
+  assert_int_equal(vmctr_mount_format(m), VMCTR_MOUNT_FORMAT_EXT4);
+  /* The documented default: cached + fsync (apple/container#614). */
+  assert_int_equal(vmctr_mount_caching(m), VMCTR_MOUNT_CACHING_CACHED);
+  assert_int_equal(vmctr_mount_sync(m), VMCTR_MOUNT_SYNC_FSYNC);
+  assert_int_equal(VMCTR_MOUNT_DEFAULT_CACHING, VMCTR_MOUNT_CACHING_CACHED);
+  assert_int_equal(VMCTR_MOUNT_DEFAULT_SYNC, VMCTR_MOUNT_SYNC_FSYNC);
+  assert_string_equal(vmctr_mount_type(m), "ext4");
+  /* Other kinds' getters answer 0/NULL. */
+  assert_null(vmctr_mount_tag(m));
+  assert_int_equal(vmctr_mount_share_cache(m), 0);
+  assert_int_equal(vmctr_mount_tmpfs_mode(m), 0);
+  assert_int_equal(vmctr_mount_tmpfs_size(m), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  vmctr_mount_free(m);
+}
+
+static void test_block_setters(void **state) {
+  fixture *f = *state;
+  vmctr_mount *m = NULL;
+  assert_int_equal(vmctr_mount_new_block(&m, f->img, "/data"), 0);
+  for (uint32_t c = VMCTR_MOUNT_CACHING_AUTO; c <= VMCTR_MOUNT_CACHING_UNCACHED; c++) {
+    assert_int_equal(vmctr_mount_set_caching(m, c), 0);
+    assert_int_equal(vmctr_mount_caching(m), c);
+  }
+  for (uint32_t s = VMCTR_MOUNT_SYNC_FULL; s <= VMCTR_MOUNT_SYNC_NONE; s++) {
+    assert_int_equal(vmctr_mount_set_sync(m, s), 0);
+    assert_int_equal(vmctr_mount_sync(m), s);
+  }
+  assert_fails_with(vmctr_mount_set_caching(m, 0), VMCTR_EINVAL, "unknown caching mode 0");
+  assert_fails_with(vmctr_mount_set_caching(m, 4), VMCTR_EINVAL, "unknown caching mode 4");
+  assert_fails_with(vmctr_mount_set_sync(m, 9), VMCTR_EINVAL, "unknown sync mode 9");
+  assert_int_equal(vmctr_mount_sync(m), VMCTR_MOUNT_SYNC_NONE); /* unchanged */
+  assert_int_equal(vmctr_mount_set_format(m, VMCTR_MOUNT_FORMAT_EXT4), 0);
+  assert_fails_with(vmctr_mount_set_format(m, 2), VMCTR_EINVAL, "unknown format 2");
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  assert_int_equal(vmctr_mount_read_only(m), 1);
+  assert_fails_with(vmctr_mount_set_read_only(m, 2), VMCTR_EINVAL, "2 is not 0 or 1");
+  assert_int_equal(vmctr_mount_set_options(m, "nosuid,nodev,noexec,data=journal"), 0);
+  assert_string_equal(vmctr_mount_options(m), "nosuid,nodev,noexec,data=journal");
+  assert_int_equal(vmctr_mount_set_options(m, ""), 0);
+  assert_null(vmctr_mount_options(m));
+  assert_int_equal(vmctr_mount_set_source(m, "/other.img"), 0);
+  assert_string_equal(vmctr_mount_source(m), "/other.img");
+  assert_int_equal(vmctr_mount_set_destination(m, "/var/lib/db"), 0);
+  assert_string_equal(vmctr_mount_destination(m), "/var/lib/db");
+  /* Setters of other kinds refuse, naming both kinds. */
+  assert_fails_with(vmctr_mount_set_tag(m, "x"), VMCTR_EINVAL,
+                    "applies to share mounts only, and this is a block mount");
+  assert_fails_with(vmctr_mount_set_share_cache(m, 1), VMCTR_EINVAL, "share mounts only");
+  assert_fails_with(vmctr_mount_set_tmpfs_size(m, 1), VMCTR_EINVAL, "tmpfs mounts only");
+  assert_fails_with(vmctr_mount_set_tmpfs_mode(m, 0700), VMCTR_EINVAL, "tmpfs mounts only");
+  assert_fails_with(vmctr_mount_set_type(m, "proc"), VMCTR_EINVAL, "any mounts only");
+  vmctr_mount_free(m);
+}
+
+static void test_share(void **state) {
+  fixture *f = *state;
+  vmctr_mount *m = NULL;
+  char tag37[38];
+  assert_int_equal(vmctr_mount_new_share(&m, f->sub, "/srv"), 0);
+  assert_int_equal(vmctr_mount_kind(m), VMCTR_MOUNT_SHARE);
+  assert_null(vmctr_mount_tag(m));
+  assert_int_equal(vmctr_mount_share_cache(m), VMCTR_MOUNT_SHARE_CACHE_AUTO);
+  assert_string_equal(vmctr_mount_type(m), "virtiofs");
+  assert_int_equal(vmctr_mount_caching(m), 0);
+  assert_int_equal(vmctr_mount_format(m), 0);
+  for (uint32_t c = VMCTR_MOUNT_SHARE_CACHE_AUTO; c <= VMCTR_MOUNT_SHARE_CACHE_NEVER; c++) {
+    assert_int_equal(vmctr_mount_set_share_cache(m, c), 0);
+    assert_int_equal(vmctr_mount_share_cache(m), c);
+  }
+  assert_fails_with(vmctr_mount_set_share_cache(m, 4), VMCTR_EINVAL, "unknown cache mode 4");
+  assert_int_equal(vmctr_mount_set_tag(m, "web-root_1.x"), 0);
+  assert_string_equal(vmctr_mount_tag(m), "web-root_1.x");
+  memset(tag37, 'a', 37);
+  tag37[37] = '\0';
+  assert_fails_with(vmctr_mount_set_tag(m, tag37), VMCTR_EINVAL,
+                    "is 37 bytes long; a virtiofs tag has 1 to 36 bytes");
+  tag37[36] = '\0';
+  assert_int_equal(vmctr_mount_set_tag(m, tag37), 0); /* exactly 36 */
+  assert_fails_with(vmctr_mount_set_tag(m, ""), VMCTR_EINVAL, "is 0 bytes long");
+  assert_fails_with(vmctr_mount_set_tag(m, "a b"), VMCTR_EINVAL,
+                    "may hold only letters, digits");
+  assert_fails_with(vmctr_mount_set_tag(m, "vmctr-fs0"), VMCTR_EINVAL, "reserved");
+  assert_string_equal(vmctr_mount_tag(m), tag37);
+  assert_int_equal(vmctr_mount_set_tag(m, NULL), 0);
+  assert_null(vmctr_mount_tag(m));
+  assert_fails_with(vmctr_mount_set_caching(m, 1), VMCTR_EINVAL, "block mounts only");
+  assert_fails_with(vmctr_mount_set_sync(m, 1), VMCTR_EINVAL, "block mounts only");
+  assert_fails_with(vmctr_mount_set_format(m, 1), VMCTR_EINVAL, "block mounts only");
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  vmctr_mount_free(m);
+}
+
+static void test_tmpfs_and_any(void **state) {
+  vmctr_mount *m = NULL;
+  (void)state;
+  assert_int_equal(vmctr_mount_new_tmpfs(&m, "/tmp"), 0);
+  assert_int_equal(vmctr_mount_kind(m), VMCTR_MOUNT_TMPFS);
+  assert_null(vmctr_mount_source(m));
+  assert_int_equal(vmctr_mount_tmpfs_size(m), 0);
+  assert_int_equal(vmctr_mount_tmpfs_mode(m), 01777);
+  assert_string_equal(vmctr_mount_type(m), "tmpfs");
+  assert_int_equal(vmctr_mount_set_tmpfs_size(m, 64ull << 20), 0);
+  assert_int_equal(vmctr_mount_tmpfs_size(m), 64ull << 20);
+  assert_int_equal(vmctr_mount_set_tmpfs_mode(m, 0700), 0);
+  assert_int_equal(vmctr_mount_tmpfs_mode(m), 0700);
+  assert_fails_with(vmctr_mount_set_tmpfs_mode(m, 010000), VMCTR_EINVAL, "beyond 07777");
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_new_any(&m, "proc", NULL, "/proc"), 0);
+  assert_int_equal(vmctr_mount_kind(m), VMCTR_MOUNT_ANY);
+  assert_string_equal(vmctr_mount_source(m), "none");
+  assert_string_equal(vmctr_mount_type(m), "proc");
+  assert_int_equal(vmctr_mount_set_type(m, "sysfs"), 0);
+  assert_string_equal(vmctr_mount_type(m), "sysfs");
+  assert_fails_with(vmctr_mount_set_type(m, "a/b"), VMCTR_EINVAL, "may hold only letters");
+  assert_fails_with(vmctr_mount_set_type(m, ""), VMCTR_EINVAL, "must be 1 to 63 bytes");
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  vmctr_mount_free(m);
+  assert_fails_with(vmctr_mount_new_any(&m, NULL, "x", "/x"), VMCTR_EINVAL,
+                    "filesystem type is NULL");
+  assert_fails_with(vmctr_mount_new_any(&m, "proc", "", "/x"), VMCTR_EINVAL,
+                    "the source is empty");
+}
+
+static void test_constructor_errors(void **state) {
+  fixture *f = *state;
+  vmctr_mount *m = (vmctr_mount *)0x1;
+  assert_fails_with(vmctr_mount_new_block(NULL, f->img, "/d"), VMCTR_EINVAL, "out is NULL");
+  assert_fails_with(vmctr_mount_new_block(&m, NULL, "/d"), VMCTR_EINVAL, "host path is NULL");
+  assert_fails_with(vmctr_mount_new_share(&m, "", "/d"), VMCTR_EINVAL, "host path is empty");
+  assert_fails_with(vmctr_mount_new_block(&m, f->img, NULL), VMCTR_EINVAL,
+                    "destination is NULL");
+  assert_fails_with(vmctr_mount_new_block(&m, f->img, "data"), VMCTR_EINVAL,
+                    "destination \"data\" is relative");
+  assert_fails_with(vmctr_mount_new_tmpfs(&m, "/"), VMCTR_EINVAL,
+                    "would hide the container's root filesystem");
+  assert_fails_with(vmctr_mount_new_tmpfs(&m, "/a/../etc"), VMCTR_EINVAL,
+                    "has a \"..\" component");
+  assert_fails_with(vmctr_mount_new_tmpfs(&m, "/a/./b"), VMCTR_EINVAL,
+                    "has a \".\" component");
+  assert_fails_with(vmctr_mount_new_tmpfs(&m, "/a//b"), VMCTR_EINVAL, "is not normalized");
+  assert_fails_with(vmctr_mount_new_tmpfs(&m, "/a/"), VMCTR_EINVAL, "is not normalized");
+  assert_fails_with(vmctr_mount_new_tmpfs(&m, "/a\nb"), VMCTR_EINVAL, "control character");
+  assert_ptr_equal(m, (vmctr_mount *)0x1); /* untouched on failure */
+  assert_int_equal(vmctr_mount_new_tmpfs(&m, "/a/..b/c.."), 0); /* names, not components */
+  assert_fails_with(vmctr_mount_set_destination(m, "rel"), VMCTR_EINVAL, "relative");
+  assert_string_equal(vmctr_mount_destination(m), "/a/..b/c..");
+  assert_fails_with(vmctr_mount_set_source(m, ""), VMCTR_EINVAL, "the source is empty");
+  assert_fails_with(vmctr_mount_set_options(m, "nosuid,,nodev"), VMCTR_EINVAL,
+                    "have an empty element");
+  assert_fails_with(vmctr_mount_set_options(m, "a b"), VMCTR_EINVAL, "holds a blank");
+  assert_fails_with(vmctr_mount_set_options(m, "x=\"y\""), VMCTR_EINVAL, "quote");
+  assert_fails_with(vmctr_mount_set_options(m, "nosuid,ro"), VMCTR_EINVAL,
+                    "option \"ro\" is not an extra option");
+  assert_fails_with(vmctr_mount_set_options(m, "rw"), VMCTR_EINVAL, "vmctr_mount_set_read_only");
+  assert_int_equal(vmctr_mount_set_options(m, "rows=1,roo"), 0); /* only the exact words */
+  vmctr_mount_free(m);
+  /* NULL objects */
+  vmctr_mount_free(NULL);
+  assert_int_equal(vmctr_mount_kind(NULL), 0);
+  assert_null(vmctr_mount_source(NULL));
+  assert_null(vmctr_mount_destination(NULL));
+  assert_null(vmctr_mount_type(NULL));
+  assert_int_equal(vmctr_mount_read_only(NULL), 0);
+  assert_fails_with(vmctr_mount_set_read_only(NULL, 1), VMCTR_EINVAL, "m is NULL");
+  assert_fails_with(vmctr_mount_set_caching(NULL, 1), VMCTR_EINVAL, "m is NULL");
+  assert_fails_with(vmctr_mount_validate(NULL), VMCTR_EINVAL, "m is NULL");
+  assert_fails_with(vmctr_mount_clone(&m, NULL), VMCTR_EINVAL, "m is NULL");
+}
+
+static void test_clone(void **state) {
+  fixture *f = *state;
+  vmctr_mount *m = NULL, *c = NULL;
+  assert_int_equal(vmctr_mount_new_share(&m, f->sub, "/srv"), 0);
+  assert_int_equal(vmctr_mount_set_tag(m, "www"), 0);
+  assert_int_equal(vmctr_mount_set_options(m, "noexec"), 0);
+  assert_int_equal(vmctr_mount_set_share_cache(m, VMCTR_MOUNT_SHARE_CACHE_NEVER), 0);
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  assert_int_equal(vmctr_mount_clone(&c, m), 0);
+  vmctr_mount_free(m); /* the clone owns its own strings */
+  assert_int_equal(vmctr_mount_kind(c), VMCTR_MOUNT_SHARE);
+  assert_string_equal(vmctr_mount_source(c), f->sub);
+  assert_string_equal(vmctr_mount_destination(c), "/srv");
+  assert_string_equal(vmctr_mount_tag(c), "www");
+  assert_string_equal(vmctr_mount_options(c), "noexec");
+  assert_int_equal(vmctr_mount_share_cache(c), VMCTR_MOUNT_SHARE_CACHE_NEVER);
+  assert_int_equal(vmctr_mount_read_only(c), 1);
+  vmctr_mount_free(c);
+}
+
+/* ---- validation: one case per rule, each with its message ---- */
+
+static void test_validate_block(void **state) {
+  fixture *f = *state;
+  vmctr_mount *m = NULL;
+  char missing[128];
+  snprintf(missing, sizeof(missing), "%s/nope.img", f->dir);
+
+  assert_int_equal(vmctr_mount_new_block(&m, missing, "/data"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_ENOENT, "does not exist; create the image");
+  assert_int_equal(vmctr_mount_set_source(m, f->sub), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "is a directory, not a disk image file or block device; share directories");
+  assert_int_equal(vmctr_mount_set_source(m, "/dev/null"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL, "is a special file");
+  assert_int_equal(vmctr_mount_set_source(m, "disk.img"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "source \"disk.img\" is relative; give an absolute host path");
+  assert_int_equal(vmctr_mount_set_source(m, NULL), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL, "a block mount needs a source");
+  assert_int_equal(vmctr_mount_set_source(m, f->img), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  /* The message names the mount. */
+  assert_int_equal(vmctr_mount_set_caching(m, VMCTR_MOUNT_CACHING_UNCACHED), 0);
+  assert_int_equal(vmctr_mount_set_sync(m, VMCTR_MOUNT_SYNC_NONE), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "mount at /data: caching \"uncached\" with sync \"none\" contradicts itself");
+  /* Read-only: nothing is written, so nothing contradicts. */
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  if (vmctr_mount_validate(m) < 0) /* only /tmp without O_DIRECT (tmpfs) may refuse */
+    assert_non_null(strstr(vmctr_error_last()->message, "O_DIRECT"));
+  assert_int_equal(vmctr_mount_set_caching(m, VMCTR_MOUNT_CACHING_CACHED), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  /* Every other combination of modes is accepted. */
+  assert_int_equal(vmctr_mount_set_read_only(m, 0), 0);
+  for (uint32_t c = 1; c <= 3; c++)
+    for (uint32_t s = 1; s <= 3; s++) {
+      assert_int_equal(vmctr_mount_set_caching(m, c), 0);
+      assert_int_equal(vmctr_mount_set_sync(m, s), 0);
+      int r = vmctr_mount_validate(m);
+      if (c == VMCTR_MOUNT_CACHING_UNCACHED && s == VMCTR_MOUNT_SYNC_NONE)
+        assert_int_equal(r, VMCTR_EINVAL);
+      else if (r < 0) /* uncached on a filesystem without O_DIRECT */
+        assert_non_null(strstr(vmctr_error_last()->message, "without O_DIRECT"));
+    }
+  vmctr_mount_free(m);
+}
+
+/* An uncached image on a filesystem without O_DIRECT (tmpfs before Linux
+ * 6.6) is refused up front; where /dev/shm has O_DIRECT it is accepted. */
+static void test_validate_odirect(void **state) {
+  vmctr_mount *m = NULL;
+  char path[] = "/dev/shm/vmctr-test-mount-XXXXXX";
+  int fd = mkstemp(path);
+  bool has_direct;
+  (void)state;
+  assert_true(fd >= 0);
+  close(fd);
+  fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+  has_direct = fd >= 0;
+  if (fd >= 0)
+    close(fd);
+  assert_int_equal(vmctr_mount_new_block(&m, path, "/d"), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  assert_int_equal(vmctr_mount_set_caching(m, VMCTR_MOUNT_CACHING_UNCACHED), 0);
+  if (has_direct)
+    assert_int_equal(vmctr_mount_validate(m), 0);
+  else
+    assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                      "on a filesystem without O_DIRECT, which caching \"uncached\" needs");
+  vmctr_mount_free(m);
+  unlink(path);
+}
+
+static void test_validate_share_tmpfs(void **state) {
+  fixture *f = *state;
+  vmctr_mount *m = NULL;
+  char missing[128];
+  snprintf(missing, sizeof(missing), "%s/nope", f->dir);
+
+  assert_int_equal(vmctr_mount_new_share(&m, missing, "/srv"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_ENOENT, "does not exist; create the directory");
+  assert_int_equal(vmctr_mount_set_source(m, f->img), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "is not a directory; a share exports a directory");
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_new_tmpfs(&m, "/run"), 0);
+  assert_int_equal(vmctr_mount_set_source(m, "/x"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "a tmpfs has no source, and this one has \"/x\"; unset it");
+  assert_int_equal(vmctr_mount_set_source(m, NULL), 0);
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL, "a read-only tmpfs is always empty");
+  assert_int_equal(vmctr_mount_set_read_only(m, 0), 0);
+  assert_int_equal(vmctr_mount_set_options(m, "nosuid,size=1m"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "give a tmpfs's size and mode with their own settings");
+  assert_int_equal(vmctr_mount_set_options(m, "mode=700"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL, "size and mode");
+  assert_int_equal(vmctr_mount_set_options(m, "nosuid,nr_inodes=100"), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  vmctr_mount_free(m);
+}
+
+/* A read-write image this process cannot write. Root may write anything, so
+ * as root the check runs in a child that became nobody. */
+static void unwritable_checks(const fixture *f) {
+  vmctr_mount *m = NULL;
+  assert_int_equal(vmctr_mount_new_block(&m, f->img, "/d"), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "cannot be read and written by this process; fix its permissions or mount "
+                    "it read-only");
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  vmctr_mount_free(m);
+}
+
+static void test_validate_unwritable(void **state) {
+  fixture *f = *state;
+  int status;
+  pid_t pid;
+  assert_int_equal(chmod(f->dir, 0755), 0);
+  assert_int_equal(chmod(f->img, 0444), 0);
+  if (geteuid() != 0) {
+    unwritable_checks(f);
+  } else {
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+        _exit(2);
+      unwritable_checks(f); /* a failed assertion ends the child non-zero */
+      _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+  }
+  assert_int_equal(chmod(f->img, 0644), 0);
+}
+
+/* ---- JSON ---- */
+
+static void roundtrip(const vmctr_mount *m, const char *want) {
+  char *text = NULL, *again = NULL;
+  vmctr_mount *back = NULL;
+  assert_int_equal(vmctr_mount_to_json(m, &text), 0);
+  if (want)
+    assert_string_equal(text, want);
+  assert_int_equal(vmctr_mount_from_json(&back, text, strlen(text)), 0);
+  assert_int_equal(vmctr_mount_to_json(back, &again), 0);
+  assert_string_equal(text, again);
+  vmctr_free(text);
+  vmctr_free(again);
+  vmctr_mount_free(back);
+}
+
+static void test_json_roundtrip(void **state) {
+  vmctr_mount *m = NULL;
+  (void)state;
+  assert_int_equal(vmctr_mount_new_block(&m, "/img/a,b.ext4", "/data"), 0);
+  roundtrip(m, "{\"kind\":\"block\",\"source\":\"/img/a,b.ext4\",\"destination\":\"/data\","
+               "\"read_only\":false,\"format\":\"ext4\",\"caching\":\"cached\",\"sync\":\"fsync\"}");
+  assert_int_equal(vmctr_mount_set_caching(m, VMCTR_MOUNT_CACHING_UNCACHED), 0);
+  assert_int_equal(vmctr_mount_set_sync(m, VMCTR_MOUNT_SYNC_FULL), 0);
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  assert_int_equal(vmctr_mount_set_options(m, "noexec"), 0);
+  roundtrip(m, "{\"kind\":\"block\",\"source\":\"/img/a,b.ext4\",\"destination\":\"/data\","
+               "\"read_only\":true,\"options\":\"noexec\",\"format\":\"ext4\","
+               "\"caching\":\"uncached\",\"sync\":\"full\"}");
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_new_share(&m, "/srv/www", "/www"), 0);
+  roundtrip(m, "{\"kind\":\"share\",\"source\":\"/srv/www\",\"destination\":\"/www\","
+               "\"read_only\":false,\"cache\":\"auto\"}");
+  assert_int_equal(vmctr_mount_set_tag(m, "www"), 0);
+  assert_int_equal(vmctr_mount_set_share_cache(m, VMCTR_MOUNT_SHARE_CACHE_ALWAYS), 0);
+  roundtrip(m, "{\"kind\":\"share\",\"source\":\"/srv/www\",\"destination\":\"/www\","
+               "\"read_only\":false,\"tag\":\"www\",\"cache\":\"always\"}");
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_new_tmpfs(&m, "/tmp"), 0);
+  assert_int_equal(vmctr_mount_set_tmpfs_size(m, 1048576), 0);
+  roundtrip(m, "{\"kind\":\"tmpfs\",\"destination\":\"/tmp\",\"read_only\":false,"
+               "\"size\":1048576,\"mode\":\"1777\"}");
+  assert_int_equal(vmctr_mount_set_tmpfs_mode(m, 0700), 0);
+  roundtrip(m, "{\"kind\":\"tmpfs\",\"destination\":\"/tmp\",\"read_only\":false,"
+               "\"size\":1048576,\"mode\":\"0700\"}");
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_new_any(&m, "proc", "proc", "/proc"), 0);
+  assert_int_equal(vmctr_mount_set_options(m, "nosuid,hidepid=2"), 0);
+  roundtrip(m, "{\"kind\":\"any\",\"source\":\"proc\",\"destination\":\"/proc\","
+               "\"read_only\":false,\"options\":\"nosuid,hidepid=2\",\"type\":\"proc\"}");
+  vmctr_mount_free(m);
+}
+
+static void test_json_minimal(void **state) {
+  vmctr_mount *m = NULL;
+  const char *t = "{\"kind\":\"block\",\"source\":\"/x.img\",\"destination\":\"/d\"}";
+  const char *any = "{\"kind\":\"any\",\"type\":\"sysfs\",\"destination\":\"/sys\"}";
+  (void)state;
+  assert_int_equal(vmctr_mount_from_json(&m, t, strlen(t)), 0);
+  assert_int_equal(vmctr_mount_caching(m), VMCTR_MOUNT_DEFAULT_CACHING);
+  assert_int_equal(vmctr_mount_sync(m), VMCTR_MOUNT_DEFAULT_SYNC);
+  assert_int_equal(vmctr_mount_read_only(m), 0);
+  vmctr_mount_free(m);
+  assert_int_equal(vmctr_mount_from_json(&m, any, strlen(any)), 0);
+  assert_string_equal(vmctr_mount_source(m), "none");
+  assert_string_equal(vmctr_mount_type(m), "sysfs");
+  vmctr_mount_free(m);
+}
+
+static void test_json_malformed(void **state) {
+  static const struct {
+    const char *text;
+    int code;
+    const char *msg;
+  } cases[] = {
+    {"", VMCTR_EPARSE, "empty input"},
+    {"{", VMCTR_EPARSE, "mount JSON"},
+    {"[]", VMCTR_EPARSE, "expected a JSON object, got an array"},
+    {"{\"destination\":\"/d\"}", VMCTR_EPARSE, "key \"kind\" is missing"},
+    {"{\"kind\":\"nfs\",\"destination\":\"/d\"}", VMCTR_EPARSE,
+     "key \"kind\": unknown value \"nfs\""},
+    {"{\"kind\":3,\"destination\":\"/d\"}", VMCTR_EPARSE, "key \"kind\": expected a string"},
+    {"{\"kind\":\"tmpfs\"}", VMCTR_EPARSE, "key \"destination\" is missing"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"d\"}", VMCTR_EPARSE, "is relative"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/a/../b\"}", VMCTR_EPARSE, "\"..\" component"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"readonly\":true}", VMCTR_EPARSE,
+     "unknown key \"readonly\"; check its spelling"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"source\":\"/x\"}", VMCTR_EPARSE,
+     "key \"source\" does not apply to a tmpfs mount"},
+    {"{\"kind\":\"share\",\"source\":\"/s\",\"destination\":\"/t\",\"caching\":\"cached\"}",
+     VMCTR_EPARSE, "key \"caching\" does not apply to a share mount"},
+    {"{\"kind\":\"block\",\"destination\":\"/t\"}", VMCTR_EPARSE,
+     "key \"source\" is missing; a block mount needs one"},
+    {"{\"kind\":\"block\",\"source\":\"/s\",\"destination\":\"/t\",\"caching\":\"writeback\"}",
+     VMCTR_EPARSE, "key \"caching\": unknown value \"writeback\"; use \"auto\", \"cached\""},
+    {"{\"kind\":\"block\",\"source\":\"/s\",\"destination\":\"/t\",\"sync\":\"always\"}",
+     VMCTR_EPARSE, "key \"sync\": unknown value"},
+    {"{\"kind\":\"block\",\"source\":\"/s\",\"destination\":\"/t\",\"format\":\"xfs\"}",
+     VMCTR_EPARSE, "key \"format\": unknown value \"xfs\""},
+    {"{\"kind\":\"block\",\"source\":\"/s\",\"destination\":\"/t\",\"read_only\":1}",
+     VMCTR_EPARSE, "key \"read_only\": expected true or false"},
+    {"{\"kind\":\"block\",\"source\":\"\",\"destination\":\"/t\"}", VMCTR_EPARSE,
+     "key \"source\" is empty"},
+    {"{\"kind\":\"share\",\"source\":\"/s\",\"destination\":\"/t\",\"cache\":\"none\"}",
+     VMCTR_EPARSE, "key \"cache\": unknown value \"none\""},
+    {"{\"kind\":\"share\",\"source\":\"/s\",\"destination\":\"/t\","
+     "\"tag\":\"0123456789012345678901234567890123456\"}",
+     VMCTR_EPARSE, "a virtiofs tag has 1 to 36 bytes"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"mode\":\"999\"}", VMCTR_EPARSE,
+     "\"999\" is not an octal mode"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"mode\":493}", VMCTR_EPARSE,
+     "key \"mode\": expected a string"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"size\":-1}", VMCTR_EPARSE,
+     "key \"size\": expected an integer"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"options\":\"a,,b\"}", VMCTR_EPARSE,
+     "empty element"},
+    {"{\"kind\":\"any\",\"destination\":\"/t\"}", VMCTR_EPARSE, "key \"type\" is missing"},
+    {"{\"kind\":\"any\",\"type\":\"a b\",\"destination\":\"/t\"}", VMCTR_EPARSE,
+     "may hold only letters"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"destination\":\"/u\"}", VMCTR_EPARSE,
+     "key \"destination\" appears more than once"},
+    {"{\"kind\":\"tmpfs\",\"destination\":\"/t\"} x", VMCTR_EPARSE, "mount JSON"},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    vmctr_mount *m = (vmctr_mount *)0x1;
+    int r = vmctr_mount_from_json(&m, cases[i].text, strlen(cases[i].text));
+    if (r != cases[i].code || !strstr(vmctr_error_last()->message, cases[i].msg))
+      fail_msg("case %zu (%s): got %d \"%s\", want %d \"%s\"", i, cases[i].text, r,
+               vmctr_error_last()->message, cases[i].code, cases[i].msg);
+    assert_ptr_equal(m, (vmctr_mount *)0x1);
+  }
+  {
+    vmctr_mount *m = NULL;
+    const char nul[] = "{\"kind\":\"tmpfs\",\0\"destination\":\"/t\"}";
+    assert_fails_with(vmctr_mount_from_json(&m, nul, sizeof(nul) - 1), VMCTR_EPARSE, "NUL");
+    assert_fails_with(vmctr_mount_from_json(&m, "{}", VMCTR_MOUNT_MAX_JSON + 1), VMCTR_ETOOBIG,
+                      "more than the");
+    assert_fails_with(vmctr_mount_from_json(NULL, "{}", 2), VMCTR_EINVAL, "out is NULL");
+    assert_fails_with(vmctr_mount_to_json(NULL, NULL), VMCTR_EINVAL, "m is NULL");
+  }
+}
+
+/* ---- the spec syntax ---- */
+
+static void test_parse(void **state) {
+  vmctr_mount *m = NULL;
+  (void)state;
+  assert_int_equal(
+      vmctr_mount_parse(&m, "type=block,source=/img/db.ext4,target=/var/lib/db,caching=uncached,"
+                            "sync=full,format=ext4,option=noatime,option=nodev"),
+      0);
+  assert_int_equal(vmctr_mount_kind(m), VMCTR_MOUNT_BLOCK);
+  assert_string_equal(vmctr_mount_source(m), "/img/db.ext4");
+  assert_string_equal(vmctr_mount_destination(m), "/var/lib/db");
+  assert_int_equal(vmctr_mount_caching(m), VMCTR_MOUNT_CACHING_UNCACHED);
+  assert_int_equal(vmctr_mount_sync(m), VMCTR_MOUNT_SYNC_FULL);
+  assert_string_equal(vmctr_mount_options(m), "noatime,nodev");
+  assert_int_equal(vmctr_mount_read_only(m), 0);
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_parse(&m, "type=bind,src=/srv/www,dst=/www,readonly,cache=never,"
+                                         "tag=www"),
+                   0);
+  assert_int_equal(vmctr_mount_kind(m), VMCTR_MOUNT_SHARE);
+  assert_int_equal(vmctr_mount_read_only(m), 1);
+  assert_int_equal(vmctr_mount_share_cache(m), VMCTR_MOUNT_SHARE_CACHE_NEVER);
+  assert_string_equal(vmctr_mount_tag(m), "www");
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_parse(&m, "type=share,source=/s,destination=/d,ro=false"), 0);
+  assert_int_equal(vmctr_mount_read_only(m), 0);
+  assert_int_equal(vmctr_mount_caching(m), 0);
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_parse(&m, "type=tmpfs,target=/tmp,size=64m,mode=700"), 0);
+  assert_int_equal(vmctr_mount_tmpfs_size(m), 64ull << 20);
+  assert_int_equal(vmctr_mount_tmpfs_mode(m), 0700);
+  vmctr_mount_free(m);
+  assert_int_equal(vmctr_mount_parse(&m, "type=tmpfs,target=/t,size=4096"), 0);
+  assert_int_equal(vmctr_mount_tmpfs_size(m), 4096);
+  vmctr_mount_free(m);
+  assert_int_equal(vmctr_mount_parse(&m, "type=tmpfs,target=/t,size=2G"), 0);
+  assert_int_equal(vmctr_mount_tmpfs_size(m), 2ull << 30);
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_parse(&m, "type=any,fstype=proc,source=proc,target=/proc,"
+                                         "option=nosuid"),
+                   0);
+  assert_int_equal(vmctr_mount_kind(m), VMCTR_MOUNT_ANY);
+  assert_string_equal(vmctr_mount_type(m), "proc");
+  assert_string_equal(vmctr_mount_options(m), "nosuid");
+  vmctr_mount_free(m);
+}
+
+static void test_parse_errors(void **state) {
+  static const struct {
+    const char *spec;
+    const char *msg;
+  } cases[] = {
+    {"", "give 1 to"},
+    {"source=/a,target=/b", "type= is missing"},
+    {"type=share,source=/a", "target= is missing"},
+    {"type=nfs,source=/a,target=/b", "unknown type"},
+    {"type=share,source=/a,target=/b,,ro", "an element is empty"},
+    {"type=share,source=/a,target=/b,src=/c", "key \"source\" is given twice"},
+    {"type=share,source=/a,target=/b,dst=/c", "key \"target\" is given twice"},
+    {"type=share,source=/a,target=/b,ro,readonly", "key \"readonly\" is given twice"},
+    {"type=share,source=/a,target=/b,colour=red", "unknown key \"colour\""},
+    {"type=share,source=/a,target=/b,readonly=yes", "readonly=yes: give true or false"},
+    {"type=share,source=/a,target=/b,cache", "cache: this key needs a value"},
+    {"type=share,source=/a,target=/b,cache=none", "cache: use auto, always or never"},
+    {"type=share,source=/a,target=/b,caching=cached", "applies to block mounts only"},
+    {"type=share,target=/b", "host path is NULL"},
+    {"type=share,source=/a,target=b", "is relative"},
+    {"type=share,source=/a,target=/b,tag=vmctr1", "reserved"},
+    {"type=block,source=/a,target=/b,caching=writeback", "caching: use auto, cached or uncached"},
+    {"type=block,source=/a,target=/b,sync=always", "sync: use full, fsync or none"},
+    {"type=block,source=/a,target=/b,format=xfs", "format: use ext4"},
+    {"type=block,source=/a,target=/b,option=ro", "is not an extra option"},
+    {"type=tmpfs,source=/a,target=/b", "a tmpfs has no source"},
+    {"type=tmpfs,target=/b,size=12x", "size=12x: give bytes"},
+    {"type=tmpfs,target=/b,size=-1", "size=-1: give bytes"},
+    {"type=tmpfs,target=/b,size=99999999999999999999", "give bytes"},
+    {"type=tmpfs,target=/b,size=20000000000g", "give bytes"},
+    {"type=tmpfs,target=/b,mode=800", "give an octal mode"},
+    {"type=tmpfs,target=/b,fstype=ext4", "fstype= applies to type=any only"},
+    {"type=any,target=/b", "filesystem type is NULL"},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    vmctr_mount *m = (vmctr_mount *)0x1;
+    int r = vmctr_mount_parse(&m, cases[i].spec);
+    if (r != VMCTR_EINVAL || !strstr(vmctr_error_last()->message, cases[i].msg))
+      fail_msg("case %zu (%s): got %d \"%s\", want \"%s\"", i, cases[i].spec, r,
+               vmctr_error_last()->message, cases[i].msg);
+    assert_ptr_equal(m, (vmctr_mount *)0x1);
+  }
+  /* A setter's refusal says which spec it came from. */
+  {
+    vmctr_mount *m = NULL;
+    assert_fails_with(vmctr_mount_parse(&m, "type=share,source=/a,target=/b,tag=a b"),
+                      VMCTR_EINVAL, "mount spec \"type=share,source=/a,target=/b,tag=a b\": ");
+    assert_fails_with(vmctr_mount_parse(NULL, "x"), VMCTR_EINVAL, "out is NULL");
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_block_defaults, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_block_setters, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_share, setup, teardown),
+    cmocka_unit_test(test_tmpfs_and_any),
+    cmocka_unit_test_setup_teardown(test_constructor_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_clone, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_validate_block, setup, teardown),
+    cmocka_unit_test(test_validate_odirect),
+    cmocka_unit_test_setup_teardown(test_validate_share_tmpfs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_validate_unwritable, setup, teardown),
+    cmocka_unit_test(test_json_roundtrip),
+    cmocka_unit_test(test_json_minimal),
+    cmocka_unit_test(test_json_malformed),
+    cmocka_unit_test(test_parse),
+    cmocka_unit_test(test_parse_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
