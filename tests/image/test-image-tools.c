@@ -89,9 +89,10 @@ static const char *umoci_layout(void) {
        "for l in sh ls cat echo mount; do ln -s busybox bb/bin/$l; done;"
        "ln bb/bin/busybox bb/bin/hardbox; chmod 1777 bb/tmp; echo root:x:0:0::/:/bin/sh > bb/etc/passwd;"
        "umoci init --layout umoci && umoci new --image umoci:bb"
-       " && umoci insert --image umoci:bb bb / >/dev/null"
+       " && umoci unpack %s --image umoci:bb bundle >/dev/null && cp -a bb/. bundle/rootfs/"
+       " && umoci repack --image umoci:bb bundle >/dev/null"
        " && umoci config --image umoci:bb --config.cmd /bin/sh --config.env FOO=bar",
-       dir);
+       dir, geteuid() == 0 ? "" : "--rootless");
   }
   return layout;
 }

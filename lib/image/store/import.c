@@ -33,8 +33,7 @@ int vmctr_image_import_options_init(vmctr_image_import_options *opts, uint32_t v
 /* Apply every layer into staging/rootfs and write staging/image.json. */
 static int unpack(vmctr_image_store *s, const char *staging, const vmctr__oci_image *oci,
                   const vmctr_image_import_options *o) {
-  char *rootfs = vmctr__path_join(staging, "rootfs");
-  char blob[128];
+  char *rootfs = vmctr__path_join(staging, "rootfs"), *blob = NULL;
   int root_fd = -1, r;
   uint64_t total = 0, before = 0;
   bool root = geteuid() == 0;
@@ -64,7 +63,12 @@ static int unpack(vmctr_image_store *s, const char *staging, const vmctr__oci_im
       r = vmctr__err(VMCTR_EPARSE, 0, "layer %zu: unsupported digest %s", i, l->digest);
       goto out;
     }
-    snprintf(blob, sizeof(blob), "%s/blobs/sha256/%s", s->root, l->digest + 7);
+    free(blob);
+    if (!(blob = malloc(strlen(s->root) + 16 + strlen(l->digest)))) {
+      r = vmctr__err_nomem();
+      goto out;
+    }
+    sprintf(blob, "%s/blobs/sha256/%s", s->root, l->digest + 7);
     if ((r = vmctr__layer_apply(root_fd, blob, &lo)) < 0) {
       char what[128];
       snprintf(what, sizeof(what), "layer %zu/%zu (%.19s)", i + 1, oci->n_layers, l->digest);
@@ -82,6 +86,7 @@ static int unpack(vmctr_image_store *s, const char *staging, const vmctr__oci_im
 out:
   if (root_fd >= 0)
     close(root_fd);
+  free(blob);
   free(rootfs);
   return r;
 }
