@@ -28,8 +28,11 @@ static void getters(const vmctr_agent_msg *m) {
     (void)vmctr__agent_get_bytes(m, tag, &p, &n);
     (void)vmctr__agent_count(m, tag);
     if (vmctr__agent_get_str(m, tag, &s) == 0) {
-      if (strlen(s) != m->fields[i].len && tag == m->fields[i].tag)
-        abort(); /* first field with the tag is this one: NUL slipped through */
+      size_t first = 0;
+      while (m->fields[first].tag != tag)
+        first++;
+      if (strlen(s) != m->fields[first].len)
+        abort(); /* a NUL slipped through */
       free(s);
     }
     if (vmctr__agent_get_strv(m, tag, &v) == 0)
