@@ -20,6 +20,8 @@
 
 static char root[64];
 
+/* fmt is one of the literals below, with %s for the work dir. */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void sh(const char *fmt, const char *arg) {
   char cmd[2048];
   snprintf(cmd, sizeof(cmd), fmt, arg, arg, arg, arg, arg, arg);

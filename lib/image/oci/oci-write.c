@@ -81,7 +81,7 @@ static int write_docs(const char *tmp, int dirfd, const vmctr__oci_build_params 
                       const char *arch, const char *layer, const char *diff_id,
                       uint64_t layer_size) {
   static const char *const default_env[] = {DEFAULT_PATH, NULL};
-  char cfg_digest[72], man_digest[72], path[4200];
+  char cfg_digest[72], man_digest[72], path[4300];
   size_t cfg_size, man_size;
   cJSON *c = cJSON_CreateObject(), *pc, *rf, *x;
   int r;
