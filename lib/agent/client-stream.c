@@ -152,10 +152,10 @@ static void pump_rx(vmctr_agent *a, agent_stream *s) {
     }
   }
   if (!s->rx_done && s->rlen == s->roff && (s->rx_eof || !a->alive)) {
-    s->rx_done = true;
     close_fd(&s->sink_fd);
     if (s->cb)
       call_cb(a, s, NULL, 0, s->rx_eof ? 1 : a->dead_code);
+    s->rx_done = true; /* only now: waiters may rely on the callback's effects */
     pthread_cond_broadcast(&a->cond);
   } else if (!a->alive && !s->rx_done && (s->sink_fd < 0 && !s->cb)) {
     s->rx_done = true; /* nobody will ever take these bytes */
