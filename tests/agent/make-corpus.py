@@ -9,6 +9,9 @@ streams 1 (callback), 2 (no consumer), 3 (stdin from memory); host max_frame
 4096, window 8192. Some files are bare field lists for the codec half
 (no leading byte).
 
+test-agent.c checks that every good file keeps the connection alive and
+every bad frame file kills it.
+
 Run: python3 tests/agent/make-corpus.py  (rewrites tests/corpus/agent-{good,bad})
 """
 import os
@@ -67,7 +70,8 @@ GOOD = {
     "data-callback-eof": frame(DATA, 1, b"hello ") + frame(DATA, 1, b"world\n") + frame(EOF, 1),
     "data-empty": frame(DATA, 1) + frame(DATA, 2),
     "data-held-full-window": frame(DATA, 2, pattern(4096)) + frame(DATA, 2, pattern(4096)),
-    "data-callback-large": b"".join(frame(DATA, 1, pattern(4096)) for _ in range(6)),
+    # Fed 255 bytes at a time: credit comes back between chunks.
+    "data-callback-large-chunked": b"".join(frame(DATA, 1, pattern(4096)) for _ in range(6)),
     "credit": credit(3, 4096) + credit(3, 1),
     "eof-on-stdin-stream": frame(EOF, 3),
     "mixed": frame(DATA, 1, b"out") + resp(2, i32(T_ERRNO, 0)) + credit(3, 100)
@@ -77,7 +81,7 @@ GOOD = {
 # The same frames fed one byte and seven bytes at a time.
 GOOD["mixed-bytewise"] = GOOD["mixed"]
 GOOD["mixed-chunk7"] = GOOD["mixed"]
-CHUNK = {"mixed-bytewise": 1, "mixed-chunk7": 7}
+CHUNK = {"mixed-bytewise": 1, "mixed-chunk7": 7, "data-callback-large-chunked": 255}
 
 BAD = {
     "truncated-header": frame(DATA, 1, b"abc")[:7],
@@ -97,6 +101,8 @@ BAD = {
     "message-with-nul": resp(2, i32(T_ERRNO, 5), s(T_MESSAGE, b"bad\0message")),
     "data-beyond-credit": frame(DATA, 2, pattern(4096)) + frame(DATA, 2, pattern(4096))
     + frame(DATA, 2, b"!"),
+    # All at once: 24 KiB on a stream whose window is 8 KiB.
+    "data-callback-beyond-window": b"".join(frame(DATA, 1, pattern(4096)) for _ in range(3)),
     "data-after-eof": frame(EOF, 1) + frame(DATA, 1, b"x"),
     "eof-twice": frame(EOF, 2) + frame(EOF, 2),
     "credit-short": frame(CREDIT, 3, b"\1\0\0"),

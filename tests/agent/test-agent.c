@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of the agent client (lib/agent/client*.c) against a peer on a
  * socketpair that the test drives with the same codec, frame by frame. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -311,6 +312,79 @@ static void test_free_with_pending_requests(void **state) {
 #include "test-agent-hostile.inc"
 #include "test-agent-stdio.inc"
 
+/* --- the seed corpus means what its names say --- */
+
+/* Replays a corpus file as tests/agent/fuzz-agent.c does: 0 if the
+ * connection survived, else its code. */
+static int replay(const uint8_t *data, size_t size) {
+  vmctr_agent *a = NULL;
+  vmctr_agent_limits host = {.max_frame = 4096, .window = 8192};
+  vmctr_agent_limits guest = {.max_frame = 4096, .window = 4096};
+  vmctr_agent_buf req;
+  uint32_t ids[4], s1, s2, s3;
+  size_t chunk = data[0] ? data[0] : size;
+  int r = 0;
+
+  assert_int_equal(vmctr__agent_new_detached(&a, &host, &guest), 0);
+  vmctr__agent_buf_init(&req);
+  vmctr__agent_put_u32(&req, VMCTR_AT_OP, VMCTR_AOP_PING);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(vmctr__agent_request_begin(a, &req, &ids[i]), 0);
+  vmctr__agent_request_cancel(a, ids[3]);
+  vmctr__agent_buf_free(&req);
+  assert_int_equal(vmctr__agent_stream_new(a, &s1), 0);
+  assert_int_equal(vmctr__agent_stream_new(a, &s2), 0);
+  assert_int_equal(vmctr__agent_stream_new(a, &s3), 0);
+  assert_int_equal(s1 * 100 + s2 * 10 + s3, 123);
+  cb_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  assert_int_equal(vmctr__agent_stream_recv_cb(a, s1, log_cb, &log), 0);
+  data++, size--;
+  for (size_t off = 0; off < size && r == 0; off += chunk)
+    r = vmctr__agent_feed(a, data + off, size - off < chunk ? size - off : chunk);
+  vmctr__agent_free(a);
+  return r;
+}
+
+static void check_corpus(const char *dir, bool good) {
+  char path[4096];
+  DIR *d;
+  struct dirent *e;
+  int n = 0;
+
+  snprintf(path, sizeof(path), "%s/corpus/%s", VMCTR_TEST_SRCDIR, dir);
+  assert_non_null(d = opendir(path));
+  while ((e = readdir(d))) {
+    uint8_t buf[65536];
+    FILE *f;
+    size_t len;
+    int r;
+    if (e->d_name[0] == '.' || !strncmp(e->d_name, "fields-", 7))
+      continue; /* bare field lists are for the codec half */
+    snprintf(path, sizeof(path), "%s/corpus/%s/%s", VMCTR_TEST_SRCDIR, dir, e->d_name);
+    assert_non_null(f = fopen(path, "rb"));
+    len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_true(len > 0);
+    r = replay(buf, len);
+    /* Truncated frames and a NUL in an error message do not kill it. */
+    bool survives = good || !strncmp(e->d_name, "truncated-", 10) ||
+                    !strcmp(e->d_name, "message-with-nul");
+    if ((r == 0) != survives)
+      fail_msg("%s/%s: connection %s", dir, e->d_name, r == 0 ? "survived" : "died");
+    if (r != 0)
+      assert_int_equal(r, VMCTR_EPROTO);
+    n++;
+  }
+  closedir(d);
+  assert_true(n > 10);
+}
+
+static void test_corpus_semantics(void **state) {
+  (void)state;
+  check_corpus("agent-good", true);
+  check_corpus("agent-bad", false);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_handshake),
@@ -323,6 +397,7 @@ int main(void) {
     cmocka_unit_test(test_stdin_from_memory_and_fd),
     cmocka_unit_test(test_stdout_flow_control_slow_consumer),
     cmocka_unit_test(test_stdout_callback),
+    cmocka_unit_test(test_corpus_semantics),
   };
   return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
 }
