@@ -18,5 +18,6 @@
 #include "vmctr/mount.h"
 #include "vmctr/image.h"
 #include "vmctr/vmm.h"
+#include "vmctr/container.h"
 
 #endif /* VMCTR_H */
