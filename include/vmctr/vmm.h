@@ -28,6 +28,7 @@
 
 #include "vmctr/common.h"
 #include "vmctr/bootcfg.h"
+#include "vmctr/mount.h"
 
 VMCTR_BEGIN_DECLS
 
@@ -102,6 +103,16 @@ VMCTR_API int vmctr_vmm_set_runtime_parent(vmctr_vmm *vmm, const char *dir);
  * @return 0 or VMCTR_EINVAL.
  */
 VMCTR_API int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms);
+
+/**
+ * Attach a disk or share a host directory (see vmctr/mount.h); the mount is
+ * validated and copied. Only before start. On the qemu backend each share
+ * gets its own virtiofsd, supervised like the VM: if it dies, the VM is
+ * stopped and ends in VMCTR_VMM_STATE_FAILED. Mounting inside the guest is
+ * the container layer's work. tmpfs and guest-only mounts need nothing here.
+ * @return 0, VMCTR_EINVAL, VMCTR_ESTATE or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount);
 
 /**
  * Boot the VM and wait until its guest agent has connected.

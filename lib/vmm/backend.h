@@ -23,6 +23,11 @@ typedef struct vmctr__vm_spec {
   const char *boot_log;    /* file receiving the guest console */
   const char *binary;      /* the hypervisor program (qemu), if the backend runs one */
   char **extra_args;       /* backend-specific extra arguments, NULL-terminated, may be NULL */
+  /* Disks and shares; mount i is realised under index i (see lib/mount). The
+   * backend supervises any helper (virtiofsd): its death ends the VM. */
+  const struct vmctr_mount *const *mounts;
+  size_t nmounts;
+  const char *virtiofsd;   /* the share daemon, NULL: search */
 } vmctr__vm_spec;
 
 typedef struct vmctr__backend_ops {

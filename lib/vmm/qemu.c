@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "core/util.h"
 #include "vmm/backend.h"
 #include "vmm/qemu-argv.h"
+#include "vmm/qemu-mounts.h"
 #include "vmm/qmp.h"
 
 /* The fd numbers QEMU sees (its argv names them). */
@@ -28,8 +30,10 @@ typedef struct qemu_vm {
   char **argv;
   char *err_path, *pid_path;
   int qmp_peer, agent_host, agent_peer;
+  int epfd;             /* the exit fd: QEMU's pidfd and every virtiofsd's */
   vmctr__child child;
   vmctr__qmp qmp;
+  vmctr__qemu_mounts mounts;
 } qemu_vm;
 
 static void close_fd(int *fd) {
@@ -43,7 +47,9 @@ static void qemu_free(void *ctx) {
   if (!vm)
     return;
   vmctr__child_release(&vm->child);
+  vmctr__qemu_mounts_clear(&vm->mounts);
   vmctr__qmp_close(&vm->qmp);
+  close_fd(&vm->epfd);
   close_fd(&vm->qmp_peer);
   close_fd(&vm->agent_host);
   close_fd(&vm->agent_peer);
@@ -63,7 +69,7 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
   if (!vm)
     return vmctr__err_nomem();
   vm->child = (vmctr__child)VMCTR__CHILD_INIT;
-  vm->qmp.fd = vm->qmp_peer = vm->agent_host = vm->agent_peer = -1;
+  vm->qmp.fd = vm->qmp_peer = vm->agent_host = vm->agent_peer = vm->epfd = -1;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {
     r = vmctr__err_os(errno, "socketpair for QMP");
     goto fail;
@@ -82,8 +88,31 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     r = vmctr__err_nomem();
     goto fail;
   }
-  if ((r = vmctr__qemu_argv(spec, QMP_CHILD_FD, AGENT_CHILD_FD, &vm->argv)) < 0)
+  if ((vm->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+    r = vmctr__err_os(errno, "epoll_create1");
     goto fail;
+  }
+  if ((r = vmctr__qemu_mounts_prepare(&vm->mounts, spec)) < 0)
+    goto fail;
+  /* The mounts' devices come after any user extras. */
+  {
+    vmctr__vm_spec s2 = *spec;
+    size_t a = vmctr__strv_len(spec->extra_args), b = vmctr__strv_len(vm->mounts.args);
+    char **all = calloc(a + b + 1, sizeof(*all));
+    if (!all) {
+      r = vmctr__err_nomem();
+      goto fail;
+    }
+    for (size_t i = 0; i < a; i++)
+      all[i] = spec->extra_args[i];
+    for (size_t i = 0; i < b; i++)
+      all[a + i] = vm->mounts.args[i];
+    s2.extra_args = all;
+    r = vmctr__qemu_argv(&s2, QMP_CHILD_FD, AGENT_CHILD_FD, &vm->argv);
+    free(all);
+    if (r < 0)
+      goto fail;
+  }
   *ctx = vm;
   return 0;
 fail:
@@ -120,6 +149,8 @@ static int qemu_start(void *ctx, int timeout_ms) {
   char pid[32];
   const char *status;
 
+  if ((r = vmctr__qemu_mounts_start(&vm->mounts, timeout_ms)) < 0)
+    return r;
   errfd = open(vm->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (errfd < 0)
     return vmctr__err_os(errno, "cannot create %s", vm->err_path);
@@ -133,6 +164,13 @@ static int qemu_start(void *ctx, int timeout_ms) {
   close_fd(&vm->agent_peer);
   if (r < 0)
     return r;
+  struct epoll_event ev = {.events = EPOLLIN};
+  if (epoll_ctl(vm->epfd, EPOLL_CTL_ADD, vm->child.pidfd, &ev) < 0)
+    return vmctr__err_os(errno, "epoll_ctl");
+  for (size_t i = 0; i < vm->mounts.n; i++)
+    if (vm->mounts.daemons[i].pidfd >= 0 &&
+        epoll_ctl(vm->epfd, EPOLL_CTL_ADD, vm->mounts.daemons[i].pidfd, &ev) < 0)
+      return vmctr__err_os(errno, "epoll_ctl");
   snprintf(pid, sizeof(pid), "%d\n", (int)vm->child.pid);
   if (vmctr__write_file_atomic(vm->pid_path, pid, strlen(pid), 0600) < 0)
     vmctr__log(VMCTR_LOG_WARN, "vmm", "cannot write %s", vm->pid_path);
@@ -167,14 +205,25 @@ static int qemu_agent_fd(void *ctx) {
 }
 
 static int qemu_exit_fd(void *ctx) {
-  return ((qemu_vm *)ctx)->child.pidfd;
+  qemu_vm *vm = ctx;
+  return vm->child.pid > 0 ? vm->epfd : -1;
 }
 
 static int qemu_poll(void *ctx, int *status) {
   qemu_vm *vm = ctx;
+  const char *which = NULL;
   int r = vmctr__child_poll(&vm->child);
-  if (r == 1 && status)
-    *status = vm->child.status;
+  if (r == 0 && vmctr__qemu_mounts_poll(&vm->mounts, &which) == 1) {
+    /* A share without its daemon is a broken VM: end it, as if it died. */
+    vmctr__log(VMCTR_LOG_WARN, "vmm", "%s exited; stopping the VM", which);
+    vmctr__child_release(&vm->child);
+    r = 1;
+  }
+  if (r == 1) {
+    vmctr__qemu_mounts_clear(&vm->mounts);
+    if (status)
+      *status = vm->child.status;
+  }
   return r;
 }
 
@@ -191,6 +240,7 @@ static int qemu_quit(void *ctx, int timeout_ms) {
 static void qemu_kill(void *ctx) {
   qemu_vm *vm = ctx;
   vmctr__child_release(&vm->child);
+  vmctr__qemu_mounts_clear(&vm->mounts);
 }
 
 static int32_t qemu_pid(void *ctx) {

@@ -30,10 +30,17 @@ struct vmctr_vmm {
   int epfd;            /* the event fd: epoll over efd and the backend's exit fd */
   int efd;             /* eventfd we signal on state changes we make ourselves */
   vmctr_agent *agent;
+  vmctr_mount **mounts; /* copies; mount i has index i in the VM */
+  size_t nmounts;
 };
 
 /* The connected guest agent of a running VM (NULL otherwise); owned by vmm. */
 vmctr_agent *vmctr__vmm_agent(vmctr_vmm *vmm);
+
+/* The VM's mounts: index i is how lib/mount names its device (serial, tag),
+ * so vmctr__mount_guest_request(mount, i, ...) is what the guest mounts. */
+size_t vmctr__vmm_mount_count(const vmctr_vmm *vmm);
+const vmctr_mount *vmctr__vmm_mount(const vmctr_vmm *vmm, size_t i);
 
 /* vmm-start.c: everything vmctr_vmm_start() resolves and boots. */
 int vmctr__vmm_boot(vmctr_vmm *vmm);

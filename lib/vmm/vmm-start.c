@@ -243,6 +243,9 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   spec.runtime_dir = vmm->rundir;
   spec.boot_log = vmm->boot_log;
   spec.extra_args = extra;
+  spec.mounts = (const struct vmctr_mount *const *)vmm->mounts;
+  spec.nmounts = vmm->nmounts;
+  spec.virtiofsd = vmctr_caps_virtiofsd_path(caps);
   if ((r = vmm->ops->create(&vmm->ctx, &spec)) < 0)
     goto out;
   if ((r = vmm->ops->start(vmm->ctx, 10000)) < 0)

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mount/mount-internal.h"
 #include "vmm/rundir.h"
 #include "vmm/vmm-internal.h"
 
@@ -66,6 +67,9 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   if (vmm->efd >= 0)
     close(vmm->efd);
   vmctr_bootcfg_free(vmm->cfg);
+  for (size_t i = 0; i < vmm->nmounts; i++)
+    vmctr_mount_free(vmm->mounts[i]);
+  free(vmm->mounts);
   free(vmm->boot_log_user);
   free(vmm->rt_parent);
   free(vmm->rundir);
@@ -125,6 +129,34 @@ int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms) {
                       !vmm ? "vmm is NULL" : "timeout must be 1..2^31-1 ms");
   vmm->agent_timeout_ms = timeout_ms;
   return 0;
+}
+
+int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount) {
+  vmctr_mount *copy = NULL, **v;
+  int r = check_new(vmm, "vmctr_vmm_add_mount");
+  if (r < 0)
+    return r;
+  if (!mount)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_add_mount: mount is NULL");
+  if (vmm->nmounts > VMCTR__MOUNT_INDEX_MAX)
+    return vmctr__err(VMCTR_EINVAL, 0, "a VM takes at most %u mounts", VMCTR__MOUNT_INDEX_MAX + 1);
+  if ((r = vmctr_mount_validate(mount)) < 0 || (r = vmctr_mount_clone(&copy, mount)) < 0)
+    return r;
+  if (!(v = realloc(vmm->mounts, (vmm->nmounts + 1) * sizeof(*v)))) {
+    vmctr_mount_free(copy);
+    return vmctr__err_nomem();
+  }
+  vmm->mounts = v;
+  vmm->mounts[vmm->nmounts++] = copy;
+  return 0;
+}
+
+size_t vmctr__vmm_mount_count(const vmctr_vmm *vmm) {
+  return vmm ? vmm->nmounts : 0;
+}
+
+const vmctr_mount *vmctr__vmm_mount(const vmctr_vmm *vmm, size_t i) {
+  return vmm && i < vmm->nmounts ? vmm->mounts[i] : NULL;
 }
 
 void vmctr__vmm_notify(vmctr_vmm *vmm) {
