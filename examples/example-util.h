@@ -25,8 +25,6 @@ char *example_store_dir(const char *explicit_dir);
 int example_progress_fn(const vmctr_progress *p, void *userdata);
 void example_progress_end(struct example_progress *p);
 
-#endif
-
 /* What a container needs from the image side: the store, the imported
  * image, the container's writable disk and a block mount of it. */
 struct example_setup {
@@ -47,3 +45,5 @@ int example_setup_rootfs(struct example_setup *s, const char *store_opt, const c
 void example_setup_free(struct example_setup *s, bool remove_disk);
 /* Print "PROG: WHAT: <last error>" on stderr. */
 void example_fail(const char *prog, const char *what);
+
+#endif

@@ -2,6 +2,7 @@
 /* vmctr-exec: keep a container running and exec processes into it, showing
  * the vmctr_process API: output to a callback, stdin written from memory,
  * exit codes, and a process killed by a signal. See doc/examples/vmctr-exec.md. */
+#define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vmctr-run: run a command in a new container, in its own VM, like
  * `docker run`. See doc/examples/vmctr-run.md. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -244,7 +245,7 @@ static int make_process(const struct opts *o, vmctr_process_config **out) {
 
 static int make_config(const struct opts *o, const vmctr_image *img, vmctr_container_config **out) {
   vmctr_container_config *c;
-  vmctr_process_config *p;
+  vmctr_process_config *p = NULL;
   if (vmctr_container_config_new(&c) < 0)
     return fail("container config");
   int r = make_process(o, &p);
