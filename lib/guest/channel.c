@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +19,7 @@
 #include "guest/guest.h"
 
 #define PORT_NAME "vmctr.agent"
-#define WAIT_MS 10000
+#define WAIT_MS 30000
 #define STEP_MS 20
 /* Prefer the virtio port; fall back to vsock only after this long. */
 #define VSOCK_AFTER_MS 1000
@@ -53,9 +54,10 @@ static int find_virtio_port(void) {
   return fd;
 }
 
-static int vsock_accept(void) {
+/* A listener on GUEST_VSOCK_PORT, nonblocking, or -1. */
+static int vsock_listen(void) {
   struct sockaddr_vm addr;
-  int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (s < 0)
     return -1;
   memset(&addr, 0, sizeof(addr));
@@ -63,31 +65,36 @@ static int vsock_accept(void) {
   addr.svm_cid = VMADDR_CID_ANY;
   addr.svm_port = GUEST_VSOCK_PORT;
   if (bind(s, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(s, 1) < 0) {
-    guest_log("vsock port %u: %s", GUEST_VSOCK_PORT, strerror(errno));
     close(s);
     return -1;
   }
-  guest_log("waiting for the host on vsock port %u", GUEST_VSOCK_PORT);
-  int c;
-  do
-    c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-  while (c < 0 && errno == EINTR);
-  close(s);
-  return c;
+  guest_log("also waiting for the host on vsock port %u", GUEST_VSOCK_PORT);
+  return s;
 }
 
 int guest_channel_open(void) {
-  struct timespec step = {0, STEP_MS * 1000000L};
-  for (int waited = 0; waited <= WAIT_MS; waited += STEP_MS) {
-    int fd = find_virtio_port();
+  int lfd = -1, fd = -1;
+  /* /dev/vsock exists as soon as the vsock core is there, even without a
+   * transport, so the listener never stops the search for the port. */
+  for (int waited = 0; waited <= WAIT_MS && fd < 0; waited += STEP_MS) {
+    fd = find_virtio_port();
     if (fd >= 0)
-      return fd;
-    if (waited >= VSOCK_AFTER_MS && access("/dev/vsock", F_OK) == 0) {
-      fd = vsock_accept();
-      if (fd >= 0)
-        return fd;
+      break;
+    if (lfd < 0 && waited >= VSOCK_AFTER_MS && access("/dev/vsock", F_OK) == 0)
+      lfd = vsock_listen();
+    if (lfd >= 0) {
+      struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+      if (poll(&pfd, 1, STEP_MS) > 0) {
+        fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) /* the loop wants it blocking until HELLO is out */
+          fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      }
+    } else {
+      struct timespec step = {0, STEP_MS * 1000000L};
+      nanosleep(&step, NULL);
     }
-    nanosleep(&step, NULL);
   }
-  return -1;
+  if (lfd >= 0)
+    close(lfd);
+  return fd;
 }

@@ -78,25 +78,31 @@ h_stream *h_stream_get(h_conn *c, uint32_t id) {
 
 int h_open(h_conn *c, const char *init_path, uint32_t window) {
   int sv[2];
-  memset(c, 0, sizeof(*c));
-  c->window = window;
-  c->auto_credit = true;
-  c->next_id = 1;
-  signal(SIGPIPE, SIG_IGN);
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return -1;
-  c->pid = fork();
-  if (c->pid == 0) {
+  pid_t pid = fork();
+  if (pid == 0) {
     dup2(sv[1], 3);
     char *argv[] = {(char *)init_path, "--agent-fd", "3", NULL};
     execv(init_path, argv);
     _exit(127);
   }
   close(sv[1]);
-  c->fd = sv[0];
+  int r = h_handshake(c, sv[0], window, 10000);
+  c->pid = pid;
+  return r;
+}
+
+int h_handshake(h_conn *c, int fd, uint32_t window, int timeout_ms) {
+  memset(c, 0, sizeof(*c));
+  c->window = window;
+  c->auto_credit = true;
+  c->next_id = 1;
+  c->fd = fd;
+  signal(SIGPIPE, SIG_IGN);
   uint8_t hdr[VMCTR_AGENT_HDR_SIZE];
   vmctr_agent_hdr h;
-  if (read_full(c->fd, hdr, sizeof(hdr), 10000) != 1 ||
+  if (read_full(c->fd, hdr, sizeof(hdr), timeout_ms) != 1 ||
       vmctr__agent_hdr_decode(hdr, VMCTR_AGENT_MAX_FRAME, &h) < 0 || h.type != VMCTR_AF_HELLO)
     return -1;
   uint8_t *p = malloc(h.len + 1);

@@ -50,6 +50,8 @@ typedef struct h_conn {
 
 /* Start vmctr-init (path from argv) and complete the handshake. 0 or -1. */
 int h_open(h_conn *c, const char *init_path, uint32_t window);
+/* Handshake as the host on a connected fd (taken over). 0 or -1. */
+int h_handshake(h_conn *c, int fd, uint32_t window, int timeout_ms);
 /* Close our end and reap vmctr-init; returns its exit status (waitpid form). */
 int h_close(h_conn *c);
 
