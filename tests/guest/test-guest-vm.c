@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,6 +74,8 @@ static uint32_t spawn_sh(h_conn *c, const char *root, uint32_t out, const char *
     vmctr__agent_put_str(&b, VMCTR_AT_ROOT, root);
     vmctr__agent_put_str(&b, VMCTR_AT_HOSTNAME, "vm-ctr");
     vmctr__agent_put_str(&b, VMCTR_AT_CGROUP, "vmctr/ctr1");
+    vmctr__agent_put_u32(&b, VMCTR_AT_NAMESPACES, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
+                                                  CLONE_NEWIPC | CLONE_NEWCGROUP);
     vmctr__agent_put_u64(&b, VMCTR_AT_MEMORY_MAX, 64u << 20);
   }
   vmctr__agent_put_u32(&b, VMCTR_AT_STDOUT, out);
@@ -134,7 +137,7 @@ static void test_boot(void **state) {
                       "ln -s busybox disk/rootfs/bin/sh; echo from-disk > disk/hello.txt; "
                       "mknod ir/dev/console c 5 1; %s%s%s"
                       "(cd ir && find . | cpio -o -H newc --quiet > ../initrd); "
-                      "mke2fs -q -t ext4 -d disk disk.img 64M",
+                      "mke2fs -q -t ext4 -d disk disk.img 64M >/dev/null 2>&1",
                       tmp, init_path, modules[0] ? "cp " : "", modules[0] ? modules : "",
                       modules[0] ? "/* ir/lib/modules/vmctr/; " : ""), 0);
   snprintf(sock, sizeof(sock), "%.90s/agent.sock", tmp);
@@ -206,9 +209,12 @@ static void test_boot(void **state) {
   pid = spawn_sh(c, "/run/disk/rootfs", 2,
                  "cat /hello.txt 2>/dev/null || echo no-escape; busybox hostname; echo pid=$$; "
                  "cat /sys/fs/cgroup/memory.max");
-  assert_int_equal(wait_exit(c, pid), 0);
+  int32_t code = wait_exit(c, pid);
   assert_true(h_wait_eof(c, 2, T));
   s = h_stream_get(c, 2);
+  if (code != 0)
+    print_error("container output: %.*s\n", (int)s->len, (char *)s->data);
+  assert_int_equal(code, 0);
   if (!memmem(s->data, s->len, "no-escape\nvm-ctr\npid=1\n67108864", 31)) {
     print_error("container output: %.*s\n", (int)s->len, (char *)s->data);
     fail();
