@@ -26,10 +26,40 @@ static int request(vmctr_agent *a, vmctr_agent_buf *b, vmctr_agent_reply **rep) 
   return r;
 }
 
+/* The initfs holds only vmctr-init, so the guest gets a `true` first: a
+ * 129-byte static x86_64 ELF that calls exit(0). */
+static const unsigned char true_elf[] = {
+  0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x3e, 0x00, 0x01, 0x00, 0x00, 0x00,
+  0x78, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x38, 0x00, 0x01, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x81, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x81, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0xb8, 0x3c, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05,
+};
+
+static int put_true(vmctr_agent *a) {
+  vmctr_agent_buf b;
+  vmctr_agent_reply *rep = NULL;
+  int r;
+  vmctr__agent_buf_init(&b);
+  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
+  vmctr__agent_put_str(&b, VMCTR_AT_PATH, "/tmp/true");
+  vmctr__agent_put_u32(&b, VMCTR_AT_MODE, 0755);
+  vmctr__agent_put_bytes(&b, VMCTR_AT_CONTENT, true_elf, sizeof(true_elf));
+  r = request(a, &b, &rep);
+  vmctr__agent_reply_free(rep);
+  return r;
+}
+
 static int run_true(vmctr_agent *a) {
   vmctr_agent_buf b;
   vmctr_agent_reply *rep = NULL;
-  char *argv[] = {"/bin/true", NULL};
+  char *argv[] = {"/tmp/true", NULL};
   uint32_t pid;
   int32_t code = -1;
   vmctr__agent_buf_init(&b);
@@ -82,6 +112,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   double t1 = now();
+#if defined(__x86_64__)
+  if (put_true(vmctr__vmm_agent(vm)) < 0)
+    fprintf(stderr, "writing /tmp/true: %s\n", vmctr_error_last()->message);
+#endif
+  double t1b = now();
   int code = run_true(vmctr__vmm_agent(vm));
   double t2 = now();
   if (code != 0)
@@ -91,7 +126,8 @@ int main(int argc, char **argv) {
   vmctr_vmm_exit_status(vm, &st);
   vmctr_vmm_free(vm);
   vmctr_bootcfg_free(cfg);
-  printf("boot=%.3f run=%.3f stop=%.3f total=%.3f exit=%d\n", t1 - t0, t2 - t1, t3 - t2, t3 - t0,
-         st);
+  /* The write of `true` is setup, not part of the life measured. */
+  printf("boot=%.3f run=%.3f stop=%.3f total=%.3f exit=%d\n", t1 - t0, t2 - t1b, t3 - t2,
+         (t1 - t0) + (t2 - t1b) + (t3 - t2), st);
   return code == 0 && st == 0 ? 0 : 1;
 }
