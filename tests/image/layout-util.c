@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#define _GNU_SOURCE
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
