@@ -329,7 +329,7 @@ static void test_build_round_trip(void **state) {
   const char *const benv[] = {"PATH=/usr/bin:/bin", "X=y z", NULL};
   vmctr_image_store *s = NULL;
   vmctr_image *img = NULL;
-  char src[256], p[512], *t;
+  char src[256], p[1200], *t;
   snprintf(src, sizeof(src), "%s/src", f->dir);
   snprintf(p, sizeof(p), "mkdir -p %s/bin %s/etc && echo hello > %s/etc/motd && ln -s motd %s/etc/l",
            src, src, src, src);
