@@ -183,13 +183,31 @@ static int write_atomic(const char *path, const uint8_t *p, size_t n, mode_t mod
   return -e;
 }
 
+/* procfs and sysfs files cannot be replaced, only written: sysctls. */
+static int write_in_place(const char *path, const uint8_t *p, size_t n) {
+  int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  int e = 0;
+  ssize_t r = n ? write(fd, p, n) : 0;
+  if (r < 0)
+    e = errno;
+  else if ((size_t)r != n)
+    e = EIO;
+  if (close(fd) < 0 && !e)
+    e = errno;
+  return -e;
+}
+
 void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
   char *path = NULL;
+  uint32_t in_place = 0;
   const uint8_t *p = NULL;
   size_t n = 0;
   uint32_t mode = 0644;
   vmctr__agent_get_str(m, VMCTR_AT_PATH, &path);
   vmctr__agent_get_u32(m, VMCTR_AT_MODE, &mode);
+  vmctr__agent_get_u32(m, VMCTR_AT_IN_PLACE, &in_place);
   if (vmctr__agent_get_bytes(m, VMCTR_AT_CONTENT, &p, &n) == -ENOENT)
     n = 0;
   if (!absolute(path)) {
@@ -197,7 +215,7 @@ void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) 
   } else if (n > VMCTR_AGENT_MAX_FILE) {
     guest_respond(a, id, EFBIG, "WRITE_FILE content is larger than 512 KiB");
   } else {
-    int r = write_atomic(path, p, n, mode & 07777);
+    int r = in_place ? write_in_place(path, p, n) : write_atomic(path, p, n, mode & 07777);
     char msg[512];
     snprintf(msg, sizeof(msg), "%s: %s", path, strerror(-r));
     guest_respond(a, id, -r, r < 0 ? msg : NULL);
