@@ -261,7 +261,6 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   vmctr__log(VMCTR_LOG_INFO, "vmm", "VM %s running (pid %d, %s), agent: %s", vmm->rundir,
              (int)vmm->ops->pid(vmm->ctx), vmctr_accelerator_name(vmm->accel),
              vmctr__agent_info(vmm->agent));
-  vmctr__vmm_notify(vmm);
 out:
   if (r < 0)
     vmm->state = VMCTR_VMM_STATE_NEW; /* the caller turns it to FAILED */

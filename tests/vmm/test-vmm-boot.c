@@ -176,6 +176,67 @@ static void test_bad_kernel(void **state) {
   vmctr_bootcfg_free(cfg);
 }
 
+/* The pid of the process whose command line mentions needle, or 0. */
+static int32_t find_process(const char *needle) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int32_t found = 0;
+  while (d && !found && (e = readdir(d))) {
+    char path[300], buf[4096];
+    int32_t pid = atoi(e->d_name);
+    if (pid <= 0)
+      continue;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+      if (!buf[i])
+        buf[i] = ' ';
+    buf[n] = 0;
+    if (strstr(buf, needle) && !strstr(buf, "qemu-system"))
+      found = pid;
+  }
+  if (d)
+    closedir(d);
+  return found;
+}
+
+/* A share gets a supervised virtiofsd: killing it ends the VM, noticed at once. */
+static void test_share_daemon_death(void **state) {
+  vmctr_caps *caps;
+  assert_int_equal(vmctr_caps_probe(&caps, VMCTR_CAPS_PROBE_QUICK), 0);
+  int have = vmctr_caps_has(caps, VMCTR_CAP_VIRTIOFS, NULL);
+  vmctr_caps_free(caps);
+  if (have != 1)
+    skip();
+  char dir[] = "/tmp/vmctr-test-share-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  vmctr_mount *m;
+  vmctr_vmm *vm = new_vm();
+  assert_int_equal(vmctr_mount_new_share(&m, dir, "/mnt/share"), 0);
+  assert_int_equal(vmctr_vmm_add_mount(vm, m), 0);
+  vmctr_mount_free(m);
+  start(vm);
+  char needle[600];
+  snprintf(needle, sizeof(needle), "%s/", vmctr_vmm_runtime_dir(vm));
+  int32_t vfsd = find_process(needle);
+  assert_true(vfsd > 0);
+  struct pollfd p = {.fd = vmctr_vmm_event_fd(vm), .events = POLLIN};
+  assert_int_equal(poll(&p, 1, 0), 0);
+  int32_t qemu = vmctr_vmm_pid(vm);
+  assert_int_equal(kill(vfsd, SIGKILL), 0);
+  assert_int_equal(poll(&p, 1, 5000), 1);
+  assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_FAILED);
+  assert_false(pid_alive(qemu));
+  assert_false(pid_alive(vfsd));
+  vmctr_vmm_free(vm);
+  assert_int_equal(entries(parent), 0);
+  rmdir(dir);
+}
+
 static int skip_all(const char *why) {
   printf("1..0 # SKIP %s\n", why);
   return 77;
@@ -220,6 +281,7 @@ int main(void) {
     cmocka_unit_test(test_boot_and_stop),
     cmocka_unit_test(test_killed_outside),
     cmocka_unit_test(test_two_and_free_running),
+    cmocka_unit_test(test_share_daemon_death),
   };
   int r = cmocka_run_group_tests(tests, NULL, NULL);
   rmdir(parent);
