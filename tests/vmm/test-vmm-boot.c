@@ -237,6 +237,61 @@ static void test_share_daemon_death(void **state) {
   rmdir(dir);
 }
 
+/* QEMU refusing its arguments: its own message, nothing left running. */
+static void test_qemu_refuses(void **state) {
+  vmctr_vmm *vm;
+  vmctr_bootcfg *cfg;
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(cfg, kernel), 0);
+  if (initfs[0])
+    assert_int_equal(vmctr_bootcfg_set_initfs(cfg, initfs), 0);
+  assert_int_equal(vmctr_bootcfg_set(cfg, "qemu.args", "-no-such-option"), 0);
+  assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
+  vmctr_bootcfg_free(cfg);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG), 0);
+  assert_int_equal(vmctr_vmm_set_runtime_parent(vm, parent), 0);
+  assert_int_equal(vmctr_vmm_start(vm), VMCTR_EIO);
+  printf("# %s\n", vmctr_error_last()->message);
+  assert_non_null(strstr(vmctr_error_last()->message, "no-such-option"));
+  assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_FAILED);
+  assert_int_equal(vmctr_vmm_pid(vm), 0);
+  assert_int_equal(vmctr_vmm_start(vm), VMCTR_ESTATE);
+  vmctr_vmm_free(vm);
+  assert_int_equal(entries(parent), 0);
+}
+
+/* A guest that dies before its agent speaks: reported at once with the boot
+ * log's end, not after the agent timeout. */
+static void test_guest_panics(void **state) {
+  vmctr_vmm *vm;
+  vmctr_bootcfg *cfg;
+  char log[300];
+  snprintf(log, sizeof(log), "%s.boot.log", parent);
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(cfg, kernel), 0);
+  if (initfs[0])
+    assert_int_equal(vmctr_bootcfg_set_initfs(cfg, initfs), 0);
+  assert_int_equal(vmctr_bootcfg_set(cfg, "cmdline", "console=ttyS0 reboot=t panic=-1 rdinit=/nonexistent"), 0);
+  assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
+  vmctr_bootcfg_free(cfg);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG), 0);
+  assert_int_equal(vmctr_vmm_set_runtime_parent(vm, parent), 0);
+  assert_int_equal(vmctr_vmm_set_boot_log(vm, log), 0);
+  assert_int_equal(vmctr_vmm_set_agent_timeout(vm, 60000), 0);
+  int64_t t0 = now_ms();
+  assert_int_equal(vmctr_vmm_start(vm), VMCTR_EIO);
+  assert_true(now_ms() - t0 < 30000);
+  printf("# %.300s\n", vmctr_error_last()->message);
+  assert_non_null(strstr(vmctr_error_last()->message, "ended"));
+  assert_string_equal(vmctr_vmm_boot_log(vm), log);
+  assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_FAILED);
+  vmctr_vmm_free(vm);
+  assert_int_equal(entries(parent), 0);
+  /* A boot log the caller placed outside the runtime dir is kept. */
+  assert_int_equal(access(log, F_OK), 0);
+  unlink(log);
+}
+
 static int skip_all(const char *why) {
   printf("1..0 # SKIP %s\n", why);
   return 77;
@@ -282,6 +337,8 @@ int main(void) {
     cmocka_unit_test(test_killed_outside),
     cmocka_unit_test(test_two_and_free_running),
     cmocka_unit_test(test_share_daemon_death),
+    cmocka_unit_test(test_qemu_refuses),
+    cmocka_unit_test(test_guest_panics),
   };
   int r = cmocka_run_group_tests(tests, NULL, NULL);
   rmdir(parent);
