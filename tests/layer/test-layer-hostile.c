@@ -255,6 +255,20 @@ static void c_across_layers(hstate *h, const char *outside) {
   }
 }
 
+/* The parent cache must not outlive a path reached through an in-root
+ * symlink: lib -> usr/lib is cached, then usr becomes a symlink out. */
+static void c_stale_cache(hstate *h, const char *outside) {
+  tb *t = tb_new(h->s.layer, TB_NONE);
+  tb_dir(t, "usr/lib", 0755);
+  tb_symlink(t, "lib", "usr/lib");
+  tb_file(t, "lib/a", "a", 0644);
+  tb_symlink(t, "usr", outside);
+  tb_file(t, "lib/passwd", "pwned", 0644);
+  tb_close(t);
+  refused(h, VMCTR_EPERM, "'lib/passwd'");
+}
+
+static void test_stale_cache(void **s) { both_ways(s, c_stale_cache); }
 static void test_absolute(void **s) { both_ways(s, c_absolute); }
 static void test_dotdot(void **s) { both_ways(s, c_dotdot); }
 static void test_many_dotdot(void **s) { both_ways(s, c_many_dotdot); }
@@ -320,6 +334,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_hardlink_out, setup, teardown),
     cmocka_unit_test_setup_teardown(test_whiteout_out, setup, teardown),
     cmocka_unit_test_setup_teardown(test_across_layers, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stale_cache, setup, teardown),
     cmocka_unit_test_setup_teardown(test_truncated_data, setup, teardown),
     cmocka_unit_test_setup_teardown(test_truncated_gzip, setup, teardown),
   };

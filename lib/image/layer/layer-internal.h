@@ -66,7 +66,8 @@ int vmctr__layer_parent(layer_ctx *c, const char *path, bool create, bool own,
 /* Open path itself (a directory) beneath the root, final symlink not
  * followed; a negative errno on failure (no error recorded). */
 int vmctr__layer_open_dir(layer_ctx *c, const char *path, int flags);
-/* Forget the cached parent if it lies under path (or is path). */
+/* Before removing or replacing the directory or symlink at path: drop the
+ * cached parent unless it is path's own parent. */
 void vmctr__layer_cache_forget(layer_ctx *c, const char *path);
 void vmctr__layer_cache_clear(layer_ctx *c);
 

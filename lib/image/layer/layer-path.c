@@ -288,12 +288,16 @@ void vmctr__layer_cache_clear(layer_ctx *c) {
   c->cache_path = NULL;
 }
 
+/* Removing path invalidates every cached directory reached through it,
+ * including through an in-root symlink (lib -> usr/lib, then usr goes). Only
+ * path's own parent is sure to survive: it is the directory being changed, and
+ * callers may hold its fd from the cache. */
 void vmctr__layer_cache_forget(layer_ctx *c, const char *path) {
-  size_t n = strlen(path);
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) : 0;
   if (!c->cache_path)
     return;
-  if (n == 0 || (strncmp(c->cache_path, path, n) == 0 &&
-                 (c->cache_path[n] == '\0' || c->cache_path[n] == '/')))
+  if (!slash || strlen(c->cache_path) != n || memcmp(c->cache_path, path, n) != 0)
     vmctr__layer_cache_clear(c);
 }
 
