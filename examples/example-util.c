@@ -8,6 +8,18 @@
 
 #include "example-util.h"
 
+static void log_to_stderr(int32_t level, const char *domain, const char *message, void *userdata) {
+  static const char *names[] = {"error", "warn", "info", "debug"};
+  (void)userdata;
+  fprintf(stderr, "libvmctr %s [%s] %s\n", level >= 0 && level < 4 ? names[level] : "?", domain, message);
+}
+
+void example_log_from_env(void) {
+  const char *d = getenv("VMCTR_DEBUG");
+  if (d && *d && strcmp(d, "0") != 0)
+    vmctr_log_set_handler(strcmp(d, "1") == 0 ? VMCTR_LOG_INFO : VMCTR_LOG_DEBUG, log_to_stderr, NULL, NULL);
+}
+
 const char *example_default_kernel(void) {
   const char *k = getenv("VMCTR_KERNEL");
   return k && *k ? k : NULL;

@@ -75,6 +75,7 @@ out:
 }
 
 int main(int argc, char **argv) {
+  example_log_from_env();
   static const struct option lo[] = {{"image", required_argument, 0, 'I'},
                                      {"kernel", required_argument, 0, 'k'},
                                      {"store", required_argument, 0, 's'},

@@ -326,6 +326,7 @@ static int run(vmctr_container *c, const struct opts *o) {
 }
 
 int main(int argc, char **argv) {
+  example_log_from_env();
   struct opts o = {0};
   if (parse_args(argc, argv, &o) < 0)
     return EXIT_ERROR;

@@ -135,10 +135,12 @@ VMCTR_API int vmctr_process_config_set_no_new_privileges(vmctr_process_config *p
 VMCTR_API int vmctr_process_config_set_terminal(vmctr_process_config *p, int32_t enabled, uint32_t rows, uint32_t cols);
 
 /**
- * Choose where stdio goes. Each is a file descriptor of the caller's (it is
- * duplicated when the process starts, so the caller keeps and may close its
- * own) or one of VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK (stdout/stderr) and
- * VMCTR_STDIO_WRITE (stdin). The default is all VMCTR_STDIO_NULL.
+ * Choose where stdio goes. Each is a file descriptor of the caller's, or one
+ * of VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK (stdout/stderr) and
+ * VMCTR_STDIO_WRITE (stdin). A descriptor must stay open until
+ * vmctr_container_start() or vmctr_container_exec() returns: it is duplicated
+ * then, and the caller may close its own copy afterwards. The default is all
+ * VMCTR_STDIO_NULL.
  * @return 0 or VMCTR_EINVAL.
  */
 VMCTR_API int vmctr_process_config_set_stdio(vmctr_process_config *p, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd);

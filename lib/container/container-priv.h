@@ -27,6 +27,7 @@ struct vmctr_process {
   vmctr_process *next; /* the container's list */
   uint32_t pid;        /* the guest's */
   uint32_t stream[3];  /* 0: not connected */
+  int stdin_fd;        /* caller's stdin (dup), until attached after SPAWN */
   struct vmctr__procio io[3];
   struct vmctr__outcb *outcb;
   bool is_init, terminal, stdin_write;

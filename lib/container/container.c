@@ -213,10 +213,13 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
   int r = vmctr__container_check_id(id);
   if (r < 0)
     return r;
+  /* The host first: a capability the host lacks is the answer, whatever else is wrong. */
+  if ((r = check_host(boot)) < 0)
+    return r;
   uint32_t kind = vmctr_mount_kind(rootfs);
   if (kind != VMCTR_MOUNT_BLOCK && kind != VMCTR_MOUNT_SHARE)
     return vmctr__err(VMCTR_EINVAL, 0, "the rootfs must be a block or share mount");
-  if ((r = vmctr_mount_validate(rootfs)) < 0 || (r = check_host(boot)) < 0)
+  if ((r = vmctr_mount_validate(rootfs)) < 0)
     return r;
 
   vmctr_container *c = calloc(1, sizeof(*c));

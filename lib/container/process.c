@@ -53,7 +53,12 @@ static int wire(vmctr_process *p, int which, int32_t spec) {
     int fd = fcntl(spec, F_DUPFD_CLOEXEC, 3);
     if (fd < 0)
       return vmctr__err_os(errno, "cannot duplicate stdio fd %d", spec);
-    r = which == 0 ? vmctr__agent_stream_send_fd(a, id, fd) : vmctr__agent_stream_recv_fd(a, id, fd);
+    /* stdin is attached once the guest has the process (vmctr__process_spawn):
+     * its DATA must not overtake the SPAWN request. */
+    if (which == 0)
+      p->stdin_fd = fd;
+    else
+      r = vmctr__agent_stream_recv_fd(a, id, fd);
   } else if (spec == VMCTR_STDIO_CALLBACK) {
     if (!p->outcb)
       return vmctr__err(VMCTR_EINVAL, 0, "stdio goes to a callback, but no output callback is set");
@@ -105,6 +110,7 @@ int vmctr__process_spawn(vmctr_container *c, const vmctr_process_config *cfg,
   if (!p)
     return vmctr__err_nomem();
   p->c = c;
+  p->stdin_fd = -1;
   p->is_init = is_init;
   p->terminal = cfg && cfg->terminal;
   p->outcb = cfg ? vmctr__outcb_ref(cfg->outcb) : NULL;
@@ -155,6 +161,12 @@ int vmctr__process_spawn(vmctr_container *c, const vmctr_process_config *cfg,
   }
   vmctr__agent_reply_free(rep);
   rep = NULL;
+  if (p->stdin_fd >= 0) {
+    r = vmctr__agent_stream_send_fd(c->agent, p->stream[0], p->stdin_fd);
+    p->stdin_fd = -1; /* taken over, even on failure */
+    if (r < 0)
+      goto fail_running;
+  }
 
   /* Ask for its exit now; the watcher waits for the answer. */
   vmctr__agent_buf_free(&b);
@@ -181,6 +193,8 @@ fail:
   for (int i = 0; i < 3; i++)
     if (p->stream[i])
       vmctr__agent_stream_release(c->agent, p->stream[i]);
+  if (p->stdin_fd >= 0)
+    close(p->stdin_fd);
   vmctr__outcb_unref(p->outcb);
   free(p);
   return r;

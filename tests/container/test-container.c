@@ -112,6 +112,7 @@ static void ct_run(struct ct *t, int32_t *code, int32_t *sig) {
 static int setup(void **state) {
   (void)state;
   kernel = getenv("VMCTR_TEST_KERNEL");
+  example_log_from_env();
   if (!mkdtemp(store_dir))
     return -1;
   struct example_progress prog = {.quiet = true};
@@ -231,9 +232,10 @@ static void test_stdin_pipe(void **state) {
   stdin_fd = fds[0];
   struct ct t;
   ct_new(&t, "stdinpipe", argv, 3, stdin_tweak);
-  close(fds[0]); /* the library holds its own copy */
+  assert_int_equal(vmctr_container_start(t.c), 0);
+  close(fds[0]); /* duplicated at start: the library holds its own copy */
   int32_t code, sig;
-  ct_run(&t, &code, &sig);
+  assert_int_equal(vmctr_container_wait(t.c, 60000, &code, &sig), 0);
   assert_int_equal(code, 0);
   assert_string_equal(t.out.buf, "SHOUT\n");
   ct_free(&t);

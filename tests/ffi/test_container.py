@@ -144,9 +144,9 @@ def main():
 
         check(lib.vmctr_container_new(byref(objs['ct']), b'pyffi', objs['mount'], objs['boot'],
                                       objs['cfg']), 'create')
-        os.close(wfd)  # the library keeps its own duplicate
         t.eq(lib.vmctr_container_state(objs['ct']), 1, 'state CREATED after create')
         check(lib.vmctr_container_start(objs['ct']), 'start')
+        os.close(wfd)  # duplicated at start: the library keeps its own
         code, sig = c_int32(-1), c_int32(-1)
         check(lib.vmctr_container_wait(objs['ct'], 60000, byref(code), byref(sig)), 'wait')
         t.eq((code.value, sig.value), (5, -1), 'exit code 5 crosses the FFI')

@@ -104,9 +104,13 @@ fn run(layout: &str, store_dir: &str, kernel: &str) -> Result<(i32, String), Str
         check(vmctr_container_config_set_process(o.cfg, o.proc_), "set process")?;
         check(vmctr_container_config_set_image(o.cfg, o.image), "set image")?;
         let r = vmctr_container_new(&mut o.ct, cs("rustffi").as_ptr(), o.mount, o.boot, o.cfg);
-        close(fds[1]);
+        if r < 0 {
+            close(fds[1]);
+        }
         check(r, "create")?;
-        check(vmctr_container_start(o.ct), "start")?;
+        let r = vmctr_container_start(o.ct);
+        close(fds[1]); // duplicated at start: the library keeps its own
+        check(r, "start")?;
         let (mut code, mut sig) = (-1i32, -1i32);
         check(vmctr_container_wait(o.ct, 60000, &mut code, &mut sig), "wait")?;
         check(vmctr_container_stop(o.ct, 1000), "stop")?;
