@@ -124,13 +124,14 @@ static char *kernel_cmdline(const vmctr_vmm *vmm, const char *arch) {
 static int extra_args(const vmctr_vmm *vmm, char ***out) {
   char *v = NULL, **args = NULL;
   size_t n = 0;
-  int r = vmctr_bootcfg_get(vmm->cfg, EXTRA_ARGS_KEY, &v);
+  int r;
+  bool set = false;
   *out = NULL;
-  if (r == VMCTR_ENOENT) {
-    vmctr_error_clear();
+  for (size_t i = 0; i < vmm->cfg->nextras; i++)
+    set |= strcmp(vmm->cfg->extras[i].key, EXTRA_ARGS_KEY) == 0;
+  if (!set) /* asked this way, an absent key records no error */
     return 0;
-  }
-  if (r < 0)
+  if ((r = vmctr_bootcfg_get(vmm->cfg, EXTRA_ARGS_KEY, &v)) < 0)
     return r;
   r = vmctr__bootcfg_split_cmdline(v, &args, &n);
   free(v);
