@@ -14,7 +14,8 @@
 #   --accel A       tcg (default) or kvm
 #   --append ARGS   replace the kernel command line entirely
 #   --cmdline-extra ARGS  add to the kernel command line
-#   --acpi on|off   microvm's ACPI (default off)
+#   --acpi on|off   microvm's ACPI (default: off for tailored; on for debian, whose
+#                   virtio_mmio finds devices only through ACPI)
 #   --log FILE      keep the guest console of the last run
 #
 # Output: one line per run ("run I: S s") on stderr, then "median: S s" on stdout.
@@ -29,10 +30,10 @@ runs=5
 accel=tcg
 append=""
 extra=""
-acpi=off
+acpi=""
 log=""
 
-usage() { sed -n '2,23s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,24s/^# \{0,1\}//p' "$0"; }
 die() { echo "boot-raw.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -53,8 +54,8 @@ while [ $# -gt 0 ]; do
 done
 case "$runs" in ''|*[!0-9]*|0) die "--runs wants a positive number" ;; esac
 case "$kind" in
-tailored) : "${kernel:=$here/kernel/out/bzImage}"; cmdfile="$here/kernel/cmdline.tailored" ;;
-debian) : "${kernel:=$here/kernel/out/debian/vmlinuz}"; cmdfile="$here/kernel/cmdline.debian" ;;
+tailored) : "${kernel:=$here/kernel/out/bzImage}" "${acpi:=off}"; cmdfile="$here/kernel/cmdline.tailored" ;;
+debian) : "${kernel:=$here/kernel/out/debian/vmlinuz}" "${acpi:=on}"; cmdfile="$here/kernel/cmdline.debian" ;;
 *) die "--kind is tailored or debian" ;;
 esac
 [ -r "$kernel" ] || die "no kernel at $kernel (kernel/build-kernel.sh or kernel/fetch-debian-kernel.sh)"
