@@ -15,6 +15,12 @@ static void log_to_stderr(int32_t level, const char *domain, const char *message
 }
 
 void example_log_from_env(void) {
+#ifdef EXAMPLE_BUILD_INIT
+  /* Uninstalled: this build's vmctr-init, unless the caller chose one. */
+  const char *i = getenv("VMCTR_GUEST_INIT");
+  if ((!i || !*i) && access(EXAMPLE_BUILD_INIT, X_OK) == 0)
+    setenv("VMCTR_GUEST_INIT", EXAMPLE_BUILD_INIT, 0);
+#endif
   const char *d = getenv("VMCTR_DEBUG");
   if (d && *d && strcmp(d, "0") != 0)
     vmctr_log_set_handler(strcmp(d, "1") == 0 ? VMCTR_LOG_INFO : VMCTR_LOG_DEBUG, log_to_stderr, NULL, NULL);
@@ -22,7 +28,13 @@ void example_log_from_env(void) {
 
 const char *example_default_kernel(void) {
   const char *k = getenv("VMCTR_KERNEL");
-  return k && *k ? k : NULL;
+  if (k && *k)
+    return k;
+#ifdef EXAMPLE_BUILD_KERNEL
+  if (access(EXAMPLE_BUILD_KERNEL, R_OK) == 0)
+    return EXAMPLE_BUILD_KERNEL;
+#endif
+  return NULL;
 }
 
 char *example_store_dir(const char *explicit_dir) {

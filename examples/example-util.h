@@ -16,7 +16,8 @@ struct example_progress {
   uint64_t last_ns;
 };
 
-/* $VMCTR_DEBUG=1 (or 2 for debug detail): print the library's log on stderr. */
+/* $VMCTR_DEBUG=1 (or 2 for debug detail): print the library's log on stderr.
+ * Run from the build tree, also point $VMCTR_GUEST_INIT at this build's vmctr-init. */
 void example_log_from_env(void);
 /* The guest kernel: $VMCTR_KERNEL, else NULL (the library's default search). */
 const char *example_default_kernel(void);

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
                                      {"quiet", no_argument, 0, 'q'},
                                      {"help", no_argument, 0, 'h'},
                                      {0, 0, 0, 0}};
-  const char *image = NULL, *kernel = getenv("VMCTR_KERNEL"), *store = NULL;
+  const char *image = NULL, *kernel = example_default_kernel(), *store = NULL;
   bool quiet = false;
   int c;
   while ((c = getopt_long(argc, argv, "+qh", lo, NULL)) != -1) {

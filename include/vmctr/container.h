@@ -306,7 +306,7 @@ VMCTR_API int vmctr_process_close_stdin(vmctr_process *p);
 /** Resize the process's terminal. @return 0, VMCTR_ESTATE (no terminal) or VMCTR_EIO. */
 VMCTR_API int vmctr_process_resize(vmctr_process *p, uint32_t rows, uint32_t cols);
 
-/** The guest's pid of the process (in the container's pid namespace the init process is 1). */
+/** The process's id in the VM (as the guest agent sees it, not the id inside the container's pid namespace); 0 for NULL. */
 VMCTR_API uint32_t vmctr_process_pid(const vmctr_process *p);
 
 /** Free the process handle; a process still running is killed (SIGKILL). NULL is ignored. Free processes before their container. */

@@ -391,8 +391,6 @@ int vmctr_container_exec(vmctr_container *c, const vmctr_process_config *p, vmct
 void vmctr__container_release(vmctr_container *c, vmctr_process *p) {
   if (p == c->init)
     return; /* owned by the container */
-  if (!vmctr__process_destroy(p))
-    return; /* stuck: reaped with the VM in vmctr_container_free */
   pthread_mutex_lock(&c->lock);
   for (vmctr_process **pp = &c->procs; *pp; pp = &(*pp)->next)
     if (*pp == p) {
@@ -400,6 +398,13 @@ void vmctr__container_release(vmctr_container *c, vmctr_process *p) {
       break;
     }
   pthread_mutex_unlock(&c->lock);
+  if (!vmctr__process_destroy(p)) {
+    /* Stuck: keep it; vmctr_container_free reaps it with the VM. */
+    pthread_mutex_lock(&c->lock);
+    p->next = c->procs;
+    c->procs = p;
+    pthread_mutex_unlock(&c->lock);
+  }
 }
 
 int vmctr_container_stop(vmctr_container *c, uint32_t grace_ms) {

@@ -24,5 +24,5 @@ cp /bin/busybox "$tmp/rootfs/bin/busybox"
 ln -s busybox "$tmp/rootfs/bin/sh"
 ln -s busybox "$tmp/rootfs/bin/echo"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$tmp/rootfs/etc/passwd"
-"$image_exe" --store "$tmp/store" build "$tmp/rootfs" "$tmp/layout" >&2
+"$image_exe" build "$tmp/rootfs" "$tmp/layout" >&2
 "$tmp/client" "$tmp/layout" "$tmp/store" "$VMCTR_TEST_KERNEL"
