@@ -21,6 +21,7 @@ struct vmctr_vmm {
   const vmctr__backend_ops *ops;
   void *ctx;           /* backend context, NULL before start */
   char *rundir;
+  int rundir_lock;     /* flock held on rundir while we own it (see rundir.h) */
   char *boot_log;
   char *initfs;        /* resolved initfs (the cfg's or a built one) */
   int32_t accel;       /* VMCTR_ACCEL_* in use */

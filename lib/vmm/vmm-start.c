@@ -224,7 +224,7 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
     r = VMCTR_ENOMEM;
     goto out;
   }
-  if ((r = vmctr__rundir_create(parent, &vmm->rundir)) < 0)
+  if ((r = vmctr__rundir_create(parent, &vmm->rundir, &vmm->rundir_lock)) < 0)
     goto out;
   if (vmm->boot_log_user)
     vmm->boot_log = vmctr__strdup(vmm->boot_log_user);

@@ -27,7 +27,7 @@ int vmctr_vmm_new(vmctr_vmm **out, const vmctr_bootcfg *cfg) {
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_new: %s is NULL", !out ? "out" : "cfg");
   if (!(vmm = calloc(1, sizeof(*vmm))))
     return vmctr__err_nomem();
-  vmm->epfd = vmm->efd = -1;
+  vmm->epfd = vmm->efd = vmm->rundir_lock = -1;
   vmm->agent_timeout_ms = VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
   vmm->state = VMCTR_VMM_STATE_NEW;
   vmm->exit_status = -1;
@@ -61,7 +61,7 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   if (vmm->ctx)
     vmm->ops->free(vmm->ctx);
   if (vmm->rundir)
-    vmctr__rundir_remove(vmm->rundir);
+    vmctr__rundir_remove(vmm->rundir, vmm->rundir_lock);
   if (vmm->epfd >= 0)
     close(vmm->epfd);
   if (vmm->efd >= 0)

@@ -70,8 +70,12 @@ static vmctr_vmm *new_vm(void) {
 static void start(vmctr_vmm *vm) {
   int64_t t0 = now_ms();
   int r = vmctr_vmm_start(vm);
-  if (r < 0)
-    fail_msg("start: %s", vmctr_error_last()->message);
+  if (r < 0) {
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s", vmctr_error_last()->message);
+    vmctr_vmm_free(vm); /* fail_msg leaves the test: leave nothing behind */
+    fail_msg("start: %s", msg);
+  }
   printf("# booted to agent in %lld ms\n", (long long)(now_ms() - t0));
 }
 

@@ -237,23 +237,36 @@ static void test_child(void **state) {
 }
 
 static void test_rundir(void **state) {
-  char tmpl[] = "/tmp/vmctr-rundir-XXXXXX", *dir = NULL, path[512];
+  char tmpl[] = "/tmp/vmctr-rundir-XXXXXX", *dir = NULL, *dir2 = NULL, path[512];
   struct stat st;
+  int lock = -1, lock2 = -1;
   assert_non_null(mkdtemp(tmpl));
   snprintf(path, sizeof(path), "%s/parent", tmpl);
-  assert_int_equal(vmctr__rundir_create(path, &dir), 0);
+  assert_int_equal(vmctr__rundir_create(path, &dir, &lock), 0);
+  assert_true(lock >= 0);
   assert_int_equal(stat(dir, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0700);
   assert_non_null(strstr(dir, "/vm-"));
   snprintf(path, sizeof(path), "%s/f", dir);
   close(open(path, O_CREAT | O_WRONLY, 0600));
-  vmctr__rundir_remove(dir);
+  /* A live VM's directory survives another VM's sweep. */
+  snprintf(path, sizeof(path), "%s/parent", tmpl);
+  assert_int_equal(vmctr__rundir_create(path, &dir2, &lock2), 0);
+  assert_int_equal(stat(dir, &st), 0);
+  vmctr__rundir_remove(dir, lock);
   assert_int_equal(stat(dir, &st), -1);
   free(dir);
+  /* One whose owner died (its lock gone, nothing removed) is swept by the next create. */
+  close(lock2);
+  assert_int_equal(stat(dir2, &st), 0);
+  assert_int_equal(vmctr__rundir_create(path, &dir, &lock), 0);
+  assert_int_equal(stat(dir2, &st), -1);
+  vmctr__rundir_remove(dir, lock);
+  free(dir);
+  free(dir2);
   /* A parent others may write is refused. */
-  snprintf(path, sizeof(path), "%s/parent", tmpl);
   chmod(path, 0777);
-  assert_int_equal(vmctr__rundir_create(path, &dir), VMCTR_EPERM);
+  assert_int_equal(vmctr__rundir_create(path, &dir, &lock), VMCTR_EPERM);
   rmdir(path);
   rmdir(tmpl);
   char *def = vmctr__rundir_default_parent();
