@@ -105,41 +105,14 @@ static void make_ext4(const char *path) {
   assert_int_equal(host_run(mk, NULL, 0), 0);
 }
 
-/* Children of this process (qemu, virtiofsd, anything): their count; each
- * one is named on stderr when loud. */
-static int count_children(int loud) {
+/* Children of this process whose name starts with comm and, when needle is
+ * given, with an argument holding needle (the last copied to arg): their
+ * count. Each is named on stderr when loud. */
+static int children(const char *comm, const char *needle, char *arg, size_t argsz, int loud) {
   DIR *d = opendir("/proc");
   struct dirent *e;
   int found = 0;
   while (d && (e = readdir(d))) {
-    char path[300], buf[512];
-    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-      continue;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    int ppid;
-    if (rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid()) {
-      if (loud)
-        fprintf(stderr, "# leftover child %s: %s\n", e->d_name, buf);
-      found++;
-    }
-  }
-  if (d)
-    closedir(d);
-  return found;
-}
-
-/* The argument of a child of ours (whose comm starts with comm) that holds
- * needle, copied to arg; 0 if none does. */
-static int child_arg(const char *comm, const char *needle, char *arg, size_t argsz) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int found = 0;
-  while (!found && d && (e = readdir(d))) {
     char path[300], buf[8192];
     snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
     FILE *f = fopen(path, "r");
@@ -149,22 +122,22 @@ static int child_arg(const char *comm, const char *needle, char *arg, size_t arg
     fclose(f);
     buf[n] = '\0';
     char *rp = strrchr(buf, ')'), *lp = strchr(buf, '(');
-    int ppid;
+    int ppid, match = !needle;
     if (!rp || !lp || strncmp(lp + 1, comm, strlen(comm)) != 0 ||
         sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
       continue;
+    if (loud)
+      fprintf(stderr, "# leftover child %s: %s\n", e->d_name, buf);
     snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-    if (!(f = fopen(path, "r")))
-      continue;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
-      if (strstr(buf + i, needle)) {
-        snprintf(arg, argsz, "%s", buf + i);
-        found = 1;
-        break;
-      }
+    if (needle && (f = fopen(path, "r"))) {
+      n = fread(buf, 1, sizeof(buf) - 1, f);
+      fclose(f);
+      buf[n] = '\0';
+      for (size_t i = 0; i < n && !match; i += strlen(buf + i) + 1)
+        if (strstr(buf + i, needle) && (match = 1))
+          snprintf(arg, argsz, "%s", buf + i);
+    }
+    found += match;
   }
   if (d)
     closedir(d);
@@ -197,13 +170,13 @@ static int runtime_entries(int loud) {
 }
 
 static void assert_no_leftovers(void) {
-  assert_int_equal(count_children(1), 0);
+  assert_int_equal(children("", NULL, NULL, 0, 1), 0);
   assert_int_equal(runtime_entries(1), 0);
 }
 
 /* While a VM runs, the checks above do see its processes and files. */
 static void assert_vm_visible(void) {
-  assert_true(count_children(0) > 0);
+  assert_true(children("", NULL, NULL, 0, 0) > 0);
   assert_true(runtime_entries(0) > 0);
 }
 
@@ -414,13 +387,13 @@ static void block_case(uint32_t caching, uint32_t sync, int with_ro) {
   assert_vm_visible();
   char arg[1024], needle[700];
   snprintf(needle, sizeof(needle), "filename=%s,", img);
-  assert_true(child_arg("qemu-system", needle, arg, sizeof(arg)));
+  assert_int_equal(children("qemu-system", needle, arg, sizeof(arg), 0), 1);
   assert_non_null(strstr(arg, caching == VMCTR_MOUNT_CACHING_UNCACHED ? "cache.direct=on" : "cache.direct=off"));
   assert_non_null(strstr(arg, sync == VMCTR_MOUNT_SYNC_NONE ? "cache.no-flush=on" : "cache.no-flush=off"));
   assert_non_null(strstr(arg, "read-only=off"));
   if (with_ro) {
     snprintf(needle, sizeof(needle), "filename=%s,", roimg);
-    assert_true(child_arg("qemu-system", needle, arg, sizeof(arg)));
+    assert_int_equal(children("qemu-system", needle, arg, sizeof(arg), 0), 1);
     assert_non_null(strstr(arg, "read-only=on"));
   }
   snprintf(what, sizeof(what), "block %s", name);
@@ -546,9 +519,10 @@ static void share_case(uint32_t cache, const char *name) {
   const char *const dirs[] = {dir, rodir};
   for (int i = 0; i < 2; i++) {
     snprintf(needle, sizeof(needle), "source=%s", dirs[i]);
-    assert_true(child_arg("virtiofsd", needle, arg, sizeof(arg)));
-    assert_true(child_arg("virtiofsd", daemon_cache[cache], arg, sizeof(arg)));
+    assert_int_equal(children("virtiofsd", needle, arg, sizeof(arg), 0), 1);
   }
+  /* Both daemons got the cache mode. */
+  assert_int_equal(children("virtiofsd", daemon_cache[cache], arg, sizeof(arg), 0), 2);
   snprintf(what, sizeof(what), "share %s", name);
   ct_stop(&t, what);
   ct_free(&t);
