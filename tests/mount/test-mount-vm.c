@@ -134,7 +134,7 @@ static int children(const char *comm, const char *needle, char *arg, size_t args
       fclose(f);
       buf[n] = '\0';
       for (size_t i = 0; i < n && !match; i += strlen(buf + i) + 1)
-        if (strstr(buf + i, needle) && (match = 1))
+        if (strstr(buf + i, needle) && (match = 1) && arg)
           snprintf(arg, argsz, "%s", buf + i);
     }
     found += match;
@@ -194,7 +194,7 @@ static void collect(uint32_t stream, const void *data, size_t len, void *ud) {
   pthread_mutex_lock(&o->lock);
   char *dst = stream == VMCTR_STREAM_STDERR ? o->err : o->buf;
   size_t *n = &o->len[stream];
-  if (*n + len < sizeof(o->buf) - 1) {
+  if (len && *n + len < sizeof(o->buf) - 1) { /* len 0 (end of file): data may be NULL */
     memcpy(dst + *n, data, len);
     *n += len;
     dst[*n] = '\0';
