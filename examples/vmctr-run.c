@@ -26,7 +26,7 @@
 #define EXIT_ERROR 125 /* like docker run: the runner failed, not the command */
 
 struct opts {
-  const char *image, *memory, *workdir, *user, *hostname, *name, *kernel, *initfs, *store;
+  const char *image, *memory, *workdir, *user, *hostname, *name, *kernel, *initfs, *store, *modules;
   uint32_t cpus;
   bool tty, interactive, virtualization, rm, quiet;
   const char **env;
@@ -57,6 +57,8 @@ static void usage(FILE *f) {
         "  --rm                remove the container's disk when it exits\n"
         "  --kernel PATH       guest kernel (default: $VMCTR_KERNEL, then the built-in search)\n"
         "  --initfs PATH       initial filesystem (default: built and cached by the library)\n"
+        "  --modules DIR       modules for a stock kernel, with their load-order file\n"
+        "                      (kernel/fetch-debian-kernel.sh writes kernel/out/debian/modules)\n"
         "  --store DIR         image store (default: $VMCTR_STORE, /var/lib/libvmctr as root,\n"
         "                      else ~/.local/share/libvmctr)\n"
         "  -q, --quiet         no progress output\n"
@@ -89,7 +91,7 @@ static int parse_size(const char *s, uint64_t *out) {
 
 static int parse_args(int argc, char **argv, struct opts *o) {
   enum { O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
-         O_INITFS, O_STORE };
+         O_INITFS, O_STORE, O_MODULES };
   static const struct option lo[] = {
       {"image", required_argument, 0, O_IMAGE},   {"cpus", required_argument, 0, O_CPUS},
       {"memory", required_argument, 0, O_MEMORY}, {"env", required_argument, 0, 'e'},
@@ -99,6 +101,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"name", required_argument, 0, O_NAME},     {"virtualization", no_argument, 0, O_VIRT},
       {"rm", no_argument, 0, O_RM},               {"kernel", required_argument, 0, O_KERNEL},
       {"initfs", required_argument, 0, O_INITFS}, {"store", required_argument, 0, O_STORE},
+      {"modules", required_argument, 0, O_MODULES},
       {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   o->cpus = 1;
@@ -138,6 +141,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     case O_KERNEL: o->kernel = optarg; break;
     case O_INITFS: o->initfs = optarg; break;
     case O_STORE: o->store = optarg; break;
+    case O_MODULES: o->modules = optarg; break;
     case 'q': o->quiet = true; break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); return -1;
@@ -201,6 +205,7 @@ static int make_bootcfg(const struct opts *o, vmctr_bootcfg **out) {
   const char *kernel = o->kernel ? o->kernel : example_default_kernel();
   if ((kernel && vmctr_bootcfg_set_kernel(b, kernel) < 0) ||
       (o->initfs && vmctr_bootcfg_set_initfs(b, o->initfs) < 0) ||
+      (o->modules && vmctr_bootcfg_set(b, "modules", o->modules) < 0) ||
       vmctr_bootcfg_set_cpus(b, o->cpus) < 0 || vmctr_bootcfg_set_memory(b, mem) < 0 ||
       vmctr_bootcfg_set_nested_virtualization(b, o->virtualization) < 0) {
     vmctr_bootcfg_free(b);

@@ -8,6 +8,7 @@
 #define VMCTR_VMM_BACKEND_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* What to boot, fully resolved by vmm.c (paths exist, accelerator chosen). */
@@ -28,6 +29,9 @@ typedef struct vmctr__vm_spec {
   const struct vmctr_mount *const *mounts;
   size_t nmounts;
   const char *virtiofsd;   /* the share daemon, NULL: search */
+  /* Describe the devices in firmware tables (ACPI on x86) rather than on the
+   * kernel command line: for stock kernels without virtio-mmio cmdline devices. */
+  bool firmware_tables;
 } vmctr__vm_spec;
 
 typedef struct vmctr__backend_ops {

@@ -90,7 +90,10 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, int qmp_fd, int agent_fd, char 
 
   add(&a, strdup(spec->binary));
   addf(&a, "-M");
-  addf(&a, "%s,memory-backend=mem", m->machine);
+  if (spec->firmware_tables && strcmp(m->arch, "x86_64") == 0)
+    add(&a, strdup("microvm,acpi=on,memory-backend=mem")); /* virtio-mmio listed in ACPI */
+  else
+    addf(&a, "%s,memory-backend=mem", m->machine);
   add2(&a, "-accel", spec->accel == VMCTR_ACCEL_KVM ? "kvm" : "tcg");
   if (spec->accel == VMCTR_ACCEL_KVM)
     add2(&a, "-cpu", "host");

@@ -24,6 +24,7 @@ struct vmctr_vmm {
   int rundir_lock;     /* flock held on rundir while we own it (see rundir.h) */
   char *boot_log;
   char *initfs;        /* resolved initfs (the cfg's or a built one) */
+  char *modules_dir;   /* boot config key "modules" (stock kernels), NULL if none */
   int32_t accel;       /* VMCTR_ACCEL_* in use */
   int32_t state;
   int exit_status;

@@ -71,6 +71,41 @@ static char *cache_dir(void) {
   return p;
 }
 
+/* Free keys for stock kernels (Debian's cloud kernel): "modules" names a
+ * directory of virtio modules with a load-order file (kernel/fetch-debian-
+ * kernel.sh writes one) that goes into the built initfs; "acpi" ("on",
+ * "off") says whether devices are described in ACPI tables, which such
+ * kernels need (they lack virtio-mmio command-line devices). ACPI defaults
+ * to on exactly when modules are given. */
+static bool has_key(const vmctr_vmm *vmm, const char *key) {
+  for (size_t i = 0; i < vmm->cfg->nextras; i++)
+    if (strcmp(vmm->cfg->extras[i].key, key) == 0)
+      return true;
+  return false; /* asked this way, an absent key records no error */
+}
+
+static int stock_kernel_keys(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
+  char *v = NULL;
+  int r;
+  free(vmm->modules_dir);
+  vmm->modules_dir = NULL;
+  if (has_key(vmm, "modules")) {
+    if ((r = vmctr_bootcfg_get(vmm->cfg, "modules", &vmm->modules_dir)) < 0)
+      return r;
+    spec->firmware_tables = true;
+  }
+  if (has_key(vmm, "acpi")) {
+    if ((r = vmctr_bootcfg_get(vmm->cfg, "acpi", &v)) < 0)
+      return r;
+    bool on = strcmp(v, "on") == 0, off = strcmp(v, "off") == 0;
+    free(v);
+    if (!on && !off)
+      return vmctr__err(VMCTR_EINVAL, 0, "boot config key \"acpi\" must be \"on\" or \"off\"");
+    spec->firmware_tables = on;
+  }
+  return 0;
+}
+
 /* The boot config's initfs, or one built around vmctr-init. */
 static int resolve_initfs(vmctr_vmm *vmm) {
   const char *given = vmctr_bootcfg_initfs(vmm->cfg), *init = getenv("VMCTR_GUEST_INIT");
@@ -80,6 +115,7 @@ static int resolve_initfs(vmctr_vmm *vmm) {
   if (given)
     return (vmm->initfs = vmctr__strdup(given)) ? 0 : VMCTR_ENOMEM;
   p.init_path = init && *init ? init : VMCTR_DEFAULT_GUEST_INIT;
+  p.modules_dir = vmm->modules_dir;
   if (access(p.init_path, X_OK) < 0)
     return vmctr__err(VMCTR_ENOENT, errno,
                       "the boot config has no initfs and vmctr-init was not found at %s; set one "
@@ -106,6 +142,24 @@ static const char *host_arch(void) {
 /* Without arguments the kernel gets what the tailored kernel needs: the
  * console on the first serial port, reboot by triple fault (no ACPI), and
  * a panic that ends the VM at once (-no-reboot) instead of hanging. */
+/* The host's TSC rate in kHz, from /proc/cpuinfo; 0 when unknown. Under TCG
+ * the guest's TSC runs at the host's, and telling the kernel spares it the
+ * calibration against the PIT, which TCG's timing jitter sometimes fails
+ * ("Unable to calibrate against PIT"), after which a stock kernel can hang. */
+static unsigned long host_tsc_khz(void) {
+  char *text = NULL;
+  size_t len;
+  unsigned long khz = 0;
+  if (vmctr__read_file("/proc/cpuinfo", 4u << 20, &text, &len) < 0)
+    return 0;
+  const char *p = strstr(text, "\ncpu MHz");
+  double mhz;
+  if (p && (p = strchr(p, ':')) && sscanf(p + 1, "%lf", &mhz) == 1 && mhz > 100 && mhz < 100000)
+    khz = (unsigned long)(mhz * 1000.0);
+  free(text);
+  return khz;
+}
+
 static char *kernel_cmdline(const vmctr_vmm *vmm, const char *arch) {
   char *s = NULL;
   if (vmctr_bootcfg_cmdline_count(vmm->cfg) > 0) {
@@ -113,8 +167,13 @@ static char *kernel_cmdline(const vmctr_vmm *vmm, const char *arch) {
       return NULL;
     return s;
   }
-  if (asprintf(&s, "console=%s reboot=t panic=-1",
-               strcmp(arch, "aarch64") == 0 ? "ttyAMA0" : "ttyS0") < 0) {
+  char tsc[48] = "";
+  unsigned long khz;
+  if (strcmp(arch, "x86_64") == 0 && vmm->accel == VMCTR_ACCEL_TCG && (khz = host_tsc_khz()))
+    snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu", khz);
+  /* quiet: printing to an emulated UART is slow under TCG; errors still show. */
+  if (asprintf(&s, "console=%s reboot=t panic=-1 quiet no_timer_check%s",
+               strcmp(arch, "aarch64") == 0 ? "ttyAMA0" : "ttyS0", tsc) < 0) {
     vmctr__err_nomem();
     return NULL;
   }
@@ -213,7 +272,8 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
     r = vmctr__err(VMCTR_ENOENT, 0, "cannot boot: %s", why ? why : "no qemu found");
     goto out;
   }
-  if ((r = resolve_initfs(vmm)) < 0 || (r = extra_args(vmm, &extra)) < 0)
+  if ((r = stock_kernel_keys(vmm, &spec)) < 0 || (r = resolve_initfs(vmm)) < 0 ||
+      (r = extra_args(vmm, &extra)) < 0)
     goto out;
   spec.arch = host_arch();
   if (!(cmdline = kernel_cmdline(vmm, spec.arch))) {

@@ -75,6 +75,7 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   free(vmm->rundir);
   free(vmm->boot_log);
   free(vmm->initfs);
+  free(vmm->modules_dir);
   free(vmm);
 }
 
