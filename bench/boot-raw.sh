@@ -65,6 +65,13 @@ if [ -z "$append" ]; then
 	append=$(cat "$cmdfile")
 fi
 append="$append${extra:+ $extra}"
+# As the library does under TCG: give the kernel the host's TSC rate, so it
+# neither calibrates against the PIT (which TCG's jitter can make fail, and a
+# stock kernel then hangs) nor runs the delay-loop calibration.
+if [ "$accel" = tcg ]; then
+	mhz=$(awk -F: '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
+	[ -n "$mhz" ] && append="$append tsc_early_khz=$(awk -v m="$mhz" 'BEGIN { printf "%d", m * 1000 }')"
+fi
 
 tmp=$(mktemp -d /tmp/vmctr-boot-raw.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM HUP

@@ -16,6 +16,9 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 truncate -s 1M "$tmp/disk.raw"
 n=0
+# The host's TSC rate, as the library passes it under TCG (see lib/vmm).
+mhz=$(awk -F: '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
+tsc=${mhz:+tsc_early_khz=$(awk -v m="$mhz" 'BEGIN { printf "%d", m * 1000 }')}
 for kind in tailored debian; do
 	n=$((n + 1))
 	case $kind in
@@ -33,7 +36,7 @@ for kind in tailored debian; do
 		-nodefaults -no-user-config -nographic -no-reboot -serial stdio \
 		-global virtio-mmio.force-legacy=false \
 		-drive id=d0,file="$tmp/disk.raw",format=raw,if=none -device virtio-blk-device,drive=d0 \
-		-kernel "$kernel" -initrd "$initfs" -append "$(cat "$src/kernel/cmdline.$kind")" \
+		-kernel "$kernel" -initrd "$initfs" -append "$(cat "$src/kernel/cmdline.$kind") $tsc" \
 		> "$tmp/console.$kind" 2>&1 < /dev/null
 	rc=$?
 	want="VMCTR-TEST modules=$want_mods failed=0 virtio=1 vda=yes console=tty fs=ext4,overlay,virtiofs,tmpfs"
