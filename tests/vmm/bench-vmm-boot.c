@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "agent/client.h"
-#include "initfs/initfs.h"
 #include "vmctr.h"
 #include "vmm/vmm-internal.h"
 
@@ -90,17 +89,8 @@ int main(int argc, char **argv) {
   vmctr_bootcfg_set_kernel(cfg, argv[1]);
   if (argv[2][0])
     vmctr_bootcfg_set(cfg, "cmdline", argv[2]);
-  if (argc == 4) {
-    char cache[] = "/tmp/vmctr-bench-initfs";
-    vmctr__initfs_params p = {getenv("VMCTR_GUEST_INIT"), argv[3], cache};
-    char *initfs = NULL;
-    if (!p.init_path || vmctr__initfs_get(&p, &initfs) < 0) {
-      fprintf(stderr, "initfs: %s\n", p.init_path ? vmctr_error_last()->message : "set VMCTR_GUEST_INIT");
-      return 1;
-    }
-    vmctr_bootcfg_set_initfs(cfg, initfs);
-    free(initfs);
-  }
+  if (argc == 4) /* a stock kernel: its modules go into the initfs the library builds */
+    vmctr_bootcfg_set(cfg, "modules", argv[3]);
   vmctr_bootcfg_set_memory(cfg, 256ull << 20);
   if (vmctr_vmm_new(&vm, cfg) < 0)
     return 1;
