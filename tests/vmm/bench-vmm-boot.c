@@ -91,7 +91,6 @@ int main(int argc, char **argv) {
     vmctr_bootcfg_set(cfg, "cmdline", argv[2]);
   if (argc == 4) /* a stock kernel: its modules go into the initfs the library builds */
     vmctr_bootcfg_set(cfg, "modules", argv[3]);
-  vmctr_bootcfg_set_memory(cfg, 256ull << 20);
   if (vmctr_vmm_new(&vm, cfg) < 0)
     return 1;
   vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG);

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""container.py: containers end to end, next to the raw QEMU boot of the same kernel.
+
+    bench/container.py BUILD_DIR [--runs N]
+
+All from one run, medians of N (default 5), under TCG on the tailored kernel
+(kernel/out/bzImage):
+  run       `vmctr-run --rm -- true`, the image already imported (store reused)
+  import    the same with a fresh store each time: import + unpack + ext4 + run
+  exec      `true` exec'd into a running container (bench/container-bench)
+  rss       the host process's RSS with one container running (QEMU excluded)
+  raw       bench/boot-raw.sh: plain QEMU, same kernel, an init that only reboots
+and the overhead ratios run/raw and import/raw.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+
+
+def timed(cmd, env):
+    t = time.monotonic()
+    p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       timeout=600)
+    if p.returncode != 0:
+        sys.exit("container.py: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr[-500:]))
+    return time.monotonic() - t
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build_dir")
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+    run = os.path.join(a.build_dir, "examples", "vmctr-run")
+    bench = os.path.join(a.build_dir, "bench", "container-bench")
+    for exe in (run, bench):
+        if not os.access(exe, os.X_OK):
+            sys.exit("container.py: %s is missing; build %s first" % (exe, a.build_dir))
+    env = dict(os.environ)
+    tmp = tempfile.mkdtemp(prefix="vmctr-bench-")
+    try:
+        store = os.path.join(tmp, "store")
+        timed([run, "--store", store, "--rm", "-q", "--", "true"], env)  # warm: image + initfs
+        layout = os.path.join(store, "default-image", "busybox")
+
+        runs = [timed([run, "--store", store, "--rm", "-q", "--", "true"], env) for _ in range(a.runs)]
+        imports = []
+        for i in range(a.runs):
+            fresh = os.path.join(tmp, "fresh%d" % i)
+            imports.append(timed([run, "--store", fresh, "--image", layout, "--rm", "-q", "--", "true"],
+                                 env))
+            shutil.rmtree(fresh, ignore_errors=True)
+
+        out = subprocess.run([bench, store, str(max(a.runs, 5) * 4)], env=env, capture_output=True,
+                             text=True, timeout=600)
+        if out.returncode != 0:
+            sys.exit("container.py: container-bench failed: " + out.stderr[-500:])
+        execs = [float(l.split()[1]) for l in out.stdout.splitlines() if l.startswith("exec ")]
+        rss = [int(l.split()[1]) for l in out.stdout.splitlines() if l.startswith("rss_kib ")][0]
+
+        raw = None
+        p = subprocess.run([os.path.join(here, "boot-raw.sh"), "--runs", str(a.runs)],
+                           capture_output=True, text=True, timeout=900)
+        for line in p.stdout.splitlines():
+            if line.startswith("median:"):
+                raw = float(line.split()[1])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    med = statistics.median
+    print("%-34s %8s" % ("measure (median of %d)" % a.runs, "value"))
+    print("%-34s %7.3fs" % ("vmctr-run true, image imported", med(runs)))
+    print("%-34s %7.3fs" % ("vmctr-run true, fresh import", med(imports)))
+    print("%-34s %7.1fms" % ("exec true in a running container", med(execs) * 1000))
+    print("%-34s %6d KiB" % ("host RSS, one container (no QEMU)", rss))
+    if raw:
+        print("%-34s %7.3fs" % ("raw QEMU boot (boot-raw.sh)", raw))
+        print("ratios: run/raw %.2f, fresh import/raw %.2f" % (med(runs) / raw, med(imports) / raw))
+
+
+if __name__ == "__main__":
+    main()
