@@ -76,6 +76,8 @@ extern bool guest_is_pid1;
 
 /* init.c */
 void guest_power_off(void) __attribute__((noreturn));
+/* PID 1 at boot: make a tmpfs the root instead of the initramfs (rootfs.c). */
+void guest_leave_initramfs(void);
 
 /* channel.c: open the agent channel (virtio-serial port or vsock). */
 int guest_channel_open(void);

@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -290,6 +291,7 @@ int main(int argc, char **argv) {
   if (guest_is_pid1) {
     fd = -1;
     umask(022);
+    guest_leave_initramfs();
     mount_boot();
     ensure_std_fds();
     enable_controllers();
@@ -312,6 +314,11 @@ int main(int argc, char **argv) {
     guest_fatal("signalfd: %s", strerror(errno));
   the_agent = &a;
   if (guest_is_pid1) {
+    /* The kernel runs quiet (its console is slow under emulation): this line
+     * tells a reader of the boot log that the guest got this far. */
+    struct utsname u;
+    guest_log("started on Linux %s, looking for the agent channel",
+              uname(&u) == 0 ? u.release : "?");
     fd = guest_channel_open();
     if (fd < 0)
       guest_fatal("no agent channel: neither a virtio-serial port named vmctr.agent "

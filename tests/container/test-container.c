@@ -397,6 +397,48 @@ static void test_three_at_once(void **state) {
   }
 }
 
+/* The directory form: a copy of the image's rootfs shared over virtiofs as
+ * the container's root. */
+static void test_share_rootfs(void **state) {
+  (void)state;
+  char dir[600], cmd[1400];
+  snprintf(dir, sizeof(dir), "%s/share-root", store_dir);
+  snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", vmctr_image_rootfs(image), dir);
+  assert_int_equal(system(cmd), 0);
+  struct ct t;
+  memset(&t, 0, sizeof(t));
+  pthread_mutex_init(&t.out.lock, NULL);
+  assert_int_equal(vmctr_mount_new_share(&t.rootfs, dir, "/rootfs"), 0);
+  vmctr_bootcfg *b;
+  assert_int_equal(vmctr_bootcfg_new(&b), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  vmctr_process_config *p;
+  vmctr_container_config *cfg;
+  assert_int_equal(vmctr_process_config_new(&p), 0);
+  static const char *const argv[] = {"sh", "-c", "echo from-guest > /root/made; awk '$2 == \"/\" { t = $3 } END { print t }' /proc/mounts"};
+  assert_int_equal(vmctr_process_config_set_args(p, argv, 3), 0);
+  assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK, VMCTR_STDIO_CALLBACK), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, &t.out, NULL), 0);
+  assert_int_equal(vmctr_container_config_new(&cfg), 0);
+  assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
+  assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
+  int r = vmctr_container_new(&t.c, "shareroot", t.rootfs, b, cfg);
+  if (r < 0)
+    fprintf(stderr, "# create: %s\n", vmctr_error_last()->message);
+  assert_int_equal(r, 0);
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  assert_int_equal(code, 0);
+  assert_string_equal(t.out.buf, "virtiofs\n");
+  vmctr_container_free(t.c);
+  snprintf(cmd, sizeof(cmd), "grep -qx from-guest '%s/root/made' && rm -rf '%s'", dir, dir);
+  assert_int_equal(system(cmd), 0);
+  vmctr_mount_free(t.rootfs);
+  vmctr_process_config_free(p);
+  vmctr_container_config_free(cfg);
+  vmctr_bootcfg_free(b);
+}
+
 static void virt_tweak(vmctr_process_config *p, vmctr_container_config *c) { (void)p, (void)c; }
 
 static void test_nested_virtualization_refused(void **state) {
@@ -446,6 +488,7 @@ int main(void) {
       cmocka_unit_test(test_stop_ignoring_sigterm),
       cmocka_unit_test(test_qemu_killed),
       cmocka_unit_test(test_three_at_once),
+      cmocka_unit_test(test_share_rootfs),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Leaving the initramfs. The kernel unpacks the initfs into "rootfs", the
+ * root of the mount tree, which pivot_root(2) cannot move (EINVAL). So, as
+ * PID 1's first act, copy the few files of the initfs into a tmpfs, free
+ * the originals, and make the tmpfs the root (MS_MOVE + chroot, what
+ * switch_root does). Containers can then pivot_root into their rootfs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "guest/guest.h"
+
+#define NEWROOT "/.vmctr-root"
+#define RAMFS_MAGIC_ 0x858458f6
+#define TMPFS_MAGIC_ 0x01021994
+
+static int copy_file(int sdir, int ddir, const char *name, const struct stat *st) {
+  int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (in < 0)
+    return -errno;
+  int out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st->st_mode & 07777);
+  int e = out < 0 ? errno : 0;
+  char buf[65536];
+  ssize_t n;
+  while (!e && (n = read(in, buf, sizeof(buf))) != 0) {
+    if (n < 0 || write(out, buf, (size_t)n) != n)
+      e = errno ? errno : EIO;
+  }
+  close(in);
+  if (out >= 0 && close(out) < 0 && !e)
+    e = errno;
+  return -e;
+}
+
+/* Copy the tree at sdir into ddir, then remove the source entries (the
+ * initramfs's memory is freed only by unlinking). Skips the new root. */
+static int move_tree(int sdir, int ddir, int depth) {
+  DIR *d = fdopendir(dup(sdir));
+  struct dirent *e;
+  int r = 0;
+  if (!d)
+    return -errno;
+  while (r == 0 && (e = readdir(d))) {
+    const char *n = e->d_name;
+    struct stat st;
+    if (!strcmp(n, ".") || !strcmp(n, "..") || (depth == 0 && !strcmp(n, NEWROOT + 1)))
+      continue;
+    if (fstatat(sdir, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      r = -errno;
+      break;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(ddir, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
+        r = -errno;
+        break;
+      }
+      int s2 = openat(sdir, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int d2 = openat(ddir, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      r = s2 < 0 || d2 < 0 ? -errno : move_tree(s2, d2, depth + 1);
+      if (s2 >= 0)
+        close(s2);
+      if (d2 >= 0)
+        close(d2);
+      if (r == 0)
+        unlinkat(sdir, n, AT_REMOVEDIR); /* nothing is mounted yet: all are plain dirs */
+      continue;
+    }
+    if (S_ISREG(st.st_mode)) {
+      r = copy_file(sdir, ddir, n, &st);
+    } else if (S_ISLNK(st.st_mode)) {
+      char t[4096];
+      ssize_t k = readlinkat(sdir, n, t, sizeof(t) - 1);
+      if (k < 0)
+        r = -errno;
+      else {
+        t[k] = '\0';
+        r = symlinkat(t, ddir, n) < 0 ? -errno : 0;
+      }
+    } else if (mknodat(ddir, n, st.st_mode, st.st_rdev) < 0) {
+      r = -errno;
+    }
+    if (r == 0)
+      unlinkat(sdir, n, 0);
+  }
+  closedir(d);
+  return r;
+}
+
+void guest_leave_initramfs(void) {
+  struct statfs sf;
+  if (statfs("/", &sf) < 0 || (sf.f_type != RAMFS_MAGIC_ && sf.f_type != TMPFS_MAGIC_))
+    return; /* booted from a disk: nothing to do */
+  if (mkdir(NEWROOT, 0755) < 0 && errno != EEXIST)
+    goto fail;
+  if (mount("tmpfs", NEWROOT, "tmpfs", 0, "mode=0755") < 0)
+    goto fail;
+  int s = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int d = open(NEWROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r = s < 0 || d < 0 ? -errno : move_tree(s, d, 0);
+  if (s >= 0)
+    close(s);
+  if (d >= 0)
+    close(d);
+  if (r < 0) {
+    errno = -r;
+    goto fail;
+  }
+  if (chdir(NEWROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+      chdir("/") < 0)
+    goto fail;
+  return;
+fail:
+  /* Not fatal: containers then fall back to move + chroot. */
+  guest_log("cannot leave the initramfs (%s); containers will chroot instead of pivot_root",
+            strerror(errno));
+}
