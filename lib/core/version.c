@@ -18,6 +18,11 @@ int vmctr_has_feature(const char *name) {
     {"backend.vz", VMCTR_HAVE_VZ},
     {"caps", 1},
     {"bootcfg", 1},
+    {"image", 1},
+    {"mount", 1},
+    {"vmm", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
+    {"container", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
+    {"network", 0},
   };
   if (!name)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_has_feature: name is NULL");
