@@ -233,6 +233,15 @@ static int make_process(const struct opts *o, vmctr_process_config **out) {
   if (r == 0 && o->user)
     r = vmctr_process_config_set_user(p, o->user);
   if (r == 0 && o->tty) {
+    /* Like docker run -t: the terminal's type, unless -e gave one. */
+    bool has_term = false;
+    for (size_t i = 0; i < o->nenv; i++)
+      has_term |= strncmp(o->env[i], "TERM=", 5) == 0;
+    const char *term = getenv("TERM");
+    if (!has_term)
+      r = vmctr_process_config_set_env(p, "TERM", term && *term ? term : "xterm");
+  }
+  if (r == 0 && o->tty) {
     uint32_t rows, cols;
     window_size(&rows, &cols);
     r = vmctr_process_config_set_terminal(p, 1, rows, cols);
