@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vmctr.h>
@@ -85,6 +86,12 @@ static void test_soak(void **state) {
   (void)state;
   char store[] = "/tmp/vmctr-soak-XXXXXX";
   assert_non_null(mkdtemp(store));
+  /* A private runtime parent, so that VMs of other programs on this host
+   * cannot change the count. */
+  char rt[300];
+  snprintf(rt, sizeof(rt), "%s/run", store);
+  assert_int_equal(mkdir(rt, 0700), 0);
+  setenv("XDG_RUNTIME_DIR", rt, 1);
   struct example_setup st;
   /* Warm up once (image import, initfs cache, lazily opened files). */
   assert_int_equal(example_setup_rootfs(&st, store, NULL, "warmup", true), 0);
