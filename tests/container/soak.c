@@ -18,82 +18,32 @@
 
 #include <vmctr.h>
 
-#include "default-image.h"
 #include "example-util.h"
+#include "vmtest.h"
 
 #define CYCLES 20
-
-static int count_dir(const char *path) {
-  DIR *d = opendir(path);
-  if (!d)
-    return 0;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      n++;
-  closedir(d);
-  return n;
-}
-
-static int count_children(void) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int n = 0;
-  while (d && (e = readdir(d))) {
-    char path[300], buf[512];
-    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-      continue;
-    size_t k = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[k] = '\0';
-    char *rp = strrchr(buf, ')');
-    int ppid;
-    if (rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
-      n++;
-  }
-  if (d)
-    closedir(d);
-  return n;
-}
-
-static const char *runtime_parent(void) {
-  static char buf[512];
-  const char *x = getenv("XDG_RUNTIME_DIR");
-  if (x && *x)
-    snprintf(buf, sizeof(buf), "%s/libvmctr", x);
-  else if (geteuid() == 0)
-    snprintf(buf, sizeof(buf), "/run/libvmctr");
-  else
-    snprintf(buf, sizeof(buf), "/tmp/libvmctr-%u", (unsigned)geteuid());
-  return buf;
-}
 
 struct counts {
   int fds, threads, children, rundirs, disks;
 };
 
-static void take(struct counts *c, const char *store) {
+static void take(struct counts *c, const struct vmtest *f) {
   char p[600];
-  snprintf(p, sizeof(p), "%s/containers", store);
-  *c = (struct counts){count_dir("/proc/self/fd"), count_dir("/proc/self/task"), count_children(),
-                       count_dir(runtime_parent()), count_dir(p)};
+  snprintf(p, sizeof(p), "%s/containers", f->dir);
+  *c = (struct counts){vmtest_count("/proc/self/fd"), vmtest_count("/proc/self/task"),
+                       vmtest_children("", NULL, NULL, 0, true), vmtest_runtime_entries(f, true),
+                       vmtest_entries(p, true)};
 }
 
 static void test_soak(void **state) {
   (void)state;
-  char store[] = "/tmp/vmctr-soak-XXXXXX";
-  assert_non_null(mkdtemp(store));
-  /* A private runtime parent, so that VMs of other programs on this host
-   * cannot change the count. */
-  char rt[300];
-  snprintf(rt, sizeof(rt), "%s/run", store);
-  assert_int_equal(mkdir(rt, 0700), 0);
-  setenv("XDG_RUNTIME_DIR", rt, 1);
+  /* A store with the busybox image and a private runtime parent, so that
+   * VMs of other programs on this host cannot change the count. */
+  struct vmtest f;
+  assert_int_equal(vmtest_setup(&f, "vmctr-soak"), 0);
+  const char *store = f.dir;
   struct example_setup st;
-  /* Warm up once (image import, initfs cache, lazily opened files). */
+  /* Warm up once (initfs cache, lazily opened files). */
   assert_int_equal(example_setup_rootfs(&st, store, NULL, "warmup", true), 0);
   example_setup_free(&st, true);
 
@@ -105,7 +55,7 @@ static void test_soak(void **state) {
   assert_int_equal(vmctr_process_config_set_args(p, (const char *[]){"sh", "-c", "echo $$"}, 3), 0);
 
   struct counts before, after;
-  take(&before, store);
+  take(&before, &f);
   for (int i = 0; i < CYCLES; i++) {
     char id[32];
     snprintf(id, sizeof(id), "soak%d", i);
@@ -128,7 +78,7 @@ static void test_soak(void **state) {
     vmctr_container_config_free(cfg);
     example_setup_free(&st, true);
   }
-  take(&after, store);
+  take(&after, &f);
   printf("# before: fds %d threads %d children %d runtime dirs %d disks %d\n", before.fds,
          before.threads, before.children, before.rundirs, before.disks);
   printf("# after %d cycles: fds %d threads %d children %d runtime dirs %d disks %d\n", CYCLES,
@@ -140,9 +90,7 @@ static void test_soak(void **state) {
   assert_int_equal(after.disks, 0);
   vmctr_process_config_free(p);
   vmctr_bootcfg_free(b);
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(vmtest_teardown(&f), 0);
 }
 
 int main(void) {

@@ -23,49 +23,28 @@
 
 #include <vmctr.h>
 
-#include "default-image.h"
-#include "example-util.h"
+#include "vmtest.h"
 
+static struct vmtest F; /* tests/vmtest: a store with the busybox image */
 static const char *kernel;
-static char store_dir[] = "/tmp/vmctr-test-ct-XXXXXX";
-static vmctr_image_store *store;
+static char store_dir[64];
 static vmctr_image *image;
 static int disk_seq;
 
 /* ---- fixtures ---- */
 
-struct out {
-  pthread_mutex_t lock;
-  char buf[1 << 16];
-  size_t len[3];
-  char err[1 << 16];
-};
-
-static void collect(uint32_t stream, const void *data, size_t len, void *ud) {
-  struct out *o = ud;
-  pthread_mutex_lock(&o->lock);
-  char *dst = stream == VMCTR_STREAM_STDERR ? o->err : o->buf;
-  size_t *n = &o->len[stream];
-  if (*n + len < sizeof(o->buf) - 1) {
-    memcpy(dst + *n, data, len);
-    *n += len;
-    dst[*n] = '\0';
-  }
-  pthread_mutex_unlock(&o->lock);
-}
-
 struct ct {
   vmctr_container *c;
   vmctr_mount *rootfs;
   char disk[512];
-  struct out out;
+  struct vmtest_out out;
 };
 
 /* A container from the busybox image running argv (NULL: the image's Cmd). */
 static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t argc,
                    void (*tweak)(vmctr_process_config *, vmctr_container_config *)) {
   memset(t, 0, sizeof(*t));
-  pthread_mutex_init(&t->out.lock, NULL);
+  vmtest_out_init(&t->out);
   snprintf(t->disk, sizeof(t->disk), "%s/disk-%d.ext4", store_dir, ++disk_seq);
   vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
   assert_int_equal(vmctr_image_create_writable(image, t->disk, &wo, NULL), 0);
@@ -80,7 +59,7 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
     assert_int_equal(vmctr_process_config_set_args(p, argv, argc), 0);
   assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK,
                                                   VMCTR_STDIO_CALLBACK), 0);
-  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, &t->out, NULL), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &t->out, NULL), 0);
   assert_int_equal(vmctr_container_config_new(&cfg), 0);
   assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
   if (tweak)
@@ -111,30 +90,17 @@ static void ct_run(struct ct *t, int32_t *code, int32_t *sig) {
 
 static int setup(void **state) {
   (void)state;
-  kernel = getenv("VMCTR_TEST_KERNEL");
-  example_log_from_env();
-  if (!mkdtemp(store_dir))
+  if (vmtest_setup(&F, "vmctr-test-ct") < 0)
     return -1;
-  struct example_progress prog = {.quiet = true};
-  char *layout = NULL;
-  if (vmctr_image_store_open(&store, store_dir, 0) < 0 ||
-      example_default_image(store_dir, &layout, &prog) < 0 ||
-      vmctr_image_store_import(store, layout, NULL, &image) < 0) {
-    fprintf(stderr, "# setup: %s\n", vmctr_error_last()->message);
-    free(layout);
-    return -1;
-  }
-  free(layout);
+  kernel = F.kernel;
+  image = F.image;
+  snprintf(store_dir, sizeof(store_dir), "%s", F.dir);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  vmctr_image_free(image);
-  vmctr_image_store_free(store);
-  char cmd[256];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return vmtest_teardown(&F);
 }
 
 /* ---- tests ---- */
@@ -266,15 +232,14 @@ static void test_exec(void **state) {
   struct ct t;
   ct_new(&t, "exec", argv, 2, NULL);
   assert_int_equal(vmctr_container_start(t.c), 0);
-  struct out o;
-  memset(&o, 0, sizeof(o));
-  pthread_mutex_init(&o.lock, NULL);
+  struct vmtest_out o;
+  vmtest_out_init(&o);
   vmctr_process_config *p;
   assert_int_equal(vmctr_process_config_new(&p), 0);
   static const char *const eargv[] = {"sh", "-c", "read x; echo got $x; hostname; exit 7"};
   assert_int_equal(vmctr_process_config_set_args(p, eargv, 3), 0);
   assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_WRITE, VMCTR_STDIO_CALLBACK, VMCTR_STDIO_NULL), 0);
-  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, &o, NULL), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &o, NULL), 0);
   vmctr_process *proc;
   assert_int_equal(vmctr_container_exec(t.c, p, &proc), 0);
   assert_true(vmctr_process_pid(proc) > 0);
@@ -317,37 +282,13 @@ static void test_stop_ignoring_sigterm(void **state) {
   ct_free(&t);
 }
 
-/* The qemu process of the running container: a child of ours running qemu. */
-static pid_t find_qemu_child(void) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  pid_t found = 0;
-  while (d && (e = readdir(d))) {
-    char path[300], buf[512];
-    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-      continue;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    int ppid;
-    if (rp && strstr(buf, "(qemu-system") && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
-      found = atoi(e->d_name);
-  }
-  if (d)
-    closedir(d);
-  return found;
-}
-
 static void test_qemu_killed(void **state) {
   (void)state;
   static const char *const argv[] = {"sleep", "600"};
   struct ct t;
   ct_new(&t, "killed", argv, 2, NULL);
   assert_int_equal(vmctr_container_start(t.c), 0);
-  pid_t q = find_qemu_child();
+  pid_t q = vmtest_child_pid("qemu-system");
   assert_true(q > 0);
   assert_int_equal(kill(q, SIGKILL), 0);
   struct timespec a, b;
@@ -360,7 +301,7 @@ static void test_qemu_killed(void **state) {
   assert_true(s < 5.0); /* promptly, not at a timeout */
   assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_FAILED);
   ct_free(&t);
-  assert_int_equal(find_qemu_child(), 0);
+  assert_int_equal(vmtest_child_pid("qemu-system"), 0);
 }
 
 struct par {
@@ -407,7 +348,7 @@ static void test_share_rootfs(void **state) {
   assert_int_equal(system(cmd), 0);
   struct ct t;
   memset(&t, 0, sizeof(t));
-  pthread_mutex_init(&t.out.lock, NULL);
+  vmtest_out_init(&t.out);
   assert_int_equal(vmctr_mount_new_share(&t.rootfs, dir, "/rootfs"), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
@@ -418,7 +359,7 @@ static void test_share_rootfs(void **state) {
   static const char *const argv[] = {"sh", "-c", "echo from-guest > /root/made; awk '$2 == \"/\" { t = $3 } END { print t }' /proc/mounts"};
   assert_int_equal(vmctr_process_config_set_args(p, argv, 3), 0);
   assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK, VMCTR_STDIO_CALLBACK), 0);
-  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, &t.out, NULL), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &t.out, NULL), 0);
   assert_int_equal(vmctr_container_config_new(&cfg), 0);
   assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
   assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
@@ -465,7 +406,7 @@ static void test_nested_virtualization_refused(void **state) {
   assert_int_equal(r, VMCTR_EUNSUPPORTED);
   assert_non_null(strstr(vmctr_error_last()->message, "nested virtualization"));
   assert_null(c);
-  assert_int_equal(find_qemu_child(), 0); /* nothing booted */
+  assert_int_equal(vmtest_child_pid("qemu-system"), 0); /* nothing booted */
   vmctr_container_config_free(cfg);
   vmctr_bootcfg_free(b);
   vmctr_mount_free(m);

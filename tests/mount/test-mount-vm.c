@@ -26,14 +26,13 @@
 
 #include <vmctr.h>
 
-#include "default-image.h"
-#include "example-util.h"
+#include "vmtest.h"
 
+/* The fixture (tests/vmtest): a store with the busybox image and our own
+ * $XDG_RUNTIME_DIR, so leftover runtime entries are ours to see. */
+static struct vmtest F;
 static const char *kernel;
-static char store_dir[] = "/tmp/vmctr-test-mountvm-XXXXXX";
-/* Our own $XDG_RUNTIME_DIR: the VMs' runtime directories (sockets, logs)
- * go below it, so leftovers are ours to see. */
-static char run_dir[sizeof(store_dir) + 8];
+static char store_dir[64];
 static vmctr_image_store *store;
 static vmctr_image *image;
 static int disk_seq;
@@ -105,113 +104,24 @@ static void make_ext4(const char *path) {
   assert_int_equal(host_run(mk, NULL, 0), 0);
 }
 
-/* Children of this process whose name starts with comm and, when needle is
- * given, with an argument holding needle (the last copied to arg): their
- * count. Each is named on stderr when loud. */
-static int children(const char *comm, const char *needle, char *arg, size_t argsz, int loud) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int found = 0;
-  while (d && (e = readdir(d))) {
-    char path[300], buf[8192];
-    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-      continue;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')'), *lp = strchr(buf, '(');
-    int ppid, match = !needle;
-    if (!rp || !lp || strncmp(lp + 1, comm, strlen(comm)) != 0 ||
-        sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
-      continue;
-    if (loud)
-      fprintf(stderr, "# leftover child %s: %s\n", e->d_name, buf);
-    snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-    if (needle && (f = fopen(path, "r"))) {
-      n = fread(buf, 1, sizeof(buf) - 1, f);
-      fclose(f);
-      buf[n] = '\0';
-      for (size_t i = 0; i < n && !match; i += strlen(buf + i) + 1)
-        if (strstr(buf + i, needle) && (match = 1) && arg)
-          snprintf(arg, argsz, "%s", buf + i);
-    }
-    found += match;
-  }
-  if (d)
-    closedir(d);
-  return found;
-}
-
-/* Entries below dir (runtime directories, sockets, logs), named when loud. */
-static int count_entries(const char *dir, int loud) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  int n = 0;
-  while (d && (e = readdir(d))) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    char sub[1024];
-    snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
-    if (loud)
-      fprintf(stderr, "# leftover in the runtime directory: %s\n", sub);
-    n += 1 + count_entries(sub, loud);
-  }
-  if (d)
-    closedir(d);
-  return n;
-}
-
-static int runtime_entries(int loud) {
-  char parent[sizeof(run_dir) + 16];
-  snprintf(parent, sizeof(parent), "%s/libvmctr", run_dir);
-  return count_entries(parent, loud);
-}
-
 static void assert_no_leftovers(void) {
-  assert_int_equal(children("", NULL, NULL, 0, 1), 0);
-  assert_int_equal(runtime_entries(1), 0);
+  assert_int_equal(vmtest_children("", NULL, NULL, 0, 1), 0);
+  assert_int_equal(vmtest_runtime_entries(&F, 1), 0);
 }
 
 /* While a VM runs, the checks above do see its processes and files. */
 static void assert_vm_visible(void) {
-  assert_true(children("", NULL, NULL, 0, 0) > 0);
-  assert_true(runtime_entries(0) > 0);
+  assert_true(vmtest_children("", NULL, NULL, 0, 0) > 0);
+  assert_true(vmtest_runtime_entries(&F, 0) > 0);
 }
 
 /* ---- containers ---- */
-
-struct out {
-  pthread_mutex_t lock;
-  char buf[1 << 14];
-  size_t len[3];
-  char err[1 << 14];
-};
-
-static void collect(uint32_t stream, const void *data, size_t len, void *ud) {
-  struct out *o = ud;
-  pthread_mutex_lock(&o->lock);
-  char *dst = stream == VMCTR_STREAM_STDERR ? o->err : o->buf;
-  size_t *n = &o->len[stream];
-  if (len && *n + len < sizeof(o->buf) - 1) { /* len 0 (end of file): data may be NULL */
-    memcpy(dst + *n, data, len);
-    *n += len;
-    dst[*n] = '\0';
-  }
-  pthread_mutex_unlock(&o->lock);
-}
-
-static void out_init(struct out *o) {
-  memset(o, 0, sizeof(*o));
-  pthread_mutex_init(&o->lock, NULL);
-}
 
 struct ct {
   vmctr_container *c;
   vmctr_mount *rootfs;
   char disk[512];
-  struct out out;
+  struct vmtest_out out;
   double t0, t_up;
 };
 
@@ -220,7 +130,7 @@ struct ct {
 static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t argc,
                    vmctr_mount *const *mounts, size_t nmounts) {
   memset(t, 0, sizeof(*t));
-  out_init(&t->out);
+  vmtest_out_init(&t->out);
   snprintf(t->disk, sizeof(t->disk), "%s/root-%d.ext4", store_dir, ++disk_seq);
   vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
   assert_int_equal(vmctr_image_create_writable(image, t->disk, &wo, NULL), 0);
@@ -234,7 +144,7 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
   assert_int_equal(vmctr_process_config_set_args(p, argv, argc), 0);
   assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK,
                                                   VMCTR_STDIO_CALLBACK), 0);
-  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, &t->out, NULL), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &t->out, NULL), 0);
   assert_int_equal(vmctr_container_config_new(&cfg), 0);
   assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
   assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
@@ -281,8 +191,8 @@ static void ct_free(struct ct *t) {
 }
 
 /* Run a shell script in the running container; its stdout in o. */
-static int32_t ct_sh(struct ct *t, const char *script, struct out *o) {
-  out_init(o);
+static int32_t ct_sh(struct ct *t, const char *script, struct vmtest_out *o) {
+  vmtest_out_init(o);
   const char *const argv[] = {"sh", "-c", script};
   vmctr_process_config *p;
   vmctr_process *proc;
@@ -290,7 +200,7 @@ static int32_t ct_sh(struct ct *t, const char *script, struct out *o) {
   assert_int_equal(vmctr_process_config_set_args(p, argv, 3), 0);
   assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK,
                                                   VMCTR_STDIO_CALLBACK), 0);
-  assert_int_equal(vmctr_process_config_set_output_callback(p, collect, o, NULL), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, o, NULL), 0);
   int r = vmctr_container_exec(t->c, p, &proc);
   if (r < 0)
     fprintf(stderr, "# exec: %s\n", vmctr_error_last()->message);
@@ -311,33 +221,18 @@ static const char *const sleeper[] = {"sleep", "600"};
 
 static int setup(void **state) {
   (void)state;
-  kernel = getenv("VMCTR_TEST_KERNEL");
-  example_log_from_env();
-  if (!mkdtemp(store_dir))
+  if (vmtest_setup(&F, "vmctr-test-mountvm") < 0)
     return -1;
-  snprintf(run_dir, sizeof(run_dir), "%s/run", store_dir);
-  if (mkdir(run_dir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", run_dir, 1) < 0)
-    return -1;
-  struct example_progress prog = {.quiet = true};
-  char *layout = NULL;
-  if (vmctr_image_store_open(&store, store_dir, 0) < 0 ||
-      example_default_image(store_dir, &layout, &prog) < 0 ||
-      vmctr_image_store_import(store, layout, NULL, &image) < 0) {
-    fprintf(stderr, "# setup: %s\n", vmctr_error_last()->message);
-    free(layout);
-    return -1;
-  }
-  free(layout);
+  kernel = F.kernel;
+  store = F.store;
+  image = F.image;
+  snprintf(store_dir, sizeof(store_dir), "%s", F.dir);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  vmctr_image_free(image);
-  vmctr_image_store_free(store);
-  char cmd[256];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return vmtest_teardown(&F);
 }
 
 /* ---- block ---- */
@@ -387,13 +282,13 @@ static void block_case(uint32_t caching, uint32_t sync, int with_ro) {
   assert_vm_visible();
   char arg[1024], needle[700];
   snprintf(needle, sizeof(needle), "filename=%s,", img);
-  assert_int_equal(children("qemu-system", needle, arg, sizeof(arg), 0), 1);
+  assert_int_equal(vmtest_children("qemu-system", needle, arg, sizeof(arg), 0), 1);
   assert_non_null(strstr(arg, caching == VMCTR_MOUNT_CACHING_UNCACHED ? "cache.direct=on" : "cache.direct=off"));
   assert_non_null(strstr(arg, sync == VMCTR_MOUNT_SYNC_NONE ? "cache.no-flush=on" : "cache.no-flush=off"));
   assert_non_null(strstr(arg, "read-only=off"));
   if (with_ro) {
     snprintf(needle, sizeof(needle), "filename=%s,", roimg);
-    assert_int_equal(children("qemu-system", needle, arg, sizeof(arg), 0), 1);
+    assert_int_equal(vmtest_children("qemu-system", needle, arg, sizeof(arg), 0), 1);
     assert_non_null(strstr(arg, "read-only=on"));
   }
   snprintf(what, sizeof(what), "block %s", name);
@@ -494,7 +389,7 @@ static void share_case(uint32_t cache, const char *name) {
   struct ct t;
   ct_new(&t, name, sleeper, 2, m, 2);
   assert_int_equal(vmctr_container_start(t.c), 0);
-  struct out o;
+  struct vmtest_out o;
   /* Host file in the guest; guest file written and synced. */
   snprintf(script, sizeof(script),
            "cat /share/hostfile && echo guest-%s > /share/fromguest && sync && "
@@ -519,10 +414,10 @@ static void share_case(uint32_t cache, const char *name) {
   const char *const dirs[] = {dir, rodir};
   for (int i = 0; i < 2; i++) {
     snprintf(needle, sizeof(needle), "source=%s", dirs[i]);
-    assert_int_equal(children("virtiofsd", needle, arg, sizeof(arg), 0), 1);
+    assert_int_equal(vmtest_children("virtiofsd", needle, arg, sizeof(arg), 0), 1);
   }
   /* Both daemons got the cache mode. */
-  assert_int_equal(children("virtiofsd", daemon_cache[cache], arg, sizeof(arg), 0), 2);
+  assert_int_equal(vmtest_children("virtiofsd", daemon_cache[cache], arg, sizeof(arg), 0), 2);
   snprintf(what, sizeof(what), "share %s", name);
   ct_stop(&t, what);
   ct_free(&t);
@@ -555,7 +450,7 @@ static void test_tmpfs(void **state) {
   struct ct t;
   ct_new(&t, "tmpfs", sleeper, 2, m, 1);
   assert_int_equal(vmctr_container_start(t.c), 0);
-  struct out o;
+  struct vmtest_out o;
   assert_int_equal(ct_sh(&t, "stat -c %a /scratch", &o), 0);
   assert_string_equal(o.buf, "750\n");
   assert_int_equal(ct_sh(&t, "df -k /scratch | tail -n 1 | tr -s ' ' | cut -d' ' -f2", &o), 0);

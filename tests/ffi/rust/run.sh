@@ -11,13 +11,14 @@ if [ -z "${VMCTR_TEST_KERNEL:-}" ] || [ ! -r "$VMCTR_TEST_KERNEL" ]; then
 fi
 tmp=$(mktemp -d /tmp/vmctr-rustffi-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-# Under ASan the Rust binary must link the runtime the library needs.
-extra=()
+# Under ASan the library needs its runtime loaded first: preload it into the
+# (uninstrumented) Rust program, as the Python test does for the interpreter.
+preload=
 if ldd "$libdir/libvmctr.so" | grep -q libasan; then
-  extra=(-C link-arg=-fsanitize=address)
+  preload=$(ldd "$libdir/libvmctr.so" | awk '/libasan/ { print $3; exit }')
   export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
 fi
-rustc --edition 2018 -O -o "$tmp/client" -L "$libdir" -C "link-arg=-Wl,-rpath,$libdir" "${extra[@]}" \
+rustc --edition 2018 -O -o "$tmp/client" -L "$libdir" -C "link-arg=-Wl,-rpath,$libdir" \
   "$src/client.rs" >&2
 mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/etc"
 cp /bin/busybox "$tmp/rootfs/bin/busybox"
@@ -25,4 +26,5 @@ ln -s busybox "$tmp/rootfs/bin/sh"
 ln -s busybox "$tmp/rootfs/bin/echo"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$tmp/rootfs/etc/passwd"
 "$image_exe" build "$tmp/rootfs" "$tmp/layout" >&2
+[ -z "$preload" ] || export LD_PRELOAD="$preload${LD_PRELOAD:+ $LD_PRELOAD}"
 "$tmp/client" "$tmp/layout" "$tmp/store" "$VMCTR_TEST_KERNEL"
