@@ -62,6 +62,10 @@ int guest_cgroup_join(const char *cgroup, const guest_spawn *sp, int *stage) {
     snprintf(file, sizeof(file), "%s/cpu.max", path);
     r = guest_write_str(file, sp->cpu_max);
   }
+  /* A limit file that does not exist is a limit this kernel cannot enforce
+   * (no memory controller, or no CFS bandwidth control for cpu.max). */
+  if (r == -ENOENT)
+    r = -EOPNOTSUPP;
   if (r == 0) {
     snprintf(file, sizeof(file), "%s/cgroup.procs", path);
     r = guest_write_str(file, "0");

@@ -155,6 +155,33 @@ static void test_env_cwd_user_hostname(void **state) {
   ct_free(&t);
 }
 
+static void limits_tweak(vmctr_process_config *p, vmctr_container_config *c) {
+  assert_int_equal(vmctr_process_config_set_rlimit(p, 7 /* RLIMIT_NOFILE */, 321, 654), 0);
+  assert_int_equal(vmctr_process_config_set_no_new_privileges(p, 1), 0);
+  assert_int_equal(vmctr_container_config_set_sysctl(c, "net.ipv4.ip_forward", "1"), 0);
+  assert_int_equal(vmctr_container_config_add_dns_server(c, "10.0.2.3"), 0);
+  assert_int_equal(vmctr_container_config_add_dns_search(c, "example.test"), 0);
+  assert_int_equal(vmctr_container_config_set_limits(c, 96ull << 20, 500), 0);
+}
+
+/* rlimits, no_new_privs, sysctls, DNS and the cgroup limits reach the guest. */
+static void test_limits_and_settings(void **state) {
+  (void)state;
+  static const char *const argv[] = {
+      "sh", "-c",
+      "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status | tr -d '\\t '; "
+      "cat /proc/sys/net/ipv4/ip_forward; cat /etc/resolv.conf; "
+      "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max"};
+  struct ct t;
+  ct_new(&t, "limits", argv, 3, limits_tweak);
+  int32_t code, sig;
+  ct_run(&t, &code, &sig);
+  assert_int_equal(code, 0);
+  assert_string_equal(t.out.buf, "321\n654\nNoNewPrivs:1\n1\nnameserver 10.0.2.3\nsearch example.test\n"
+                                 "100663296\n50000 100000\n");
+  ct_free(&t);
+}
+
 static void test_image_defaults(void **state) {
   (void)state;
   /* No args: the image's Cmd (sh) runs with stdin from /dev/null and exits 0. */
@@ -422,6 +449,7 @@ int main(void) {
       cmocka_unit_test(test_exit_code_and_streams),
       cmocka_unit_test(test_env_cwd_user_hostname),
       cmocka_unit_test(test_image_defaults),
+      cmocka_unit_test(test_limits_and_settings),
       cmocka_unit_test(test_signal),
       cmocka_unit_test(test_stdin_pipe),
       cmocka_unit_test(test_terminal),
