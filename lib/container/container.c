@@ -19,6 +19,7 @@
 
 /* Linux clone flags, spelled out: the host need not be Linux. */
 #define NS_MOUNT 0x00020000u
+#define NS_CGROUP 0x02000000u
 #define NS_UTS 0x04000000u
 #define NS_IPC 0x08000000u
 #define NS_PID 0x20000000u
@@ -42,7 +43,8 @@ void vmctr__container_put_placement(vmctr_container *c, vmctr_agent_buf *b, bool
     return;
   }
   vmctr__agent_put_str(b, VMCTR_AT_ROOT, VMCTR__GUEST_ROOTFS);
-  vmctr__agent_put_u32(b, VMCTR_AT_NAMESPACES, NS_MOUNT | NS_UTS | NS_IPC | NS_PID);
+  /* A cgroup namespace too, so the container's /sys/fs/cgroup is its own cgroup. */
+  vmctr__agent_put_u32(b, VMCTR_AT_NAMESPACES, NS_MOUNT | NS_UTS | NS_IPC | NS_PID | NS_CGROUP);
   vmctr__agent_put_str(b, VMCTR_AT_HOSTNAME, c->hostname);
   char cg[96];
   snprintf(cg, sizeof(cg), "vmctr/%s", c->id);

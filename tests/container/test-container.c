@@ -171,14 +171,16 @@ static void test_limits_and_settings(void **state) {
       "sh", "-c",
       "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status | tr -d '\\t '; "
       "cat /proc/sys/net/ipv4/ip_forward; cat /etc/resolv.conf; "
-      "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max"};
+      "cat /proc/self/cgroup /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max"};
   struct ct t;
   ct_new(&t, "limits", argv, 3, limits_tweak);
   int32_t code, sig;
   ct_run(&t, &code, &sig);
+  if (code != 0)
+    fprintf(stderr, "# stdout: %s\n# stderr: %s\n", t.out.buf, t.out.err);
   assert_int_equal(code, 0);
   assert_string_equal(t.out.buf, "321\n654\nNoNewPrivs:1\n1\nnameserver 10.0.2.3\nsearch example.test\n"
-                                 "100663296\n50000 100000\n");
+                                 "0::/\n100663296\n50000 100000\n");
   ct_free(&t);
 }
 
