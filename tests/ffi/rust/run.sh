@@ -13,11 +13,9 @@ tmp=$(mktemp -d /tmp/vmctr-rustffi-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # Under ASan the library needs its runtime loaded first: preload it into the
 # (uninstrumented) Rust program, as the Python test does for the interpreter.
-preload=
-if ldd "$libdir/libvmctr.so" | grep -q libasan; then
-  preload=$(ldd "$libdir/libvmctr.so" | awk '/libasan/ { print $3; exit }')
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
-fi
+# (No `ldd | grep -q`: with pipefail, grep's early exit fails the pipeline.)
+preload=$(ldd "$libdir/libvmctr.so" | awk '/libasan/ && !found { print $3; found = 1 }')
+[ -z "$preload" ] || export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
 rustc --edition 2018 -O -o "$tmp/client" -L "$libdir" -C "link-arg=-Wl,-rpath,$libdir" \
   "$src/client.rs" >&2
 mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/etc"
