@@ -238,20 +238,12 @@ out:
 
 /* What kind of tar is this? 1 = oci-archive, 2 = docker-archive. */
 static int sniff_archive(const char *path) {
-  struct archive *a = archive_read_new();
+  struct archive *a;
   struct archive_entry *e;
   bool oci = false, docker = false;
-  int r;
-  if (!a)
-    return vmctr__err_nomem();
-  archive_read_support_format_tar(a);
-  archive_read_support_filter_all(a);
-  if (archive_read_open_filename(a, path, 64 << 10) != ARCHIVE_OK) {
-    r = vmctr__err(VMCTR_EPARSE, 0, "%s: not a readable archive: %s", path,
-                   archive_error_string(a));
-    archive_read_free(a);
+  int r = vmctr__oci_tar_open(path, &a);
+  if (r < 0)
     return r;
-  }
   while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     const char *n = archive_entry_pathname(e);
     while (n && n[0] == '.' && n[1] == '/')
