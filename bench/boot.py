@@ -7,7 +7,8 @@ For the tailored kernel (kernel/out/bzImage) and Debian's cloud kernel
 (kernel/out/debian/, with its modules in the initfs), runs
 BUILD_DIR/tests/vmm/bench-vmm-boot N times (default 5): boot -> guest agent
 ready -> `true` through the agent (SPAWN + WAIT) -> power-off, all under TCG.
-Prints the median of each phase, the median of bench/boot-raw.sh (plain QEMU,
+Runs are interleaved with the baseline, round by round. Prints the median of
+each phase, the median of bench/boot-raw.sh (plain QEMU,
 an init that only reboots) for the same kernel, and their ratio.
 vmctr-init comes from $VMCTR_GUEST_INIT, else BUILD_DIR/lib/guest/vmctr-init.
 """
@@ -79,11 +80,23 @@ def main():
             print(f"{kind:10} skipped: {kernel} is missing")
             continue
         print(f"{kind}:", file=sys.stderr)
-        med, err = lib_runs(exe, [kernel, cmdline] + ([mods] if mods else []), a.runs)
-        if med is None:
+        # Interleaved, one library run and one raw run per round, so that the
+        # shared machine's drift hits both alike.
+        phases, raws, err = {}, [], None
+        for _ in range(a.runs):
+            m, err = lib_runs(exe, [kernel, cmdline] + ([mods] if mods else []), 1)
+            if m is None:
+                break
+            for k, v in m.items():
+                phases.setdefault(k, []).append(v)
+            r = raw_run(kind, 1)
+            if r:
+                raws.append(r)
+        if err:
             print(f"{kind:10} failed: {err}")
             continue
-        raw = raw_run(kind, a.runs)
+        med = {k: statistics.median(v) for k, v in phases.items()}
+        raw = statistics.median(raws) if raws else None
         ratio = f"{med['total'] / raw:6.2f}" if raw else "   n/a"
         raws = f"{raw:7.3f}" if raw else "    n/a"
         print(f"{kind:10} {med['boot']:7.3f} {med['run']:7.3f} {med['stop']:7.3f} "
