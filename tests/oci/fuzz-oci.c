@@ -6,6 +6,8 @@
 
 #include "image/oci/oci-internal.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   oci_index ix = {0};
   oci_manifest m = {0};

@@ -12,17 +12,6 @@
 
 #define STRV_MAX 4096u
 
-static int get_str(const cJSON *obj, const char *key, const char *what, char **out) {
-  const cJSON *it = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-  const char *s;
-  int r;
-  if (!it || cJSON_IsNull(it))
-    return 0;
-  if ((r = vmctr__json_as_string(it, what, &s)) < 0)
-    return r;
-  return (*out = vmctr__strdup(s)) ? 0 : VMCTR_ENOMEM;
-}
-
 /* An array of strings (null = absent). */
 static int get_strv(const cJSON *obj, const char *key, const char *what, char ***out) {
   const cJSON *it = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL, *e;
@@ -71,9 +60,9 @@ int vmctr__oci_parse_config(const char *text, size_t len, const char *what, size
                    vmctr__json_type_name(root));
     goto out;
   }
-  if ((r = get_str(root, "os", what, &img->os)) < 0 ||
-      (r = get_str(root, "architecture", what, &img->architecture)) < 0 ||
-      (r = get_str(root, "variant", what, &img->variant)) < 0)
+  if ((r = vmctr__oci_opt_str(root, "os", what, &img->os)) < 0 ||
+      (r = vmctr__oci_opt_str(root, "architecture", what, &img->architecture)) < 0 ||
+      (r = vmctr__oci_opt_str(root, "variant", what, &img->variant)) < 0)
     goto out;
   if (!img->os || !img->architecture) {
     r = vmctr__err(VMCTR_EPARSE, 0, "%s: \"os\" and \"architecture\" are required", what);
@@ -90,8 +79,8 @@ int vmctr__oci_parse_config(const char *text, size_t len, const char *what, size
   if ((r = get_strv(cfg, "Entrypoint", ewhat, &img->entrypoint)) < 0 ||
       (r = get_strv(cfg, "Cmd", ewhat, &img->cmd)) < 0 ||
       (r = get_strv(cfg, "Env", ewhat, &img->env)) < 0 ||
-      (r = get_str(cfg, "WorkingDir", ewhat, &img->workdir)) < 0 ||
-      (r = get_str(cfg, "User", ewhat, &img->user)) < 0)
+      (r = vmctr__oci_opt_str(cfg, "WorkingDir", ewhat, &img->workdir)) < 0 ||
+      (r = vmctr__oci_opt_str(cfg, "User", ewhat, &img->user)) < 0)
     goto out;
   rootfs = cJSON_GetObjectItemCaseSensitive(root, "rootfs");
   if (!cJSON_IsObject(rootfs)) {
@@ -99,7 +88,7 @@ int vmctr__oci_parse_config(const char *text, size_t len, const char *what, size
     goto out;
   }
   snprintf(ewhat, sizeof(ewhat), "%s: rootfs", what);
-  if ((r = get_str(rootfs, "type", ewhat, &type)) < 0 ||
+  if ((r = vmctr__oci_opt_str(rootfs, "type", ewhat, &type)) < 0 ||
       (r = get_strv(rootfs, "diff_ids", ewhat, &diff_ids)) < 0)
     goto out;
   if (!type || strcmp(type, "layers") != 0) {

@@ -58,9 +58,8 @@ void vmctr__oci_manifest_clear(oci_manifest *m) {
   memset(m, 0, sizeof(*m));
 }
 
-/* An optional string member: absent/null gives NULL; another type fails. */
-static int opt_str(const cJSON *obj, const char *key, const char *what, char **out) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+int vmctr__oci_opt_str(const struct cJSON *obj, const char *key, const char *what, char **out) {
+  const cJSON *it = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
   const char *s;
   int r;
   *out = NULL;
@@ -74,7 +73,7 @@ static int opt_str(const cJSON *obj, const char *key, const char *what, char **o
 }
 
 static int req_str(const cJSON *obj, const char *key, const char *what, char **out) {
-  int r = opt_str(obj, key, what, out);
+  int r = vmctr__oci_opt_str(obj, key, what, out);
   if (r == 0 && !*out)
     return vmctr__err(VMCTR_EPARSE, 0, "%s: required key \"%s\" is missing", what, key);
   return r;
@@ -124,9 +123,9 @@ static int parse_desc(const cJSON *o, const char *what, bool with_platform, oci_
       r = vmctr__err(VMCTR_EPARSE, 0, "%s: \"platform\" of %s is not an object", what, d->digest);
       goto fail;
     }
-    if ((r = opt_str(pl, "os", what, &d->os)) < 0 ||
-        (r = opt_str(pl, "architecture", what, &d->arch)) < 0 ||
-        (r = opt_str(pl, "variant", what, &d->variant)) < 0)
+    if ((r = vmctr__oci_opt_str(pl, "os", what, &d->os)) < 0 ||
+        (r = vmctr__oci_opt_str(pl, "architecture", what, &d->arch)) < 0 ||
+        (r = vmctr__oci_opt_str(pl, "variant", what, &d->variant)) < 0)
       goto fail;
   }
   if (with_platform && (ann = cJSON_GetObjectItemCaseSensitive(o, "annotations"))) {
@@ -134,7 +133,7 @@ static int parse_desc(const cJSON *o, const char *what, bool with_platform, oci_
       r = vmctr__err(VMCTR_EPARSE, 0, "%s: \"annotations\" is not an object", what);
       goto fail;
     }
-    if ((r = opt_str(ann, REF_ANNOTATION, what, &d->ref)) < 0)
+    if ((r = vmctr__oci_opt_str(ann, REF_ANNOTATION, what, &d->ref)) < 0)
       goto fail;
   }
   free(digest);

@@ -140,6 +140,11 @@ bool vmctr__oci_tar_norm(const char *in, char *out, size_t cap);
 /* Open path as a streaming tar reader (any compression libarchive knows). */
 struct archive;
 int vmctr__oci_tar_open(const char *path, struct archive **out);
+
+/* An optional string member of obj (obj may be NULL): absent or null gives
+ * *out = NULL; another type fails with a message naming what. */
+struct cJSON;
+int vmctr__oci_opt_str(const struct cJSON *obj, const char *key, const char *what, char **out);
 /* Read the current member (at most max bytes) into a NUL-terminated buffer. */
 int vmctr__oci_tar_slurp(struct archive *a, const char *what, size_t max, char **out,
                          size_t *len);
