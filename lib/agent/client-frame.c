@@ -20,7 +20,7 @@ static const char *type_name(uint16_t t) {
   }
 }
 
-static void dispatch(vmctr_agent *a, const vmctr_agent_hdr *h, const uint8_t *p) {
+static void dispatch(vmctr__agent *a, const vmctr__agent_hdr *h, const uint8_t *p) {
   agent_stream *s;
 
   switch (h->type) {
@@ -52,7 +52,7 @@ static void dispatch(vmctr_agent *a, const vmctr_agent_hdr *h, const uint8_t *p)
     agent__on_credit(a, s, vmctr__agent_le32(p));
 }
 
-void agent__input(vmctr_agent *a, const uint8_t *data, size_t len) {
+void agent__input(vmctr__agent *a, const uint8_t *data, size_t len) {
   while (len && a->alive) {
     size_t take, need;
     if (a->in_len < VMCTR_AGENT_HDR_SIZE) {

@@ -24,7 +24,7 @@ typedef struct agent_stream {
   uint32_t id;
   bool released;
   /* guest -> host: rbuf[roff, rlen) waits for the sink; at most host window. */
-  vmctr_agent_credit rx;
+  vmctr__agent_credit rx;
   uint8_t *rbuf;
   size_t rcap, roff, rlen;
   uint64_t owed;        /* bytes consumed and not yet credited back */
@@ -34,11 +34,11 @@ typedef struct agent_stream {
   bool sink_ready;      /* poll said POLLOUT */
   bool sink_nonblock;
   bool sink_gone;       /* the fd consumer went away: discard, keep crediting */
-  vmctr_agent_data_cb cb;
+  vmctr__agent_data_cb cb;
   void *ud;
   bool cb_busy;         /* the I/O thread is inside cb (lock dropped) */
   /* host -> guest: from src_fd or from wbuf[woff, wlen). */
-  vmctr_agent_credit tx;
+  vmctr__agent_credit tx;
   int src_fd;
   bool src_ready;       /* poll said POLLIN */
   bool src_mem;
@@ -53,15 +53,15 @@ typedef struct agent_pending {
   uint32_t id;
   bool done, abandoned;
   int err;              /* VMCTR_E* when done without a usable reply */
-  vmctr_agent_reply *reply;
+  vmctr__agent_reply *reply;
 } agent_pending;
 
-struct vmctr_agent_reply {
+struct vmctr__agent_reply {
   uint8_t *payload;
-  vmctr_agent_msg msg;
+  vmctr__agent_msg msg;
 };
 
-struct vmctr_agent {
+struct vmctr__agent {
   pthread_mutex_t lock;
   pthread_cond_t cond;   /* broadcast on every reply, stream EOF, death */
   int fd;                /* the socket; -1 when detached */
@@ -78,7 +78,7 @@ struct vmctr_agent {
   /* Input reassembly: one frame at a time, at most HDR + host_frame bytes. */
   uint8_t *in;
   size_t in_len;
-  vmctr_agent_hdr in_hdr;
+  vmctr__agent_hdr in_hdr;
   agent_out *out_head, *out_tail;
   size_t out_bytes;
   agent_pending *pending;
@@ -88,36 +88,36 @@ struct vmctr_agent {
 };
 
 /* client.c */
-int agent__alloc(vmctr_agent **out, const vmctr_agent_limits *lim);
-void agent__wake(vmctr_agent *a);
+int agent__alloc(vmctr__agent **out, const vmctr__agent_limits *lim);
+void agent__wake(vmctr__agent *a);
 /* Mark the connection dead (first reason wins), fail pending requests,
  * notify waiters and the state fd. Lock held. */
-void agent__die(vmctr_agent *a, int code, const char *fmt, ...)
+void agent__die(vmctr__agent *a, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Queue a frame for the socket (dropped when detached). Lock held.
  * Returns 0 or -ENOMEM. */
-int agent__queue(vmctr_agent *a, uint16_t type, uint32_t stream, const void *p, size_t n);
+int agent__queue(vmctr__agent *a, uint16_t type, uint32_t stream, const void *p, size_t n);
 /* Record the connection's error as this thread's error detail. */
-int agent__dead_err(vmctr_agent *a);
+int agent__dead_err(vmctr__agent *a);
 
 /* client-frame.c: process bytes from the guest. Lock held; may drop it
  * around stream callbacks. */
-void agent__input(vmctr_agent *a, const uint8_t *data, size_t len);
+void agent__input(vmctr__agent *a, const uint8_t *data, size_t len);
 
 /* client-req.c */
-void agent__fail_pending(vmctr_agent *a);
+void agent__fail_pending(vmctr__agent *a);
 /* Wait on a->cond until pred(a, arg) or timeout_ms (<0: forever): 0 or
  * VMCTR_ETIMEDOUT (no detail recorded). Lock held. */
-int agent__wait(vmctr_agent *a, int timeout_ms, bool (*pred)(vmctr_agent *, void *), void *arg);
-int agent__on_response(vmctr_agent *a, uint32_t id, const uint8_t *payload, size_t len);
+int agent__wait(vmctr__agent *a, int timeout_ms, bool (*pred)(vmctr__agent *, void *), void *arg);
+int agent__on_response(vmctr__agent *a, uint32_t id, const uint8_t *payload, size_t len);
 
 /* client-stream.c */
-agent_stream *agent__stream_find(vmctr_agent *a, uint32_t id);
-int agent__on_data(vmctr_agent *a, agent_stream *s, const uint8_t *p, size_t n);
-int agent__on_eof(vmctr_agent *a, agent_stream *s);
-int agent__on_credit(vmctr_agent *a, agent_stream *s, uint32_t bytes);
+agent_stream *agent__stream_find(vmctr__agent *a, uint32_t id);
+int agent__on_data(vmctr__agent *a, agent_stream *s, const uint8_t *p, size_t n);
+int agent__on_eof(vmctr__agent *a, agent_stream *s);
+int agent__on_credit(vmctr__agent *a, agent_stream *s, uint32_t bytes);
 /* Move data between streams and their fds/callbacks, queue DATA/EOF/CREDIT. */
-void agent__pump(vmctr_agent *a);
-void agent__streams_free(vmctr_agent *a);
+void agent__pump(vmctr__agent *a);
+void agent__streams_free(vmctr__agent *a);
 
 #endif

@@ -25,7 +25,7 @@ static int host_errno(int32_t linux_errno) {
   return EIO;
 }
 
-void vmctr__agent_reply_free(vmctr_agent_reply *r) {
+void vmctr__agent_reply_free(vmctr__agent_reply *r) {
   if (!r)
     return;
   vmctr__agent_msg_free(&r->msg);
@@ -33,18 +33,18 @@ void vmctr__agent_reply_free(vmctr_agent_reply *r) {
   free(r);
 }
 
-const vmctr_agent_msg *vmctr__agent_reply_msg(const vmctr_agent_reply *r) {
+const vmctr__agent_msg *vmctr__agent_reply_msg(const vmctr__agent_reply *r) {
   return &r->msg;
 }
 
-static agent_pending **find_pending(vmctr_agent *a, uint32_t id) {
+static agent_pending **find_pending(vmctr__agent *a, uint32_t id) {
   agent_pending **pp = &a->pending;
   while (*pp && (*pp)->id != id)
     pp = &(*pp)->next;
   return pp;
 }
 
-void agent__fail_pending(vmctr_agent *a) {
+void agent__fail_pending(vmctr__agent *a) {
   agent_pending **pp = &a->pending;
   while (*pp) {
     agent_pending *p = *pp;
@@ -61,9 +61,9 @@ void agent__fail_pending(vmctr_agent *a) {
   }
 }
 
-int agent__on_response(vmctr_agent *a, uint32_t id, const uint8_t *payload, size_t len) {
+int agent__on_response(vmctr__agent *a, uint32_t id, const uint8_t *payload, size_t len) {
   agent_pending **pp = find_pending(a, id), *p = *pp;
-  vmctr_agent_reply *r;
+  vmctr__agent_reply *r;
   int32_t err;
   int rc;
 
@@ -101,7 +101,7 @@ int agent__on_response(vmctr_agent *a, uint32_t id, const uint8_t *payload, size
   return 0;
 }
 
-int vmctr__agent_request_begin(vmctr_agent *a, const vmctr_agent_buf *req, uint32_t *id) {
+int vmctr__agent_request_begin(vmctr__agent *a, const vmctr__agent_buf *req, uint32_t *id) {
   agent_pending *p;
   int r;
 
@@ -158,7 +158,7 @@ static void deadline_ts(struct timespec *ts, int timeout_ms) {
 }
 
 /* Wait on a->cond until pred(a, arg) or the deadline. Lock held. */
-int agent__wait(vmctr_agent *a, int timeout_ms, bool (*pred)(vmctr_agent *, void *), void *arg) {
+int agent__wait(vmctr__agent *a, int timeout_ms, bool (*pred)(vmctr__agent *, void *), void *arg) {
   struct timespec ts;
   if (timeout_ms >= 0)
     deadline_ts(&ts, timeout_ms);
@@ -171,12 +171,12 @@ int agent__wait(vmctr_agent *a, int timeout_ms, bool (*pred)(vmctr_agent *, void
   return 0;
 }
 
-static bool req_done(vmctr_agent *a, void *arg) {
+static bool req_done(vmctr__agent *a, void *arg) {
   agent_pending *p = *find_pending(a, *(uint32_t *)arg);
   return !p || p->done;
 }
 
-static int reply_error(vmctr_agent_reply *r) {
+static int reply_error(vmctr__agent_reply *r) {
   int32_t e = 0;
   char *msg = NULL;
   int code;
@@ -190,9 +190,9 @@ static int reply_error(vmctr_agent_reply *r) {
   return code;
 }
 
-int vmctr__agent_request_end(vmctr_agent *a, uint32_t id, int timeout_ms, vmctr_agent_reply **out) {
+int vmctr__agent_request_end(vmctr__agent *a, uint32_t id, int timeout_ms, vmctr__agent_reply **out) {
   agent_pending **pp, *p;
-  vmctr_agent_reply *reply = NULL;
+  vmctr__agent_reply *reply = NULL;
   int r;
 
   if (!a || !out)
@@ -227,7 +227,7 @@ int vmctr__agent_request_end(vmctr_agent *a, uint32_t id, int timeout_ms, vmctr_
   return r;
 }
 
-void vmctr__agent_request_cancel(vmctr_agent *a, uint32_t id) {
+void vmctr__agent_request_cancel(vmctr__agent *a, uint32_t id) {
   agent_pending **pp, *p;
   if (!a)
     return;
@@ -246,8 +246,8 @@ void vmctr__agent_request_cancel(vmctr_agent *a, uint32_t id) {
   pthread_mutex_unlock(&a->lock);
 }
 
-int vmctr__agent_request(vmctr_agent *a, const vmctr_agent_buf *req, int timeout_ms,
-                         vmctr_agent_reply **out) {
+int vmctr__agent_request(vmctr__agent *a, const vmctr__agent_buf *req, int timeout_ms,
+                         vmctr__agent_reply **out) {
   uint32_t id;
   int r = vmctr__agent_request_begin(a, req, &id);
   if (r < 0)

@@ -13,7 +13,7 @@
 
 #define SRC_CHUNK 65536u
 
-agent_stream *agent__stream_find(vmctr_agent *a, uint32_t id) {
+agent_stream *agent__stream_find(vmctr__agent *a, uint32_t id) {
   for (agent_stream *s = a->streams; s; s = s->next)
     if (s->id == id)
       return s;
@@ -34,7 +34,7 @@ static void stream_free(agent_stream *s) {
   free(s);
 }
 
-void agent__streams_free(vmctr_agent *a) {
+void agent__streams_free(vmctr__agent *a) {
   while (a->streams) {
     agent_stream *s = a->streams;
     a->streams = s->next;
@@ -44,7 +44,7 @@ void agent__streams_free(vmctr_agent *a) {
 
 /* --- frames from the guest --- */
 
-int agent__on_data(vmctr_agent *a, agent_stream *s, const uint8_t *p, size_t n) {
+int agent__on_data(vmctr__agent *a, agent_stream *s, const uint8_t *p, size_t n) {
   if (s->rx_eof) {
     agent__die(a, VMCTR_EPROTO, "guest agent sent DATA on stream %u after EOF", s->id);
     return -1;
@@ -85,7 +85,7 @@ int agent__on_data(vmctr_agent *a, agent_stream *s, const uint8_t *p, size_t n) 
   return 0;
 }
 
-int agent__on_eof(vmctr_agent *a, agent_stream *s) {
+int agent__on_eof(vmctr__agent *a, agent_stream *s) {
   if (s->rx_eof) {
     agent__die(a, VMCTR_EPROTO, "guest agent sent a second EOF on stream %u", s->id);
     return -1;
@@ -94,7 +94,7 @@ int agent__on_eof(vmctr_agent *a, agent_stream *s) {
   return 0;
 }
 
-int agent__on_credit(vmctr_agent *a, agent_stream *s, uint32_t bytes) {
+int agent__on_credit(vmctr__agent *a, agent_stream *s, uint32_t bytes) {
   if (vmctr__agent_credit_avail(&s->tx) + bytes > UINT32_MAX) {
     agent__die(a, VMCTR_EPROTO, "guest agent granted more than 4 GiB of credit on stream %u",
                s->id);
@@ -115,8 +115,8 @@ static void consumed(agent_stream *s, size_t n) {
 
 /* Call the stream's callback with the lock dropped. Streams are unlinked
  * only by the pump, which skips one whose callback runs, so s stays valid. */
-static void call_cb(vmctr_agent *a, agent_stream *s, const uint8_t *p, size_t n, int status) {
-  vmctr_agent_data_cb cb = s->cb;
+static void call_cb(vmctr__agent *a, agent_stream *s, const uint8_t *p, size_t n, int status) {
+  vmctr__agent_data_cb cb = s->cb;
   void *ud = s->ud;
   s->cb_busy = true;
   pthread_mutex_unlock(&a->lock);
@@ -125,7 +125,7 @@ static void call_cb(vmctr_agent *a, agent_stream *s, const uint8_t *p, size_t n,
   s->cb_busy = false;
 }
 
-static void pump_rx(vmctr_agent *a, agent_stream *s) {
+static void pump_rx(vmctr__agent *a, agent_stream *s) {
   if (s->rlen > s->roff) {
     size_t n = s->rlen - s->roff;
     if (s->cb) {
@@ -174,14 +174,14 @@ static void pump_rx(vmctr_agent *a, agent_stream *s) {
   }
 }
 
-static void send_eof(vmctr_agent *a, agent_stream *s) {
+static void send_eof(vmctr__agent *a, agent_stream *s) {
   if (agent__queue(a, VMCTR_AF_EOF, s->id, NULL, 0) < 0)
     agent__die(a, VMCTR_ENOMEM, "out of memory queueing EOF");
   s->tx_eof_sent = true;
   close_fd(&s->src_fd);
 }
 
-static void pump_tx(vmctr_agent *a, agent_stream *s) {
+static void pump_tx(vmctr__agent *a, agent_stream *s) {
   size_t room = vmctr__agent_credit_avail(&s->tx);
   if (!a->alive || s->tx_eof_sent || s->released)
     return;
@@ -221,7 +221,7 @@ static void pump_tx(vmctr_agent *a, agent_stream *s) {
   }
 }
 
-void agent__pump(vmctr_agent *a) {
+void agent__pump(vmctr__agent *a) {
   agent_stream **pp = &a->streams;
   while (*pp) {
     agent_stream *s = *pp;
@@ -243,7 +243,7 @@ void agent__pump(vmctr_agent *a) {
 
 /* --- caller API --- */
 
-static int lookup(vmctr_agent *a, uint32_t id, agent_stream **out) {
+static int lookup(vmctr__agent *a, uint32_t id, agent_stream **out) {
   agent_stream *s = a ? agent__stream_find(a, id) : NULL;
   if (!s || s->released)
     return vmctr__err(VMCTR_ENOENT, 0, "agent stream %u does not exist", id);
@@ -251,7 +251,7 @@ static int lookup(vmctr_agent *a, uint32_t id, agent_stream **out) {
   return 0;
 }
 
-int vmctr__agent_stream_new(vmctr_agent *a, uint32_t *id) {
+int vmctr__agent_stream_new(vmctr__agent *a, uint32_t *id) {
   agent_stream *s;
   if (!a || !id)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_stream_new: NULL argument");
@@ -275,7 +275,7 @@ int vmctr__agent_stream_new(vmctr_agent *a, uint32_t *id) {
   return 0;
 }
 
-static int attach(vmctr_agent *a, uint32_t id, int fd, bool sink, vmctr_agent_data_cb cb,
+static int attach(vmctr__agent *a, uint32_t id, int fd, bool sink, vmctr__agent_data_cb cb,
                   void *ud) {
   agent_stream *s;
   int r;
@@ -310,7 +310,7 @@ out:
   return r;
 }
 
-int vmctr__agent_stream_recv_fd(vmctr_agent *a, uint32_t id, int fd) {
+int vmctr__agent_stream_recv_fd(vmctr__agent *a, uint32_t id, int fd) {
   if (!a || fd < 0) {
     if (fd >= 0)
       close(fd);
@@ -319,13 +319,13 @@ int vmctr__agent_stream_recv_fd(vmctr_agent *a, uint32_t id, int fd) {
   return attach(a, id, fd, true, NULL, NULL);
 }
 
-int vmctr__agent_stream_recv_cb(vmctr_agent *a, uint32_t id, vmctr_agent_data_cb cb, void *ud) {
+int vmctr__agent_stream_recv_cb(vmctr__agent *a, uint32_t id, vmctr__agent_data_cb cb, void *ud) {
   if (!a || !cb)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_stream_recv_cb: NULL argument");
   return attach(a, id, -1, true, cb, ud);
 }
 
-int vmctr__agent_stream_send_fd(vmctr_agent *a, uint32_t id, int fd) {
+int vmctr__agent_stream_send_fd(vmctr__agent *a, uint32_t id, int fd) {
   if (!a || fd < 0) {
     if (fd >= 0)
       close(fd);
@@ -334,7 +334,7 @@ int vmctr__agent_stream_send_fd(vmctr_agent *a, uint32_t id, int fd) {
   return attach(a, id, fd, false, NULL, NULL);
 }
 
-int vmctr__agent_stream_write(vmctr_agent *a, uint32_t id, const void *data, size_t len) {
+int vmctr__agent_stream_write(vmctr__agent *a, uint32_t id, const void *data, size_t len) {
   agent_stream *s;
   int r;
   if (!a || (!data && len))
@@ -371,7 +371,7 @@ out:
   return r;
 }
 
-int vmctr__agent_stream_close(vmctr_agent *a, uint32_t id) {
+int vmctr__agent_stream_close(vmctr__agent *a, uint32_t id) {
   agent_stream *s;
   int r;
   if (!a)
@@ -388,12 +388,12 @@ int vmctr__agent_stream_close(vmctr_agent *a, uint32_t id) {
   return r;
 }
 
-static bool rx_done(vmctr_agent *a, void *arg) {
+static bool rx_done(vmctr__agent *a, void *arg) {
   agent_stream *s = agent__stream_find(a, *(uint32_t *)arg);
   return !s || s->released || s->rx_done;
 }
 
-int vmctr__agent_stream_wait(vmctr_agent *a, uint32_t id, int timeout_ms) {
+int vmctr__agent_stream_wait(vmctr__agent *a, uint32_t id, int timeout_ms) {
   agent_stream *s;
   int r;
   if (!a)
@@ -415,7 +415,7 @@ out:
   return r;
 }
 
-void vmctr__agent_stream_release(vmctr_agent *a, uint32_t id) {
+void vmctr__agent_stream_release(vmctr__agent *a, uint32_t id) {
   agent_stream *s;
   if (!a)
     return;
@@ -427,7 +427,7 @@ void vmctr__agent_stream_release(vmctr_agent *a, uint32_t id) {
   pthread_mutex_unlock(&a->lock);
 }
 
-size_t vmctr__agent_stream_buffered(vmctr_agent *a, uint32_t id) {
+size_t vmctr__agent_stream_buffered(vmctr__agent *a, uint32_t id) {
   agent_stream *s;
   size_t n = 0;
   pthread_mutex_lock(&a->lock);

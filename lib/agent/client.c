@@ -43,8 +43,8 @@ static void close_pipe(int p[2]) {
   p[0] = p[1] = -1;
 }
 
-int agent__alloc(vmctr_agent **out, const vmctr_agent_limits *lim) {
-  vmctr_agent *a = calloc(1, sizeof(*a));
+int agent__alloc(vmctr__agent **out, const vmctr__agent_limits *lim) {
+  vmctr__agent *a = calloc(1, sizeof(*a));
   uint32_t frame = lim && lim->max_frame ? lim->max_frame : VMCTR_AGENT_DEFAULT_FRAME;
   uint32_t window = lim && lim->window ? lim->window : VMCTR_AGENT_DEFAULT_WINDOW;
   if (frame < MIN_FRAME || frame > VMCTR_AGENT_MAX_FRAME) {
@@ -83,14 +83,14 @@ int agent__alloc(vmctr_agent **out, const vmctr_agent_limits *lim) {
   return 0;
 }
 
-void agent__wake(vmctr_agent *a) {
+void agent__wake(vmctr__agent *a) {
   char c = 1;
   if (a->wake[1] >= 0 && write(a->wake[1], &c, 1) < 0) {
     /* A full pipe already wakes the thread. */
   }
 }
 
-void agent__die(vmctr_agent *a, int code, const char *fmt, ...) {
+void agent__die(vmctr__agent *a, int code, const char *fmt, ...) {
   va_list ap;
   char c = 1;
   if (!a->alive)
@@ -119,12 +119,12 @@ void agent__die(vmctr_agent *a, int code, const char *fmt, ...) {
   agent__wake(a);
 }
 
-int agent__dead_err(vmctr_agent *a) {
+int agent__dead_err(vmctr__agent *a) {
   return vmctr__err(a->dead_code, 0, "%s", a->dead_msg);
 }
 
-int agent__queue(vmctr_agent *a, uint16_t type, uint32_t stream, const void *p, size_t n) {
-  vmctr_agent_hdr h = {.len = (uint32_t)n, .type = type, .flags = 0, .stream = stream};
+int agent__queue(vmctr__agent *a, uint16_t type, uint32_t stream, const void *p, size_t n) {
+  vmctr__agent_hdr h = {.len = (uint32_t)n, .type = type, .flags = 0, .stream = stream};
   agent_out *o;
   if (!a->alive || a->detached)
     return 0;
@@ -155,7 +155,7 @@ static ssize_t sock_send(int fd, const void *p, size_t n) {
   return write(fd, p, n);
 }
 
-static void flush_out(vmctr_agent *a) {
+static void flush_out(vmctr__agent *a) {
   while (a->out_head) {
     agent_out *o = a->out_head;
     ssize_t n = sock_send(a->fd, o->data + o->off, o->len - o->off);
@@ -177,7 +177,7 @@ static void flush_out(vmctr_agent *a) {
 }
 
 /* After death, keep running only while fd sinks still hold guest data. */
-static bool draining(vmctr_agent *a) {
+static bool draining(vmctr__agent *a) {
   for (agent_stream *s = a->streams; s; s = s->next)
     if (!s->released && s->sink_fd >= 0 && s->rlen > s->roff)
       return true;
@@ -185,7 +185,7 @@ static bool draining(vmctr_agent *a) {
 }
 
 static void *io_main(void *arg) {
-  vmctr_agent *a = arg;
+  vmctr__agent *a = arg;
   struct pollfd *pfd = NULL;
   uint32_t *ids = NULL;
   size_t cap = 0;
@@ -339,8 +339,8 @@ static int write_all(int fd, const uint8_t *p, size_t n, int64_t deadline) {
   return 0;
 }
 
-static int check_hello(vmctr_agent *a, const uint8_t *payload, size_t len) {
-  vmctr_agent_msg m = {0};
+static int check_hello(vmctr__agent *a, const uint8_t *payload, size_t len) {
+  vmctr__agent_msg m = {0};
   uint32_t magic = 0, version = 0, frame = 0, window = 0;
   int r = vmctr__agent_msg_parse(payload, len, &m);
   if (r < 0)
@@ -380,11 +380,11 @@ out:
   return r;
 }
 
-static int handshake(vmctr_agent *a, int timeout_ms) {
+static int handshake(vmctr__agent *a, int timeout_ms) {
   int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
   uint8_t hdr[VMCTR_AGENT_HDR_SIZE], *frame = NULL;
-  vmctr_agent_hdr h;
-  vmctr_agent_buf b;
+  vmctr__agent_hdr h;
+  vmctr__agent_buf b;
   size_t flen;
   int r;
 
@@ -413,9 +413,9 @@ static int handshake(vmctr_agent *a, int timeout_ms) {
   return r;
 }
 
-int vmctr__agent_connect_limits(vmctr_agent **out, int fd, int timeout_ms,
-                                const vmctr_agent_limits *lim) {
-  vmctr_agent *a = NULL;
+int vmctr__agent_connect_limits(vmctr__agent **out, int fd, int timeout_ms,
+                                const vmctr__agent_limits *lim) {
+  vmctr__agent *a = NULL;
   sigset_t all, old;
   int r;
 
@@ -459,11 +459,11 @@ fail:
   return r;
 }
 
-int vmctr__agent_connect(vmctr_agent **out, int fd, int timeout_ms) {
+int vmctr__agent_connect(vmctr__agent **out, int fd, int timeout_ms) {
   return vmctr__agent_connect_limits(out, fd, timeout_ms, NULL);
 }
 
-void vmctr__agent_free(vmctr_agent *a) {
+void vmctr__agent_free(vmctr__agent *a) {
   if (!a)
     return;
   pthread_mutex_lock(&a->lock);
@@ -502,7 +502,7 @@ void vmctr__agent_free(vmctr_agent *a) {
   free(a);
 }
 
-bool vmctr__agent_alive(vmctr_agent *a) {
+bool vmctr__agent_alive(vmctr__agent *a) {
   bool r;
   pthread_mutex_lock(&a->lock);
   r = a->alive;
@@ -510,17 +510,17 @@ bool vmctr__agent_alive(vmctr_agent *a) {
   return r;
 }
 
-int vmctr__agent_state_fd(vmctr_agent *a) {
+int vmctr__agent_state_fd(vmctr__agent *a) {
   return a->state[0];
 }
 
-const char *vmctr__agent_info(vmctr_agent *a) {
+const char *vmctr__agent_info(vmctr__agent *a) {
   return a->info ? a->info : "";
 }
 
-int vmctr__agent_new_detached(vmctr_agent **out, const vmctr_agent_limits *host,
-                              const vmctr_agent_limits *guest) {
-  vmctr_agent *a;
+int vmctr__agent_new_detached(vmctr__agent **out, const vmctr__agent_limits *host,
+                              const vmctr__agent_limits *guest) {
+  vmctr__agent *a;
   int r = agent__alloc(&a, host);
   if (r < 0)
     return r;
@@ -533,7 +533,7 @@ int vmctr__agent_new_detached(vmctr_agent **out, const vmctr_agent_limits *host,
   return 0;
 }
 
-int vmctr__agent_feed(vmctr_agent *a, const uint8_t *data, size_t len) {
+int vmctr__agent_feed(vmctr__agent *a, const uint8_t *data, size_t len) {
   int r;
   pthread_mutex_lock(&a->lock);
   agent__input(a, data, len);

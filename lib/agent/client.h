@@ -32,36 +32,36 @@
 
 #include "codec.h"
 
-typedef struct vmctr_agent vmctr_agent;
-typedef struct vmctr_agent_reply vmctr_agent_reply;
+typedef struct vmctr__agent vmctr__agent;
+typedef struct vmctr__agent_reply vmctr__agent_reply;
 
 /* What the host announces in its HELLO. Zero fields take the defaults
  * (VMCTR_AGENT_DEFAULT_FRAME, VMCTR_AGENT_DEFAULT_WINDOW). */
-typedef struct vmctr_agent_limits {
+typedef struct vmctr__agent_limits {
   uint32_t max_frame; /* largest payload the host accepts, 1024..VMCTR_AGENT_MAX_FRAME */
   uint32_t window;    /* initial credit per stream the host grants the guest */
-} vmctr_agent_limits;
+} vmctr__agent_limits;
 
 /* Take ownership of fd (a connected stream socket; closed on every path),
  * wait up to timeout_ms (<0: forever) for the guest's HELLO, check magic and
  * version, answer HELLO and start the I/O thread. VMCTR_ETIMEDOUT when no
  * HELLO came, VMCTR_EUNSUPPORTED for another protocol version, VMCTR_EPROTO
  * for a bad HELLO, VMCTR_EIO when the peer closed. */
-int vmctr__agent_connect(vmctr_agent **out, int fd, int timeout_ms);
-int vmctr__agent_connect_limits(vmctr_agent **out, int fd, int timeout_ms,
-                                const vmctr_agent_limits *lim);
+int vmctr__agent_connect(vmctr__agent **out, int fd, int timeout_ms);
+int vmctr__agent_connect_limits(vmctr__agent **out, int fd, int timeout_ms,
+                                const vmctr__agent_limits *lim);
 
 /* Stop the I/O thread, close the socket and every attached fd, and free all
  * pending requests. No other call on `a` may be running. NULL is a no-op. */
-void vmctr__agent_free(vmctr_agent *a);
+void vmctr__agent_free(vmctr__agent *a);
 
 /* true until the connection died (protocol violation, loss, free). */
-bool vmctr__agent_alive(vmctr_agent *a);
+bool vmctr__agent_alive(vmctr__agent *a);
 /* An fd that becomes readable (and stays so) once the connection died; for
  * poll loops above. Owned by `a`; never read it. */
-int vmctr__agent_state_fd(vmctr_agent *a);
+int vmctr__agent_state_fd(vmctr__agent *a);
 /* The guest's HELLO agent-info string ("" when it sent none); lives as long as a. */
-const char *vmctr__agent_info(vmctr_agent *a);
+const char *vmctr__agent_info(vmctr__agent *a);
 
 /* Requests. `req` is a field list (VMCTR_AT_OP first by convention); the
  * reply is matched by id. _begin queues it and returns its nonzero id.
@@ -70,62 +70,62 @@ const char *vmctr__agent_info(vmctr_agent *a);
  * A RESPONSE with a nonzero ERRNO gives the code mapped from that (Linux)
  * errno and the message "guest: <MESSAGE>". _cancel forgets a pending
  * request (the guest is not told; its eventual RESPONSE is dropped). */
-int vmctr__agent_request_begin(vmctr_agent *a, const vmctr_agent_buf *req, uint32_t *id);
-int vmctr__agent_request_end(vmctr_agent *a, uint32_t id, int timeout_ms, vmctr_agent_reply **out);
-void vmctr__agent_request_cancel(vmctr_agent *a, uint32_t id);
+int vmctr__agent_request_begin(vmctr__agent *a, const vmctr__agent_buf *req, uint32_t *id);
+int vmctr__agent_request_end(vmctr__agent *a, uint32_t id, int timeout_ms, vmctr__agent_reply **out);
+void vmctr__agent_request_cancel(vmctr__agent *a, uint32_t id);
 /* _begin + _end; on timeout the request is cancelled. */
-int vmctr__agent_request(vmctr_agent *a, const vmctr_agent_buf *req, int timeout_ms,
-                         vmctr_agent_reply **out);
+int vmctr__agent_request(vmctr__agent *a, const vmctr__agent_buf *req, int timeout_ms,
+                         vmctr__agent_reply **out);
 
 /* The reply's fields (read with the codec getters); borrowed from reply. */
-const vmctr_agent_msg *vmctr__agent_reply_msg(const vmctr_agent_reply *r);
-void vmctr__agent_reply_free(vmctr_agent_reply *r);
+const vmctr__agent_msg *vmctr__agent_reply_msg(const vmctr__agent_reply *r);
+void vmctr__agent_reply_free(vmctr__agent_reply *r);
 
 /* Streams. An id names one stream; each direction has its own credit. Ids
  * are never reused within a connection. Attach the sinks and sources before
  * sending the request that names the stream; DATA that arrives earlier is
  * held (bounded by the window) until a sink is attached. */
-int vmctr__agent_stream_new(vmctr_agent *a, uint32_t *id);
+int vmctr__agent_stream_new(vmctr__agent *a, uint32_t *id);
 
 /* Guest -> host into fd (ownership taken: closed at guest EOF, release or
  * free). Nonblocking fds are best; a blocking pipe or socket is written at
  * most PIPE_BUF bytes per poll wakeup so the I/O thread does not stall. */
-int vmctr__agent_stream_recv_fd(vmctr_agent *a, uint32_t id, int fd);
+int vmctr__agent_stream_recv_fd(vmctr__agent *a, uint32_t id, int fd);
 
 /* Guest -> host into a callback, called on the I/O thread without any agent
  * lock held (it may call vmctr__agent_* except _free): status 0 with data,
  * then exactly once status 1 at guest EOF or a negative VMCTR_E* when the
  * connection died (data NULL, len 0). Credit returns when it returns, so a
  * slow callback throttles the guest and stalls this connection's I/O. */
-typedef void (*vmctr_agent_data_cb)(void *userdata, uint32_t stream, const uint8_t *data,
+typedef void (*vmctr__agent_data_cb)(void *userdata, uint32_t stream, const uint8_t *data,
                                     size_t len, int status);
-int vmctr__agent_stream_recv_cb(vmctr_agent *a, uint32_t id, vmctr_agent_data_cb cb,
+int vmctr__agent_stream_recv_cb(vmctr__agent *a, uint32_t id, vmctr__agent_data_cb cb,
                                 void *userdata);
 
 /* Host -> guest from fd (ownership taken): read while the guest grants
  * credit; EOF is sent at the fd's EOF (or read error). */
-int vmctr__agent_stream_send_fd(vmctr_agent *a, uint32_t id, int fd);
+int vmctr__agent_stream_send_fd(vmctr__agent *a, uint32_t id, int fd);
 /* Host -> guest from memory: the bytes are copied and sent within credit;
  * _close sends EOF after them. Not with send_fd on the same stream. */
-int vmctr__agent_stream_write(vmctr_agent *a, uint32_t id, const void *data, size_t len);
-int vmctr__agent_stream_close(vmctr_agent *a, uint32_t id);
+int vmctr__agent_stream_write(vmctr__agent *a, uint32_t id, const void *data, size_t len);
+int vmctr__agent_stream_close(vmctr__agent *a, uint32_t id);
 
 /* Wait until the guest's EOF on the stream arrived and every byte reached
  * the sink: 0, VMCTR_ETIMEDOUT, or the connection's error. */
-int vmctr__agent_stream_wait(vmctr_agent *a, uint32_t id, int timeout_ms);
+int vmctr__agent_stream_wait(vmctr__agent *a, uint32_t id, int timeout_ms);
 /* Host is done with the stream: close its fds, drop buffered data; later
  * guest frames for it are discarded. */
-void vmctr__agent_stream_release(vmctr_agent *a, uint32_t id);
+void vmctr__agent_stream_release(vmctr__agent *a, uint32_t id);
 
 /* Bytes of guest data buffered on the host for the stream (for tests). */
-size_t vmctr__agent_stream_buffered(vmctr_agent *a, uint32_t id);
+size_t vmctr__agent_stream_buffered(vmctr__agent *a, uint32_t id);
 
 /* For the fuzzer and tests: a connection with no socket and no thread, as if
  * the handshake with the given guest limits had happened. Frames the host
  * would send are dropped. vmctr__agent_feed processes guest bytes as the I/O
  * thread would: 0, or the VMCTR_E* code once the connection died. */
-int vmctr__agent_new_detached(vmctr_agent **out, const vmctr_agent_limits *host,
-                              const vmctr_agent_limits *guest);
-int vmctr__agent_feed(vmctr_agent *a, const uint8_t *data, size_t len);
+int vmctr__agent_new_detached(vmctr__agent **out, const vmctr__agent_limits *host,
+                              const vmctr__agent_limits *guest);
+int vmctr__agent_feed(vmctr__agent *a, const uint8_t *data, size_t len);
 
 #endif /* VMCTR_AGENT_CLIENT_H */

@@ -36,7 +36,7 @@ static uint64_t get64(const uint8_t *p) {
   return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-void vmctr__agent_hdr_encode(uint8_t out[VMCTR_AGENT_HDR_SIZE], const vmctr_agent_hdr *h) {
+void vmctr__agent_hdr_encode(uint8_t out[VMCTR_AGENT_HDR_SIZE], const vmctr__agent_hdr *h) {
   put32(out, h->len);
   put16(out + 4, h->type);
   put16(out + 6, h->flags);
@@ -44,8 +44,8 @@ void vmctr__agent_hdr_encode(uint8_t out[VMCTR_AGENT_HDR_SIZE], const vmctr_agen
 }
 
 int vmctr__agent_hdr_decode(const uint8_t in[VMCTR_AGENT_HDR_SIZE], uint32_t max_payload,
-                            vmctr_agent_hdr *out) {
-  vmctr_agent_hdr h;
+                            vmctr__agent_hdr *out) {
+  vmctr__agent_hdr h;
   h.len = get32(in);
   h.type = get16(in + 4);
   h.flags = get16(in + 6);
@@ -62,17 +62,17 @@ int vmctr__agent_hdr_decode(const uint8_t in[VMCTR_AGENT_HDR_SIZE], uint32_t max
   return 0;
 }
 
-void vmctr__agent_buf_init(vmctr_agent_buf *b) {
+void vmctr__agent_buf_init(vmctr__agent_buf *b) {
   memset(b, 0, sizeof(*b));
 }
 
-void vmctr__agent_buf_free(vmctr_agent_buf *b) {
+void vmctr__agent_buf_free(vmctr__agent_buf *b) {
   free(b->data);
   memset(b, 0, sizeof(*b));
 }
 
 /* Room for n more bytes, or NULL (and `failed` latched). */
-static uint8_t *reserve(vmctr_agent_buf *b, size_t n) {
+static uint8_t *reserve(vmctr__agent_buf *b, size_t n) {
   if (b->failed)
     return NULL;
   /* Past the hard frame bound the message can never be sent: stop growing
@@ -99,7 +99,7 @@ static uint8_t *reserve(vmctr_agent_buf *b, size_t n) {
   return at;
 }
 
-static uint8_t *put_field(vmctr_agent_buf *b, uint16_t tag, size_t len) {
+static uint8_t *put_field(vmctr__agent_buf *b, uint16_t tag, size_t len) {
   uint8_t *p;
   if (len > UINT32_MAX) {
     b->len = (size_t)VMCTR_AGENT_MAX_FRAME + 1u;
@@ -113,38 +113,38 @@ static uint8_t *put_field(vmctr_agent_buf *b, uint16_t tag, size_t len) {
   return p + FIELD_HDR;
 }
 
-void vmctr__agent_put_u32(vmctr_agent_buf *b, uint16_t tag, uint32_t v) {
+void vmctr__agent_put_u32(vmctr__agent_buf *b, uint16_t tag, uint32_t v) {
   uint8_t *p = put_field(b, tag, 4);
   if (p)
     put32(p, v);
 }
 
-void vmctr__agent_put_i32(vmctr_agent_buf *b, uint16_t tag, int32_t v) {
+void vmctr__agent_put_i32(vmctr__agent_buf *b, uint16_t tag, int32_t v) {
   vmctr__agent_put_u32(b, tag, (uint32_t)v);
 }
 
-void vmctr__agent_put_u64(vmctr_agent_buf *b, uint16_t tag, uint64_t v) {
+void vmctr__agent_put_u64(vmctr__agent_buf *b, uint16_t tag, uint64_t v) {
   uint8_t *p = put_field(b, tag, 8);
   if (p)
     put64(p, v);
 }
 
-void vmctr__agent_put_bytes(vmctr_agent_buf *b, uint16_t tag, const void *p, size_t n) {
+void vmctr__agent_put_bytes(vmctr__agent_buf *b, uint16_t tag, const void *p, size_t n) {
   uint8_t *d = put_field(b, tag, n);
   if (d && n)
     memcpy(d, p, n);
 }
 
-void vmctr__agent_put_str(vmctr_agent_buf *b, uint16_t tag, const char *s) {
+void vmctr__agent_put_str(vmctr__agent_buf *b, uint16_t tag, const char *s) {
   vmctr__agent_put_bytes(b, tag, s ? s : "", s ? strlen(s) : 0);
 }
 
-void vmctr__agent_put_strv(vmctr_agent_buf *b, uint16_t tag, char *const *v) {
+void vmctr__agent_put_strv(vmctr__agent_buf *b, uint16_t tag, char *const *v) {
   for (size_t i = 0; v && v[i]; i++)
     vmctr__agent_put_str(b, tag, v[i]);
 }
 
-int vmctr__agent_buf_finish(const vmctr_agent_buf *b, uint32_t max_payload) {
+int vmctr__agent_buf_finish(const vmctr__agent_buf *b, uint32_t max_payload) {
   if (b->failed)
     return -ENOMEM;
   if (b->len > max_payload || b->len > VMCTR_AGENT_MAX_FRAME)
@@ -154,7 +154,7 @@ int vmctr__agent_buf_finish(const vmctr_agent_buf *b, uint32_t max_payload) {
 
 int vmctr__agent_frame(uint16_t type, uint16_t flags, uint32_t stream, const void *payload,
                        size_t len, uint8_t **out, size_t *out_len) {
-  vmctr_agent_hdr h = {.len = (uint32_t)len, .type = type, .flags = flags, .stream = stream};
+  vmctr__agent_hdr h = {.len = (uint32_t)len, .type = type, .flags = flags, .stream = stream};
   uint8_t *f;
   if (len > VMCTR_AGENT_MAX_FRAME)
     return -E2BIG;
@@ -169,9 +169,9 @@ int vmctr__agent_frame(uint16_t type, uint16_t flags, uint32_t stream, const voi
   return 0;
 }
 
-int vmctr__agent_msg_parse(const uint8_t *payload, size_t len, vmctr_agent_msg *out) {
+int vmctr__agent_msg_parse(const uint8_t *payload, size_t len, vmctr__agent_msg *out) {
   size_t n = 0, off = 0;
-  vmctr_agent_field *f;
+  vmctr__agent_field *f;
 
   if (len > VMCTR_AGENT_MAX_FRAME)
     return -E2BIG;
@@ -202,7 +202,7 @@ int vmctr__agent_msg_parse(const uint8_t *payload, size_t len, vmctr_agent_msg *
   return 0;
 }
 
-void vmctr__agent_msg_free(vmctr_agent_msg *m) {
+void vmctr__agent_msg_free(vmctr__agent_msg *m) {
   if (!m)
     return;
   free(m->fields);
@@ -210,15 +210,15 @@ void vmctr__agent_msg_free(vmctr_agent_msg *m) {
   m->n = 0;
 }
 
-static const vmctr_agent_field *find(const vmctr_agent_msg *m, uint16_t tag) {
+static const vmctr__agent_field *find(const vmctr__agent_msg *m, uint16_t tag) {
   for (size_t i = 0; i < m->n; i++)
     if (m->fields[i].tag == tag)
       return &m->fields[i];
   return NULL;
 }
 
-static int get_fixed(const vmctr_agent_msg *m, uint16_t tag, uint32_t size, const uint8_t **p) {
-  const vmctr_agent_field *f = find(m, tag);
+static int get_fixed(const vmctr__agent_msg *m, uint16_t tag, uint32_t size, const uint8_t **p) {
+  const vmctr__agent_field *f = find(m, tag);
   if (!f)
     return -ENOENT;
   if (f->len != size)
@@ -227,7 +227,7 @@ static int get_fixed(const vmctr_agent_msg *m, uint16_t tag, uint32_t size, cons
   return 0;
 }
 
-int vmctr__agent_get_u32(const vmctr_agent_msg *m, uint16_t tag, uint32_t *out) {
+int vmctr__agent_get_u32(const vmctr__agent_msg *m, uint16_t tag, uint32_t *out) {
   const uint8_t *p;
   int r = get_fixed(m, tag, 4, &p);
   if (r == 0)
@@ -235,7 +235,7 @@ int vmctr__agent_get_u32(const vmctr_agent_msg *m, uint16_t tag, uint32_t *out) 
   return r;
 }
 
-int vmctr__agent_get_i32(const vmctr_agent_msg *m, uint16_t tag, int32_t *out) {
+int vmctr__agent_get_i32(const vmctr__agent_msg *m, uint16_t tag, int32_t *out) {
   uint32_t v;
   int r = vmctr__agent_get_u32(m, tag, &v);
   if (r == 0)
@@ -243,7 +243,7 @@ int vmctr__agent_get_i32(const vmctr_agent_msg *m, uint16_t tag, int32_t *out) {
   return r;
 }
 
-int vmctr__agent_get_u64(const vmctr_agent_msg *m, uint16_t tag, uint64_t *out) {
+int vmctr__agent_get_u64(const vmctr__agent_msg *m, uint16_t tag, uint64_t *out) {
   const uint8_t *p;
   int r = get_fixed(m, tag, 8, &p);
   if (r == 0)
@@ -251,8 +251,8 @@ int vmctr__agent_get_u64(const vmctr_agent_msg *m, uint16_t tag, uint64_t *out) 
   return r;
 }
 
-int vmctr__agent_get_bytes(const vmctr_agent_msg *m, uint16_t tag, const uint8_t **p, size_t *n) {
-  const vmctr_agent_field *f = find(m, tag);
+int vmctr__agent_get_bytes(const vmctr__agent_msg *m, uint16_t tag, const uint8_t **p, size_t *n) {
+  const vmctr__agent_field *f = find(m, tag);
   if (!f)
     return -ENOENT;
   *p = f->val;
@@ -260,7 +260,7 @@ int vmctr__agent_get_bytes(const vmctr_agent_msg *m, uint16_t tag, const uint8_t
   return 0;
 }
 
-static int check_str(const vmctr_agent_field *f) {
+static int check_str(const vmctr__agent_field *f) {
   if (f->len > VMCTR_AGENT_MAX_STRING)
     return -EINVAL;
   if (f->len && memchr(f->val, '\0', f->len))
@@ -268,7 +268,7 @@ static int check_str(const vmctr_agent_field *f) {
   return 0;
 }
 
-static char *dup_str(const vmctr_agent_field *f) {
+static char *dup_str(const vmctr__agent_field *f) {
   char *s = malloc((size_t)f->len + 1);
   if (!s)
     return NULL;
@@ -278,8 +278,8 @@ static char *dup_str(const vmctr_agent_field *f) {
   return s;
 }
 
-int vmctr__agent_get_str(const vmctr_agent_msg *m, uint16_t tag, char **out) {
-  const vmctr_agent_field *f = find(m, tag);
+int vmctr__agent_get_str(const vmctr__agent_msg *m, uint16_t tag, char **out) {
+  const vmctr__agent_field *f = find(m, tag);
   char *s;
   int r;
   if (!f)
@@ -292,7 +292,7 @@ int vmctr__agent_get_str(const vmctr_agent_msg *m, uint16_t tag, char **out) {
   return 0;
 }
 
-size_t vmctr__agent_count(const vmctr_agent_msg *m, uint16_t tag) {
+size_t vmctr__agent_count(const vmctr__agent_msg *m, uint16_t tag) {
   size_t n = 0;
   for (size_t i = 0; i < m->n; i++)
     n += m->fields[i].tag == tag;
@@ -305,7 +305,7 @@ void vmctr__agent_strv_free(char **v) {
   free(v);
 }
 
-int vmctr__agent_get_strv(const vmctr_agent_msg *m, uint16_t tag, char ***out) {
+int vmctr__agent_get_strv(const vmctr__agent_msg *m, uint16_t tag, char ***out) {
   size_t n = vmctr__agent_count(m, tag), k = 0;
   char **v;
   if (n > VMCTR_AGENT_MAX_LIST)
@@ -328,7 +328,7 @@ int vmctr__agent_get_strv(const vmctr_agent_msg *m, uint16_t tag, char ***out) {
   return 0;
 }
 
-int vmctr__agent_get_u32v(const vmctr_agent_msg *m, uint16_t tag, uint32_t **out, size_t *n) {
+int vmctr__agent_get_u32v(const vmctr__agent_msg *m, uint16_t tag, uint32_t **out, size_t *n) {
   size_t cnt = vmctr__agent_count(m, tag), k = 0;
   uint32_t *v = NULL;
   if (cnt > VMCTR_AGENT_MAX_LIST)

@@ -221,7 +221,7 @@ const char *vmctr_bootcfg_cmdline_arg(const vmctr_bootcfg *cfg, size_t i) {
 }
 
 int vmctr_bootcfg_cmdline_string(const vmctr_bootcfg *cfg, char **out) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   char *s;
   if (!cfg || !out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_bootcfg_cmdline_string: %s is NULL",

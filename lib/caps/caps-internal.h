@@ -10,13 +10,13 @@
 
 #define VMCTR__CAP_MAX VMCTR_CAP_ROSETTA
 
-struct vmctr_cap_entry {
+struct vmctr__cap_entry {
   bool present;
   char *reason; /* always set once probed */
 };
 
 struct vmctr_caps {
-  struct vmctr_cap_entry cap[VMCTR__CAP_MAX + 1]; /* indexed by VMCTR_CAP_* */
+  struct vmctr__cap_entry cap[VMCTR__CAP_MAX + 1]; /* indexed by VMCTR_CAP_* */
   bool compiled_qemu, compiled_vz;
   int32_t backend;
   int32_t accel;
@@ -30,7 +30,7 @@ struct vmctr_caps {
 
 /* What a probe looks at. The platform default is all-NULL; unit tests point
  * root at a fake tree (sysfs, /dev) and name binaries that may not exist. */
-struct vmctr_caps_params {
+struct vmctr__caps_params {
   const char *root;      /* prefix for /sys, /dev and /proc/self/status; NULL = "/" */
   const char *qemu;      /* NULL = the build's default */
   const char *virtiofsd; /* NULL = the build's default, then a search */
@@ -39,10 +39,10 @@ struct vmctr_caps_params {
 /* Fill caps (zeroed, compiled_* set) for this platform. Returns 0 or
  * VMCTR_ENOMEM; absent capabilities are not errors. */
 int vmctr__caps_probe_platform(struct vmctr_caps *caps, uint32_t flags,
-                               const struct vmctr_caps_params *p);
+                               const struct vmctr__caps_params *p);
 
 /* Probe with explicit parameters (unit tests). */
-int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_caps_params *p);
+int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr__caps_params *p);
 
 /* Set a capability and its reason (printf-style). Returns 0 or VMCTR_ENOMEM. */
 int vmctr__caps_set(struct vmctr_caps *caps, uint32_t cap, bool present, const char *fmt, ...)

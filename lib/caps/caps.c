@@ -53,7 +53,7 @@ void vmctr_caps_free(vmctr_caps *caps) {
   free(caps);
 }
 
-int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_caps_params *p) {
+int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr__caps_params *p) {
   struct vmctr_caps *caps;
   int r;
   if (!out)
@@ -87,7 +87,7 @@ int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_
 }
 
 int vmctr_caps_probe(vmctr_caps **out, uint32_t flags) {
-  struct vmctr_caps_params p = {0};
+  struct vmctr__caps_params p = {0};
   return vmctr__caps_probe_with(out, flags, &p);
 }
 

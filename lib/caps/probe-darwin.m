@@ -46,7 +46,7 @@ static int probe_nested(struct vmctr_caps *c) {
 }
 
 int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
-                               const struct vmctr_caps_params *p) {
+                               const struct vmctr__caps_params *p) {
   (void)flags;
   (void)p;
   @autoreleasepool {

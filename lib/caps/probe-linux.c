@@ -32,7 +32,7 @@ static bool path_exists(const char *root, const char *path) {
   return access(p, F_OK) == 0;
 }
 
-const char *vmctr__linux_nested_verdict(const struct vmctr_linux_kvm *k, bool *supported) {
+const char *vmctr__linux_nested_verdict(const struct vmctr__linux_kvm *k, bool *supported) {
   *supported = false;
   if (k->pvm)
     return "KVM here is PVM (kvm_pvm), which does not expose virtualization extensions to guests";
@@ -53,7 +53,7 @@ const char *vmctr__linux_nested_verdict(const struct vmctr_linux_kvm *k, bool *s
 
 /* Judge /dev/kvm. Fills k (including a reason) and never fails: a host
  * without KVM is an answer, not an error. */
-static void probe_kvm(struct vmctr_linux_kvm *k, uint32_t flags, const char *root) {
+static void probe_kvm(struct vmctr__linux_kvm *k, uint32_t flags, const char *root) {
   char p[4096], why[256];
   int fd, r;
 
@@ -131,7 +131,7 @@ static char *parse_qemu_version(const char *out) {
   return strndup(v, n);
 }
 
-static int probe_qemu(struct vmctr_caps *c, uint32_t flags, const struct vmctr_caps_params *p) {
+static int probe_qemu(struct vmctr_caps *c, uint32_t flags, const struct vmctr__caps_params *p) {
   const char *name = p->qemu ? p->qemu : VMCTR_DEFAULT_QEMU;
   char *out = NULL;
   int status = 0;
@@ -161,7 +161,7 @@ static int probe_qemu(struct vmctr_caps *c, uint32_t flags, const struct vmctr_c
                          c->qemu_version ? " " : "", c->qemu_version ? c->qemu_version : "");
 }
 
-static int probe_virtiofsd(struct vmctr_caps *c, const struct vmctr_caps_params *p) {
+static int probe_virtiofsd(struct vmctr_caps *c, const struct vmctr__caps_params *p) {
   static const char *const candidates[] = {
     "/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/lib/virtiofsd", "virtiofsd",
   };
@@ -239,8 +239,8 @@ static void host_resources(struct vmctr_caps *c) {
 }
 
 int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
-                               const struct vmctr_caps_params *p) {
-  struct vmctr_linux_kvm k;
+                               const struct vmctr__caps_params *p) {
+  struct vmctr__linux_kvm k;
   bool nested;
   const char *why;
 

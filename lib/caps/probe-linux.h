@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct vmctr_linux_kvm {
+struct vmctr__linux_kvm {
   bool present;              /* /dev/kvm exists */
   bool usable;               /* it really runs guests */
   bool pvm;                  /* provided by kvm_pvm */
@@ -18,6 +18,6 @@ struct vmctr_linux_kvm {
 
 /* Pure decision: does this KVM support nested virtualization? Returns the
  * reason (static) and sets *supported. */
-const char *vmctr__linux_nested_verdict(const struct vmctr_linux_kvm *k, bool *supported);
+const char *vmctr__linux_nested_verdict(const struct vmctr__linux_kvm *k, bool *supported);
 
 #endif

@@ -3,7 +3,7 @@
 #include "caps/caps-internal.h"
 
 int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
-                               const struct vmctr_caps_params *p) {
+                               const struct vmctr__caps_params *p) {
   (void)flags;
   (void)p;
   c->os = "other";

@@ -44,7 +44,7 @@ struct vmctr_container {
   char *id;
   char *hostname;
   vmctr_vmm *vmm;
-  vmctr_agent *agent; /* owned by vmm */
+  vmctr__agent *agent; /* owned by vmm */
   vmctr_container_config *defaults; /* image defaults, for exec */
   vmctr_process *init;
   vmctr_process *procs; /* every live process, init included */
@@ -66,7 +66,7 @@ bool vmctr__process_destroy(vmctr_process *p);
 
 /* Add the fields that place a process: a new container (init) or the
  * running container's namespaces (exec). */
-void vmctr__container_put_placement(vmctr_container *c, vmctr_agent_buf *b, bool is_init);
+void vmctr__container_put_placement(vmctr_container *c, vmctr__agent_buf *b, bool is_init);
 /* Wake the event fd and waiters. */
 void vmctr__container_changed(vmctr_container *c);
 /* Unlink p from the container and destroy it (vmctr_process_free). */

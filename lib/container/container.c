@@ -37,7 +37,7 @@ void vmctr__container_changed(vmctr_container *c) {
   pthread_mutex_unlock(&c->lock);
 }
 
-void vmctr__container_put_placement(vmctr_container *c, vmctr_agent_buf *b, bool is_init) {
+void vmctr__container_put_placement(vmctr_container *c, vmctr__agent_buf *b, bool is_init) {
   if (!is_init) {
     vmctr__agent_put_u32(b, VMCTR_AT_JOIN_PID, c->init->pid);
     return;
@@ -59,13 +59,13 @@ void vmctr__container_put_placement(vmctr_container *c, vmctr_agent_buf *b, bool
 }
 
 /* One request that must succeed, with what for the message. */
-static int guest_call(vmctr_container *c, vmctr_agent_buf *b, const char *what) {
+static int guest_call(vmctr_container *c, vmctr__agent_buf *b, const char *what) {
   int r = vmctr__agent_buf_finish(b, VMCTR_AGENT_DEFAULT_FRAME);
   if (r < 0) {
     vmctr__agent_buf_free(b);
     return vmctr__err(r == -ENOMEM ? VMCTR_ENOMEM : VMCTR_ETOOBIG, 0, "%s: request too large", what);
   }
-  vmctr_agent_reply *rep = NULL;
+  vmctr__agent_reply *rep = NULL;
   r = vmctr__agent_request(c->agent, b, VMCTR__CONTAINER_OP_TIMEOUT_MS, &rep);
   vmctr__agent_buf_free(b);
   vmctr__agent_reply_free(rep);
@@ -82,7 +82,7 @@ static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index,
   int r = vmctr__mount_guest_request(m, index, &req);
   if (r < 0)
     return r;
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_MOUNT);
   vmctr__agent_put_str(&b, VMCTR_AT_SOURCE, req.source);
@@ -99,7 +99,7 @@ static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index,
 }
 
 static int guest_write(vmctr_container *c, const char *path, const char *text, uint32_t mode) {
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
   vmctr__agent_put_str(&b, VMCTR_AT_PATH, path);
@@ -113,7 +113,7 @@ static int guest_write(vmctr_container *c, const char *path, const char *text, u
 static int guest_set_time(vmctr_container *c) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SET_TIME);
   vmctr__agent_put_u64(&b, VMCTR_AT_TIME_NS, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
@@ -122,7 +122,7 @@ static int guest_set_time(vmctr_container *c) {
 
 /* /etc/hosts and /etc/resolv.conf of the container, and its sysctls. */
 static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   vmctr__sb_printf(&sb, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                         "127.0.1.1\t%s\n", c->hostname);
   for (size_t i = 0; i < cfg->nhosts; i++)
@@ -153,7 +153,7 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
     for (char *p = path + 10; *p; p++)
       if (*p == '.')
         *p = '/';
-    vmctr_agent_buf b;
+    vmctr__agent_buf b;
     vmctr__agent_buf_init(&b);
     vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
     vmctr__agent_put_str(&b, VMCTR_AT_PATH, path);

@@ -21,7 +21,7 @@
 /* How long a finished process's output may trail its exit. */
 #define OUTPUT_DRAIN_MS 5000
 
-static void put_rlimit(vmctr_agent_buf *b, const struct vmctr__rlimit *r) {
+static void put_rlimit(vmctr__agent_buf *b, const struct vmctr__rlimit *r) {
   uint8_t v[20];
   for (int i = 0; i < 4; i++)
     v[i] = (uint8_t)(r->resource >> (8 * i));
@@ -42,7 +42,7 @@ static void on_output(void *userdata, uint32_t stream, const uint8_t *data, size
 
 /* Wire one stdio stream. which: 0 stdin, 1 stdout, 2 stderr. */
 static int wire(vmctr_process *p, int which, int32_t spec) {
-  vmctr_agent *a = p->c->agent;
+  vmctr__agent *a = p->c->agent;
   if (spec == VMCTR_STDIO_NULL)
     return 0;
   uint32_t id;
@@ -74,11 +74,11 @@ static int wire(vmctr_process *p, int which, int32_t spec) {
 
 static void *watch(void *arg) {
   vmctr_process *p = arg;
-  vmctr_agent_reply *rep = NULL;
+  vmctr__agent_reply *rep = NULL;
   int r = vmctr__agent_request_end(p->c->agent, p->wait_id, -1, &rep);
   int32_t code = -1, sig = -1;
   if (r == 0) {
-    const vmctr_agent_msg *m = vmctr__agent_reply_msg(rep);
+    const vmctr__agent_msg *m = vmctr__agent_reply_msg(rep);
     uint32_t s;
     int32_t c;
     if (vmctr__agent_get_u32(m, VMCTR_AT_TERM_SIGNAL, &s) == 0)
@@ -116,9 +116,9 @@ int vmctr__process_spawn(vmctr_container *c, const vmctr_process_config *cfg,
   p->outcb = cfg ? vmctr__outcb_ref(cfg->outcb) : NULL;
   int32_t in = cfg ? cfg->stdio[0] : VMCTR_STDIO_NULL, o = cfg ? cfg->stdio[1] : VMCTR_STDIO_NULL,
           e = cfg ? cfg->stdio[2] : VMCTR_STDIO_NULL;
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
-  vmctr_agent_reply *rep = NULL;
+  vmctr__agent_reply *rep = NULL;
   int r;
   if ((r = wire(p, 0, in)) < 0 || (r = wire(p, 1, o)) < 0 || (!p->terminal && (r = wire(p, 2, e)) < 0))
     goto fail;
@@ -203,12 +203,12 @@ fail:
 int vmctr__process_signal(vmctr_process *p, int32_t signo) {
   if (signo <= 0 || signo > 64)
     return vmctr__err(VMCTR_EINVAL, 0, "signal %d is not a signal number (1..64)", signo);
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SIGNAL);
   vmctr__agent_put_u32(&b, VMCTR_AT_PID, p->pid);
   vmctr__agent_put_u32(&b, VMCTR_AT_SIGNO, (uint32_t)signo);
-  vmctr_agent_reply *rep = NULL;
+  vmctr__agent_reply *rep = NULL;
   int r = vmctr__agent_request(p->c->agent, &b, VMCTR__CONTAINER_OP_TIMEOUT_MS, &rep);
   vmctr__agent_buf_free(&b);
   vmctr__agent_reply_free(rep);
@@ -332,13 +332,13 @@ int vmctr__process_resize(vmctr_process *p, uint32_t rows, uint32_t cols) {
     return vmctr__err(VMCTR_ESTATE, 0, "the process has no terminal");
   if (!rows || !cols || rows > 0xffff || cols > 0xffff)
     return vmctr__err(VMCTR_EINVAL, 0, "terminal size %ux%u is out of range", rows, cols);
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_RESIZE);
   vmctr__agent_put_u32(&b, VMCTR_AT_PID, p->pid);
   vmctr__agent_put_u32(&b, VMCTR_AT_ROWS, rows);
   vmctr__agent_put_u32(&b, VMCTR_AT_COLS, cols);
-  vmctr_agent_reply *rep = NULL;
+  vmctr__agent_reply *rep = NULL;
   int r = vmctr__agent_request(p->c->agent, &b, VMCTR__CONTAINER_OP_TIMEOUT_MS, &rep);
   vmctr__agent_buf_free(&b);
   vmctr__agent_reply_free(rep);

@@ -84,7 +84,7 @@ static int build_env(const vmctr_process_config *p, const vmctr_container_config
         break;
       }
     if (e->value) {
-      vmctr_strbuf sb = {0};
+      vmctr__strbuf sb = {0};
       vmctr__sb_printf(&sb, "%s=%s", e->name, e->value);
       char *kv = vmctr__sb_steal(&sb);
       if (!kv) {
@@ -198,7 +198,7 @@ static int read_account_file(const char *rootfs, const char *rel, char **out) {
       return 0;
     return vmctr__err_os(e, "cannot open %s in the container's rootfs %s", rel, rootfs);
   }
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   char buf[8192];
   ssize_t k;
   while ((k = read(fd, buf, sizeof(buf))) > 0) {

@@ -46,7 +46,7 @@ static void compress(uint32_t h[8], const uint8_t *p) {
   h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
-void vmctr__sha256_init(vmctr_sha256 *c) {
+void vmctr__sha256_init(vmctr__sha256 *c) {
   static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   memcpy(c->h, iv, sizeof(iv));
@@ -54,7 +54,7 @@ void vmctr__sha256_init(vmctr_sha256 *c) {
   c->n = 0;
 }
 
-void vmctr__sha256_update(vmctr_sha256 *c, const void *data, size_t n) {
+void vmctr__sha256_update(vmctr__sha256 *c, const void *data, size_t n) {
   const uint8_t *p = data;
   c->len += n;
   if (c->n) {
@@ -74,7 +74,7 @@ void vmctr__sha256_update(vmctr_sha256 *c, const void *data, size_t n) {
   c->n = n;
 }
 
-void vmctr__sha256_final(vmctr_sha256 *c, uint8_t out[32]) {
+void vmctr__sha256_final(vmctr__sha256 *c, uint8_t out[32]) {
   uint64_t bits = c->len * 8;
   c->buf[c->n++] = 0x80;
   if (c->n > 56) {

@@ -40,7 +40,7 @@ int vmctr__run_capture(char *const argv[], int timeout_ms, size_t max, char **ou
   posix_spawnattr_t attr;
   sigset_t none, all;
   int pipefd[2] = {-1, -1};
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   pid_t pid;
   int r, st = 0;
   bool timed_out = false;

@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "core/util.h"
 
-static bool sb_reserve(vmctr_strbuf *sb, size_t extra) {
+static bool sb_reserve(vmctr__strbuf *sb, size_t extra) {
   size_t need, ncap;
   char *nb;
   if (sb->failed)
@@ -32,7 +32,7 @@ static bool sb_reserve(vmctr_strbuf *sb, size_t extra) {
   return true;
 }
 
-void vmctr__sb_append(vmctr_strbuf *sb, const char *s, size_t n) {
+void vmctr__sb_append(vmctr__strbuf *sb, const char *s, size_t n) {
   if (!sb_reserve(sb, n))
     return;
   memcpy(sb->buf + sb->len, s, n);
@@ -40,9 +40,9 @@ void vmctr__sb_append(vmctr_strbuf *sb, const char *s, size_t n) {
   sb->buf[sb->len] = '\0';
 }
 
-void vmctr__sb_puts(vmctr_strbuf *sb, const char *s) { vmctr__sb_append(sb, s, strlen(s)); }
+void vmctr__sb_puts(vmctr__strbuf *sb, const char *s) { vmctr__sb_append(sb, s, strlen(s)); }
 
-void vmctr__sb_printf(vmctr_strbuf *sb, const char *fmt, ...) {
+void vmctr__sb_printf(vmctr__strbuf *sb, const char *fmt, ...) {
   va_list ap, ap2;
   int n;
   va_start(ap, fmt);
@@ -59,7 +59,7 @@ void vmctr__sb_printf(vmctr_strbuf *sb, const char *fmt, ...) {
   sb->len += (size_t)n;
 }
 
-char *vmctr__sb_steal(vmctr_strbuf *sb) {
+char *vmctr__sb_steal(vmctr__strbuf *sb) {
   char *r;
   if (sb->failed || !sb_reserve(sb, 0)) {
     vmctr__sb_free(sb);
@@ -72,7 +72,7 @@ char *vmctr__sb_steal(vmctr_strbuf *sb) {
   return r;
 }
 
-void vmctr__sb_free(vmctr_strbuf *sb) {
+void vmctr__sb_free(vmctr__strbuf *sb) {
   free(sb->buf);
   sb->buf = NULL;
   sb->len = sb->cap = 0;

@@ -16,18 +16,18 @@ size_t vmctr__strv_len(char *const *v);
 
 /* Growable NUL-terminated buffer. On allocation failure it latches `failed`
  * and further appends are no-ops, so callers check once at the end. */
-typedef struct vmctr_strbuf {
+typedef struct vmctr__strbuf {
   char *buf;
   size_t len, cap;
   bool failed;
-} vmctr_strbuf;
+} vmctr__strbuf;
 
-void vmctr__sb_append(vmctr_strbuf *sb, const char *s, size_t n);
-void vmctr__sb_puts(vmctr_strbuf *sb, const char *s);
-void vmctr__sb_printf(vmctr_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vmctr__sb_append(vmctr__strbuf *sb, const char *s, size_t n);
+void vmctr__sb_puts(vmctr__strbuf *sb, const char *s);
+void vmctr__sb_printf(vmctr__strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hand the buffer over (NULL and VMCTR_ENOMEM recorded if any append failed). */
-char *vmctr__sb_steal(vmctr_strbuf *sb);
-void vmctr__sb_free(vmctr_strbuf *sb);
+char *vmctr__sb_steal(vmctr__strbuf *sb);
+void vmctr__sb_free(vmctr__strbuf *sb);
 
 /* Read a whole file of at most max bytes (refused with VMCTR_ETOOBIG beyond).
  * *out is NUL-terminated. Errors name the path. */

@@ -36,7 +36,7 @@ static void wbuf_reserve(guest_agent *a, size_t n) {
 }
 
 void guest_send(guest_agent *a, uint16_t type, uint32_t stream, const void *p, size_t n) {
-  vmctr_agent_hdr h = {.len = (uint32_t)n, .type = type, .flags = 0, .stream = stream};
+  vmctr__agent_hdr h = {.len = (uint32_t)n, .type = type, .flags = 0, .stream = stream};
   wbuf_reserve(a, VMCTR_AGENT_HDR_SIZE + n);
   vmctr__agent_hdr_encode(a->wbuf + a->wlen, &h);
   if (n)
@@ -44,7 +44,7 @@ void guest_send(guest_agent *a, uint16_t type, uint32_t stream, const void *p, s
   a->wlen += VMCTR_AGENT_HDR_SIZE + n;
 }
 
-void guest_send_response(guest_agent *a, uint32_t id, vmctr_agent_buf *b) {
+void guest_send_response(guest_agent *a, uint32_t id, vmctr__agent_buf *b) {
   int r = vmctr__agent_buf_finish(b, a->send_frame);
   if (r < 0) {
     vmctr__agent_buf_free(b);
@@ -59,7 +59,7 @@ void guest_send_response(guest_agent *a, uint32_t id, vmctr_agent_buf *b) {
 }
 
 void guest_respond(guest_agent *a, uint32_t id, int err, const char *msg) {
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_i32(&b, VMCTR_AT_ERRNO, err);
   if (err && msg)
@@ -75,7 +75,7 @@ void guest_send_credit(guest_agent *a, uint32_t stream, uint32_t n) {
 static void send_hello(guest_agent *a) {
   struct utsname u;
   char info[256];
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   if (uname(&u) < 0)
     strcpy(u.release, "?");
   snprintf(info, sizeof(info), "%s linux %s%s", GUEST_AGENT_INFO, u.release,
@@ -93,7 +93,7 @@ static void send_hello(guest_agent *a) {
 }
 
 static int handle_hello(guest_agent *a, const uint8_t *p, size_t n) {
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint32_t magic = 0, version = 0, frame = 0, window = 0;
   if (a->hello_done || vmctr__agent_msg_parse(p, n, &m) < 0)
     return -EPROTO;
@@ -123,13 +123,13 @@ static int handle_hello(guest_agent *a, const uint8_t *p, size_t n) {
   return 0;
 }
 
-typedef void (*op_fn)(guest_agent *, uint32_t, const vmctr_agent_msg *);
+typedef void (*op_fn)(guest_agent *, uint32_t, const vmctr__agent_msg *);
 
-static void op_ping(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+static void op_ping(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_respond(a, id, 0, NULL);
 }
 
-static void op_poweroff(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+static void op_poweroff(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_respond(a, id, 0, NULL);
   a->poweroff = true;
 }
@@ -150,7 +150,7 @@ static const op_fn ops[] = {
 };
 
 static void handle_request(guest_agent *a, uint32_t id, const uint8_t *p, size_t n) {
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint32_t op;
   char msg[64];
   if (vmctr__agent_msg_parse(p, n, &m) < 0) {
@@ -170,7 +170,7 @@ static void handle_request(guest_agent *a, uint32_t id, const uint8_t *p, size_t
   vmctr__agent_msg_free(&m);
 }
 
-static int handle_frame(guest_agent *a, const vmctr_agent_hdr *h, const uint8_t *p) {
+static int handle_frame(guest_agent *a, const vmctr__agent_hdr *h, const uint8_t *p) {
   guest_stream *s;
   if (h->type == VMCTR_AF_HELLO)
     return handle_hello(a, p, h->len);
@@ -216,7 +216,7 @@ static int read_frames(guest_agent *a) {
   a->rlen += (size_t)r;
   size_t off = 0;
   while (a->rlen - off >= VMCTR_AGENT_HDR_SIZE) {
-    vmctr_agent_hdr h;
+    vmctr__agent_hdr h;
     int e = vmctr__agent_hdr_decode(a->rbuf + off, a->max_frame, &h);
     if (e < 0) {
       guest_log("bad frame header from the host: %s", strerror(-e));

@@ -27,7 +27,7 @@ typedef struct guest_stream {
   bool is_in;
   bool pty;               /* fd is (a dup of) a pty master */
   /* out: credit the host granted; `empty` = the last read found nothing. */
-  vmctr_agent_credit credit;
+  vmctr__agent_credit credit;
   bool empty;
   /* in: bytes received but not yet written, credit we granted. */
   uint8_t *pend;
@@ -86,7 +86,7 @@ int guest_channel_open(void);
 int guest_agent_run(guest_agent *a);
 /* Queue a frame; failures to allocate are fatal (PID 1 cannot do better). */
 void guest_send(guest_agent *a, uint16_t type, uint32_t stream, const void *p, size_t n);
-void guest_send_response(guest_agent *a, uint32_t id, vmctr_agent_buf *b);
+void guest_send_response(guest_agent *a, uint32_t id, vmctr__agent_buf *b);
 /* Respond with just an errno (0 = success) and an optional message. */
 void guest_respond(guest_agent *a, uint32_t id, int err, const char *msg);
 void guest_send_credit(guest_agent *a, uint32_t stream, uint32_t n);
@@ -103,11 +103,11 @@ void guest_stream_eof(guest_agent *a, guest_stream *s);
 guest_stream *guest_stream_find(guest_agent *a, uint32_t id, bool is_in);
 
 /* proc.c */
-void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_signal(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_wait(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_close_stdin(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_resize(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_signal(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_wait(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_close_stdin(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_resize(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
 void guest_reap(guest_agent *a);
 /* Answer pending WAITs once exited and output drained; free when done. */
 void guest_proc_settle(guest_agent *a, guest_proc *p);
@@ -146,11 +146,11 @@ int guest_container_setup(const guest_spawn *sp, int *stage);
 int guest_cgroup_join(const char *cgroup, const guest_spawn *sp, int *stage);
 
 /* ops.c */
-void guest_op_mount(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
-void guest_op_set_time(guest_agent *a, uint32_t id, const vmctr_agent_msg *m);
+void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+void guest_op_set_time(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
 int guest_mkdir_p(const char *path, mode_t mode);
 /* Write a small string to a file (sysfs, cgroupfs); 0 or -errno. */
 int guest_write_str(const char *path, const char *s);

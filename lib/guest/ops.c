@@ -82,7 +82,7 @@ static int find_disk(const char *serial, char *dev, size_t size) {
   return r;
 }
 
-void guest_op_mount(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   char *src = NULL, *target = NULL, *type = NULL, *data = NULL, dev[300], msg[512];
   uint64_t flags = 0;
   uint32_t mk = 0;
@@ -137,7 +137,7 @@ out:
   free(data);
 }
 
-void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   char *path = NULL;
   uint32_t mode = 0755;
   vmctr__agent_get_str(m, VMCTR_AT_PATH, &path);
@@ -199,7 +199,7 @@ static int write_in_place(const char *path, const uint8_t *p, size_t n) {
   return -e;
 }
 
-void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   char *path = NULL;
   uint32_t in_place = 0;
   const uint8_t *p = NULL;
@@ -223,7 +223,7 @@ void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) 
   free(path);
 }
 
-void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   char *name = NULL;
   if (vmctr__agent_get_str(m, VMCTR_AT_NAME, &name) < 0 || !name[0] || strlen(name) > 64) {
     guest_respond(a, id, EINVAL, "SET_HOSTNAME needs a NAME of 1 to 64 bytes");
@@ -234,7 +234,7 @@ void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr_agent_msg *m
   free(name);
 }
 
-void guest_op_set_time(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_set_time(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   uint64_t ns;
   if (vmctr__agent_get_u64(m, VMCTR_AT_TIME_NS, &ns) < 0) {
     guest_respond(a, id, EINVAL, "SET_TIME needs TIME_NS");

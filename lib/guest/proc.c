@@ -18,7 +18,7 @@
 
 #include "guest/guest.h"
 
-static guest_proc *find_proc(guest_agent *a, const vmctr_agent_msg *m) {
+static guest_proc *find_proc(guest_agent *a, const vmctr__agent_msg *m) {
   uint32_t pid;
   if (vmctr__agent_get_u32(m, VMCTR_AT_PID, &pid) < 0)
     return NULL;
@@ -49,7 +49,7 @@ static void spawn_free(guest_spawn *sp) {
 }
 
 /* Fields into sp; a message for the response on failure. */
-static const char *spawn_parse(const vmctr_agent_msg *m, guest_spawn *sp) {
+static const char *spawn_parse(const vmctr__agent_msg *m, guest_spawn *sp) {
   static const char *const defenv[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
   uint32_t v;
@@ -111,7 +111,7 @@ static const char *spawn_parse(const vmctr_agent_msg *m, guest_spawn *sp) {
 
 /* Wire up stdio: child fds into sp->stdio, our ends into the proc's streams.
  * 0 or -errno. */
-static int spawn_stdio(guest_agent *a, const vmctr_agent_msg *m, guest_spawn *sp, guest_proc *p,
+static int spawn_stdio(guest_agent *a, const vmctr__agent_msg *m, guest_spawn *sp, guest_proc *p,
                        int *tofree, const char **msg) {
   uint32_t in = 0, out = 0, err = 0, rows = 0, cols = 0;
   int fds[2];
@@ -235,7 +235,7 @@ static pid_t spawn_fork(guest_spawn *sp) {
   return pid;
 }
 
-void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_spawn sp;
   guest_proc *p = calloc(1, sizeof(*p));
   int tofree[4] = {-1, -1, -1, -1}, errp[2] = {-1, -1}, err = 0;
@@ -307,7 +307,7 @@ void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
   if (sp.join_root >= 0)
     close(sp.join_root);
 
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_i32(&b, VMCTR_AT_ERRNO, 0);
   vmctr__agent_put_u32(&b, VMCTR_AT_PID, (uint32_t)p->pid);
@@ -338,7 +338,7 @@ fail:
   spawn_free(&sp);
 }
 
-void guest_op_signal(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_signal(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_proc *p = find_proc(a, m);
   uint32_t sig;
   if (vmctr__agent_get_u32(m, VMCTR_AT_SIGNO, &sig) < 0 || sig > 64) {
@@ -351,7 +351,7 @@ void guest_op_signal(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
   }
 }
 
-void guest_op_wait(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_wait(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_proc *p = find_proc(a, m);
   if (!p) {
     guest_respond(a, id, ESRCH, "no such process, or it was already waited for");
@@ -367,7 +367,7 @@ void guest_op_wait(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
   guest_proc_settle(a, p);
 }
 
-void guest_op_close_stdin(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_close_stdin(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_proc *p = find_proc(a, m);
   if (!p) {
     guest_respond(a, id, ESRCH, "no such process");
@@ -378,7 +378,7 @@ void guest_op_close_stdin(guest_agent *a, uint32_t id, const vmctr_agent_msg *m)
   guest_respond(a, id, 0, NULL);
 }
 
-void guest_op_resize(guest_agent *a, uint32_t id, const vmctr_agent_msg *m) {
+void guest_op_resize(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_proc *p = find_proc(a, m);
   uint32_t rows, cols;
   if (vmctr__agent_get_u32(m, VMCTR_AT_ROWS, &rows) < 0 ||
@@ -409,7 +409,7 @@ void guest_proc_settle(guest_agent *a, guest_proc *p) {
   bool drained = (p->out.fd < 0 || p->out.empty) && (p->err.fd < 0 || p->err.empty);
   if (drained && p->nwaits) {
     for (size_t i = 0; i < p->nwaits; i++) {
-      vmctr_agent_buf b;
+      vmctr__agent_buf b;
       vmctr__agent_buf_init(&b);
       vmctr__agent_put_i32(&b, VMCTR_AT_ERRNO, 0);
       if (WIFSIGNALED(p->status))

@@ -64,7 +64,7 @@ int vmctr__initfs_write(int fd, const char *path, const vmctr__initfs_inputs *in
   static const char *const dirs[] = {"dev", "proc", "sys", "run", "mnt", "lib", "lib/modules",
                                      MODDIR};
   writer w = {.path = path};
-  vmctr_strbuf order = {0};
+  vmctr__strbuf order = {0};
   char *order_s = NULL;
   int r;
 
@@ -96,7 +96,7 @@ int vmctr__initfs_write(int fd, const char *path, const vmctr__initfs_inputs *in
     goto out;
   if (in->has_modules) {
     for (size_t i = 0; i < in->n_mods; i++) {
-      vmctr_strbuf name = {0};
+      vmctr__strbuf name = {0};
       char *s;
       vmctr__sb_printf(&name, MODDIR "/%s", in->mods[i].name);
       s = vmctr__sb_steal(&name);

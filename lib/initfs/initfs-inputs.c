@@ -90,7 +90,7 @@ static int valid_module_name(const char *s, size_t n) {
 }
 
 static char *join(const char *dir, const char *name) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   vmctr__sb_printf(&sb, "%s/%s", dir, name);
   return vmctr__sb_steal(&sb);
 }

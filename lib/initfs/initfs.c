@@ -19,7 +19,7 @@
 #include "core/util.h"
 #include "initfs/initfs-internal.h"
 
-static void hash_u64(vmctr_sha256 *c, uint64_t v) {
+static void hash_u64(vmctr__sha256 *c, uint64_t v) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++)
     b[i] = (uint8_t)(v >> (8 * i));
@@ -27,14 +27,14 @@ static void hash_u64(vmctr_sha256 *c, uint64_t v) {
 }
 
 /* Length-prefix every field so that no two different input sets hash the same stream. */
-static void hash_field(vmctr_sha256 *c, const void *data, size_t len) {
+static void hash_field(vmctr__sha256 *c, const void *data, size_t len) {
   hash_u64(c, len);
   vmctr__sha256_update(c, data, len);
 }
 
 static void hash_inputs(const vmctr__initfs_inputs *in, char hex[65]) {
   static const char tag[] = "vmctr-initfs";
-  vmctr_sha256 c;
+  vmctr__sha256 c;
   uint8_t d[32];
 
   vmctr__sha256_init(&c);
@@ -96,7 +96,7 @@ static int fsync_dir(const char *dir) {
 /* Build the archive into a fresh temp file next to final, then rename it into place. */
 static int build(const char *dir, const char *final, const char *hex,
                  const vmctr__initfs_inputs *in) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   char *tmp;
   int fd = -1, r;
 
@@ -143,7 +143,7 @@ fail:
 
 int vmctr__initfs_get(const vmctr__initfs_params *p, char **out_path) {
   vmctr__initfs_inputs in;
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   struct stat st;
   char hex[65], *path = NULL;
   int r;

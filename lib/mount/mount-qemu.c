@@ -41,7 +41,7 @@ static const struct {
 };
 
 /* Split the extra options into flags and filesystem data (appended to sb). */
-static void split_options(const char *options, uint64_t *flags, vmctr_strbuf *data) {
+static void split_options(const char *options, uint64_t *flags, vmctr__strbuf *data) {
   for (const char *e = options; e && *e;) {
     const char *end = strchr(e, ',');
     size_t n = end ? (size_t)(end - e) : strlen(e), i;
@@ -72,7 +72,7 @@ void vmctr__mount_request_clear(vmctr__mount_request *req) {
 
 int vmctr__mount_guest_request(const vmctr_mount *m, uint32_t index, vmctr__mount_request *out) {
   vmctr__mount_request req = {0};
-  vmctr_strbuf data = {0};
+  vmctr__strbuf data = {0};
   char name[24];
   const char *source;
   bool want_data;
@@ -125,7 +125,7 @@ int vmctr__mount_guest_request(const vmctr_mount *m, uint32_t index, vmctr__moun
 /* ---- QEMU ---- */
 
 /* QEMU's key=value syntax ends a value at ',', and ",," stands for one comma. */
-static void qemu_escape(vmctr_strbuf *sb, const char *s) {
+static void qemu_escape(vmctr__strbuf *sb, const char *s) {
   for (; *s; s++) {
     if (*s == ',')
       vmctr__sb_puts(sb, ",,");
@@ -136,7 +136,7 @@ static void qemu_escape(vmctr_strbuf *sb, const char *s) {
 
 /* virtiofsd parses -o with libfuse's option parser: a backslash escapes the
  * next character (and \ooo is octal), so escape ',' and '\'. */
-static void fuse_escape(vmctr_strbuf *sb, const char *s) {
+static void fuse_escape(vmctr__strbuf *sb, const char *s) {
   for (; *s; s++) {
     if (*s == ',' || *s == '\\')
       vmctr__sb_puts(sb, "\\");
@@ -151,7 +151,7 @@ typedef struct argv_builder {
 } argv_builder;
 
 /* Take the buffer's text as the next argument. */
-static void argv_take(argv_builder *a, vmctr_strbuf *sb) {
+static void argv_take(argv_builder *a, vmctr__strbuf *sb) {
   char *s = vmctr__sb_steal(sb);
   char **nv;
   memset(sb, 0, sizeof(*sb));
@@ -166,14 +166,14 @@ static void argv_take(argv_builder *a, vmctr_strbuf *sb) {
 }
 
 static void argv_add(argv_builder *a, const char *s) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   vmctr__sb_puts(&sb, s);
   argv_take(a, &sb);
 }
 
 static void block_args(const vmctr_mount *m, uint32_t index, argv_builder *a) {
   struct stat st;
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   char node[24];
   /* cached (and auto: QEMU's own default) → host page cache; uncached → O_DIRECT. */
   const char *direct = m->caching == VMCTR_MOUNT_CACHING_UNCACHED ? "on" : "off";
@@ -205,7 +205,7 @@ static void block_args(const vmctr_mount *m, uint32_t index, argv_builder *a) {
 
 static void share_args(const vmctr_mount *m, uint32_t index, const char *sock,
                        argv_builder *a) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   char id[24], tag[24];
   vmctr__mount_auto_tag(index, id);
   vmctr__mount_auto_tag(index, tag);
@@ -225,7 +225,7 @@ static void virtiofsd_argv(const vmctr_mount *m, const char *bin, const char *so
                            uint32_t flags, argv_builder *a) {
   static const char *const cache[] = {NULL, "auto", "always", "none"};
   bool unpriv = flags & VMCTR__MOUNT_QEMU_UNPRIVILEGED;
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
 
   argv_add(a, bin);
   /* It runs in the foreground by default: the VM manager supervises it. */

@@ -25,7 +25,7 @@ static const machine machines[] = {
 };
 
 char *vmctr__qemu_escape(const char *s) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   for (const char *p = s; *p; p++)
     vmctr__sb_append(&sb, *p == ',' ? ",," : p, *p == ',' ? 2 : 1);
   if (!sb.buf)

@@ -31,13 +31,13 @@ struct vmctr_vmm {
   bool stopping;       /* an exit now is the one we asked for */
   int epfd;            /* the event fd: epoll over efd and the backend's exit fd */
   int efd;             /* eventfd we signal on state changes we make ourselves */
-  vmctr_agent *agent;
+  vmctr__agent *agent;
   vmctr_mount **mounts; /* copies; mount i has index i in the VM */
   size_t nmounts;
 };
 
 /* The connected guest agent of a running VM (NULL otherwise); owned by vmm. */
-vmctr_agent *vmctr__vmm_agent(vmctr_vmm *vmm);
+vmctr__agent *vmctr__vmm_agent(vmctr_vmm *vmm);
 
 /* The VM's mounts: index i is how lib/mount names its device (serial, tag),
  * so vmctr__mount_guest_request(mount, i, ...) is what the guest mounts. */

@@ -235,8 +235,8 @@ int vmctr_vmm_wait(vmctr_vmm *vmm, int32_t timeout_ms) {
 
 /* Ask the guest to power off through its agent. */
 static int agent_poweroff(vmctr_vmm *vmm, int timeout_ms) {
-  vmctr_agent_buf b;
-  vmctr_agent_reply *reply = NULL;
+  vmctr__agent_buf b;
+  vmctr__agent_reply *reply = NULL;
   int r;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_POWEROFF);
@@ -300,7 +300,7 @@ const char *vmctr_vmm_boot_log(const vmctr_vmm *vmm) {
   return !vmm ? NULL : vmm->boot_log ? vmm->boot_log : vmm->boot_log_user;
 }
 
-vmctr_agent *vmctr__vmm_agent(vmctr_vmm *vmm) {
+vmctr__agent *vmctr__vmm_agent(vmctr_vmm *vmm) {
   return vmm && vmm->state == VMCTR_VMM_STATE_RUNNING ? vmm->agent : NULL;
 }
 

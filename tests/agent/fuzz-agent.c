@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void getters(const vmctr_agent_msg *m) {
+static void getters(const vmctr__agent_msg *m) {
   for (size_t i = 0; i < m->n && i < 64; i++) {
     uint16_t tag = m->fields[i].tag;
     uint32_t u, *uv = NULL;
@@ -51,11 +51,11 @@ static void sink(void *ud, uint32_t stream, const uint8_t *data, size_t len, int
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  vmctr_agent_msg m = {0};
-  vmctr_agent *a = NULL;
-  vmctr_agent_limits host = {.max_frame = 4096, .window = 8192};
-  vmctr_agent_limits guest = {.max_frame = 4096, .window = 4096};
-  vmctr_agent_buf req;
+  vmctr__agent_msg m = {0};
+  vmctr__agent *a = NULL;
+  vmctr__agent_limits host = {.max_frame = 4096, .window = 8192};
+  vmctr__agent_limits guest = {.max_frame = 4096, .window = 4096};
+  vmctr__agent_buf req;
   uint32_t ids[4] = {0}, s_cb, s_held, s_mem;
   size_t total = 0, chunk;
 
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort(); /* credit must bound what the host holds */
   }
   for (int i = 0; i < 3; i++) {
-    vmctr_agent_reply *r = NULL;
+    vmctr__agent_reply *r = NULL;
     if (vmctr__agent_request_end(a, ids[i], 0, &r) == 0) {
       getters(vmctr__agent_reply_msg(r));
       vmctr__agent_reply_free(r);

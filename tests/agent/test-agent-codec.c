@@ -14,7 +14,7 @@
 
 static void test_header_round_trip_and_little_endian(void **state) {
   (void)state;
-  vmctr_agent_hdr h = {.len = 0x01020304u & 0xffff, .type = VMCTR_AF_DATA, .flags = 0x0a0b,
+  vmctr__agent_hdr h = {.len = 0x01020304u & 0xffff, .type = VMCTR_AF_DATA, .flags = 0x0a0b,
                        .stream = 0x11223344u}, d;
   uint8_t b[VMCTR_AGENT_HDR_SIZE];
   vmctr__agent_hdr_encode(b, &h);
@@ -29,7 +29,7 @@ static void test_header_round_trip_and_little_endian(void **state) {
 }
 
 static int decode(uint32_t len, uint16_t type, uint32_t stream, uint32_t max) {
-  vmctr_agent_hdr h = {.len = len, .type = type, .stream = stream}, d;
+  vmctr__agent_hdr h = {.len = len, .type = type, .stream = stream}, d;
   uint8_t b[VMCTR_AGENT_HDR_SIZE];
   vmctr__agent_hdr_encode(b, &h);
   return vmctr__agent_hdr_decode(b, max, &d);
@@ -53,8 +53,8 @@ static void test_header_checks(void **state) {
 
 static void test_fields_round_trip(void **state) {
   (void)state;
-  vmctr_agent_buf b;
-  vmctr_agent_msg m = {0};
+  vmctr__agent_buf b;
+  vmctr__agent_msg m = {0};
   char *const argv[] = {"/bin/sh", "-c", "echo hi", NULL};
   char **v = NULL, *s = NULL;
   uint32_t u = 0, *uv = NULL;
@@ -123,7 +123,7 @@ static void test_fields_round_trip(void **state) {
 
 static void test_parse_bounds(void **state) {
   (void)state;
-  vmctr_agent_msg m = {0};
+  vmctr__agent_msg m = {0};
   uint8_t f[16] = {1, 0, 4, 0, 0, 0, 1, 2, 3, 4};
   uint8_t *big;
   size_t n;
@@ -155,8 +155,8 @@ static void test_parse_bounds(void **state) {
 
 static void test_list_and_string_limits(void **state) {
   (void)state;
-  vmctr_agent_buf b;
-  vmctr_agent_msg m = {0};
+  vmctr__agent_buf b;
+  vmctr__agent_msg m = {0};
   char **v = NULL, *s = NULL, *longs;
   uint32_t *uv = NULL;
   size_t n;
@@ -213,10 +213,10 @@ static void test_list_and_string_limits(void **state) {
 
 static void test_builder_overflow_and_frame(void **state) {
   (void)state;
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   uint8_t *chunk = calloc(1, 300000), *f = NULL;
   size_t n = 0;
-  vmctr_agent_hdr h;
+  vmctr__agent_hdr h;
 
   assert_non_null(chunk);
   vmctr__agent_buf_init(&b);

@@ -64,7 +64,7 @@ static int read_full(int fd, uint8_t *p, size_t n, int timeout_ms) {
 }
 
 /* One frame from the host; payload malloc'd (NUL-terminated for convenience). */
-static int peer_recv(int fd, vmctr_agent_hdr *h, uint8_t **payload, int timeout_ms) {
+static int peer_recv(int fd, vmctr__agent_hdr *h, uint8_t **payload, int timeout_ms) {
   uint8_t hdr[VMCTR_AGENT_HDR_SIZE];
   int r = read_full(fd, hdr, sizeof(hdr), timeout_ms);
   if (r < 0)
@@ -77,7 +77,7 @@ static int peer_recv(int fd, vmctr_agent_hdr *h, uint8_t **payload, int timeout_
 }
 
 static void peer_hello(int fd, uint32_t magic, uint32_t version, uint32_t frame, uint32_t window) {
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_MAGIC, magic);
   vmctr__agent_put_u32(&b, VMCTR_AT_VERSION, version);
@@ -90,7 +90,7 @@ static void peer_hello(int fd, uint32_t magic, uint32_t version, uint32_t frame,
 
 /* Respond to request id with ERRNO 0 and one extra u32 field. */
 static void peer_reply(int fd, uint32_t id, int32_t err, const char *msg, uint16_t tag, uint32_t v) {
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_i32(&b, VMCTR_AT_ERRNO, err);
   if (msg)
@@ -102,16 +102,16 @@ static void peer_reply(int fd, uint32_t id, int32_t err, const char *msg, uint16
 }
 
 typedef struct conn {
-  vmctr_agent *a;
+  vmctr__agent *a;
   int peer;
 } conn;
 
 /* A connected client; the peer has consumed the host's HELLO. */
 static void connect_pair(conn *c, uint32_t host_window, uint32_t peer_window) {
   int sv[2];
-  vmctr_agent_limits lim = {.max_frame = 0, .window = host_window};
-  vmctr_agent_hdr h;
-  vmctr_agent_msg m = {0};
+  vmctr__agent_limits lim = {.max_frame = 0, .window = host_window};
+  vmctr__agent_hdr h;
+  vmctr__agent_msg m = {0};
   uint8_t *p;
   uint32_t v = 0;
 
@@ -135,7 +135,7 @@ static void disconnect(conn *c) {
   close(c->peer);
 }
 
-static void ping(vmctr_agent_buf *b, uint32_t tag_value) {
+static void ping(vmctr__agent_buf *b, uint32_t tag_value) {
   vmctr__agent_buf_init(b);
   vmctr__agent_put_u32(b, VMCTR_AT_OP, VMCTR_AOP_PING);
   vmctr__agent_put_u32(b, VMCTR_AT_PID, tag_value);
@@ -156,7 +156,7 @@ static void test_handshake(void **state) {
 
 static int connect_after(void (*script)(int fd), int timeout_ms) {
   int sv[2], r;
-  vmctr_agent *a = NULL;
+  vmctr__agent *a = NULL;
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   script(sv[1]);
   r = vmctr__agent_connect(&a, sv[0], timeout_ms);
@@ -187,7 +187,7 @@ static void test_handshake_failures(void **state) {
 #define NTHREADS 8
 
 typedef struct req_arg {
-  vmctr_agent *a;
+  vmctr__agent *a;
   uint32_t me;
   int rc;
   uint32_t got;
@@ -195,8 +195,8 @@ typedef struct req_arg {
 
 static void *req_thread(void *p) {
   req_arg *r = p;
-  vmctr_agent_buf b;
-  vmctr_agent_reply *reply = NULL;
+  vmctr__agent_buf b;
+  vmctr__agent_reply *reply = NULL;
   ping(&b, r->me);
   r->rc = vmctr__agent_request(r->a, &b, 5000, &reply);
   if (r->rc == 0) {
@@ -221,8 +221,8 @@ static void test_concurrent_requests_out_of_order(void **state) {
     assert_int_equal(pthread_create(&t[i], NULL, req_thread, &args[i]), 0);
   }
   for (int i = 0; i < NTHREADS; i++) {
-    vmctr_agent_hdr h;
-    vmctr_agent_msg m = {0};
+    vmctr__agent_hdr h;
+    vmctr__agent_msg m = {0};
     uint8_t *p;
     assert_int_equal(peer_recv(c.peer, &h, &p, 5000), 0);
     assert_int_equal(h.type, VMCTR_AF_REQUEST);
@@ -243,7 +243,7 @@ static void test_concurrent_requests_out_of_order(void **state) {
 }
 
 static uint32_t peer_take_request(conn *c) {
-  vmctr_agent_hdr h;
+  vmctr__agent_hdr h;
   uint8_t *p;
   assert_int_equal(peer_recv(c->peer, &h, &p, 2000), 0);
   assert_int_equal(h.type, VMCTR_AF_REQUEST);
@@ -254,8 +254,8 @@ static uint32_t peer_take_request(conn *c) {
 static void test_errno_reply_and_begin_end(void **state) {
   (void)state;
   conn c;
-  vmctr_agent_buf b;
-  vmctr_agent_reply *reply = NULL;
+  vmctr__agent_buf b;
+  vmctr__agent_reply *reply = NULL;
   uint32_t id = 0, gid, v = 0;
 
   connect_pair(&c, 0, 0x10000);
@@ -297,7 +297,7 @@ static void test_errno_reply_and_begin_end(void **state) {
 static void test_free_with_pending_requests(void **state) {
   (void)state;
   conn c;
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   uint32_t id, s;
   connect_pair(&c, 0, 0x10000);
   ping(&b, 1);
@@ -317,10 +317,10 @@ static void test_free_with_pending_requests(void **state) {
 /* Replays a corpus file as tests/agent/fuzz-agent.c does: 0 if the
  * connection survived, else its code. */
 static int replay(const uint8_t *data, size_t size) {
-  vmctr_agent *a = NULL;
-  vmctr_agent_limits host = {.max_frame = 4096, .window = 8192};
-  vmctr_agent_limits guest = {.max_frame = 4096, .window = 4096};
-  vmctr_agent_buf req;
+  vmctr__agent *a = NULL;
+  vmctr__agent_limits host = {.max_frame = 4096, .window = 8192};
+  vmctr__agent_limits guest = {.max_frame = 4096, .window = 4096};
+  vmctr__agent_buf req;
   uint32_t ids[4], s1, s2, s3;
   size_t chunk = data[0] ? data[0] : size;
   int r = 0;

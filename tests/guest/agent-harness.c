@@ -101,12 +101,12 @@ int h_handshake(h_conn *c, int fd, uint32_t window, int timeout_ms) {
   c->fd = fd;
   signal(SIGPIPE, SIG_IGN);
   uint8_t hdr[VMCTR_AGENT_HDR_SIZE];
-  vmctr_agent_hdr h;
+  vmctr__agent_hdr h;
   if (read_full(c->fd, hdr, sizeof(hdr), timeout_ms) != 1 ||
       vmctr__agent_hdr_decode(hdr, VMCTR_AGENT_MAX_FRAME, &h) < 0 || h.type != VMCTR_AF_HELLO)
     return -1;
   uint8_t *p = malloc(h.len + 1);
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint32_t magic = 0, ver = 0;
   char *info = NULL;
   if (!p || read_full(c->fd, p, h.len, 10000) != 1 || vmctr__agent_msg_parse(p, h.len, &m) < 0) {
@@ -124,7 +124,7 @@ int h_handshake(h_conn *c, int fd, uint32_t window, int timeout_ms) {
   free(p);
   if (magic != VMCTR_AGENT_MAGIC || ver != VMCTR_AGENT_VERSION)
     return -1;
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_MAGIC, VMCTR_AGENT_MAGIC);
   vmctr__agent_put_u32(&b, VMCTR_AT_VERSION, VMCTR_AGENT_VERSION);
@@ -152,7 +152,7 @@ int h_close(h_conn *c) {
 
 int h_pump(h_conn *c, int timeout_ms) {
   uint8_t hdr[VMCTR_AGENT_HDR_SIZE];
-  vmctr_agent_hdr h;
+  vmctr__agent_hdr h;
   int r = read_full(c->fd, hdr, sizeof(hdr), timeout_ms);
   if (r <= 0)
     return r;
@@ -208,14 +208,14 @@ int h_pump(h_conn *c, int timeout_ms) {
   return 1;
 }
 
-uint32_t h_request(h_conn *c, vmctr_agent_buf *b) {
+uint32_t h_request(h_conn *c, vmctr__agent_buf *b) {
   uint32_t id = c->next_id++;
   h_send(c, VMCTR_AF_REQUEST, id, b->data, b->len);
   vmctr__agent_buf_free(b);
   return id;
 }
 
-int h_response(h_conn *c, uint32_t id, int timeout_ms, vmctr_agent_msg *m, uint8_t **keep) {
+int h_response(h_conn *c, uint32_t id, int timeout_ms, vmctr__agent_msg *m, uint8_t **keep) {
   for (;;) {
     for (size_t i = 0; i < c->nresps; i++) {
       if (c->resps[i].id != id)
@@ -230,7 +230,7 @@ int h_response(h_conn *c, uint32_t id, int timeout_ms, vmctr_agent_msg *m, uint8
   }
 }
 
-int32_t h_errno_of(const vmctr_agent_msg *m) {
+int32_t h_errno_of(const vmctr__agent_msg *m) {
   int32_t e = -1;
   vmctr__agent_get_i32(m, VMCTR_AT_ERRNO, &e);
   return e;

@@ -60,11 +60,11 @@ int h_pump(h_conn *c, int timeout_ms);
 h_stream *h_stream_get(h_conn *c, uint32_t id);
 
 /* Send a request (b is consumed) and return its id. */
-uint32_t h_request(h_conn *c, vmctr_agent_buf *b);
+uint32_t h_request(h_conn *c, vmctr__agent_buf *b);
 /* Wait for the response; parse into m (payload owned by *keep, free it). */
-int h_response(h_conn *c, uint32_t id, int timeout_ms, vmctr_agent_msg *m, uint8_t **keep);
+int h_response(h_conn *c, uint32_t id, int timeout_ms, vmctr__agent_msg *m, uint8_t **keep);
 /* Convenience: ERRNO of a response (or -1 on timeout). */
-int32_t h_errno_of(const vmctr_agent_msg *m);
+int32_t h_errno_of(const vmctr__agent_msg *m);
 
 void h_send(h_conn *c, uint16_t type, uint32_t stream, const void *p, size_t n);
 void h_credit(h_conn *c, uint32_t stream, uint32_t n);

@@ -45,15 +45,15 @@ static int teardown(void **state) {
   return (WIFEXITED(st) && WEXITSTATUS(st) == 0 && violations == 0) ? 0 : -1;
 }
 
-static void put_argv(vmctr_agent_buf *b, const char *first, va_list ap) {
+static void put_argv(vmctr__agent_buf *b, const char *first, va_list ap) {
   for (const char *s = first; s; s = va_arg(ap, const char *))
     vmctr__agent_put_str(b, VMCTR_AT_ARGV, s);
 }
 
 /* SPAWN argv with stdout/stderr streams (0 = none); returns pid, or -errno. */
 static int64_t spawn(h_conn *c, uint32_t in, uint32_t out, uint32_t err, const char *first, ...) {
-  vmctr_agent_buf b;
-  vmctr_agent_msg m;
+  vmctr__agent_buf b;
+  vmctr__agent_msg m;
   uint8_t *keep;
   va_list ap;
   vmctr__agent_buf_init(&b);
@@ -76,7 +76,7 @@ static int64_t spawn(h_conn *c, uint32_t in, uint32_t out, uint32_t err, const c
 }
 
 static uint32_t simple_req(h_conn *c, uint32_t op, uint32_t pid, uint16_t tag, uint32_t v) {
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, op);
   vmctr__agent_put_u32(&b, VMCTR_AT_PID, pid);
@@ -87,7 +87,7 @@ static uint32_t simple_req(h_conn *c, uint32_t op, uint32_t pid, uint16_t tag, u
 
 /* WAIT: exit code >= 0, or -signal. */
 static int wait_proc(h_conn *c, uint32_t pid) {
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint8_t *keep;
   int32_t code = 0;
   uint32_t sig = 0;
@@ -107,7 +107,7 @@ static int wait_proc(h_conn *c, uint32_t pid) {
 }
 
 static int32_t req_errno(h_conn *c, uint32_t id) {
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint8_t *keep;
   assert_int_equal(h_response(c, id, T, &m, &keep), 0);
   int32_t e = h_errno_of(&m);
@@ -128,7 +128,7 @@ static void test_handshake_ping(void **state) {
   assert_non_null(strstr(c->guest_info, "vmctr-init"));
   assert_true(c->guest_max_frame >= VMCTR_AGENT_MAX_FILE);
   assert_int_equal(c->guest_window, VMCTR_AGENT_DEFAULT_WINDOW);
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_PING);
   assert_int_equal(req_errno(c, h_request(c, &b)), 0);
@@ -169,7 +169,7 @@ static void test_signal(void **state) {
   uint32_t w = simple_req(c, VMCTR_AOP_WAIT, (uint32_t)pid, 0, 0);
   assert_int_equal(req_errno(c, simple_req(c, VMCTR_AOP_SIGNAL, (uint32_t)pid, VMCTR_AT_SIGNO,
                                            SIGTERM)), 0);
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint8_t *keep;
   uint32_t sig = 0;
   assert_int_equal(h_response(c, w, T, &m, &keep), 0);
@@ -203,7 +203,7 @@ static void test_stdin_cat(void **state) {
 
 static void test_pty(void **state) {
   h_conn *c = *state;
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SPAWN);
   vmctr__agent_put_str(&b, VMCTR_AT_ARGV, "sh");
@@ -215,7 +215,7 @@ static void test_pty(void **state) {
   vmctr__agent_put_u32(&b, VMCTR_AT_COLS, 80);
   vmctr__agent_put_u32(&b, VMCTR_AT_STDIN, 11);
   vmctr__agent_put_u32(&b, VMCTR_AT_STDOUT, 12);
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint8_t *keep;
   assert_int_equal(h_response(c, h_request(c, &b), T, &m, &keep), 0);
   assert_int_equal(h_errno_of(&m), 0);
@@ -310,7 +310,7 @@ static void test_mkdir_write_file(void **state) {
   char dir[] = "/tmp/vmctr-guest-test-XXXXXX", path[256], file[300];
   assert_non_null(mkdtemp(dir));
   snprintf(path, sizeof(path), "%s/a/b/c", dir);
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_MKDIR);
   vmctr__agent_put_str(&b, VMCTR_AT_PATH, path);
@@ -374,7 +374,7 @@ static void test_container(void **state) {
   assert_int_equal(make_rootfs(root), 0);
 
   /* A long-running container to join later. */
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SPAWN);
   vmctr__agent_put_str(&b, VMCTR_AT_ARGV, "sh");
@@ -387,7 +387,7 @@ static void test_container(void **state) {
   vmctr__agent_put_str(&b, VMCTR_AT_HOSTNAME, "vmctr-ctr");
   vmctr__agent_put_u32(&b, VMCTR_AT_STDOUT, 30);
   vmctr__agent_put_u32(&b, VMCTR_AT_STDERR, 31);
-  vmctr_agent_msg m;
+  vmctr__agent_msg m;
   uint8_t *keep;
   assert_int_equal(h_response(c, h_request(c, &b), T, &m, &keep), 0);
   if (h_errno_of(&m) != 0) {

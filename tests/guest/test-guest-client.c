@@ -26,7 +26,7 @@ static const char *init_path;
 #define T 20000
 
 typedef struct fixture {
-  vmctr_agent *a;
+  vmctr__agent *a;
   pid_t pid;
 } fixture;
 
@@ -58,10 +58,10 @@ static int teardown(void **state) {
 }
 
 /* SPAWN sh -c script; returns the reply code, *pid on success. */
-static int spawn_sh(vmctr_agent *a, const char *script, uint32_t in, uint32_t out,
+static int spawn_sh(vmctr__agent *a, const char *script, uint32_t in, uint32_t out,
                     uint32_t *pid) {
-  vmctr_agent_buf b;
-  vmctr_agent_reply *r = NULL;
+  vmctr__agent_buf b;
+  vmctr__agent_reply *r = NULL;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SPAWN);
   vmctr__agent_put_str(&b, VMCTR_AT_ARGV, script ? "sh" : "vmctr-missing-binary");
@@ -79,9 +79,9 @@ static int spawn_sh(vmctr_agent *a, const char *script, uint32_t in, uint32_t ou
   return rc;
 }
 
-static int32_t wait_exit(vmctr_agent *a, uint32_t pid) {
-  vmctr_agent_buf b;
-  vmctr_agent_reply *r = NULL;
+static int32_t wait_exit(vmctr__agent *a, uint32_t pid) {
+  vmctr__agent_buf b;
+  vmctr__agent_reply *r = NULL;
   int32_t code = -1;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WAIT);
@@ -96,8 +96,8 @@ static int32_t wait_exit(vmctr_agent *a, uint32_t pid) {
 static void test_info_and_ping(void **state) {
   fixture *f = *state;
   assert_non_null(strstr(vmctr__agent_info(f->a), "vmctr-init"));
-  vmctr_agent_buf b;
-  vmctr_agent_reply *r = NULL;
+  vmctr__agent_buf b;
+  vmctr__agent_reply *r = NULL;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_PING);
   assert_int_equal(vmctr__agent_request(f->a, &b, T, &r), 0);

@@ -59,8 +59,8 @@ static bool find_kernel(void) {
 }
 
 static uint32_t spawn_sh(h_conn *c, const char *root, uint32_t out, const char *script) {
-  vmctr_agent_buf b;
-  vmctr_agent_msg m;
+  vmctr__agent_buf b;
+  vmctr__agent_msg m;
   uint8_t *keep;
   uint32_t pid = 0;
   vmctr__agent_buf_init(&b);
@@ -95,8 +95,8 @@ static uint32_t spawn_sh(h_conn *c, const char *root, uint32_t out, const char *
 }
 
 static int32_t wait_exit(h_conn *c, uint32_t pid) {
-  vmctr_agent_buf b;
-  vmctr_agent_msg m;
+  vmctr__agent_buf b;
+  vmctr__agent_msg m;
   uint8_t *keep;
   int32_t code = -1;
   vmctr__agent_buf_init(&b);
@@ -109,8 +109,8 @@ static int32_t wait_exit(h_conn *c, uint32_t pid) {
   return code;
 }
 
-static int32_t simple(h_conn *c, vmctr_agent_buf *b) {
-  vmctr_agent_msg m;
+static int32_t simple(h_conn *c, vmctr__agent_buf *b) {
+  vmctr__agent_msg m;
   uint8_t *keep;
   assert_int_equal(h_response(c, h_request(c, b), T, &m, &keep), 0);
   int32_t e = h_errno_of(&m);
@@ -191,7 +191,7 @@ static void test_boot(void **state) {
   assert_non_null(memmem(s->data, s->len, "pid1=init", 9));
   assert_non_null(memmem(s->data, s->len, "cg-ok", 5));
 
-  vmctr_agent_buf b;
+  vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_MOUNT);
   vmctr__agent_put_str(&b, VMCTR_AT_SOURCE, "vmctr-blk:vmctrtest");

@@ -15,7 +15,7 @@
 #include "layout-util.h"
 
 static void digest_of(const void *data, size_t len, char out[72]) {
-  vmctr_sha256 c;
+  vmctr__sha256 c;
   uint8_t d[32];
   char hex[65];
   vmctr__sha256_init(&c);
@@ -188,7 +188,7 @@ static FILE *listing;
 static size_t prefix_len;
 
 static void file_hash(const char *path, char out[65]) {
-  vmctr_sha256 c;
+  vmctr__sha256 c;
   uint8_t d[32], buf[65536];
   ssize_t n;
   int fd = open(path, O_RDONLY | O_CLOEXEC);

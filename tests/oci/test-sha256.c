@@ -16,7 +16,7 @@
 #include "core/sha256.h"
 
 static void hash_hex(const void *p, size_t n, char hex[65]) {
-  vmctr_sha256 c;
+  vmctr__sha256 c;
   uint8_t d[32];
   vmctr__sha256_init(&c);
   vmctr__sha256_update(&c, p, n);
@@ -51,7 +51,7 @@ static void million_a(void **state) {
   hash_hex(a, 1000000, hex);
   assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   /* Same in odd-sized pieces: exercises the partial-block buffer. */
-  vmctr_sha256 c;
+  vmctr__sha256 c;
   uint8_t d[32];
   vmctr__sha256_init(&c);
   for (size_t off = 0, step = 1; off < 1000000; off += step, step = step * 7 % 131 + 1)

@@ -179,7 +179,7 @@ static void test_bad_arguments(void **state) {
 /* ---- fake hosts ---- */
 
 static vmctr_caps *probe_fake(const char *qemu, const char *virtiofsd) {
-  struct vmctr_caps_params p = {.root = root, .qemu = qemu, .virtiofsd = virtiofsd};
+  struct vmctr__caps_params p = {.root = root, .qemu = qemu, .virtiofsd = virtiofsd};
   vmctr_caps *caps = NULL;
   assert_int_equal(vmctr__caps_probe_with(&caps, VMCTR_CAPS_PROBE_QUICK, &p), 0);
   return caps;
@@ -235,7 +235,7 @@ static void test_fake_qemu_missing(void **state) {
 
 static void test_fake_qemu_version_failure(void **state) {
   /* A "qemu" whose --version fails: reported unusable with the reason. */
-  struct vmctr_caps_params p = {.root = root, .qemu = "/bin/false", .virtiofsd = NULL};
+  struct vmctr__caps_params p = {.root = root, .qemu = "/bin/false", .virtiofsd = NULL};
   vmctr_caps *caps = NULL;
   const char *why;
   assert_int_equal(vmctr__caps_probe_with(&caps, VMCTR_CAPS_PROBE_DEFAULT, &p), 0);
@@ -264,7 +264,7 @@ static void test_fake_tap_needs_net_admin(void **state) {
 /* ---- nested verdict (pure) ---- */
 
 static void test_nested_verdict(void **state) {
-  struct vmctr_linux_kvm k;
+  struct vmctr__linux_kvm k;
   bool ok;
   memset(&k, 0, sizeof(k));
   k.present = k.usable = true;

@@ -227,7 +227,7 @@ static void test_log_concurrent_replace(void **state) {
 /* ---- buffers ---- */
 
 static void test_strbuf(void **state) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   char *s;
   for (int i = 0; i < 1000; i++)
     vmctr__sb_printf(&sb, "%d,", i % 10);

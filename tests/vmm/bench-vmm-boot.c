@@ -19,7 +19,7 @@ static double now(void) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int request(vmctr_agent *a, vmctr_agent_buf *b, vmctr_agent_reply **rep) {
+static int request(vmctr__agent *a, vmctr__agent_buf *b, vmctr__agent_reply **rep) {
   int r = vmctr__agent_request(a, b, 30000, rep);
   vmctr__agent_buf_free(b);
   return r;
@@ -41,9 +41,9 @@ static const unsigned char true_elf[] = {
   0xb8, 0x3c, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05,
 };
 
-static int put_true(vmctr_agent *a) {
-  vmctr_agent_buf b;
-  vmctr_agent_reply *rep = NULL;
+static int put_true(vmctr__agent *a) {
+  vmctr__agent_buf b;
+  vmctr__agent_reply *rep = NULL;
   int r;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
@@ -55,9 +55,9 @@ static int put_true(vmctr_agent *a) {
   return r;
 }
 
-static int run_true(vmctr_agent *a) {
-  vmctr_agent_buf b;
-  vmctr_agent_reply *rep = NULL;
+static int run_true(vmctr__agent *a) {
+  vmctr__agent_buf b;
+  vmctr__agent_reply *rep = NULL;
   char *argv[] = {"/tmp/true", NULL};
   uint32_t pid;
   int32_t code = -1;

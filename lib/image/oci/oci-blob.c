@@ -182,7 +182,7 @@ int vmctr__oci_blob_put(int dirfd, const void *data, size_t n, const char *want_
 int vmctr__oci_blob_have(int dirfd, const char *hex, uint64_t size, oci_prog *prog) {
   char path[80], hx[65];
   struct stat st;
-  vmctr_sha256 c;
+  vmctr__sha256 c;
   uint8_t d[32];
   uint8_t *buf;
   int fd, r = 0;
@@ -237,7 +237,7 @@ bad:
 }
 
 void vmctr__oci_digest_of(const void *data, size_t n, char digest[72]) {
-  vmctr_sha256 c;
+  vmctr__sha256 c;
   uint8_t d[32];
   char hex[65];
   vmctr__sha256_init(&c);

@@ -130,7 +130,7 @@ static int read_member(dctx *c, const char *name, char **out, size_t *len) {
 
 typedef struct lstate {
   oci_blobw w;
-  vmctr_sha256 diff;
+  vmctr__sha256 diff;
   z_stream z;
   int kind;  /* -1 unknown yet, 0 tar, 1 gzip, 2 zstd */
   bool zinit, zdone;
@@ -305,7 +305,7 @@ int vmctr__oci_fetch_docker(const char *path, int dirfd, const char *arch, oci_p
   cJSON *root = NULL;
   const cJSON *ent;
   char what[600], **names = NULL, **diff_ids = NULL, *cfg_text = NULL, hex[65];
-  vmctr_strbuf seen = {0};
+  vmctr__strbuf seen = {0};
   size_t n_layers = 0, cfg_len = 0, i;
   int r;
 

@@ -130,7 +130,7 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
   char *mtext = NULL, *ctext = NULL, what[128];
   size_t mlen = 0, clen = 0, i;
   const oci_desc **want = NULL;
-  vmctr_strbuf have = {0};
+  vmctr__strbuf have = {0};
   int r;
 
   snprintf(what, sizeof(what), "%s: index.json", s->name);

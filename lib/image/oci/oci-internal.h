@@ -87,7 +87,7 @@ int vmctr__oci_prog_add(oci_prog *pr, uint64_t n);
 typedef struct oci_blobw {
   int dirfd, fd;
   char tmp[32];
-  vmctr_sha256 sha;
+  vmctr__sha256 sha;
   uint64_t n, limit;  /* limit: the declared size, or UINT64_MAX when unknown */
   const char *what;
   oci_prog *prog;

@@ -70,7 +70,7 @@ int vmctr__oci_tar_open(const char *path, struct archive **out) {
 
 int vmctr__oci_tar_slurp(struct archive *a, const char *what, size_t max, char **out,
                          size_t *len) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   char buf[16384];
   la_ssize_t k;
   while ((k = archive_read_data(a, buf, sizeof(buf))) > 0) {

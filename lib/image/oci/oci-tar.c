@@ -27,7 +27,7 @@ typedef struct tctx {
   struct archive *w, *disk;
   struct archive_entry_linkresolver *links;
   oci_blobw blob;
-  vmctr_sha256 diff;
+  vmctr__sha256 diff;
   z_stream z;
   int err;  /* first failure, recorded */
   oci_prog *pr;

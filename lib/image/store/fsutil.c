@@ -179,7 +179,7 @@ const char *vmctr__digest_hex(const char *digest, size_t *len) {
 }
 
 char *vmctr__path_join(const char *a, const char *b) {
-  vmctr_strbuf sb = {0};
+  vmctr__strbuf sb = {0};
   vmctr__sb_puts(&sb, a);
   vmctr__sb_puts(&sb, "/");
   vmctr__sb_puts(&sb, b);
