@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     return fail("new");
   }
   vmctr_bootcfg_free(cfg); /* the VM manager keeps its own copy */
-  if ((tcg && vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG) < 0) ||
+  if ((tcg && vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_TCG) < 0) ||
       (log && vmctr_vmm_set_boot_log(vm, log) < 0) || vmctr_vmm_start(vm) < 0) {
     rc = fail("start");
     goto out;

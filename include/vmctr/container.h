@@ -11,19 +11,34 @@
  *   vmctr_container_new()   checks capabilities, boots the VM, mounts the
  *                           rootfs and the extra mounts, sets hostname/DNS/hosts
  *   vmctr_container_start() starts the init process
- *   vmctr_container_wait()  its exit code or terminating signal
+ *   vmctr_container_init_process()  that process (wait, kill, stdin, resize
+ *                           through the vmctr_process_* functions)
  *   vmctr_container_exec()  further processes (vmctr_process)
  *   vmctr_container_stop()  SIGTERM, a grace period, SIGKILL, power off
  *   vmctr_container_free()  stops if needed; leaves no process or file behind
+ *
+ * Events: containers and processes follow the VM manager's idiom. Poll
+ * vmctr_container_event_fd() (or vmctr_process_event_fd()) for reading;
+ * when it is readable, call vmctr_container_dispatch() (or
+ * vmctr_process_dispatch()), which returns the new state.
+ *
+ * Signals: every signal number in this API is a Linux signal number, as the
+ * guest kernel numbers them, whatever the host is (on macOS SIGUSR1 is 30,
+ * in the guest it is 10). VMCTR_SIG* name the common ones.
  *
  * Stdio: each process's stdin, stdout and stderr go to the caller's file
  * descriptors (pipes, files, a pty), to a callback (output), or to the
  * library's write call (stdin); see vmctr_process_config_set_stdio().
  *
  * Threads: a container owns one I/O thread that moves stdio bytes and
- * receives the guest's replies. Output callbacks run on it. Every function
- * here may be called from any thread, but one object must not be freed while
- * another thread still uses it.
+ * receives the guest's replies, and one watcher thread per process. Output
+ * callbacks run on the I/O thread. The vmctr_container_* and vmctr_process_*
+ * functions (other than _free) may be called from any thread, concurrently;
+ * an object must not be freed while another thread still uses it. The
+ * configuration builders (vmctr_process_config_*, vmctr_container_config_*)
+ * are not thread-safe: build one on one thread at a time; once built, a
+ * configuration may be read by several vmctr_container_new() or
+ * vmctr_container_exec() calls at once.
  */
 #ifndef VMCTR_CONTAINER_H
 #define VMCTR_CONTAINER_H
@@ -52,6 +67,24 @@ typedef struct vmctr_process vmctr_process;
 #define VMCTR_STDIO_NULL (-1)     /**< /dev/null in the guest */
 #define VMCTR_STDIO_CALLBACK (-2) /**< stdout/stderr: to the output callback */
 #define VMCTR_STDIO_WRITE (-3)    /**< stdin: fed by vmctr_*_write_stdin() */
+/**@}*/
+
+/** @name Linux signal numbers (as the guest numbers them) */
+/**@{*/
+#define VMCTR_SIGHUP 1
+#define VMCTR_SIGINT 2
+#define VMCTR_SIGQUIT 3
+#define VMCTR_SIGKILL 9
+#define VMCTR_SIGUSR1 10
+#define VMCTR_SIGUSR2 12
+#define VMCTR_SIGPIPE 13
+#define VMCTR_SIGALRM 14
+#define VMCTR_SIGTERM 15
+#define VMCTR_SIGCHLD 17
+#define VMCTR_SIGCONT 18
+#define VMCTR_SIGSTOP 19
+#define VMCTR_SIGTSTP 20
+#define VMCTR_SIGWINCH 28
 /**@}*/
 
 /** @name Output streams named to a vmctr_output_fn */
@@ -207,12 +240,12 @@ VMCTR_API int vmctr_container_config_set_limits(vmctr_container_config *cfg, uin
 /** @name Containers */
 /**@{*/
 
-/** Container states, from vmctr_container_state(). */
-#define VMCTR_CONTAINER_CREATED 1u /**< VM up, init process not started */
-#define VMCTR_CONTAINER_RUNNING 2u /**< init process running */
-#define VMCTR_CONTAINER_EXITED 3u  /**< init process exited; VM still up */
-#define VMCTR_CONTAINER_STOPPED 4u /**< VM powered off */
-#define VMCTR_CONTAINER_FAILED 5u  /**< the VM or its agent died unexpectedly */
+/** Container states, from vmctr_container_state() and vmctr_container_dispatch(). */
+#define VMCTR_CONTAINER_CREATED 1 /**< VM up, init process not started */
+#define VMCTR_CONTAINER_RUNNING 2 /**< init process running */
+#define VMCTR_CONTAINER_EXITED 3  /**< init process exited; VM still up */
+#define VMCTR_CONTAINER_STOPPED 4 /**< VM powered off */
+#define VMCTR_CONTAINER_FAILED 5  /**< the VM or its agent died unexpectedly */
 
 /**
  * Create a container: check capabilities (nested virtualization requested on
@@ -220,8 +253,14 @@ VMCTR_API int vmctr_container_config_set_limits(vmctr_container_config *cfg, uin
  * to the guest agent, mount the rootfs and the extra mounts, set hostname,
  * DNS and hosts. On failure nothing is left behind.
  *
+ * Capabilities are probed once per process and shared by every container
+ * and VM it makes; each mount is validated once, when it is handed to the
+ * library (here for the rootfs, in vmctr_container_config_add_mount() for
+ * the others).
+ *
  * @param id      1..64 characters, [a-zA-Z0-9][a-zA-Z0-9_.-]*
- * @param rootfs  a block or share mount; its destination is ignored
+ * @param rootfs  a block or share mount made with destination NULL: a root
+ *                filesystem has no destination (VMCTR_EINVAL otherwise)
  * @param boot    kernel, initfs, cpus, memory, nested virtualization (copied)
  * @param cfg     the container configuration (copied)
  * @return 0, VMCTR_EINVAL, VMCTR_EUNSUPPORTED, VMCTR_ENOENT, VMCTR_ETIMEDOUT, VMCTR_EIO or VMCTR_ENOMEM.
@@ -233,25 +272,15 @@ VMCTR_API int vmctr_container_new(vmctr_container **out, const char *id, const v
 VMCTR_API int vmctr_container_start(vmctr_container *c);
 
 /**
- * Wait for the init process to exit. timeout_ms < 0 waits without limit.
- * On success exactly one of *exit_code (0..255) and *signal (the
- * terminating signal) is meaningful: the other is -1. Either pointer may be NULL.
- * @return 0, VMCTR_ETIMEDOUT, VMCTR_ESTATE (not started) or VMCTR_EIO (the VM died).
+ * The init process once vmctr_container_start() succeeded, else NULL: wait
+ * for it, signal it, write its stdin and resize its terminal with the
+ * vmctr_process_* functions. Borrowed from c: valid until
+ * vmctr_container_free(); vmctr_process_free() on it does nothing.
  */
-VMCTR_API int vmctr_container_wait(vmctr_container *c, int32_t timeout_ms, int32_t *exit_code, int32_t *signal);
+VMCTR_API vmctr_process *vmctr_container_init_process(vmctr_container *c);
 
-/** Send a signal to the init process. @return 0, VMCTR_EINVAL, VMCTR_ESTATE or VMCTR_EIO. */
-VMCTR_API int vmctr_container_kill(vmctr_container *c, int32_t signo);
-
-/**
- * Stop: SIGTERM to the init process, up to grace_ms for it to exit, then
- * SIGKILL, then power the VM off (forcibly if it does not go). Always safe to
- * call, in any state and more than once. @return 0 or VMCTR_EIO (it had to be killed hard; it is gone either way).
- */
-VMCTR_API int vmctr_container_stop(vmctr_container *c, uint32_t grace_ms);
-
-/** The container's state, a VMCTR_CONTAINER_* value (0 for NULL). */
-VMCTR_API uint32_t vmctr_container_state(const vmctr_container *c);
+/** The container's state, a VMCTR_CONTAINER_* value, or VMCTR_EINVAL for NULL. */
+VMCTR_API int32_t vmctr_container_state(const vmctr_container *c);
 
 /** The container's id, borrowed from c. */
 VMCTR_API const char *vmctr_container_id(const vmctr_container *c);
@@ -259,22 +288,18 @@ VMCTR_API const char *vmctr_container_id(const vmctr_container *c);
 /**
  * A file descriptor that becomes readable when the container's state may
  * have changed (for poll/epoll, DispatchSource, asyncio). Owned by the
- * container; call vmctr_container_process_events() when it is readable.
+ * container: never read or close it. Call vmctr_container_dispatch() when it
+ * is readable.
  * @return the fd, or VMCTR_EINVAL.
  */
 VMCTR_API int vmctr_container_event_fd(const vmctr_container *c);
 
-/** Drain the event fd. @return the current state (VMCTR_CONTAINER_*), or VMCTR_EINVAL. */
-VMCTR_API int vmctr_container_process_events(vmctr_container *c);
-
-/** Write to the init process's stdin when it is VMCTR_STDIO_WRITE. Blocks while the guest's window is full. @return bytes written, VMCTR_ESTATE or VMCTR_EIO. */
-VMCTR_API int vmctr_container_write_stdin(vmctr_container *c, const void *data, size_t len);
-
-/** Close the init process's stdin. @return 0, VMCTR_ESTATE or VMCTR_EIO. */
-VMCTR_API int vmctr_container_close_stdin(vmctr_container *c);
-
-/** Resize the init process's terminal. @return 0, VMCTR_ESTATE (no terminal) or VMCTR_EIO. */
-VMCTR_API int vmctr_container_resize(vmctr_container *c, uint32_t rows, uint32_t cols);
+/**
+ * Collect what made the event fd readable; it stops being readable until
+ * the next change.
+ * @return the current state (VMCTR_CONTAINER_*), or VMCTR_EINVAL.
+ */
+VMCTR_API int32_t vmctr_container_dispatch(vmctr_container *c);
 
 /**
  * Run a further process in the running container (its namespaces and root),
@@ -288,16 +313,27 @@ VMCTR_API void vmctr_container_free(vmctr_container *c);
 
 /**@}*/
 
-/** @name Processes from exec */
+/** @name Processes: the init process and those from exec */
 /**@{*/
 
-/** Wait for the process, as vmctr_container_wait(). @return 0, VMCTR_ETIMEDOUT or VMCTR_EIO. */
+/** Process states, from vmctr_process_state() and vmctr_process_dispatch(). */
+#define VMCTR_PROCESS_RUNNING 1 /**< started, not yet exited */
+#define VMCTR_PROCESS_EXITED 2  /**< exited; vmctr_process_wait() gives its status */
+#define VMCTR_PROCESS_FAILED 3  /**< its exit status is unknown: the VM or its agent went away */
+
+/**
+ * Wait for the process to exit. timeout_ms < 0 waits without limit, 0 only
+ * looks. On success exactly one of *exit_code (0..255) and *signal (the
+ * terminating Linux signal) is meaningful: the other is -1. Either pointer
+ * may be NULL.
+ * @return 0, VMCTR_ETIMEDOUT, VMCTR_EINVAL or VMCTR_EIO (the VM died).
+ */
 VMCTR_API int vmctr_process_wait(vmctr_process *p, int32_t timeout_ms, int32_t *exit_code, int32_t *signal);
 
-/** Send a signal to the process. @return 0, VMCTR_EINVAL, VMCTR_ESTATE (exited) or VMCTR_EIO. */
+/** Send a signal (a Linux number, VMCTR_SIG*) to the process. @return 0, VMCTR_EINVAL, VMCTR_ESTATE (exited) or VMCTR_EIO. */
 VMCTR_API int vmctr_process_kill(vmctr_process *p, int32_t signo);
 
-/** Write to the process's stdin (VMCTR_STDIO_WRITE). @return bytes written, VMCTR_ESTATE or VMCTR_EIO. */
+/** Write to the process's stdin (VMCTR_STDIO_WRITE). Blocks while the guest's window is full. @return bytes written, VMCTR_ESTATE or VMCTR_EIO. */
 VMCTR_API int vmctr_process_write_stdin(vmctr_process *p, const void *data, size_t len);
 
 /** Close the process's stdin. @return 0, VMCTR_ESTATE or VMCTR_EIO. */
@@ -306,10 +342,23 @@ VMCTR_API int vmctr_process_close_stdin(vmctr_process *p);
 /** Resize the process's terminal. @return 0, VMCTR_ESTATE (no terminal) or VMCTR_EIO. */
 VMCTR_API int vmctr_process_resize(vmctr_process *p, uint32_t rows, uint32_t cols);
 
+/** The process's state, a VMCTR_PROCESS_* value, or VMCTR_EINVAL for NULL. */
+VMCTR_API int32_t vmctr_process_state(const vmctr_process *p);
+
+/**
+ * A file descriptor that becomes readable once the process has exited (or
+ * its status became unknown). Owned by p: never read or close it.
+ * @return the fd, or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_process_event_fd(const vmctr_process *p);
+
+/** Collect the event fd's news. @return the state (VMCTR_PROCESS_*), or VMCTR_EINVAL. */
+VMCTR_API int32_t vmctr_process_dispatch(vmctr_process *p);
+
 /** The process's id in the VM (as the guest agent sees it, not the id inside the container's pid namespace); 0 for NULL. */
 VMCTR_API uint32_t vmctr_process_pid(const vmctr_process *p);
 
-/** Free the process handle; a process still running is killed (SIGKILL). NULL is ignored. Free processes before their container. */
+/** Free the process handle; a process still running is killed (SIGKILL). NULL and the init process (owned by its container) are ignored. Free processes before their container. */
 VMCTR_API void vmctr_process_free(vmctr_process *p);
 
 /**@}*/

@@ -18,16 +18,22 @@
  *   vmctr_vmm_free(vm);
  * @endcode
  *
- * A vmctr_vmm is not thread-safe: use it from one thread at a time. On Linux
- * the VM's processes are bound to the thread that called vmctr_vmm_start()
- * (PR_SET_PDEATHSIG): if that thread exits, the kernel kills them. Start VMs
- * from a thread that outlives them.
+ * Events follow one idiom for VMs, containers and processes: poll
+ * vmctr_vmm_event_fd() for reading, and when it is readable call
+ * vmctr_vmm_dispatch(), which collects what happened and returns the state.
+ *
+ * Threads: a vmctr_vmm is not thread-safe: use it from one thread at a time
+ * (no function here may run concurrently with another on the same VM). On
+ * Linux the VM's processes are bound to the thread that called
+ * vmctr_vmm_start() (PR_SET_PDEATHSIG): if that thread exits, the kernel
+ * kills them. Start VMs from a thread that outlives them.
  */
 #ifndef VMCTR_VMM_H
 #define VMCTR_VMM_H
 
 #include "vmctr/common.h"
 #include "vmctr/bootcfg.h"
+#include "vmctr/caps.h"
 #include "vmctr/mount.h"
 
 VMCTR_BEGIN_DECLS
@@ -35,17 +41,7 @@ VMCTR_BEGIN_DECLS
 /** An opaque VM manager. */
 typedef struct vmctr_vmm vmctr_vmm;
 
-/** @name Accelerator choices (vmctr_vmm_set_accelerator())
- * @{ */
-/** Hardware virtualization where it really works, else software emulation. */
-#define VMCTR_VMM_ACCEL_AUTO 0u
-/** Software emulation (QEMU TCG), always available, slow. */
-#define VMCTR_VMM_ACCEL_TCG 1u
-/** KVM; vmctr_vmm_start() fails with VMCTR_EUNSUPPORTED where it does not work. */
-#define VMCTR_VMM_ACCEL_KVM 2u
-/** @} */
-
-/** @name VM states (vmctr_vmm_state())
+/** @name VM states (vmctr_vmm_state(), vmctr_vmm_dispatch())
  * @{ */
 /** Created, not started. */
 #define VMCTR_VMM_STATE_NEW 0
@@ -75,10 +71,14 @@ VMCTR_API int vmctr_vmm_new(vmctr_vmm **out, const vmctr_bootcfg *cfg);
 VMCTR_API void vmctr_vmm_free(vmctr_vmm *vmm);
 
 /**
- * Choose the accelerator (VMCTR_VMM_ACCEL_*; default AUTO). Only before start.
+ * Choose the accelerator: VMCTR_ACCEL_AUTO (the default: hardware
+ * virtualization where it really works, else software emulation) or one of
+ * VMCTR_ACCEL_TCG, VMCTR_ACCEL_KVM, VMCTR_ACCEL_HVF (vmctr/caps.h); an
+ * explicit one that does not work here makes vmctr_vmm_start() fail with
+ * VMCTR_EUNSUPPORTED and the reason. Only before start.
  * @return 0, VMCTR_EINVAL or VMCTR_ESTATE.
  */
-VMCTR_API int vmctr_vmm_set_accelerator(vmctr_vmm *vmm, uint32_t accel);
+VMCTR_API int vmctr_vmm_set_accelerator(vmctr_vmm *vmm, int32_t accel);
 
 /**
  * Write the guest console (the boot log) to path instead of a file in the
@@ -115,6 +115,16 @@ VMCTR_API int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms);
 VMCTR_API int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount);
 
 /**
+ * Pass extra arguments to the hypervisor process, after the ones the library
+ * builds: for diagnostics and experiments (e.g. QEMU's "-d", "guest_errors").
+ * They are backend-specific, used verbatim, and can break the VM; they are
+ * taken only from this call, never from a boot-config file. n = 0 clears
+ * them. Only before start. Backends without a hypervisor process ignore them.
+ * @return 0, VMCTR_EINVAL, VMCTR_ESTATE or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_vmm_set_hypervisor_args(vmctr_vmm *vmm, const char *const *args, size_t n);
+
+/**
  * Boot the VM and wait until its guest agent has connected.
  *
  * Checks the configuration first (vmctr_bootcfg_validate()), so a missing
@@ -132,18 +142,25 @@ VMCTR_API int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount);
 VMCTR_API int vmctr_vmm_start(vmctr_vmm *vmm);
 
 /**
- * The current state (VMCTR_VMM_STATE_*), after collecting any event: call it
- * when vmctr_vmm_event_fd() is readable. -1 for a NULL vmm.
+ * The current state (VMCTR_VMM_STATE_*), noticing an exit that has already
+ * happened; the event fd is left as it is. VMCTR_EINVAL for a NULL vmm.
  */
 VMCTR_API int32_t vmctr_vmm_state(vmctr_vmm *vmm);
 
 /**
  * An fd that becomes readable when the state may have changed (e.g. the
- * hypervisor process died). Poll it for reading, then call vmctr_vmm_state()
- * to collect the change. Owned by vmm: never read or close it. Valid from
- * vmctr_vmm_new() to vmctr_vmm_free(). -1 for a NULL vmm.
+ * hypervisor process died). Poll it for reading, then call
+ * vmctr_vmm_dispatch(). Owned by vmm: never read or close it. Valid from
+ * vmctr_vmm_new() to vmctr_vmm_free(). VMCTR_EINVAL for a NULL vmm.
  */
 VMCTR_API int vmctr_vmm_event_fd(const vmctr_vmm *vmm);
+
+/**
+ * Collect what made the event fd readable and return the state
+ * (VMCTR_VMM_STATE_*). The fd stops being readable until the next change.
+ * @return the state, or VMCTR_EINVAL.
+ */
+VMCTR_API int32_t vmctr_vmm_dispatch(vmctr_vmm *vmm);
 
 /**
  * Wait for the VM to end by itself (guest power-off, crash, kill).

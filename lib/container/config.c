@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container/container-internal.h"
+#include "container/container-priv.h"
 #include "core/error.h"
 #include "core/util.h"
 

@@ -1,15 +1,123 @@
 /* SPDX-License-Identifier: MIT */
-/* The container object and its processes (container.c, process.c). */
+/* Private to lib/container: the configuration builders' representation,
+ * the pure functions that turn a configuration plus an image's defaults
+ * into what the guest runs (procspec.c), and the container and process
+ * objects (container.c, process.c). */
 #ifndef VMCTR_CONTAINER_PRIV_H
 #define VMCTR_CONTAINER_PRIV_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "agent/client.h"
-#include "container/container-internal.h"
+#include "agent/ops.h"
+#include "core/event.h"
+#include "vmctr/container.h"
 #include "vmctr/vmm.h"
+
+#define VMCTR__MAX_RLIMITS 16
+
+struct vmctr__rlimit {
+  uint32_t resource;
+  uint64_t soft, hard;
+};
+
+/* Output callback shared between copies of a config and the processes made
+ * from it: destroy runs when the last reference goes. */
+struct vmctr__outcb {
+  int refs; /* atomic */
+  vmctr_output_fn fn;
+  void *userdata;
+  vmctr_destroy_fn destroy;
+};
+
+struct vmctr__env {
+  char *name;
+  char *value; /* NULL: removed (overrides an image value) */
+};
+
+struct vmctr_process_config {
+  char **args;        /* NULL: unset */
+  size_t nargs;
+  char **entrypoint;  /* NULL: unset; non-NULL with 0 entries: explicitly none */
+  size_t nentrypoint;
+  bool has_entrypoint;
+  bool has_args;
+  struct vmctr__env *env;
+  size_t nenv;
+  char *cwd;
+  char *user;
+  uint32_t *groups;
+  size_t ngroups;
+  bool has_groups;
+  struct vmctr__rlimit rlimits[VMCTR__MAX_RLIMITS];
+  size_t nrlimits;
+  bool no_new_privs;
+  bool terminal;
+  uint32_t rows, cols;
+  int32_t stdio[3];
+  struct vmctr__outcb *outcb;
+};
+
+struct vmctr__kv {
+  char *key, *value;
+};
+
+struct vmctr_container_config {
+  vmctr_process_config *process; /* NULL: an empty one */
+  /* image defaults */
+  bool has_image;
+  char **img_entrypoint, **img_cmd, **img_env; /* NULL-terminated or NULL */
+  char *img_workdir, *img_user, *img_rootfs;
+  char *hostname;
+  struct vmctr__kv *sysctls;
+  size_t nsysctls;
+  vmctr_mount **mounts;
+  size_t nmounts;
+  char **dns_servers, **dns_search; /* NULL-terminated */
+  struct vmctr__kv *hosts;          /* key: hostname, value: address */
+  size_t nhosts;
+  char *boot_log;
+  uint64_t memory_limit;
+  uint32_t millicpus;
+};
+
+/* What the guest runs, after the image defaults and overrides are applied. */
+struct vmctr__procspec {
+  char **argv;    /* NULL-terminated, at least one */
+  char **env;     /* NULL-terminated "K=V" */
+  char *cwd;
+  uint32_t uid, gid;
+  uint32_t *gids;
+  size_t ngids;
+};
+
+void vmctr__procspec_clear(struct vmctr__procspec *s);
+
+/* Apply docker run's rules: an explicit entrypoint replaces the image's and
+ * drops its Cmd; explicit args replace Cmd; env merges by name; cwd and user
+ * fall back to the image's. User names resolve in rootfs (NULL: numeric
+ * only). is_exec: an exec'd process, which takes the image's Env only. */
+int vmctr__procspec_build(const vmctr_process_config *p, const vmctr_container_config *cfg,
+                          bool is_exec, struct vmctr__procspec *out);
+
+/* Resolve "uid", "uid:gid", "name", "name:group" against rootfs's
+ * /etc/passwd and /etc/group (read without following links out of rootfs).
+ * Supplementary groups of a named user are added to *gids. */
+int vmctr__resolve_user(const char *rootfs, const char *user, uint32_t *uid, uint32_t *gid,
+                        uint32_t **gids, size_t *ngids);
+
+/* 0 if id is a valid container id, else VMCTR_EINVAL with a message. */
+int vmctr__container_check_id(const char *id);
+
+/* config.c: the image defaults of a config (vmctr_container_config_set_image). */
+int vmctr__container_config_set_defaults(vmctr_container_config *c, const char *const *entrypoint,
+                                         const char *const *cmd, const char *const *env,
+                                         const char *workdir, const char *user, const char *rootfs);
+
+struct vmctr__outcb *vmctr__outcb_ref(struct vmctr__outcb *cb);
+void vmctr__outcb_unref(struct vmctr__outcb *cb);
 
 /* Guest operations that should answer at once (not WAIT). */
 #define VMCTR__CONTAINER_OP_TIMEOUT_MS 30000
@@ -34,6 +142,7 @@ struct vmctr_process {
   uint32_t wait_id;
   pthread_t watcher;
   bool has_watcher;
+  vmctr__evset *events; /* readable once the process has exited */
   /* under c->lock */
   bool exited;
   int wait_rc;
@@ -52,7 +161,7 @@ struct vmctr_container {
   uint32_t millicpus;
   bool init_started;
   bool stopped;
-  int efd; /* eventfd: state may have changed */
+  vmctr__evset *events; /* the event fd: our changes, and the VM's */
   pthread_mutex_t lock;
   pthread_cond_t cond;
 };
@@ -61,12 +170,12 @@ int vmctr__process_spawn(vmctr_container *c, const vmctr_process_config *cfg,
                          const struct vmctr__procspec *spec, bool is_init, vmctr_process **out);
 int vmctr__process_signal(vmctr_process *p, int32_t signo);
 int vmctr__process_wait(vmctr_process *p, int32_t timeout_ms, int32_t *code, int32_t *sig);
-int vmctr__process_resize(vmctr_process *p, uint32_t rows, uint32_t cols);
 bool vmctr__process_destroy(vmctr_process *p);
 
-/* Add the fields that place a process: a new container (init) or the
- * running container's namespaces (exec). */
-void vmctr__container_put_placement(vmctr_container *c, vmctr__agent_buf *b, bool is_init);
+/* Where a process is placed: a new container (init) or the running
+ * container's namespaces (exec). */
+void vmctr__container_placement(vmctr_container *c, bool is_init, vmctr__agent_spawn_args *s,
+                                char *cgroup, size_t cgroup_size, char *cpu, size_t cpu_size);
 /* Wake the event fd and waiters. */
 void vmctr__container_changed(vmctr_container *c);
 /* Unlink p from the container and destroy it (vmctr_process_free). */

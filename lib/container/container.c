@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,68 +12,42 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "mount/mount-internal.h"
-#include "vmctr/caps.h"
-#include "vmm/vmm-internal.h"
-
-/* Linux clone flags, spelled out: the host need not be Linux. */
-#define NS_MOUNT 0x00020000u
-#define NS_CGROUP 0x02000000u
-#define NS_UTS 0x04000000u
-#define NS_IPC 0x08000000u
-#define NS_PID 0x20000000u
-
-int vmctr__container_config_set_defaults(vmctr_container_config *c, const char *const *entrypoint,
-                                         const char *const *cmd, const char *const *env,
-                                         const char *workdir, const char *user, const char *rootfs);
+#include "mount/mount.h"
+#include "caps/caps.h"
+#include "vmm/vmm.h"
 
 void vmctr__container_changed(vmctr_container *c) {
-  uint64_t one = 1;
-  if (write(c->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-    vmctr__log(VMCTR_LOG_WARN, "container", "event fd write failed: %s", strerror(errno));
+  vmctr__evset_notify(c->events);
   pthread_mutex_lock(&c->lock);
   pthread_cond_broadcast(&c->cond);
   pthread_mutex_unlock(&c->lock);
 }
 
-void vmctr__container_put_placement(vmctr_container *c, vmctr__agent_buf *b, bool is_init) {
+void vmctr__container_placement(vmctr_container *c, bool is_init, vmctr__agent_spawn_args *s,
+                                char *cgroup, size_t cgroup_size, char *cpu, size_t cpu_size) {
   if (!is_init) {
-    vmctr__agent_put_u32(b, VMCTR_AT_JOIN_PID, c->init->pid);
+    s->join_pid = c->init->pid;
     return;
   }
-  vmctr__agent_put_str(b, VMCTR_AT_ROOT, VMCTR__GUEST_ROOTFS);
+  s->root = VMCTR__GUEST_ROOTFS;
   /* A cgroup namespace too, so the container's /sys/fs/cgroup is its own cgroup. */
-  vmctr__agent_put_u32(b, VMCTR_AT_NAMESPACES, NS_MOUNT | NS_UTS | NS_IPC | NS_PID | NS_CGROUP);
-  vmctr__agent_put_str(b, VMCTR_AT_HOSTNAME, c->hostname);
-  char cg[96];
-  snprintf(cg, sizeof(cg), "vmctr/%s", c->id);
-  vmctr__agent_put_str(b, VMCTR_AT_CGROUP, cg);
-  if (c->memory_limit)
-    vmctr__agent_put_u64(b, VMCTR_AT_MEMORY_MAX, c->memory_limit);
+  s->namespaces = VMCTR__AGENT_NS_MOUNT | VMCTR__AGENT_NS_UTS | VMCTR__AGENT_NS_IPC |
+                  VMCTR__AGENT_NS_PID | VMCTR__AGENT_NS_CGROUP;
+  s->hostname = c->hostname;
+  snprintf(cgroup, cgroup_size, "vmctr/%s", c->id);
+  s->cgroup = cgroup;
+  s->memory_max = c->memory_limit;
   if (c->millicpus) {
-    char cpu[48];
-    snprintf(cpu, sizeof(cpu), "%u 100000", c->millicpus * 100u);
-    vmctr__agent_put_str(b, VMCTR_AT_CPU_MAX, cpu);
+    snprintf(cpu, cpu_size, "%u 100000", c->millicpus * 100u);
+    s->cpu_max = cpu;
   }
 }
 
-/* One request that must succeed, with what for the message. */
-static int guest_call(vmctr_container *c, vmctr__agent_buf *b, const char *what) {
-  int r = vmctr__agent_buf_finish(b, VMCTR_AGENT_DEFAULT_FRAME);
-  if (r < 0) {
-    vmctr__agent_buf_free(b);
-    return vmctr__err(r == -ENOMEM ? VMCTR_ENOMEM : VMCTR_ETOOBIG, 0, "%s: request too large", what);
-  }
-  vmctr__agent_reply *rep = NULL;
-  r = vmctr__agent_request(c->agent, b, VMCTR__CONTAINER_OP_TIMEOUT_MS, &rep);
-  vmctr__agent_buf_free(b);
-  vmctr__agent_reply_free(rep);
-  if (r < 0) {
-    char prefix[512];
-    snprintf(prefix, sizeof(prefix), "%s", what);
-    vmctr__err_prefix(prefix);
-  }
-  return r;
+/* Prefix the error of a failed guest operation with what was attempted. */
+static int guest_failed(int r, const char *fmt, const char *arg) {
+  char what[600];
+  snprintf(what, sizeof(what), fmt, arg);
+  return vmctr__err_prefix(what), r;
 }
 
 static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index, const char *target) {
@@ -82,42 +55,32 @@ static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index,
   int r = vmctr__mount_guest_request(m, index, &req);
   if (r < 0)
     return r;
-  vmctr__agent_buf b;
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_MOUNT);
-  vmctr__agent_put_str(&b, VMCTR_AT_SOURCE, req.source);
-  vmctr__agent_put_str(&b, VMCTR_AT_TARGET, target);
-  vmctr__agent_put_str(&b, VMCTR_AT_FSTYPE, req.fstype);
-  vmctr__agent_put_u64(&b, VMCTR_AT_MOUNT_FLAGS, req.flags);
-  if (req.data)
-    vmctr__agent_put_str(&b, VMCTR_AT_MOUNT_DATA, req.data);
-  vmctr__agent_put_u32(&b, VMCTR_AT_MKDIR, 1);
-  char what[600];
-  snprintf(what, sizeof(what), "cannot mount %s on %s in the guest", req.source, target);
+  vmctr__agent_mount_args a = {
+    .source = req.source, .target = target, .fstype = req.fstype,
+    .flags = req.flags, .data = req.data, .mkdir = true,
+  };
+  r = vmctr__agent_mount(c->agent, &a, VMCTR__CONTAINER_OP_TIMEOUT_MS);
+  if (r < 0) {
+    char what[600];
+    snprintf(what, sizeof(what), "cannot mount %s on %s in the guest", req.source, target);
+    vmctr__err_prefix(what);
+  }
   vmctr__mount_request_clear(&req);
-  return guest_call(c, &b, what);
+  return r;
 }
 
-static int guest_write(vmctr_container *c, const char *path, const char *text, uint32_t mode) {
-  vmctr__agent_buf b;
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
-  vmctr__agent_put_str(&b, VMCTR_AT_PATH, path);
-  vmctr__agent_put_u32(&b, VMCTR_AT_MODE, mode);
-  vmctr__agent_put_bytes(&b, VMCTR_AT_CONTENT, text, strlen(text));
-  char what[600];
-  snprintf(what, sizeof(what), "cannot write %s in the guest", path);
-  return guest_call(c, &b, what);
+static int guest_write(vmctr_container *c, const char *path, const char *text, uint32_t flags) {
+  int r = vmctr__agent_write_file(c->agent, path, text, strlen(text), 0644, flags,
+                                  VMCTR__CONTAINER_OP_TIMEOUT_MS);
+  return r < 0 ? guest_failed(r, "cannot write %s in the guest", path) : 0;
 }
 
 static int guest_set_time(vmctr_container *c) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  vmctr__agent_buf b;
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SET_TIME);
-  vmctr__agent_put_u64(&b, VMCTR_AT_TIME_NS, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-  return guest_call(c, &b, "cannot set the guest's clock");
+  int r = vmctr__agent_set_time(c->agent, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+                                VMCTR__CONTAINER_OP_TIMEOUT_MS);
+  return r < 0 ? guest_failed(r, "cannot set the guest's clock%s", "") : 0;
 }
 
 /* /etc/hosts and /etc/resolv.conf of the container, and its sysctls. */
@@ -130,7 +93,7 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
   char *hosts = vmctr__sb_steal(&sb);
   if (!hosts)
     return VMCTR_ENOMEM;
-  int r = guest_write(c, VMCTR__GUEST_ROOTFS "/etc/hosts", hosts, 0644);
+  int r = guest_write(c, VMCTR__GUEST_ROOTFS "/etc/hosts", hosts, 0);
   free(hosts);
   if (r == 0 && (cfg->dns_servers || cfg->dns_search)) {
     for (size_t i = 0; cfg->dns_servers && cfg->dns_servers[i]; i++)
@@ -144,7 +107,7 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
     char *resolv = vmctr__sb_steal(&sb);
     if (!resolv)
       return VMCTR_ENOMEM;
-    r = guest_write(c, VMCTR__GUEST_ROOTFS "/etc/resolv.conf", resolv, 0644);
+    r = guest_write(c, VMCTR__GUEST_ROOTFS "/etc/resolv.conf", resolv, 0);
     free(resolv);
   }
   for (size_t i = 0; r == 0 && i < cfg->nsysctls; i++) {
@@ -153,33 +116,32 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
     for (char *p = path + 10; *p; p++)
       if (*p == '.')
         *p = '/';
-    vmctr__agent_buf b;
-    vmctr__agent_buf_init(&b);
-    vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
-    vmctr__agent_put_str(&b, VMCTR_AT_PATH, path);
-    vmctr__agent_put_u32(&b, VMCTR_AT_MODE, 0644);
-    vmctr__agent_put_u32(&b, VMCTR_AT_IN_PLACE, 1);
-    vmctr__agent_put_bytes(&b, VMCTR_AT_CONTENT, cfg->sysctls[i].value, strlen(cfg->sysctls[i].value));
-    char what[500];
-    snprintf(what, sizeof(what), "cannot set sysctl %s", cfg->sysctls[i].key);
-    r = guest_call(c, &b, what);
+    r = vmctr__agent_write_file(c->agent, path, cfg->sysctls[i].value,
+                                strlen(cfg->sysctls[i].value), 0644, VMCTR__AGENT_WRITE_IN_PLACE,
+                                VMCTR__CONTAINER_OP_TIMEOUT_MS);
+    if (r < 0)
+      guest_failed(r, "cannot set sysctl %s", cfg->sysctls[i].key);
   }
   return r;
 }
 
+/* One probe per process (shared with the VM manager): a capability the
+ * host lacks is the answer, whatever else is wrong. */
 static int check_host(const vmctr_bootcfg *boot) {
   vmctr_caps *caps = NULL;
-  int r = vmctr_caps_probe(&caps, 0);
+  int r = vmctr__caps_shared(0, &caps);
   if (r < 0)
     return r;
   if (vmctr_bootcfg_nested_virtualization(boot) > 0)
     r = vmctr_caps_require_nested_virtualization(caps);
-  vmctr_caps_free(caps);
+  vmctr_caps_unref(caps);
   return r;
 }
 
 /* Boot the VM with the rootfs and the host-backed mounts, then set the
- * container up through the agent. */
+ * container up through the agent. Every mount was validated when it was
+ * handed to us (the rootfs by vmctr_container_new, the others by
+ * vmctr_container_config_add_mount). */
 static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_bootcfg *boot,
                     const vmctr_container_config *cfg) {
   int r;
@@ -188,15 +150,18 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
   if (cfg->boot_log && (r = vmctr_vmm_set_boot_log(c->vmm, cfg->boot_log)) < 0)
     return r;
   /* Mount index i+1 is cfg->mounts[i]; 0 is the rootfs. */
-  if ((r = vmctr_vmm_add_mount(c->vmm, rootfs)) < 0)
+  if ((r = vmctr__vmm_add_mount_checked(c->vmm, rootfs)) < 0)
     return r;
   for (size_t i = 0; i < cfg->nmounts; i++)
-    if ((r = vmctr_vmm_add_mount(c->vmm, cfg->mounts[i])) < 0)
+    if ((r = vmctr__vmm_add_mount_checked(c->vmm, cfg->mounts[i])) < 0)
       return r;
   if ((r = vmctr_vmm_start(c->vmm)) < 0)
     return r;
   if (!(c->agent = vmctr__vmm_agent(c->vmm)))
     return vmctr__err(VMCTR_EIO, 0, "the VM started without a guest agent connection");
+  if ((r = vmctr__evset_add(c->events, vmctr_vmm_event_fd(c->vmm))) < 0 ||
+      (r = vmctr__evset_add(c->events, vmctr__agent_state_fd(c->agent))) < 0)
+    return r;
   if ((r = guest_set_time(c)) < 0 || (r = guest_mount(c, rootfs, 0, VMCTR__GUEST_ROOTFS)) < 0)
     return r;
   for (size_t i = 0; i < cfg->nmounts; i++) {
@@ -208,26 +173,28 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
   return guest_files(c, cfg);
 }
 
+static int check_rootfs(const vmctr_mount *rootfs) {
+  uint32_t kind = vmctr_mount_kind(rootfs);
+  if (kind != VMCTR_MOUNT_BLOCK && kind != VMCTR_MOUNT_SHARE)
+    return vmctr__err(VMCTR_EINVAL, 0, "the rootfs must be a block or share mount");
+  if (vmctr_mount_destination(rootfs))
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "the rootfs mount has a destination (%s); a root filesystem has none: "
+                      "create it with destination NULL", vmctr_mount_destination(rootfs));
+  return vmctr_mount_validate(rootfs);
+}
+
 int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount *rootfs,
                         const vmctr_bootcfg *boot, const vmctr_container_config *cfg) {
   if (!out || !rootfs || !boot || !cfg)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_new: NULL argument");
   int r = vmctr__container_check_id(id);
-  if (r < 0)
-    return r;
-  /* The host first: a capability the host lacks is the answer, whatever else is wrong. */
-  if ((r = check_host(boot)) < 0)
-    return r;
-  uint32_t kind = vmctr_mount_kind(rootfs);
-  if (kind != VMCTR_MOUNT_BLOCK && kind != VMCTR_MOUNT_SHARE)
-    return vmctr__err(VMCTR_EINVAL, 0, "the rootfs must be a block or share mount");
-  if ((r = vmctr_mount_validate(rootfs)) < 0)
+  if (r < 0 || (r = check_host(boot)) < 0 || (r = check_rootfs(rootfs)) < 0)
     return r;
 
   vmctr_container *c = calloc(1, sizeof(*c));
   if (!c)
     return vmctr__err_nomem();
-  c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   pthread_mutex_init(&c->lock, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -238,11 +205,11 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
   c->hostname = strdup(cfg->hostname ? cfg->hostname : id);
   c->memory_limit = cfg->memory_limit;
   c->millicpus = cfg->millicpus;
-  if (c->efd < 0 || !c->id || !c->hostname) {
-    r = c->efd < 0 ? vmctr__err_os(errno, "eventfd") : vmctr__err_nomem();
+  if (!c->id || !c->hostname) {
+    r = vmctr__err_nomem();
     goto fail;
   }
-  if ((r = vmctr_container_config_new(&c->defaults)) < 0 ||
+  if ((r = vmctr__evset_new(&c->events)) < 0 || (r = vmctr_container_config_new(&c->defaults)) < 0 ||
       (cfg->has_image &&
        (r = vmctr__container_config_set_defaults(
             c->defaults, (const char *const *)cfg->img_entrypoint, (const char *const *)cfg->img_cmd,
@@ -291,12 +258,13 @@ int vmctr_container_start(vmctr_container *c) {
   return 0;
 }
 
-int vmctr_container_wait(vmctr_container *c, int32_t timeout_ms, int32_t *exit_code, int32_t *signal) {
+vmctr_process *vmctr_container_init_process(vmctr_container *c) {
   if (!c)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_wait: c is NULL");
-  if (!c->init)
-    return vmctr__err(VMCTR_ESTATE, 0, "container %s has not been started", c->id);
-  return vmctr__process_wait(c->init, timeout_ms, exit_code, signal);
+    return NULL;
+  pthread_mutex_lock(&c->lock);
+  vmctr_process *p = c->init;
+  pthread_mutex_unlock(&c->lock);
+  return p;
 }
 
 static bool init_running(vmctr_container *c) {
@@ -306,17 +274,9 @@ static bool init_running(vmctr_container *c) {
   return r;
 }
 
-int vmctr_container_kill(vmctr_container *c, int32_t signo) {
+int32_t vmctr_container_state(const vmctr_container *c) {
   if (!c)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_kill: c is NULL");
-  if (!init_running(c))
-    return vmctr__err(VMCTR_ESTATE, 0, "container %s is not running", c->id);
-  return vmctr__process_signal(c->init, signo);
-}
-
-uint32_t vmctr_container_state(const vmctr_container *c) {
-  if (!c)
-    return 0;
+    return VMCTR_EINVAL;
   vmctr_container *m = (vmctr_container *)c;
   if (m->stopped)
     return VMCTR_CONTAINER_STOPPED;
@@ -324,9 +284,9 @@ uint32_t vmctr_container_state(const vmctr_container *c) {
   if (vs == VMCTR_VMM_STATE_FAILED || vs == VMCTR_VMM_STATE_STOPPED || !vmctr__agent_alive(m->agent))
     return VMCTR_CONTAINER_FAILED;
   pthread_mutex_lock(&m->lock);
-  uint32_t s = !m->init ? VMCTR_CONTAINER_CREATED
-               : m->init->exited ? (m->init->wait_rc < 0 ? VMCTR_CONTAINER_FAILED : VMCTR_CONTAINER_EXITED)
-                                 : VMCTR_CONTAINER_RUNNING;
+  int32_t s = !m->init ? VMCTR_CONTAINER_CREATED
+              : m->init->exited ? (m->init->wait_rc < 0 ? VMCTR_CONTAINER_FAILED : VMCTR_CONTAINER_EXITED)
+                                : VMCTR_CONTAINER_RUNNING;
   pthread_mutex_unlock(&m->lock);
   return s;
 }
@@ -336,34 +296,26 @@ const char *vmctr_container_id(const vmctr_container *c) { return c ? c->id : NU
 int vmctr_container_event_fd(const vmctr_container *c) {
   if (!c)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_event_fd: c is NULL");
-  return c->efd;
+  return vmctr__evset_fd(c->events);
 }
 
-int vmctr_container_process_events(vmctr_container *c) {
+int32_t vmctr_container_dispatch(vmctr_container *c) {
   if (!c)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_process_events: c is NULL");
-  uint64_t v;
-  while (read(c->efd, &v, sizeof(v)) == sizeof(v)) {
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_dispatch: c is NULL");
+  vmctr__evset_drain(c->events);
+  /* The VM's own events too: a VM that ended stays ended, and the fd says so. */
+  if (c->vmm)
+    vmctr_vmm_dispatch(c->vmm);
+  int32_t s = vmctr_container_state(c);
+  if (s == VMCTR_CONTAINER_FAILED || s == VMCTR_CONTAINER_STOPPED) {
+    /* Nothing more can happen: stop watching what stays readable for ever. */
+    if (c->vmm)
+      vmctr__evset_del(c->events, vmctr_vmm_event_fd(c->vmm));
+    if (c->agent)
+      vmctr__evset_del(c->events, vmctr__agent_state_fd(c->agent));
+    vmctr_error_clear();
   }
-  return (int)vmctr_container_state(c);
-}
-
-int vmctr_container_write_stdin(vmctr_container *c, const void *data, size_t len) {
-  if (!c || !c->init)
-    return vmctr__err(c ? VMCTR_ESTATE : VMCTR_EINVAL, 0, "the container's init process is not running");
-  return vmctr_process_write_stdin(c->init, data, len);
-}
-
-int vmctr_container_close_stdin(vmctr_container *c) {
-  if (!c || !c->init)
-    return vmctr__err(c ? VMCTR_ESTATE : VMCTR_EINVAL, 0, "the container's init process is not running");
-  return vmctr_process_close_stdin(c->init);
-}
-
-int vmctr_container_resize(vmctr_container *c, uint32_t rows, uint32_t cols) {
-  if (!c || !c->init)
-    return vmctr__err(c ? VMCTR_ESTATE : VMCTR_EINVAL, 0, "the container's init process is not running");
-  return vmctr__process_resize(c->init, rows, cols);
+  return s;
 }
 
 int vmctr_container_exec(vmctr_container *c, const vmctr_process_config *p, vmctr_process **out) {
@@ -416,11 +368,11 @@ int vmctr_container_stop(vmctr_container *c, uint32_t grace_ms) {
     return 0;
   int rc = 0;
   if (init_running(c) && c->agent && vmctr__agent_alive(c->agent)) {
-    if (vmctr__process_signal(c->init, 15) == 0 &&
+    if (vmctr__process_signal(c->init, VMCTR_SIGTERM) == 0 &&
         vmctr__process_wait(c->init, (int32_t)grace_ms, NULL, NULL) == VMCTR_ETIMEDOUT) {
       vmctr__log(VMCTR_LOG_INFO, "container", "%s: init did not exit %u ms after SIGTERM; SIGKILL",
                  c->id, grace_ms);
-      vmctr__process_signal(c->init, 9);
+      vmctr__process_signal(c->init, VMCTR_SIGKILL);
       vmctr__process_wait(c->init, 5000, NULL, NULL);
     }
   }
@@ -446,10 +398,10 @@ void vmctr_container_free(vmctr_container *c) {
     p->exited = true;
     vmctr__process_destroy(p);
   }
+  /* The VM's and the agent's fds leave the set before they close. */
+  vmctr__evset_free(c->events);
   vmctr_vmm_free(c->vmm); /* frees the agent too */
   vmctr_container_config_free(c->defaults);
-  if (c->efd >= 0)
-    close(c->efd);
   pthread_cond_destroy(&c->cond);
   pthread_mutex_destroy(&c->lock);
   free(c->hostname);

@@ -5,32 +5,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/client.h"
 #include "container/container-priv.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "core/util.h"
 
 /* How long a finished process's output may trail its exit. */
 #define OUTPUT_DRAIN_MS 5000
-
-static void put_rlimit(vmctr__agent_buf *b, const struct vmctr__rlimit *r) {
-  uint8_t v[20];
-  for (int i = 0; i < 4; i++)
-    v[i] = (uint8_t)(r->resource >> (8 * i));
-  for (int i = 0; i < 8; i++) {
-    v[4 + i] = (uint8_t)(r->soft >> (8 * i));
-    v[12 + i] = (uint8_t)(r->hard >> (8 * i));
-  }
-  vmctr__agent_put_bytes(b, VMCTR_AT_RLIMIT, v, sizeof(v));
-}
 
 static void on_output(void *userdata, uint32_t stream, const uint8_t *data, size_t len, int status) {
   struct vmctr__procio *io = userdata;
@@ -74,25 +61,12 @@ static int wire(vmctr_process *p, int which, int32_t spec) {
 
 static void *watch(void *arg) {
   vmctr_process *p = arg;
-  vmctr__agent_reply *rep = NULL;
-  int r = vmctr__agent_request_end(p->c->agent, p->wait_id, -1, &rep);
   int32_t code = -1, sig = -1;
-  if (r == 0) {
-    const vmctr__agent_msg *m = vmctr__agent_reply_msg(rep);
-    uint32_t s;
-    int32_t c;
-    if (vmctr__agent_get_u32(m, VMCTR_AT_TERM_SIGNAL, &s) == 0)
-      sig = (int32_t)s;
-    else if (vmctr__agent_get_i32(m, VMCTR_AT_EXIT_CODE, &c) == 0 && c >= 0 && c <= 255)
-      code = c;
-    else
-      r = VMCTR_EPROTO;
-    vmctr__agent_reply_free(rep);
-    /* Output may still be in flight: let it reach its sink first. */
-    for (int i = 1; i <= 2 && r == 0; i++)
-      if (p->stream[i])
-        vmctr__agent_stream_wait(p->c->agent, p->stream[i], OUTPUT_DRAIN_MS);
-  }
+  int r = vmctr__agent_wait_end(p->c->agent, p->wait_id, -1, &code, &sig);
+  /* Output may still be in flight: let it reach its sink first. */
+  for (int i = 1; i <= 2 && r == 0; i++)
+    if (p->stream[i])
+      vmctr__agent_stream_wait(p->c->agent, p->stream[i], OUTPUT_DRAIN_MS);
   pthread_mutex_lock(&p->c->lock);
   p->exited = true;
   p->wait_rc = r;
@@ -100,6 +74,7 @@ static void *watch(void *arg) {
   p->signal = sig;
   pthread_cond_broadcast(&p->c->cond);
   pthread_mutex_unlock(&p->c->lock);
+  vmctr__evset_notify(p->events);
   vmctr__container_changed(p->c);
   return NULL;
 }
@@ -107,6 +82,8 @@ static void *watch(void *arg) {
 int vmctr__process_spawn(vmctr_container *c, const vmctr_process_config *cfg,
                          const struct vmctr__procspec *spec, bool is_init, vmctr_process **out) {
   vmctr_process *p = calloc(1, sizeof(*p));
+  vmctr__agent_rlimit rl[VMCTR__MAX_RLIMITS];
+  char cgroup[96], cpu[48];
   if (!p)
     return vmctr__err_nomem();
   p->c = c;
@@ -116,85 +93,64 @@ int vmctr__process_spawn(vmctr_container *c, const vmctr_process_config *cfg,
   p->outcb = cfg ? vmctr__outcb_ref(cfg->outcb) : NULL;
   int32_t in = cfg ? cfg->stdio[0] : VMCTR_STDIO_NULL, o = cfg ? cfg->stdio[1] : VMCTR_STDIO_NULL,
           e = cfg ? cfg->stdio[2] : VMCTR_STDIO_NULL;
-  vmctr__agent_buf b;
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_reply *rep = NULL;
   int r;
-  if ((r = wire(p, 0, in)) < 0 || (r = wire(p, 1, o)) < 0 || (!p->terminal && (r = wire(p, 2, e)) < 0))
+  if ((r = vmctr__evset_new(&p->events)) < 0 || (r = wire(p, 0, in)) < 0 ||
+      (r = wire(p, 1, o)) < 0 || (!p->terminal && (r = wire(p, 2, e)) < 0))
     goto fail;
   p->stdin_write = in == VMCTR_STDIO_WRITE;
 
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SPAWN);
-  vmctr__agent_put_strv(&b, VMCTR_AT_ARGV, spec->argv);
-  vmctr__agent_put_strv(&b, VMCTR_AT_ENV, spec->env);
-  vmctr__agent_put_str(&b, VMCTR_AT_CWD, spec->cwd);
-  vmctr__agent_put_u32(&b, VMCTR_AT_UID, spec->uid);
-  vmctr__agent_put_u32(&b, VMCTR_AT_GID, spec->gid);
-  for (size_t i = 0; i < spec->ngids; i++)
-    vmctr__agent_put_u32(&b, VMCTR_AT_GIDS, spec->gids[i]);
-  vmctr__agent_put_u32(&b, VMCTR_AT_STDIN, p->stream[0]);
-  vmctr__agent_put_u32(&b, VMCTR_AT_STDOUT, p->stream[1]);
-  vmctr__agent_put_u32(&b, VMCTR_AT_STDERR, p->stream[2]);
-  if (p->terminal) {
-    vmctr__agent_put_u32(&b, VMCTR_AT_PTY, 1);
-    vmctr__agent_put_u32(&b, VMCTR_AT_ROWS, cfg->rows);
-    vmctr__agent_put_u32(&b, VMCTR_AT_COLS, cfg->cols);
-  }
-  for (size_t i = 0; cfg && i < cfg->nrlimits; i++)
-    put_rlimit(&b, &cfg->rlimits[i]);
-  if (cfg && cfg->no_new_privs)
-    vmctr__agent_put_u32(&b, VMCTR_AT_NO_NEW_PRIVS, 1);
-  vmctr__container_put_placement(c, &b, is_init);
-  if ((r = vmctr__agent_buf_finish(&b, VMCTR_AGENT_DEFAULT_FRAME)) < 0) {
-    r = vmctr__err(r == -ENOMEM ? VMCTR_ENOMEM : VMCTR_ETOOBIG, 0,
-                   "the process configuration is too large to send (arguments plus environment "
-                   "must fit in %u bytes)", VMCTR_AGENT_DEFAULT_FRAME);
-    goto fail;
-  }
-  if ((r = vmctr__agent_request(c->agent, &b, VMCTR__CONTAINER_OP_TIMEOUT_MS, &rep)) < 0) {
+  vmctr__agent_spawn_args s = {
+    .argv = spec->argv,
+    .env = spec->env,
+    .cwd = spec->cwd,
+    .uid = spec->uid,
+    .gid = spec->gid,
+    .gids = spec->gids,
+    .ngids = spec->ngids,
+    .stdin_stream = p->stream[0],
+    .stdout_stream = p->stream[1],
+    .stderr_stream = p->stream[2],
+    .pty = p->terminal,
+    .rows = p->terminal ? cfg->rows : 0,
+    .cols = p->terminal ? cfg->cols : 0,
+    .rlimits = rl,
+    .nrlimits = cfg ? cfg->nrlimits : 0,
+    .no_new_privs = cfg && cfg->no_new_privs,
+  };
+  for (size_t i = 0; i < s.nrlimits; i++)
+    rl[i] = (vmctr__agent_rlimit){cfg->rlimits[i].resource, cfg->rlimits[i].soft, cfg->rlimits[i].hard};
+  vmctr__container_placement(c, is_init, &s, cgroup, sizeof(cgroup), cpu, sizeof(cpu));
+  if ((r = vmctr__agent_spawn(c->agent, &s, VMCTR__CONTAINER_OP_TIMEOUT_MS, &p->pid)) < 0) {
     vmctr__err_prefix("cannot start the process");
     goto fail;
   }
-  if ((r = vmctr__agent_get_u32(vmctr__agent_reply_msg(rep), VMCTR_AT_PID, &p->pid)) < 0 || !p->pid) {
-    r = vmctr__err(VMCTR_EPROTO, 0, "the guest agent did not say which process it started");
-    goto fail;
-  }
-  vmctr__agent_reply_free(rep);
-  rep = NULL;
   if (p->stdin_fd >= 0) {
     r = vmctr__agent_stream_send_fd(c->agent, p->stream[0], p->stdin_fd);
     p->stdin_fd = -1; /* taken over, even on failure */
     if (r < 0)
       goto fail_running;
   }
-
   /* Ask for its exit now; the watcher waits for the answer. */
-  vmctr__agent_buf_free(&b);
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WAIT);
-  vmctr__agent_put_u32(&b, VMCTR_AT_PID, p->pid);
-  if ((r = vmctr__agent_request_begin(c->agent, &b, &p->wait_id)) < 0)
+  if ((r = vmctr__agent_wait_begin(c->agent, p->pid, &p->wait_id)) < 0)
     goto fail_running;
   if ((r = pthread_create(&p->watcher, NULL, watch, p)) != 0) {
-    vmctr__agent_request_cancel(c->agent, p->wait_id);
+    vmctr__agent_wait_cancel(c->agent, p->wait_id);
     r = vmctr__err_os(r, "cannot start a watcher thread");
     goto fail_running;
   }
   p->has_watcher = true;
-  vmctr__agent_buf_free(&b);
   *out = p;
   return 0;
 
 fail_running:
-  vmctr__process_signal(p, 9);
+  vmctr__process_signal(p, VMCTR_SIGKILL);
 fail:
-  vmctr__agent_reply_free(rep);
-  vmctr__agent_buf_free(&b);
   for (int i = 0; i < 3; i++)
     if (p->stream[i])
       vmctr__agent_stream_release(c->agent, p->stream[i]);
   if (p->stdin_fd >= 0)
     close(p->stdin_fd);
+  vmctr__evset_free(p->events);
   vmctr__outcb_unref(p->outcb);
   free(p);
   return r;
@@ -203,29 +159,12 @@ fail:
 int vmctr__process_signal(vmctr_process *p, int32_t signo) {
   if (signo <= 0 || signo > 64)
     return vmctr__err(VMCTR_EINVAL, 0, "signal %d is not a signal number (1..64)", signo);
-  vmctr__agent_buf b;
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_SIGNAL);
-  vmctr__agent_put_u32(&b, VMCTR_AT_PID, p->pid);
-  vmctr__agent_put_u32(&b, VMCTR_AT_SIGNO, (uint32_t)signo);
-  vmctr__agent_reply *rep = NULL;
-  int r = vmctr__agent_request(p->c->agent, &b, VMCTR__CONTAINER_OP_TIMEOUT_MS, &rep);
-  vmctr__agent_buf_free(&b);
-  vmctr__agent_reply_free(rep);
-  return r;
+  return vmctr__agent_signal(p->c->agent, p->pid, (uint32_t)signo, VMCTR__CONTAINER_OP_TIMEOUT_MS);
 }
 
 int vmctr__process_wait(vmctr_process *p, int32_t timeout_ms, int32_t *code, int32_t *sig) {
   struct timespec dl;
-  clock_gettime(CLOCK_MONOTONIC, &dl);
-  if (timeout_ms > 0) {
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-      dl.tv_sec++;
-      dl.tv_nsec -= 1000000000L;
-    }
-  }
+  vmctr__abstime_ms(&dl, vmctr__deadline_ms(timeout_ms));
   pthread_mutex_lock(&p->c->lock);
   int r = 0;
   while (!p->exited && r == 0) {
@@ -274,7 +213,7 @@ bool vmctr__process_destroy(vmctr_process *p) {
   bool running = !p->exited;
   pthread_mutex_unlock(&p->c->lock);
   if (running && vmctr__agent_alive(p->c->agent)) {
-    vmctr__process_signal(p, 9);
+    vmctr__process_signal(p, VMCTR_SIGKILL);
     if (vmctr__process_wait(p, 5000, NULL, NULL) == VMCTR_ETIMEDOUT) {
       vmctr__log(VMCTR_LOG_WARN, "container", "process %u did not exit after SIGKILL", p->pid);
       return false;
@@ -291,6 +230,7 @@ bool vmctr__process_destroy(vmctr_process *p) {
   for (int i = 0; i < 3; i++)
     if (p->stream[i])
       vmctr__agent_stream_release(p->c->agent, p->stream[i]);
+  vmctr__evset_free(p->events);
   vmctr__outcb_unref(p->outcb);
   free(p);
   return true;
@@ -327,28 +267,35 @@ int vmctr_process_close_stdin(vmctr_process *p) {
   return stdin_op(p, NULL, 0, true);
 }
 
-int vmctr__process_resize(vmctr_process *p, uint32_t rows, uint32_t cols) {
-  if (!p->terminal)
-    return vmctr__err(VMCTR_ESTATE, 0, "the process has no terminal");
-  if (!rows || !cols || rows > 0xffff || cols > 0xffff)
-    return vmctr__err(VMCTR_EINVAL, 0, "terminal size %ux%u is out of range", rows, cols);
-  vmctr__agent_buf b;
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_RESIZE);
-  vmctr__agent_put_u32(&b, VMCTR_AT_PID, p->pid);
-  vmctr__agent_put_u32(&b, VMCTR_AT_ROWS, rows);
-  vmctr__agent_put_u32(&b, VMCTR_AT_COLS, cols);
-  vmctr__agent_reply *rep = NULL;
-  int r = vmctr__agent_request(p->c->agent, &b, VMCTR__CONTAINER_OP_TIMEOUT_MS, &rep);
-  vmctr__agent_buf_free(&b);
-  vmctr__agent_reply_free(rep);
-  return r;
-}
-
 int vmctr_process_resize(vmctr_process *p, uint32_t rows, uint32_t cols) {
   if (!p)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_resize: p is NULL");
-  return vmctr__process_resize(p, rows, cols);
+  if (!p->terminal)
+    return vmctr__err(VMCTR_ESTATE, 0, "the process has no terminal");
+  return vmctr__agent_resize(p->c->agent, p->pid, rows, cols, VMCTR__CONTAINER_OP_TIMEOUT_MS);
+}
+
+int32_t vmctr_process_state(const vmctr_process *p) {
+  if (!p)
+    return VMCTR_EINVAL;
+  pthread_mutex_lock(&p->c->lock);
+  int32_t s = !p->exited ? VMCTR_PROCESS_RUNNING
+              : p->wait_rc < 0 ? VMCTR_PROCESS_FAILED : VMCTR_PROCESS_EXITED;
+  pthread_mutex_unlock(&p->c->lock);
+  return s;
+}
+
+int vmctr_process_event_fd(const vmctr_process *p) {
+  if (!p)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_event_fd: p is NULL");
+  return vmctr__evset_fd(p->events);
+}
+
+int32_t vmctr_process_dispatch(vmctr_process *p) {
+  if (!p)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_dispatch: p is NULL");
+  vmctr__evset_drain(p->events);
+  return vmctr_process_state(p);
 }
 
 uint32_t vmctr_process_pid(const vmctr_process *p) { return p ? p->pid : 0; }

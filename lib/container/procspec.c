@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "container/container-internal.h"
+#include "container/container-priv.h"
 #include "core/error.h"
 #include "core/util.h"
 

@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "mount/mount-internal.h"
+#include "mount/mount-priv.h"
 
 #define DEST_MAX 4095
 #define OPTIONS_MAX 4000 /* the kernel copies at most one page of mount data */

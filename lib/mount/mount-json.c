@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "mount/mount-internal.h"
+#include "mount/mount-priv.h"
 
 /* Which kinds each key belongs to (bit = 1 << kind). */
 #define K(kind) (1u << (kind))
@@ -34,7 +34,7 @@ static const struct {
   {"type", K(VMCTR_MOUNT_ANY)},
 };
 
-int vmctr__mount_to_cjson(const vmctr_mount *m, cJSON **out) {
+static int mount_to_cjson(const vmctr_mount *m, cJSON **out) {
   cJSON *o;
   char mode[16];
   bool ok;
@@ -79,7 +79,7 @@ int vmctr_mount_to_json(const vmctr_mount *m, char **out) {
   int r;
   if (!m || !out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_mount_to_json: %s is NULL", m ? "out" : "m");
-  if ((r = vmctr__mount_to_cjson(m, &o)) < 0)
+  if ((r = mount_to_cjson(m, &o)) < 0)
     return r;
   text = vmctr__json_print(o, false);
   cJSON_Delete(o);
@@ -187,7 +187,7 @@ static int parse_member(const cJSON *item, const char *what, vmctr_mount *m) {
   return parse_mode(item, what, &m->tmpfs_mode);
 }
 
-int vmctr__mount_from_cjson(const cJSON *obj, const char *what, vmctr_mount **out) {
+static int mount_from_cjson(const cJSON *obj, const char *what, vmctr_mount **out) {
   const cJSON *kind_item, *item;
   vmctr_mount *m = NULL;
   uint32_t kind;
@@ -266,7 +266,7 @@ int vmctr_mount_from_json(vmctr_mount **out, const char *text, size_t len) {
                       VMCTR_MOUNT_MAX_JSON);
   if ((r = vmctr__json_parse(text, len, "mount JSON", &root)) < 0)
     return r;
-  r = vmctr__mount_from_cjson(root, "mount JSON", &m);
+  r = mount_from_cjson(root, "mount JSON", &m);
   cJSON_Delete(root);
   if (r < 0)
     return r;

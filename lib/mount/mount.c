@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "mount/mount-internal.h"
+#include "mount/mount-priv.h"
 
 /* ---- names ---- */
 

@@ -1,37 +1,81 @@
 /* SPDX-License-Identifier: MIT */
-/* The hypervisor backend interface: what lib/vmm/vmm.c needs from QEMU
- * (Linux) or Virtualization.framework (macOS, later). A struct of function
- * pointers plus an opaque context; nothing here names a Linux concept, so a
- * vz backend implements the same operations. fds are plain pollable
- * descriptors on every POSIX host (a pidfd here, a pipe or kqueue there). */
+/* The hypervisor backend interface: the seam between the shared VM manager
+ * (vmm.c, vmm-start.c) and one hypervisor (qemu*.c on Linux; a vz backend
+ * on macOS). The shared layer decides everything both backends would need
+ * to decide alike and writes it into one plain description, the VM spec; a
+ * backend only translates that spec into its own objects (an argv for
+ * QEMU, VZ configuration objects) and supervises what it starts.
+ *
+ * Nothing here names a concept of one backend or one host OS. fds are
+ * plain pollable descriptors on every POSIX host. */
 #ifndef VMCTR_VMM_BACKEND_H
 #define VMCTR_VMM_BACKEND_H
 
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-/* What to boot, fully resolved by vmm.c (paths exist, accelerator chosen). */
+#include "vmctr/caps.h"
+
+/* A disk: the guest finds it by serial (lib/mount's vmctr__mount_serial). */
+typedef struct vmctr__vm_disk {
+  const char *path;   /* image file or block device on the host */
+  bool read_only;
+  uint32_t caching;   /* VMCTR_MOUNT_CACHING_* */
+  uint32_t sync;      /* VMCTR_MOUNT_SYNC_* */
+  const char *serial; /* at most 20 bytes */
+} vmctr__vm_disk;
+
+/* A shared host directory, mounted in the guest by tag. */
+typedef struct vmctr__vm_share {
+  const char *host_path;
+  const char *tag;
+  bool read_only;
+  uint32_t cache;     /* VMCTR_MOUNT_SHARE_CACHE_* */
+} vmctr__vm_share;
+
+/* A network interface (filled by the network layer; none yet). */
+typedef struct vmctr__vm_nic {
+  uint8_t mac[6];
+} vmctr__vm_nic;
+
+/* Everything that shapes the VM, fully resolved (paths exist, accelerator
+ * chosen). Only read during create(). */
 typedef struct vmctr__vm_spec {
   const char *kernel;
-  const char *initfs;      /* may be NULL */
-  const char *cmdline;     /* joined kernel arguments */
+  const char *initfs;            /* may be NULL */
+  /* Kernel arguments chosen by the shared layer (the boot config's, or the
+   * library's defaults); the backend adds only what its own devices need
+   * (the console device name, timer hints of its accelerator) in front. */
+  char *const *kernel_args;      /* NULL-terminated, may be NULL */
   uint32_t cpus;
-  uint64_t memory;         /* bytes, whole MiB */
-  int32_t accel;           /* VMCTR_ACCEL_* actually used */
-  const char *arch;        /* guest = host architecture: "x86_64", "aarch64" */
-  const char *runtime_dir; /* private 0700 directory for this VM */
-  const char *boot_log;    /* file receiving the guest console */
-  const char *binary;      /* the hypervisor program (qemu), if the backend runs one */
-  char **extra_args;       /* backend-specific extra arguments, NULL-terminated, may be NULL */
-  /* Disks and shares; mount i is realised under index i (see lib/mount). The
-   * backend supervises any helper (virtiofsd): its death ends the VM. */
-  const struct vmctr_mount *const *mounts;
-  size_t nmounts;
-  const char *virtiofsd;   /* the share daemon, NULL: search */
-  /* Describe the devices in firmware tables (ACPI on x86) rather than on the
-   * kernel command line: for stock kernels without virtio-mmio cmdline devices. */
+  uint64_t memory;               /* bytes, whole MiB */
+  bool nested_virtualization;
+  bool rosetta;
+  int32_t accel;                 /* VMCTR_ACCEL_* actually used */
+  const char *arch;              /* guest = host architecture: "x86_64", "aarch64" */
+  /* Devices are described in firmware tables rather than on the kernel
+   * command line (stock kernels without command-line device support). */
   bool firmware_tables;
+  const char *runtime_dir;       /* private 0700 directory for this VM */
+  const char *console_log;       /* file receiving the guest console */
+  bool entropy;                  /* a virtio entropy device */
+  /* The guest agent's channel: a stream port of this name (vsock port
+   * agent_port where the backend has vsock); the backend hands its host end
+   * out through agent_fd(). */
+  const char *agent_name;
+  uint32_t agent_port;
+  const vmctr__vm_disk *disks;
+  size_t ndisks;
+  const vmctr__vm_share *shares;
+  size_t nshares;
+  const vmctr__vm_nic *nics;
+  size_t nnics;
+  /* What the capability probe found (binaries, versions); borrowed. */
+  const vmctr_caps *caps;
+  /* Arguments the application explicitly passed for the hypervisor
+   * (vmctr_vmm_set_hypervisor_args); never from a file. May be NULL. */
+  char *const *hypervisor_args;
 } vmctr__vm_spec;
 
 typedef struct vmctr__backend_ops {
@@ -46,7 +90,7 @@ typedef struct vmctr__backend_ops {
   int (*exit_fd)(void *ctx);
   /* 1 and *status (exit code, or 128 + signal; -1 unknown) once exited, 0 while running. */
   int (*poll)(void *ctx, int *status);
-  /* Ask the hypervisor itself to end the VM now (QMP quit); no guest help. */
+  /* Ask the hypervisor itself to end the VM now; no guest help. */
   int (*quit)(void *ctx, int timeout_ms);
   /* End it by force and release the process; never fails. */
   void (*kill)(void *ctx);

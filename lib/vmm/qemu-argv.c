@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+/* QEMU's and virtiofsd's command lines for a VM spec. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/strv.h"
 #include "core/util.h"
-#include "vmctr/caps.h"
+#include "vmctr/mount.h"
 #include "vmm/qemu-argv.h"
 
 /* Per-architecture machine choices. x86_64 uses microvm without ACPI so the
@@ -15,132 +17,237 @@
  * and PIT (TCG needs the PIT; without the RTC the kernel stalls 1 s). */
 typedef struct machine {
   const char *arch;
-  const char *machine; /* -M value, before ",memory-backend=mem" */
-  const char *console; /* the serial device the guest's console= names */
+  const char *machine;        /* -M value, before ",memory-backend=mem" */
+  const char *machine_tables; /* the same with devices in firmware tables */
+  const char *console;        /* the serial device the guest's console= names */
+  const char *kernel_args;    /* what this machine's guest kernel needs */
 } machine;
 
 static const machine machines[] = {
-  {"x86_64", "microvm,acpi=off", "ttyS0"},
-  {"aarch64", "virt,gic-version=max", "ttyAMA0"},
+  /* reboot=t: without ACPI the guest leaves by triple fault (with
+   * -no-reboot QEMU then exits); no_timer_check: TCG's timer jitter makes
+   * the IO-APIC timer check fail spuriously. */
+  {"x86_64", "microvm,acpi=off", "microvm,acpi=on", "ttyS0", "reboot=t no_timer_check"},
+  {"aarch64", "virt,gic-version=max", "virt,gic-version=max", "ttyAMA0", ""},
 };
+
+static const machine *find_machine(const char *arch) {
+  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(machines); i++)
+    if (strcmp(arch, machines[i].arch) == 0)
+      return &machines[i];
+  return NULL;
+}
+
+void vmctr__qemu_escape_to(vmctr__strbuf *sb, const char *s) {
+  for (; *s; s++)
+    vmctr__sb_append(sb, *s == ',' ? ",," : s, *s == ',' ? 2 : 1);
+}
 
 char *vmctr__qemu_escape(const char *s) {
   vmctr__strbuf sb = {0};
-  for (const char *p = s; *p; p++)
-    vmctr__sb_append(&sb, *p == ',' ? ",," : p, *p == ',' ? 2 : 1);
-  if (!sb.buf)
-    vmctr__sb_append(&sb, "", 0);
+  vmctr__sb_append(&sb, "", 0);
+  vmctr__qemu_escape_to(&sb, s);
   return vmctr__sb_steal(&sb);
 }
 
-typedef struct argv_b {
-  char **v;
-  size_t n, cap;
-  bool failed;
-} argv_b;
-
-static void add(argv_b *a, char *s) {
-  if (!s || a->failed) {
-    free(s);
-    a->failed = true;
-    return;
-  }
-  if (a->n + 2 > a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 64;
-    char **v = realloc(a->v, cap * sizeof(*v));
-    if (!v) {
-      free(s);
-      a->failed = true;
-      return;
-    }
-    a->v = v;
-    a->cap = cap;
-  }
-  a->v[a->n++] = s;
-  a->v[a->n] = NULL;
+/* Take the buffer's text as the next argument. */
+static void take(vmctr__strv *a, vmctr__strbuf *sb) {
+  vmctr__strv_take(a, vmctr__sb_steal(sb));
+  memset(sb, 0, sizeof(*sb));
 }
 
-static void addf(argv_b *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(argv_b *a, const char *fmt, ...) {
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if (vasprintf(&s, fmt, ap) < 0)
-    s = NULL;
-  va_end(ap);
-  add(a, s);
+char *vmctr__qemu_cmdline(const vmctr__vm_spec *spec, unsigned long tsc_khz) {
+  const machine *m = find_machine(spec->arch);
+  vmctr__strbuf sb = {0};
+  if (!m)
+    return vmctr__strdup("");
+  vmctr__sb_printf(&sb, "console=%s", m->console);
+  if (*m->kernel_args)
+    vmctr__sb_printf(&sb, " %s", m->kernel_args);
+  /* Under TCG the guest's TSC runs at the host's rate; telling the kernel
+   * spares it the calibration against the PIT, which TCG's jitter sometimes
+   * fails, after which a stock kernel can hang. */
+  if (strcmp(m->arch, "x86_64") == 0 && spec->accel == VMCTR_ACCEL_TCG && tsc_khz)
+    vmctr__sb_printf(&sb, " tsc_early_khz=%lu", tsc_khz);
+  for (char *const *a = spec->kernel_args; a && *a; a++)
+    vmctr__sb_printf(&sb, " %s", *a);
+  return vmctr__sb_steal(&sb);
 }
 
-static void add2(argv_b *a, const char *opt, const char *val) {
-  add(a, strdup(opt));
-  add(a, strdup(val));
+/* Disk i: two nodes (file, then raw) and a virtio-blk device whose serial
+ * is how the guest finds it. */
+static void disk_args(const vmctr__vm_disk *d, vmctr__strv *a) {
+  struct stat st;
+  vmctr__strbuf sb = {0};
+  /* cached (and auto: QEMU's own default) → host page cache; uncached → O_DIRECT. */
+  const char *direct = d->caching == VMCTR_MOUNT_CACHING_UNCACHED ? "on" : "off";
+  /* sync none → guest flushes are dropped; full and fsync both flush, since
+   * fdatasync() on Linux already reaches the medium (no F_FULLFSYNC split). */
+  const char *no_flush = d->sync == VMCTR_MOUNT_SYNC_NONE ? "on" : "off";
+  const char *ro = d->read_only ? "on" : "off";
+  /* The file driver refuses block devices; host_device is its twin for them. */
+  const char *driver = stat(d->path, &st) == 0 && S_ISBLK(st.st_mode) ? "host_device" : "file";
+
+  /* Both nodes carry the cache options: with -blockdev nothing is inherited,
+   * and a flush stops at the first node with no-flush set. */
+  vmctr__strv_add(a, "-blockdev");
+  vmctr__sb_printf(&sb, "driver=%s,node-name=%s-file,filename=", driver, d->serial);
+  vmctr__qemu_escape_to(&sb, d->path);
+  vmctr__sb_printf(&sb, ",read-only=%s,cache.direct=%s,cache.no-flush=%s", ro, direct, no_flush);
+  take(a, &sb);
+  vmctr__strv_add(a, "-blockdev");
+  /* The image is the filesystem itself (ext4), so the format layer is raw. */
+  vmctr__sb_printf(&sb, "driver=raw,node-name=%s,file=%s-file,read-only=%s,cache.direct=%s,"
+                   "cache.no-flush=%s", d->serial, d->serial, ro, direct, no_flush);
+  take(a, &sb);
+  vmctr__strv_add(a, "-device");
+  vmctr__sb_printf(&sb, "virtio-blk-device,id=%s-dev,drive=%s,serial=%s", d->serial, d->serial,
+                   d->serial);
+  take(a, &sb);
 }
 
-int vmctr__qemu_argv(const vmctr__vm_spec *spec, int qmp_fd, int agent_fd, char ***out) {
-  const machine *m = NULL;
-  argv_b a = {0};
-  char *log = NULL;
+static void share_args(const vmctr__vm_share *s, size_t i, const char *sock, vmctr__strv *a) {
+  vmctr__strbuf sb = {0};
+  vmctr__strv_add(a, "-chardev");
+  vmctr__sb_printf(&sb, "socket,id=vfs%zu,path=", i);
+  vmctr__qemu_escape_to(&sb, sock);
+  take(a, &sb);
+  vmctr__strv_add(a, "-device");
+  vmctr__sb_printf(&sb, "vhost-user-fs-device,id=vfs%zu-dev,chardev=vfs%zu,tag=", i, i);
+  vmctr__qemu_escape_to(&sb, s->tag);
+  take(a, &sb);
+}
 
-  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(machines); i++)
-    if (strcmp(spec->arch, machines[i].arch) == 0)
-      m = &machines[i];
+int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, char ***out) {
+  const machine *m = find_machine(spec->arch);
+  vmctr__strv a = VMCTR__STRV_INIT;
+  vmctr__strbuf sb = {0};
+  uint64_t mib = spec->memory >> 20;
+
   if (!m)
     return vmctr__err(VMCTR_EUNSUPPORTED, 0, "the qemu backend does not support %s guests",
                       spec->arch);
-
-  add(&a, strdup(spec->binary));
-  addf(&a, "-M");
-  if (spec->firmware_tables && strcmp(m->arch, "x86_64") == 0)
-    add(&a, strdup("microvm,acpi=on,memory-backend=mem")); /* virtio-mmio listed in ACPI */
-  else
-    addf(&a, "%s,memory-backend=mem", m->machine);
-  add2(&a, "-accel", spec->accel == VMCTR_ACCEL_KVM ? "kvm" : "tcg");
-  if (spec->accel == VMCTR_ACCEL_KVM)
-    add2(&a, "-cpu", "host");
-  else if (strcmp(m->arch, "aarch64") == 0)
-    add2(&a, "-cpu", "max");
-  add(&a, strdup("-nodefaults"));
-  add(&a, strdup("-no-user-config"));
-  add(&a, strdup("-nographic"));
-  add(&a, strdup("-no-reboot"));
-  add2(&a, "-global", "virtio-mmio.force-legacy=false");
-  add(&a, strdup("-smp"));
-  addf(&a, "%" PRIu32, spec->cpus);
-  add(&a, strdup("-m"));
-  addf(&a, "%" PRIu64 "M", spec->memory >> 20);
-  /* A shareable memfd backend, so vhost-user devices (virtiofsd) can map guest RAM. */
-  add(&a, strdup("-object"));
-  addf(&a, "memory-backend-memfd,id=mem,size=%" PRIu64 "M,share=on", spec->memory >> 20);
-
-  add2(&a, "-kernel", spec->kernel); /* plain path argument: no option syntax */
-  if (spec->initfs)
-    add2(&a, "-initrd", spec->initfs);
-  add2(&a, "-append", spec->cmdline ? spec->cmdline : "");
-
-  /* Guest console into the boot log; QMP and the agent on inherited fds. */
-  log = vmctr__qemu_escape(spec->boot_log);
-  add(&a, strdup("-chardev"));
-  addf(&a, "file,id=console,path=%s", log ? log : "");
-  add2(&a, "-serial", "chardev:console");
-  add(&a, strdup("-chardev"));
-  addf(&a, "socket,id=qmp,fd=%d", qmp_fd);
-  add2(&a, "-mon", "chardev=qmp,mode=control");
-  add2(&a, "-device", "virtio-serial-device");
-  add(&a, strdup("-chardev"));
-  addf(&a, "socket,id=agent,fd=%d", agent_fd);
-  add2(&a, "-device", "virtserialport,chardev=agent,name=vmctr.agent");
-  add(&a, strdup("-object"));
-  add(&a, strdup("rng-random,id=rng,filename=/dev/urandom"));
-  add2(&a, "-device", "virtio-rng-device,rng=rng");
-  for (char **e = spec->extra_args; e && *e; e++)
-    add(&a, strdup(*e));
-
-  if (!log || a.failed) {
-    free(log);
-    vmctr__strv_free(a.v);
-    return vmctr__err_nomem();
+  vmctr__strv_add(&a, l->binary);
+  vmctr__strv_add(&a, "-M");
+  vmctr__strv_addf(&a, "%s,memory-backend=mem", spec->firmware_tables ? m->machine_tables : m->machine);
+  vmctr__strv_add(&a, "-accel");
+  vmctr__strv_add(&a, spec->accel == VMCTR_ACCEL_KVM ? "kvm" : "tcg");
+  if (spec->accel == VMCTR_ACCEL_KVM) {
+    vmctr__strv_add(&a, "-cpu");
+    vmctr__strv_add(&a, "host");
+  } else if (strcmp(m->arch, "aarch64") == 0) {
+    vmctr__strv_add(&a, "-cpu");
+    vmctr__strv_add(&a, "max");
   }
-  free(log);
-  *out = a.v;
-  return 0;
+  vmctr__strv_add(&a, "-nodefaults");
+  vmctr__strv_add(&a, "-no-user-config");
+  vmctr__strv_add(&a, "-nographic");
+  vmctr__strv_add(&a, "-no-reboot");
+  /* virtiofsd refuses legacy virtio-mmio devices. */
+  vmctr__strv_add(&a, "-global");
+  vmctr__strv_add(&a, "virtio-mmio.force-legacy=false");
+  vmctr__strv_add(&a, "-smp");
+  vmctr__strv_addf(&a, "%" PRIu32, spec->cpus);
+  vmctr__strv_add(&a, "-m");
+  vmctr__strv_addf(&a, "%" PRIu64 "M", mib);
+  /* A shareable memfd backend, so vhost-user devices (virtiofsd) can map guest RAM. */
+  vmctr__strv_add(&a, "-object");
+  vmctr__strv_addf(&a, "memory-backend-memfd,id=mem,size=%" PRIu64 "M,share=on", mib);
+
+  vmctr__strv_add(&a, "-kernel"); /* plain path arguments: no option syntax */
+  vmctr__strv_add(&a, spec->kernel);
+  if (spec->initfs) {
+    vmctr__strv_add(&a, "-initrd");
+    vmctr__strv_add(&a, spec->initfs);
+  }
+  vmctr__strv_add(&a, "-append");
+  vmctr__strv_take(&a, vmctr__qemu_cmdline(spec, l->tsc_khz));
+
+  /* Guest console into the log; QMP and the agent on inherited fds. */
+  vmctr__strv_add(&a, "-chardev");
+  vmctr__sb_puts(&sb, "file,id=console,path=");
+  vmctr__qemu_escape_to(&sb, spec->console_log);
+  take(&a, &sb);
+  vmctr__strv_add(&a, "-serial");
+  vmctr__strv_add(&a, "chardev:console");
+  vmctr__strv_add(&a, "-chardev");
+  vmctr__strv_addf(&a, "socket,id=qmp,fd=%d", l->qmp_fd);
+  vmctr__strv_add(&a, "-mon");
+  vmctr__strv_add(&a, "chardev=qmp,mode=control");
+  vmctr__strv_add(&a, "-device");
+  vmctr__strv_add(&a, "virtio-serial-device");
+  vmctr__strv_add(&a, "-chardev");
+  vmctr__strv_addf(&a, "socket,id=agent,fd=%d", l->agent_fd);
+  vmctr__strv_add(&a, "-device");
+  vmctr__sb_puts(&sb, "virtserialport,chardev=agent,name=");
+  vmctr__qemu_escape_to(&sb, spec->agent_name);
+  take(&a, &sb);
+  if (spec->entropy) {
+    vmctr__strv_add(&a, "-object");
+    vmctr__strv_add(&a, "rng-random,id=rng,filename=/dev/urandom");
+    vmctr__strv_add(&a, "-device");
+    vmctr__strv_add(&a, "virtio-rng-device,rng=rng");
+  }
+  for (size_t i = 0; i < spec->ndisks; i++)
+    disk_args(&spec->disks[i], &a);
+  for (size_t i = 0; i < spec->nshares; i++)
+    share_args(&spec->shares[i], i, l->share_sockets[i], &a);
+  /* The application's own arguments last, so they can add to what we built. */
+  vmctr__strv_addv(&a, spec->hypervisor_args);
+  return vmctr__strv_finish(&a, out);
+}
+
+/* virtiofsd parses -o with libfuse's option parser: a backslash escapes the
+ * next character (and \ooo is octal), so escape ',' and '\'. */
+static void fuse_escape(vmctr__strbuf *sb, const char *s) {
+  for (; *s; s++) {
+    if (*s == ',' || *s == '\\')
+      vmctr__sb_puts(sb, "\\");
+    vmctr__sb_append(sb, s, 1);
+  }
+}
+
+/* The C virtiofsd of QEMU 7.2. Each option is set explicitly, so the
+ * behaviour does not move with the daemon's defaults. */
+int vmctr__qemu_virtiofsd_argv(const vmctr__vm_share *s, const char *binary, const char *socket,
+                               bool unprivileged, char ***out) {
+  static const char *const cache[] = {NULL, "auto", "always", "none"};
+  vmctr__strv a = VMCTR__STRV_INIT;
+  vmctr__strbuf sb = {0};
+
+  if (s->cache < 1 || s->cache >= VMCTR_ARRAY_SIZE(cache))
+    return vmctr__err(VMCTR_EINVAL, 0, "share %s: unknown cache mode %u", s->tag, s->cache);
+  vmctr__strv_add(&a, binary);
+  /* It runs in the foreground by default: the backend supervises it. */
+  vmctr__strv_addf(&a, "--socket-path=%s", socket);
+  vmctr__strv_add(&a, "-o");
+  vmctr__sb_puts(&sb, "source=");
+  fuse_escape(&sb, s->host_path);
+  take(&a, &sb);
+  vmctr__strv_add(&a, "-o");
+  vmctr__strv_addf(&a, "cache=%s", cache[s->cache]);
+  /* namespace: pivot_root into the share in new mount/pid/net namespaces,
+   * which needs CAP_SYS_ADMIN; chroot is the documented fallback when the
+   * caller cannot create namespaces (inside a container). */
+  vmctr__strv_add(&a, "-o");
+  vmctr__strv_add(&a, unprivileged ? "sandbox=chroot" : "sandbox=namespace");
+  /* No xattrs: the daemon runs as root, and a guest that can set
+   * security.capability or ACLs on host files could raise privileges on the
+   * host. A share is for data; images carry their xattrs on block disks. */
+  vmctr__strv_add(&a, "-o");
+  vmctr__strv_add(&a, "no_xattr");
+  /* Host mount points inside the share get their own st_dev in the guest,
+   * so inode numbers from two host filesystems never collide. */
+  vmctr__strv_add(&a, "-o");
+  vmctr__strv_add(&a, "announce_submounts");
+  /* Warnings and errors only: its stderr goes to the library's log. */
+  vmctr__strv_add(&a, "-o");
+  vmctr__strv_add(&a, "log_level=warn");
+  /* Requests are served on the virtqueue thread: lowest latency for the
+   * small, mostly serial I/O of a container, and no thread pool per VM. */
+  vmctr__strv_add(&a, "--thread-pool-size=0");
+  /* Raising RLIMIT_NOFILE to its default 1,000,000 fails without CAP_SYS_RESOURCE. */
+  if (unprivileged)
+    vmctr__strv_add(&a, "--rlimit-nofile=0");
+  return vmctr__strv_finish(&a, out);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The qemu backend's mounts: QEMU arguments, and one supervised virtiofsd
- * per share, started before QEMU. */
+/* The qemu backend's shares: one supervised virtiofsd per share, started
+ * before QEMU (which connects to its socket at start-up). */
 #ifndef VMCTR_VMM_QEMU_MOUNTS_H
 #define VMCTR_VMM_QEMU_MOUNTS_H
 
@@ -8,14 +8,15 @@
 #include "vmm/backend.h"
 
 typedef struct vmctr__qemu_mounts {
-  char **args;          /* QEMU arguments for every mount, NULL-terminated */
-  char ***daemon_argv;  /* per mount: virtiofsd argv or NULL */
-  char **sockets;       /* per mount: the socket it creates, or NULL */
-  vmctr__child *daemons; /* per mount */
+  char ***daemon_argv;   /* per share: the virtiofsd argv */
+  char **sockets;        /* per share: the socket it creates (NULL-terminated) */
+  vmctr__child *daemons; /* per share */
   size_t n;
 } vmctr__qemu_mounts;
 
-/* Translate every mount of spec (nothing runs yet). */
+/* Plan a daemon per share of spec (nothing runs yet): socket paths in the
+ * runtime directory, argvs. VMCTR_EUNSUPPORTED without a virtiofsd,
+ * VMCTR_EINVAL for a socket path too long for a unix socket. */
 int vmctr__qemu_mounts_prepare(vmctr__qemu_mounts *qm, const vmctr__vm_spec *spec);
 /* Start the daemons and wait (up to timeout_ms) for each one's socket. */
 int vmctr__qemu_mounts_start(vmctr__qemu_mounts *qm, int timeout_ms);

@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core/child.h"
 #include "core/error.h"
+#include "core/event.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "vmm/backend.h"
@@ -30,7 +30,8 @@ typedef struct qemu_vm {
   char **argv;
   char *err_path, *pid_path;
   int qmp_peer, agent_host, agent_peer;
-  int epfd;             /* the exit fd: QEMU's pidfd and every virtiofsd's */
+  vmctr__evset *exit_set; /* the exit fd: QEMU's pidfd and every virtiofsd's */
+  bool watching;          /* their pidfds are in exit_set */
   vmctr__child child;
   vmctr__qmp qmp;
   vmctr__qemu_mounts mounts;
@@ -42,14 +43,27 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
+/* Kill and reap QEMU and the daemons; their pidfds leave the exit set first. */
+static void release_all(qemu_vm *vm) {
+  if (vm->watching) {
+    if (vm->child.pidfd >= 0)
+      vmctr__evset_del(vm->exit_set, vm->child.pidfd);
+    for (size_t i = 0; i < vm->mounts.n; i++)
+      if (vm->mounts.daemons[i].pidfd >= 0)
+        vmctr__evset_del(vm->exit_set, vm->mounts.daemons[i].pidfd);
+    vm->watching = false;
+  }
+  vmctr__child_release(&vm->child);
+  vmctr__qemu_mounts_clear(&vm->mounts);
+}
+
 static void qemu_free(void *ctx) {
   qemu_vm *vm = ctx;
   if (!vm)
     return;
-  vmctr__child_release(&vm->child);
-  vmctr__qemu_mounts_clear(&vm->mounts);
+  release_all(vm);
   vmctr__qmp_close(&vm->qmp);
-  close_fd(&vm->epfd);
+  vmctr__evset_free(vm->exit_set);
   close_fd(&vm->qmp_peer);
   close_fd(&vm->agent_host);
   close_fd(&vm->agent_peer);
@@ -63,13 +77,41 @@ static void qemu_free(void *ctx) {
   free(vm);
 }
 
+/* The host's TSC rate in kHz, from /proc/cpuinfo; 0 when unknown. */
+static unsigned long host_tsc_khz(void) {
+  char *text = NULL;
+  size_t len;
+  unsigned long khz = 0;
+  if (vmctr__read_file("/proc/cpuinfo", 4u << 20, &text, &len) < 0) {
+    vmctr_error_clear();
+    return 0;
+  }
+  const char *p = strstr(text, "\ncpu MHz");
+  double mhz;
+  if (p && (p = strchr(p, ':')) && sscanf(p + 1, "%lf", &mhz) == 1 && mhz > 100 && mhz < 100000)
+    khz = (unsigned long)(mhz * 1000.0);
+  free(text);
+  return khz;
+}
+
 static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
   qemu_vm *vm = calloc(1, sizeof(*vm));
+  const char *binary = vmctr_caps_qemu_path(spec->caps);
   int qmp[2], agent[2], r;
   if (!vm)
     return vmctr__err_nomem();
   vm->child = (vmctr__child)VMCTR__CHILD_INIT;
-  vm->qmp.fd = vm->qmp_peer = vm->agent_host = vm->agent_peer = vm->epfd = -1;
+  vm->qmp.fd = vm->qmp_peer = vm->agent_host = vm->agent_peer = -1;
+  if (!binary) {
+    const char *why = NULL;
+    vmctr_caps_has(spec->caps, VMCTR_CAP_BACKEND_QEMU, &why);
+    r = vmctr__err(VMCTR_ENOENT, 0, "cannot boot: %s", why ? why : "no qemu found");
+    goto fail;
+  }
+  if (spec->nnics > 0) {
+    r = vmctr__err(VMCTR_EUNSUPPORTED, 0, "the qemu backend has no network interfaces yet");
+    goto fail;
+  }
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {
     r = vmctr__err_os(errno, "socketpair for QMP");
     goto fail;
@@ -88,31 +130,18 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     r = vmctr__err_nomem();
     goto fail;
   }
-  if ((vm->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-    r = vmctr__err_os(errno, "epoll_create1");
+  if ((r = vmctr__evset_new(&vm->exit_set)) < 0 ||
+      (r = vmctr__qemu_mounts_prepare(&vm->mounts, spec)) < 0)
     goto fail;
-  }
-  if ((r = vmctr__qemu_mounts_prepare(&vm->mounts, spec)) < 0)
+  vmctr__qemu_layout l = {
+    .binary = binary,
+    .qmp_fd = QMP_CHILD_FD,
+    .agent_fd = AGENT_CHILD_FD,
+    .share_sockets = vm->mounts.sockets,
+    .tsc_khz = spec->accel == VMCTR_ACCEL_TCG ? host_tsc_khz() : 0,
+  };
+  if ((r = vmctr__qemu_argv(spec, &l, &vm->argv)) < 0)
     goto fail;
-  /* The mounts' devices come after any user extras. */
-  {
-    vmctr__vm_spec s2 = *spec;
-    size_t a = vmctr__strv_len(spec->extra_args), b = vmctr__strv_len(vm->mounts.args);
-    char **all = calloc(a + b + 1, sizeof(*all));
-    if (!all) {
-      r = vmctr__err_nomem();
-      goto fail;
-    }
-    for (size_t i = 0; i < a; i++)
-      all[i] = spec->extra_args[i];
-    for (size_t i = 0; i < b; i++)
-      all[a + i] = vm->mounts.args[i];
-    s2.extra_args = all;
-    r = vmctr__qemu_argv(&s2, QMP_CHILD_FD, AGENT_CHILD_FD, &vm->argv);
-    free(all);
-    if (r < 0)
-      goto fail;
-  }
   *ctx = vm;
   return 0;
 fail:
@@ -164,13 +193,13 @@ static int qemu_start(void *ctx, int timeout_ms) {
   close_fd(&vm->agent_peer);
   if (r < 0)
     return r;
-  struct epoll_event ev = {.events = EPOLLIN};
-  if (epoll_ctl(vm->epfd, EPOLL_CTL_ADD, vm->child.pidfd, &ev) < 0)
-    return vmctr__err_os(errno, "epoll_ctl");
+  vm->watching = true;
+  if ((r = vmctr__evset_add(vm->exit_set, vm->child.pidfd)) < 0)
+    return r;
   for (size_t i = 0; i < vm->mounts.n; i++)
     if (vm->mounts.daemons[i].pidfd >= 0 &&
-        epoll_ctl(vm->epfd, EPOLL_CTL_ADD, vm->mounts.daemons[i].pidfd, &ev) < 0)
-      return vmctr__err_os(errno, "epoll_ctl");
+        (r = vmctr__evset_add(vm->exit_set, vm->mounts.daemons[i].pidfd)) < 0)
+      return r;
   snprintf(pid, sizeof(pid), "%d\n", (int)vm->child.pid);
   if (vmctr__write_file_atomic(vm->pid_path, pid, strlen(pid), 0600) < 0)
     vmctr__log(VMCTR_LOG_WARN, "vmm", "cannot write %s", vm->pid_path);
@@ -194,7 +223,7 @@ static int qemu_start(void *ctx, int timeout_ms) {
                      why && *why ? why : "(no message)");
       free(why);
     }
-    vmctr__child_release(&vm->child);
+    release_all(vm);
     return r;
   }
   return 0;
@@ -206,7 +235,7 @@ static int qemu_agent_fd(void *ctx) {
 
 static int qemu_exit_fd(void *ctx) {
   qemu_vm *vm = ctx;
-  return vm->child.pid > 0 ? vm->epfd : -1;
+  return vm->child.pid > 0 ? vmctr__evset_fd(vm->exit_set) : -1;
 }
 
 static int qemu_poll(void *ctx, int *status) {
@@ -216,11 +245,10 @@ static int qemu_poll(void *ctx, int *status) {
   if (r == 0 && vmctr__qemu_mounts_poll(&vm->mounts, &which) == 1) {
     /* A share without its daemon is a broken VM: end it, as if it died. */
     vmctr__log(VMCTR_LOG_WARN, "vmm", "%s exited; stopping the VM", which);
-    vmctr__child_release(&vm->child);
     r = 1;
   }
   if (r == 1) {
-    vmctr__qemu_mounts_clear(&vm->mounts);
+    release_all(vm);
     if (status)
       *status = vm->child.status;
   }
@@ -238,9 +266,7 @@ static int qemu_quit(void *ctx, int timeout_ms) {
 }
 
 static void qemu_kill(void *ctx) {
-  qemu_vm *vm = ctx;
-  vmctr__child_release(&vm->child);
-  vmctr__qemu_mounts_clear(&vm->mounts);
+  release_all(ctx);
 }
 
 static int32_t qemu_pid(void *ctx) {

@@ -1,51 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 /* vmctr_vmm_start(): resolve the configuration (accelerator, initfs,
- * command line, runtime dir), boot through the backend and connect to the
- * guest agent. */
+ * kernel arguments, devices, runtime dir) into one VM spec, boot it through
+ * the backend and connect to the guest agent. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
-#include "bootcfg/bootcfg-internal.h"
+#include "caps/caps.h"
 #include "config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/strv.h"
 #include "core/util.h"
 #include "initfs/initfs.h"
-#include "vmctr/caps.h"
+#include "mount/mount.h"
 #include "vmm/rundir.h"
-#include "vmm/vmm-internal.h"
+#include "vmm/vmm-priv.h"
 
-/* A boot-config free key whose value is appended to the hypervisor's
- * arguments, split at blanks (e.g. "-d guest_errors"). For experiments. */
-#define EXTRA_ARGS_KEY "qemu.args"
 #define BOOT_LOG_TAIL 512
+/* The guest agent's port (vmctr-init looks for both). */
+#define AGENT_NAME "vmctr.agent"
+#define AGENT_VSOCK_PORT 1024u
 
 static int resolve_accel(vmctr_vmm *vmm, const vmctr_caps *caps) {
   const char *why = NULL;
   int32_t best = vmctr_caps_accelerator(caps, &why);
   switch (vmm->accel_req) {
-  case VMCTR_VMM_ACCEL_TCG:
+  case VMCTR_ACCEL_TCG:
     vmm->accel = VMCTR_ACCEL_TCG;
     return 0;
-  case VMCTR_VMM_ACCEL_KVM:
+  case VMCTR_ACCEL_KVM:
     if (best != VMCTR_ACCEL_KVM)
       return vmctr__err(VMCTR_EUNSUPPORTED, 0, "KVM was requested but does not work here: %s",
                         why);
     vmm->accel = VMCTR_ACCEL_KVM;
     return 0;
+  case VMCTR_ACCEL_HVF:
+    if (best != VMCTR_ACCEL_HVF)
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                        "Apple's hypervisor was requested but does not work here: %s", why);
+    vmm->accel = VMCTR_ACCEL_HVF;
+    return 0;
   default:
-    if (best != VMCTR_ACCEL_KVM && best != VMCTR_ACCEL_TCG)
+    if (best == VMCTR_ACCEL_NONE)
       return vmctr__err(VMCTR_EUNSUPPORTED, 0, "no accelerator can run a VM here: %s", why);
     vmm->accel = best;
     if (best == VMCTR_ACCEL_TCG)
-      vmctr__log(VMCTR_LOG_INFO, "vmm", "using TCG software emulation: %s", why);
+      vmctr__log(VMCTR_LOG_INFO, "vmm", "using software emulation: %s", why);
     return 0;
   }
 }
@@ -71,42 +76,8 @@ static char *cache_dir(void) {
   return p;
 }
 
-/* Free keys for stock kernels (Debian's cloud kernel): "modules" names a
- * directory of virtio modules with a load-order file (kernel/fetch-debian-
- * kernel.sh writes one) that goes into the built initfs; "acpi" ("on",
- * "off") says whether devices are described in ACPI tables, which such
- * kernels need (they lack virtio-mmio command-line devices). ACPI defaults
- * to on exactly when modules are given. */
-static bool has_key(const vmctr_vmm *vmm, const char *key) {
-  for (size_t i = 0; i < vmm->cfg->nextras; i++)
-    if (strcmp(vmm->cfg->extras[i].key, key) == 0)
-      return true;
-  return false; /* asked this way, an absent key records no error */
-}
-
-static int stock_kernel_keys(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
-  char *v = NULL;
-  int r;
-  free(vmm->modules_dir);
-  vmm->modules_dir = NULL;
-  if (has_key(vmm, "modules")) {
-    if ((r = vmctr_bootcfg_get(vmm->cfg, "modules", &vmm->modules_dir)) < 0)
-      return r;
-    spec->firmware_tables = true;
-  }
-  if (has_key(vmm, "acpi")) {
-    if ((r = vmctr_bootcfg_get(vmm->cfg, "acpi", &v)) < 0)
-      return r;
-    bool on = strcmp(v, "on") == 0, off = strcmp(v, "off") == 0;
-    free(v);
-    if (!on && !off)
-      return vmctr__err(VMCTR_EINVAL, 0, "boot config key \"acpi\" must be \"on\" or \"off\"");
-    spec->firmware_tables = on;
-  }
-  return 0;
-}
-
-/* The boot config's initfs, or one built around vmctr-init. */
+/* The boot config's initfs, or one built around vmctr-init (with the boot
+ * config's kernel modules, for a stock kernel). */
 static int resolve_initfs(vmctr_vmm *vmm) {
   const char *given = vmctr_bootcfg_initfs(vmm->cfg), *init = getenv("VMCTR_GUEST_INIT");
   vmctr__initfs_params p = {0};
@@ -115,7 +86,7 @@ static int resolve_initfs(vmctr_vmm *vmm) {
   if (given)
     return (vmm->initfs = vmctr__strdup(given)) ? 0 : VMCTR_ENOMEM;
   p.init_path = init && *init ? init : VMCTR_DEFAULT_GUEST_INIT;
-  p.modules_dir = vmm->modules_dir;
+  p.modules_dir = vmctr_bootcfg_modules(vmm->cfg);
   if (access(p.init_path, X_OK) < 0)
     return vmctr__err(VMCTR_ENOENT, errno,
                       "the boot config has no initfs and vmctr-init was not found at %s; set one "
@@ -139,72 +110,55 @@ static const char *host_arch(void) {
 #endif
 }
 
-/* Without arguments the kernel gets what the tailored kernel needs: the
- * console on the first serial port, reboot by triple fault (no ACPI), and
- * a panic that ends the VM at once (-no-reboot) instead of hanging. */
-/* The host's TSC rate in kHz, from /proc/cpuinfo; 0 when unknown. Under TCG
- * the guest's TSC runs at the host's, and telling the kernel spares it the
- * calibration against the PIT, which TCG's timing jitter sometimes fails
- * ("Unable to calibrate against PIT"), after which a stock kernel can hang. */
-static unsigned long host_tsc_khz(void) {
-  char *text = NULL;
-  size_t len;
-  unsigned long khz = 0;
-  if (vmctr__read_file("/proc/cpuinfo", 4u << 20, &text, &len) < 0)
-    return 0;
-  const char *p = strstr(text, "\ncpu MHz");
-  double mhz;
-  if (p && (p = strchr(p, ':')) && sscanf(p + 1, "%lf", &mhz) == 1 && mhz > 100 && mhz < 100000)
-    khz = (unsigned long)(mhz * 1000.0);
-  free(text);
-  return khz;
+/* The boot config's arguments, else the library's: a panic ends the VM at
+ * once instead of hanging it, and a quiet kernel boots faster on an
+ * emulated console (errors still show). */
+static int kernel_args(const vmctr_vmm *vmm, char ***out) {
+  vmctr__strv a = VMCTR__STRV_INIT;
+  size_t n = vmctr_bootcfg_cmdline_count(vmm->cfg);
+  for (size_t i = 0; i < n; i++)
+    vmctr__strv_add(&a, vmctr_bootcfg_cmdline_arg(vmm->cfg, i));
+  if (n == 0) {
+    vmctr__strv_add(&a, "panic=-1");
+    vmctr__strv_add(&a, "quiet");
+  }
+  return vmctr__strv_finish(&a, out);
 }
 
-static char *kernel_cmdline(const vmctr_vmm *vmm, const char *arch) {
-  char *s = NULL;
-  if (vmctr_bootcfg_cmdline_count(vmm->cfg) > 0) {
-    if (vmctr_bootcfg_cmdline_string(vmm->cfg, &s) < 0)
-      return NULL;
-    return s;
-  }
-  char tsc[48] = "";
-  unsigned long khz;
-  if (strcmp(arch, "x86_64") == 0 && vmm->accel == VMCTR_ACCEL_TCG && (khz = host_tsc_khz()))
-    snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu", khz);
-  /* quiet: printing to an emulated UART is slow under TCG; errors still show. */
-  if (asprintf(&s, "console=%s reboot=t panic=-1 quiet no_timer_check%s",
-               strcmp(arch, "aarch64") == 0 ? "ttyAMA0" : "ttyS0", tsc) < 0) {
-    vmctr__err_nomem();
-    return NULL;
-  }
-  return s;
-}
-
-static int extra_args(const vmctr_vmm *vmm, char ***out) {
-  char *v = NULL, **args = NULL;
-  size_t n = 0;
-  int r;
-  bool set = false;
-  *out = NULL;
-  for (size_t i = 0; i < vmm->cfg->nextras; i++)
-    set |= strcmp(vmm->cfg->extras[i].key, EXTRA_ARGS_KEY) == 0;
-  if (!set) /* asked this way, an absent key records no error */
-    return 0;
-  if ((r = vmctr_bootcfg_get(vmm->cfg, EXTRA_ARGS_KEY, &v)) < 0)
-    return r;
-  r = vmctr__bootcfg_split_cmdline(v, &args, &n);
-  free(v);
-  if (r < 0)
-    return vmctr__err_prefix("boot config key \"" EXTRA_ARGS_KEY "\"");
-  char **nv = realloc(args, (n + 1) * sizeof(*nv));
-  if (!nv) {
-    for (size_t i = 0; i < n; i++)
-      free(args[i]);
-    free(args);
+/* The VM's disks and shares, from its mounts: mount i is named by index i
+ * (disk serial, share tag), which is how the guest request finds it. */
+static int devices(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
+  vmm->disks = calloc(vmm->nmounts + 1, sizeof(*vmm->disks));
+  vmm->shares = calloc(vmm->nmounts + 1, sizeof(*vmm->shares));
+  vmm->names = calloc(vmm->nmounts + 1, sizeof(*vmm->names));
+  if (!vmm->disks || !vmm->shares || !vmm->names)
     return vmctr__err_nomem();
+  for (size_t i = 0; i < vmm->nmounts; i++) {
+    const vmctr_mount *m = vmm->mounts[i];
+    uint32_t kind = vmctr_mount_kind(m);
+    if (kind == VMCTR_MOUNT_BLOCK) {
+      vmctr__mount_serial((uint32_t)i, vmm->names[i]);
+      vmm->disks[spec->ndisks++] = (vmctr__vm_disk){
+        .path = vmctr_mount_source(m),
+        .read_only = vmctr_mount_read_only(m) > 0,
+        .caching = vmctr_mount_caching(m),
+        .sync = vmctr_mount_sync(m),
+        .serial = vmm->names[i],
+      };
+    } else if (kind == VMCTR_MOUNT_SHARE) {
+      const char *tag = vmctr_mount_tag(m);
+      if (!tag)
+        vmctr__mount_auto_tag((uint32_t)i, vmm->names[i]);
+      vmm->shares[spec->nshares++] = (vmctr__vm_share){
+        .host_path = vmctr_mount_source(m),
+        .tag = tag ? tag : vmm->names[i],
+        .read_only = vmctr_mount_read_only(m) > 0,
+        .cache = vmctr_mount_share_cache(m),
+      };
+    } /* tmpfs and guest-only mounts need nothing on the host */
   }
-  nv[n] = NULL;
-  *out = nv;
+  spec->disks = vmm->disks;
+  spec->shares = vmm->shares;
   return 0;
 }
 
@@ -257,29 +211,16 @@ static int connect_agent(vmctr_vmm *vmm) {
 int vmctr__vmm_boot(vmctr_vmm *vmm) {
   vmctr_caps *caps = NULL;
   vmctr__vm_spec spec = {0};
-  char *cmdline = NULL, **extra = NULL, *parent = NULL;
+  char **args = NULL, *parent = NULL;
   int r;
 
-  if ((r = vmctr_caps_probe(&caps, VMCTR_CAPS_PROBE_QUICK)) < 0)
+  if ((r = vmctr__caps_shared(VMCTR_CAPS_PROBE_QUICK, &caps)) < 0)
     return r;
   /* Everything that can be checked is checked before anything runs. */
-  if ((r = vmctr_bootcfg_validate(vmm->cfg, caps)) < 0 || (r = resolve_accel(vmm, caps)) < 0)
+  if ((r = vmctr_bootcfg_validate(vmm->cfg, caps)) < 0 || (r = resolve_accel(vmm, caps)) < 0 ||
+      (r = resolve_initfs(vmm)) < 0 || (r = kernel_args(vmm, &args)) < 0 ||
+      (r = devices(vmm, &spec)) < 0)
     goto out;
-  spec.binary = vmctr_caps_qemu_path(caps);
-  if (!spec.binary) {
-    const char *why = NULL;
-    vmctr_caps_has(caps, VMCTR_CAP_BACKEND_QEMU, &why);
-    r = vmctr__err(VMCTR_ENOENT, 0, "cannot boot: %s", why ? why : "no qemu found");
-    goto out;
-  }
-  if ((r = stock_kernel_keys(vmm, &spec)) < 0 || (r = resolve_initfs(vmm)) < 0 ||
-      (r = extra_args(vmm, &extra)) < 0)
-    goto out;
-  spec.arch = host_arch();
-  if (!(cmdline = kernel_cmdline(vmm, spec.arch))) {
-    r = VMCTR_ENOMEM;
-    goto out;
-  }
   if (!(parent = vmm->rt_parent ? vmctr__strdup(vmm->rt_parent) : vmctr__rundir_default_parent())) {
     r = VMCTR_ENOMEM;
     goto out;
@@ -297,25 +238,27 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
 
   spec.kernel = vmctr_bootcfg_kernel(vmm->cfg);
   spec.initfs = vmm->initfs;
-  spec.cmdline = cmdline;
+  spec.kernel_args = args;
   spec.cpus = vmctr_bootcfg_cpus(vmm->cfg);
   spec.memory = vmctr_bootcfg_memory(vmm->cfg);
+  spec.nested_virtualization = vmctr_bootcfg_nested_virtualization(vmm->cfg) > 0;
+  spec.rosetta = vmctr_bootcfg_rosetta(vmm->cfg) > 0;
   spec.accel = vmm->accel;
+  spec.arch = host_arch();
+  spec.firmware_tables = vmctr_bootcfg_firmware_tables_effective(vmm->cfg) > 0;
   spec.runtime_dir = vmm->rundir;
-  spec.boot_log = vmm->boot_log;
-  spec.extra_args = extra;
-  spec.mounts = (const struct vmctr_mount *const *)vmm->mounts;
-  spec.nmounts = vmm->nmounts;
-  spec.virtiofsd = vmctr_caps_virtiofsd_path(caps);
+  spec.console_log = vmm->boot_log;
+  spec.entropy = true;
+  spec.agent_name = AGENT_NAME;
+  spec.agent_port = AGENT_VSOCK_PORT;
+  spec.caps = caps;
+  spec.hypervisor_args = vmm->hv_args;
   if ((r = vmm->ops->create(&vmm->ctx, &spec)) < 0)
     goto out;
   if ((r = vmm->ops->start(vmm->ctx, 10000)) < 0)
     goto out;
-  struct epoll_event ev = {.events = EPOLLIN};
-  if (epoll_ctl(vmm->epfd, EPOLL_CTL_ADD, vmm->ops->exit_fd(vmm->ctx), &ev) < 0) {
-    r = vmctr__err_os(errno, "epoll_ctl");
+  if ((r = vmctr__evset_add(vmm->events, vmm->ops->exit_fd(vmm->ctx))) < 0)
     goto out;
-  }
   vmm->state = VMCTR_VMM_STATE_RUNNING; /* collect() may now notice an exit */
   if ((r = connect_agent(vmm)) < 0)
     goto out;
@@ -325,9 +268,8 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
 out:
   if (r < 0)
     vmm->state = VMCTR_VMM_STATE_NEW; /* the caller turns it to FAILED */
-  vmctr_caps_free(caps);
-  free(cmdline);
+  vmctr_caps_unref(caps);
   free(parent);
-  vmctr__strv_free(extra);
+  vmctr__strv_free(args);
   return r;
 }

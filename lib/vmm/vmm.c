@@ -5,18 +5,18 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core/error.h"
+#include "core/strv.h"
+#include "agent/ops.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "core/util.h"
-#include "mount/mount-internal.h"
+#include "mount/mount.h"
 #include "vmm/rundir.h"
-#include "vmm/vmm-internal.h"
+#include "vmm/vmm-priv.h"
 
 #define QUIT_TIMEOUT_MS 2000
 
@@ -27,23 +27,13 @@ int vmctr_vmm_new(vmctr_vmm **out, const vmctr_bootcfg *cfg) {
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_new: %s is NULL", !out ? "out" : "cfg");
   if (!(vmm = calloc(1, sizeof(*vmm))))
     return vmctr__err_nomem();
-  vmm->epfd = vmm->efd = vmm->rundir_lock = -1;
+  vmm->rundir_lock = -1;
+  vmm->accel_req = VMCTR_ACCEL_AUTO;
   vmm->agent_timeout_ms = VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
   vmm->state = VMCTR_VMM_STATE_NEW;
   vmm->exit_status = -1;
-  if ((r = vmctr_bootcfg_clone(&vmm->cfg, cfg)) < 0)
+  if ((r = vmctr_bootcfg_clone(&vmm->cfg, cfg)) < 0 || (r = vmctr__evset_new(&vmm->events)) < 0)
     goto fail;
-  vmm->epfd = epoll_create1(EPOLL_CLOEXEC);
-  vmm->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (vmm->epfd < 0 || vmm->efd < 0) {
-    r = vmctr__err_os(errno, "cannot create the VM event fd");
-    goto fail;
-  }
-  struct epoll_event ev = {.events = EPOLLIN};
-  if (epoll_ctl(vmm->epfd, EPOLL_CTL_ADD, vmm->efd, &ev) < 0) {
-    r = vmctr__err_os(errno, "epoll_ctl");
-    goto fail;
-  }
 #if VMCTR_HAVE_QEMU
   vmm->ops = &vmctr__qemu_backend;
 #endif
@@ -62,10 +52,7 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
     vmm->ops->free(vmm->ctx);
   if (vmm->rundir)
     vmctr__rundir_remove(vmm->rundir, vmm->rundir_lock);
-  if (vmm->epfd >= 0)
-    close(vmm->epfd);
-  if (vmm->efd >= 0)
-    close(vmm->efd);
+  vmctr__evset_free(vmm->events);
   vmctr_bootcfg_free(vmm->cfg);
   for (size_t i = 0; i < vmm->nmounts; i++)
     vmctr_mount_free(vmm->mounts[i]);
@@ -75,7 +62,10 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   free(vmm->rundir);
   free(vmm->boot_log);
   free(vmm->initfs);
-  free(vmm->modules_dir);
+  vmctr__strv_free(vmm->hv_args);
+  free(vmm->disks);
+  free(vmm->shares);
+  free(vmm->names);
   free(vmm);
 }
 
@@ -96,12 +86,15 @@ static int set_str(char **dst, const char *s) {
   return 0;
 }
 
-int vmctr_vmm_set_accelerator(vmctr_vmm *vmm, uint32_t accel) {
+int vmctr_vmm_set_accelerator(vmctr_vmm *vmm, int32_t accel) {
   int r = check_new(vmm, "vmctr_vmm_set_accelerator");
   if (r < 0)
     return r;
-  if (accel > VMCTR_VMM_ACCEL_KVM)
-    return vmctr__err(VMCTR_EINVAL, 0, "unknown accelerator choice %u", accel);
+  if (accel != VMCTR_ACCEL_AUTO && accel != VMCTR_ACCEL_TCG && accel != VMCTR_ACCEL_KVM &&
+      accel != VMCTR_ACCEL_HVF)
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "unknown accelerator choice %d (VMCTR_ACCEL_AUTO, _TCG, _KVM or _HVF)",
+                      accel);
   vmm->accel_req = accel;
   return 0;
 }
@@ -132,16 +125,14 @@ int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms) {
   return 0;
 }
 
-int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount) {
+int vmctr__vmm_add_mount_checked(vmctr_vmm *vmm, const vmctr_mount *mount) {
   vmctr_mount *copy = NULL, **v;
   int r = check_new(vmm, "vmctr_vmm_add_mount");
   if (r < 0)
     return r;
-  if (!mount)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_add_mount: mount is NULL");
   if (vmm->nmounts > VMCTR__MOUNT_INDEX_MAX)
     return vmctr__err(VMCTR_EINVAL, 0, "a VM takes at most %u mounts", VMCTR__MOUNT_INDEX_MAX + 1);
-  if ((r = vmctr_mount_validate(mount)) < 0 || (r = vmctr_mount_clone(&copy, mount)) < 0)
+  if ((r = vmctr_mount_clone(&copy, mount)) < 0)
     return r;
   if (!(v = realloc(vmm->mounts, (vmm->nmounts + 1) * sizeof(*v)))) {
     vmctr_mount_free(copy);
@@ -152,18 +143,37 @@ int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount) {
   return 0;
 }
 
-size_t vmctr__vmm_mount_count(const vmctr_vmm *vmm) {
-  return vmm ? vmm->nmounts : 0;
+int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount) {
+  int r = check_new(vmm, "vmctr_vmm_add_mount");
+  if (r < 0)
+    return r;
+  if (!mount)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_add_mount: mount is NULL");
+  if ((r = vmctr_mount_validate(mount)) < 0)
+    return r;
+  return vmctr__vmm_add_mount_checked(vmm, mount);
 }
 
-const vmctr_mount *vmctr__vmm_mount(const vmctr_vmm *vmm, size_t i) {
-  return vmm && i < vmm->nmounts ? vmm->mounts[i] : NULL;
+int vmctr_vmm_set_hypervisor_args(vmctr_vmm *vmm, const char *const *args, size_t n) {
+  vmctr__strv a = VMCTR__STRV_INIT;
+  char **v = NULL;
+  int r = check_new(vmm, "vmctr_vmm_set_hypervisor_args");
+  if (r < 0)
+    return r;
+  if (n && !args)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_hypervisor_args: args is NULL");
+  for (size_t i = 0; i < n; i++) {
+    if (!args[i])
+      return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_hypervisor_args: args[%zu] is NULL", i);
+    vmctr__strv_add(&a, args[i]);
+  }
+  if (n && (r = vmctr__strv_finish(&a, &v)) < 0)
+    return r;
+  vmctr__strv_free(vmm->hv_args);
+  vmm->hv_args = v;
+  return 0;
 }
 
-void vmctr__vmm_notify(vmctr_vmm *vmm) {
-  uint64_t one = 1;
-  (void)!write(vmm->efd, &one, sizeof(one));
-}
 
 /* Record the end of the VM once its process has exited, and release it
  * (its exit fd leaves the event set; the eventfd says the state changed). */
@@ -174,9 +184,9 @@ static void ended(vmctr_vmm *vmm, int status) {
              "VM %s ended (status %d)", vmm->rundir ? vmm->rundir : "", status);
   int fd = vmm->ops->exit_fd(vmm->ctx);
   if (fd >= 0)
-    epoll_ctl(vmm->epfd, EPOLL_CTL_DEL, fd, NULL);
+    vmctr__evset_del(vmm->events, fd);
   vmm->ops->kill(vmm->ctx);
-  vmctr__vmm_notify(vmm);
+  vmctr__evset_notify(vmm->events);
 }
 
 int vmctr__vmm_collect(vmctr_vmm *vmm) {
@@ -190,34 +200,34 @@ int vmctr__vmm_collect(vmctr_vmm *vmm) {
 }
 
 int32_t vmctr_vmm_state(vmctr_vmm *vmm) {
-  uint64_t v;
   if (!vmm)
-    return -1;
-  (void)!read(vmm->efd, &v, sizeof(v)); /* collected: the fd stops being readable */
+    return VMCTR_EINVAL;
   vmctr__vmm_collect(vmm);
-  (void)!read(vmm->efd, &v, sizeof(v));
+  return vmm->state;
+}
+
+int32_t vmctr_vmm_dispatch(vmctr_vmm *vmm) {
+  if (!vmm)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_dispatch: vmm is NULL");
+  /* Drain first: a change that lands after the collect re-arms the fd. */
+  vmctr__evset_drain(vmm->events);
+  vmctr__vmm_collect(vmm);
   return vmm->state;
 }
 
 int vmctr_vmm_event_fd(const vmctr_vmm *vmm) {
-  return vmm ? vmm->epfd : -1;
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return vmm ? vmctr__evset_fd(vmm->events) : VMCTR_EINVAL;
 }
 
 /* Wait for the backend's exit fd; 0 once ended, VMCTR_ETIMEDOUT. */
 static int wait_end(vmctr_vmm *vmm, int32_t timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
   for (;;) {
     int r = vmctr__vmm_collect(vmm);
     if (r != 0)
       return r < 0 ? r : 0;
-    int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
-    if (timeout_ms >= 0 && left <= 0)
+    int left = vmctr__remaining_ms(deadline);
+    if (left == 0)
       return vmctr__err(VMCTR_ETIMEDOUT, 0, "the VM is still running after %d ms", timeout_ms);
     struct pollfd p = {.fd = vmm->ops->exit_fd(vmm->ctx), .events = POLLIN};
     if (poll(&p, 1, left) < 0 && errno != EINTR)
@@ -233,19 +243,6 @@ int vmctr_vmm_wait(vmctr_vmm *vmm, int32_t timeout_ms) {
   return wait_end(vmm, timeout_ms);
 }
 
-/* Ask the guest to power off through its agent. */
-static int agent_poweroff(vmctr_vmm *vmm, int timeout_ms) {
-  vmctr__agent_buf b;
-  vmctr__agent_reply *reply = NULL;
-  int r;
-  vmctr__agent_buf_init(&b);
-  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_POWEROFF);
-  r = vmctr__agent_request(vmm->agent, &b, timeout_ms, &reply);
-  vmctr__agent_buf_free(&b);
-  vmctr__agent_reply_free(reply);
-  return r;
-}
-
 int vmctr_vmm_stop(vmctr_vmm *vmm, uint32_t grace_ms) {
   if (!vmm)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_stop: vmm is NULL");
@@ -258,12 +255,10 @@ int vmctr_vmm_stop(vmctr_vmm *vmm, uint32_t grace_ms) {
   vmm->stopping = true;
   /* 1: the guest syncs and powers off; with -no-reboot QEMU then exits 0. */
   if (vmm->agent && grace_ms > 0) {
-    int64_t t0 = now_ms();
-    if (agent_poweroff(vmm, (int)grace_ms) == 0) {
-      int left = (int)grace_ms - (int)(now_ms() - t0);
-      if (wait_end(vmm, left > 0 ? left : 0) == 0)
-        return 0;
-    }
+    int64_t deadline = vmctr__deadline_ms((int)grace_ms);
+    if (vmctr__agent_poweroff(vmm->agent, (int)grace_ms) == 0 &&
+        wait_end(vmm, vmctr__remaining_ms(deadline)) == 0)
+      return 0;
     vmctr__log(VMCTR_LOG_WARN, "vmm", "the guest did not power off within %u ms", grace_ms);
   }
   /* 2: the hypervisor quits without the guest; 3: force. */
@@ -318,7 +313,7 @@ int vmctr_vmm_start(vmctr_vmm *vmm) {
     if (vmm->ctx) {
       int fd = vmm->ops->exit_fd(vmm->ctx);
       if (fd >= 0)
-        epoll_ctl(vmm->epfd, EPOLL_CTL_DEL, fd, NULL);
+        vmctr__evset_del(vmm->events, fd);
       vmm->ops->kill(vmm->ctx);
       int st = -1;
       if (vmm->ops->poll(vmm->ctx, &st) == 1)
@@ -331,7 +326,7 @@ int vmctr_vmm_start(vmctr_vmm *vmm) {
       return r;
     }
     vmm->state = VMCTR_VMM_STATE_FAILED;
-    vmctr__vmm_notify(vmm);
+    vmctr__evset_notify(vmm->events);
   }
   return r;
 }

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "container/container-internal.h"
+#include "container/container-priv.h"
 #include "core/util.h"
 #include "vmctr/error.h"
 

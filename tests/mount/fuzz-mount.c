@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mount/mount-internal.h"
+#include "mount/mount-priv.h"
 #include "vmctr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

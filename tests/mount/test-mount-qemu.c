@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "mount/mount-internal.h"
+#include "mount/mount-priv.h"
 #include "vmctr.h"
 
 static void assert_argv(char **got, const char *const *want) {

@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     vmctr_bootcfg_set(cfg, "modules", argv[3]);
   if (vmctr_vmm_new(&vm, cfg) < 0)
     return 1;
-  vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG);
+  vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_TCG);
   double t0 = now();
   if (vmctr_vmm_start(vm) < 0) {
     fprintf(stderr, "start: %s\n", vmctr_error_last()->message);

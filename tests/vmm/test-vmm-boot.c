@@ -61,7 +61,7 @@ static vmctr_vmm *new_vm(void) {
   assert_int_equal(vmctr_bootcfg_set_memory(cfg, 256ull << 20), 0);
   assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
   vmctr_bootcfg_free(cfg);
-  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG), 0);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_TCG), 0);
   assert_int_equal(vmctr_vmm_set_runtime_parent(vm, parent), 0);
   assert_int_equal(vmctr_vmm_set_agent_timeout(vm, 60000), 0);
   return vm;
@@ -171,7 +171,7 @@ static void test_bad_kernel(void **state) {
   if (vmctr_caps_accelerator(caps, NULL) != VMCTR_ACCEL_KVM) {
     assert_int_equal(vmctr_bootcfg_set_kernel(cfg, kernel), 0);
     assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
-    assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_KVM), 0);
+    assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_KVM), 0);
     assert_int_equal(vmctr_vmm_start(vm), VMCTR_EUNSUPPORTED);
     assert_non_null(strstr(vmctr_error_last()->message, "KVM"));
     vmctr_vmm_free(vm);
@@ -249,14 +249,18 @@ static void test_qemu_refuses(void **state) {
   assert_int_equal(vmctr_bootcfg_set_kernel(cfg, kernel), 0);
   if (initfs[0])
     assert_int_equal(vmctr_bootcfg_set_initfs(cfg, initfs), 0);
-  assert_int_equal(vmctr_bootcfg_set(cfg, "qemu.args", "-no-such-option"), 0);
+  /* A free key of that name is kept but never reaches the hypervisor. */
+  assert_int_equal(vmctr_bootcfg_set(cfg, "qemu.args", "-no-such-file-option"), 0);
   assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
   vmctr_bootcfg_free(cfg);
-  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG), 0);
+  const char *extra[] = {"-no-such-option"};
+  assert_int_equal(vmctr_vmm_set_hypervisor_args(vm, extra, 1), 0);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_TCG), 0);
   assert_int_equal(vmctr_vmm_set_runtime_parent(vm, parent), 0);
   assert_int_equal(vmctr_vmm_start(vm), VMCTR_EIO);
   printf("# %s\n", vmctr_error_last()->message);
   assert_non_null(strstr(vmctr_error_last()->message, "no-such-option"));
+  assert_null(strstr(vmctr_error_last()->message, "no-such-file-option"));
   assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_FAILED);
   assert_int_equal(vmctr_vmm_pid(vm), 0);
   assert_int_equal(vmctr_vmm_start(vm), VMCTR_ESTATE);
@@ -278,7 +282,7 @@ static void test_guest_panics(void **state) {
   assert_int_equal(vmctr_bootcfg_set(cfg, "cmdline", "console=ttyS0 reboot=t panic=-1 rdinit=/nonexistent"), 0);
   assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
   vmctr_bootcfg_free(cfg);
-  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_VMM_ACCEL_TCG), 0);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_TCG), 0);
   assert_int_equal(vmctr_vmm_set_runtime_parent(vm, parent), 0);
   assert_int_equal(vmctr_vmm_set_boot_log(vm, log), 0);
   assert_int_equal(vmctr_vmm_set_agent_timeout(vm, 60000), 0);
