@@ -7,13 +7,19 @@
  * capabilities come with a reason that says why they are absent (or, for the
  * accelerator, why the one chosen was chosen), written for the user.
  *
+ * Threads: a snapshot never changes once probed, so every getter here may be
+ * called on the same snapshot from any number of threads at once, and
+ * vmctr_caps_ref() and vmctr_caps_unref() are atomic, so owners on different
+ * threads may share one snapshot. vmctr_caps_probe() may run on any thread.
+ * Strings borrowed from a snapshot live as long as its last reference.
+ *
  * @code
  *   vmctr_caps *caps;
  *   if (vmctr_caps_probe(&caps, VMCTR_CAPS_PROBE_DEFAULT) < 0) { ... }
  *   const char *why;
  *   if (vmctr_caps_has(caps, VMCTR_CAP_NESTED_VIRT, &why) == 0)
  *     fprintf(stderr, "no nested virtualization: %s\n", why);
- *   vmctr_caps_free(caps);
+ *   vmctr_caps_unref(caps);
  * @endcode
  */
 #ifndef VMCTR_CAPS_H
@@ -23,7 +29,7 @@
 
 VMCTR_BEGIN_DECLS
 
-/** An immutable capability snapshot. Thread-safe to read once probed. */
+/** An immutable, reference-counted capability snapshot; thread-safe (see above). */
 typedef struct vmctr_caps vmctr_caps;
 
 /** @name Probe flags (vmctr_caps_probe())
@@ -37,26 +43,33 @@ typedef struct vmctr_caps vmctr_caps;
 #define VMCTR_CAPS_PROBE_QUICK (1u << 0)
 /** @} */
 
-/** @name Backends
+/** @name Backends (int32_t values: vmctr_caps_backend())
  * @{ */
 /** No backend. */
-#define VMCTR_BACKEND_NONE 0
+#define VMCTR_BACKEND_NONE ((int32_t)0)
 /** A QEMU process per VM (Linux). */
-#define VMCTR_BACKEND_QEMU 1
+#define VMCTR_BACKEND_QEMU ((int32_t)1)
 /** Apple's Virtualization.framework (macOS). */
-#define VMCTR_BACKEND_VZ 2
+#define VMCTR_BACKEND_VZ ((int32_t)2)
 /** @} */
 
-/** @name Accelerators
+/** @name Accelerators (int32_t values)
+ * The one family of accelerator constants in the API. NONE to HVF are what a
+ * probe reports (vmctr_caps_accelerator()); AUTO is only ever a choice.
  * @{ */
+/**
+ * A choice, never a probe result: let the library pick the best accelerator
+ * that works on this host (the one vmctr_caps_accelerator() reports).
+ */
+#define VMCTR_ACCEL_AUTO ((int32_t)-1)
 /** Nothing can run a VM here. */
-#define VMCTR_ACCEL_NONE 0
+#define VMCTR_ACCEL_NONE ((int32_t)0)
 /** QEMU's TCG software emulation: works everywhere, slowly. */
-#define VMCTR_ACCEL_TCG 1
+#define VMCTR_ACCEL_TCG ((int32_t)1)
 /** Linux KVM with hardware virtualization. */
-#define VMCTR_ACCEL_KVM 2
+#define VMCTR_ACCEL_KVM ((int32_t)2)
 /** Apple's Hypervisor, through Virtualization.framework. */
-#define VMCTR_ACCEL_HVF 3
+#define VMCTR_ACCEL_HVF ((int32_t)3)
 /** @} */
 
 /** @name Boolean capabilities (vmctr_caps_has())
@@ -85,13 +98,34 @@ typedef struct vmctr_caps vmctr_caps;
  * Never fails because the host lacks something: that is what the snapshot
  * reports. It fails only for bad arguments or lack of memory.
  *
- * @param out   receives the snapshot on success; untouched on failure.
+ * Each call probes afresh, so a later call sees changes on the host.
+ *
+ * @param out   receives the snapshot, holding one reference, on success;
+ *              untouched on failure. Release it with vmctr_caps_unref().
  * @param flags VMCTR_CAPS_PROBE_* bits; unknown bits give VMCTR_EINVAL.
  * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
  */
 VMCTR_API int vmctr_caps_probe(vmctr_caps **out, uint32_t flags);
 
-/** Free a snapshot. NULL is ignored. */
+/**
+ * Take another reference to a snapshot, for another owner. Atomic: any
+ * thread may call it while others use or release the snapshot.
+ *
+ * @param caps the snapshot, or NULL.
+ * @return caps (NULL for NULL).
+ */
+VMCTR_API vmctr_caps *vmctr_caps_ref(vmctr_caps *caps);
+
+/**
+ * Release a reference; the last one frees the snapshot and every string
+ * borrowed from it. Atomic, like vmctr_caps_ref(). NULL is ignored.
+ */
+VMCTR_API void vmctr_caps_unref(vmctr_caps *caps);
+
+/**
+ * The same as vmctr_caps_unref(): releases one reference, and frees the
+ * snapshot only if it was the last. Kept for callers of the first API.
+ */
 VMCTR_API void vmctr_caps_free(vmctr_caps *caps);
 
 /**
@@ -101,7 +135,8 @@ VMCTR_API void vmctr_caps_free(vmctr_caps *caps);
  * @param cap    VMCTR_CAP_*.
  * @param reason if not NULL, receives why the capability is absent (or a short
  *               description of what provides it when present); borrowed from
- *               caps, valid until vmctr_caps_free(). Never set to NULL on success.
+ *               caps, valid until its last vmctr_caps_unref(). Never set to NULL
+ *               on success.
  * @return 1 if present, 0 if absent, VMCTR_EINVAL for a NULL caps or unknown cap.
  */
 VMCTR_API int vmctr_caps_has(const vmctr_caps *caps, uint32_t cap, const char **reason);
@@ -127,7 +162,10 @@ VMCTR_API int32_t vmctr_caps_backend(const vmctr_caps *caps);
  */
 VMCTR_API int32_t vmctr_caps_accelerator(const vmctr_caps *caps, const char **reason);
 
-/** A static name for an accelerator constant: "none", "tcg", "kvm", "hvf"; "unknown" otherwise. */
+/**
+ * A static name for an accelerator constant: "auto", "none", "tcg", "kvm",
+ * "hvf"; "unknown" otherwise.
+ */
 VMCTR_API const char *vmctr_accelerator_name(int32_t accel);
 
 /** A static name for a backend constant: "none", "qemu", "vz"; "unknown" otherwise. */

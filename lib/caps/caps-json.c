@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "caps/caps-internal.h"
+#include "caps/caps-priv.h"
 #include "config.h"
 #include "core/error.h"
 #include "core/json.h"

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The platform-independent half of capability probing: the snapshot's
- * lifetime and its getters. */
+ * lifetime (reference counted), the per-process shared snapshot, and the
+ * getters. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "caps/caps-internal.h"
+#include "caps/caps-priv.h"
 #include "config.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -40,8 +42,16 @@ int vmctr__caps_set(struct vmctr_caps *caps, uint32_t cap, bool present, const c
   return r;
 }
 
-void vmctr_caps_free(vmctr_caps *caps) {
-  if (!caps)
+vmctr_caps *vmctr_caps_ref(vmctr_caps *caps) {
+  if (caps)
+    atomic_fetch_add_explicit(&caps->refs, 1, memory_order_relaxed);
+  return caps;
+}
+
+void vmctr_caps_unref(vmctr_caps *caps) {
+  /* Release, so that this thread's reads of the snapshot happen before the
+   * free on whichever thread drops the last reference (acquire). */
+  if (!caps || atomic_fetch_sub_explicit(&caps->refs, 1, memory_order_acq_rel) != 1)
     return;
   for (unsigned i = 0; i <= VMCTR__CAP_MAX; i++)
     free(caps->cap[i].reason);
@@ -53,17 +63,26 @@ void vmctr_caps_free(vmctr_caps *caps) {
   free(caps);
 }
 
+void vmctr_caps_free(vmctr_caps *caps) { vmctr_caps_unref(caps); }
+
+int vmctr__caps_check_flags(const char *fn, uint32_t flags) {
+  if (flags & ~VMCTR_CAPS_PROBE_QUICK)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: unknown flags 0x%x", fn,
+                      (unsigned)(flags & ~VMCTR_CAPS_PROBE_QUICK));
+  return 0;
+}
+
 int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr__caps_params *p) {
   struct vmctr_caps *caps;
   int r;
   if (!out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_caps_probe: out is NULL");
-  if (flags & ~VMCTR_CAPS_PROBE_QUICK)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_caps_probe: unknown flags 0x%x",
-                      (unsigned)(flags & ~VMCTR_CAPS_PROBE_QUICK));
+  if ((r = vmctr__caps_check_flags("vmctr_caps_probe", flags)) < 0)
+    return r;
   caps = calloc(1, sizeof(*caps));
   if (!caps)
     return vmctr__err_nomem();
+  atomic_init(&caps->refs, 1);
   caps->compiled_qemu = VMCTR_HAVE_QEMU;
   caps->compiled_vz = VMCTR_HAVE_VZ;
   r = vmctr__caps_probe_platform(caps, flags, p);
@@ -89,6 +108,42 @@ int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_
 int vmctr_caps_probe(vmctr_caps **out, uint32_t flags) {
   struct vmctr__caps_params p = {0};
   return vmctr__caps_probe_with(out, flags, &p);
+}
+
+/* The shared snapshots: [0] full, [1] quick. A full one answers both. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static vmctr_caps *shared[2];
+
+int vmctr__caps_shared(uint32_t flags, vmctr_caps **out) {
+  struct vmctr__caps_params p = {0};
+  vmctr_caps *c;
+  int r = 0;
+  if (!out)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__caps_shared: out is NULL");
+  if ((r = vmctr__caps_check_flags("vmctr__caps_shared", flags)) < 0)
+    return r;
+  bool quick = flags & VMCTR_CAPS_PROBE_QUICK;
+  /* Probing under the lock makes concurrent first callers wait for one probe
+   * instead of each running their own. */
+  pthread_mutex_lock(&shared_lock);
+  c = shared[0] ? shared[0] : quick ? shared[1] : NULL;
+  if (!c && (r = vmctr__caps_probe_with(&shared[quick], flags, &p)) == 0)
+    c = shared[quick];
+  if (c)
+    *out = vmctr_caps_ref(c);
+  pthread_mutex_unlock(&shared_lock);
+  return r;
+}
+
+void vmctr__caps_shared_reset(void) {
+  vmctr_caps *old[2];
+  pthread_mutex_lock(&shared_lock);
+  old[0] = shared[0];
+  old[1] = shared[1];
+  shared[0] = shared[1] = NULL;
+  pthread_mutex_unlock(&shared_lock);
+  vmctr_caps_unref(old[0]);
+  vmctr_caps_unref(old[1]);
 }
 
 int vmctr_caps_has(const vmctr_caps *caps, uint32_t cap, const char **reason) {
@@ -130,6 +185,7 @@ int32_t vmctr_caps_accelerator(const vmctr_caps *caps, const char **reason) {
 
 const char *vmctr_accelerator_name(int32_t accel) {
   switch (accel) {
+  case VMCTR_ACCEL_AUTO: return "auto";
   case VMCTR_ACCEL_NONE: return "none";
   case VMCTR_ACCEL_TCG: return "tcg";
   case VMCTR_ACCEL_KVM: return "kvm";

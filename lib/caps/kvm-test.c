@@ -22,6 +22,17 @@ uint32_t vmctr__kvm_max_vcpus(int kvm_fd) {
   return n > 0 ? (uint32_t)n : 0;
 }
 
+int vmctr__kvm_api_version(int kvm_fd) {
+  int v = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
+  return v < 0 ? -errno : v;
+}
+
+const struct vmctr__kvm_ops vmctr__kvm_real_ops = {
+  .api_version = vmctr__kvm_api_version,
+  .max_vcpus = vmctr__kvm_max_vcpus,
+  .test_guest = vmctr__kvm_test_guest,
+};
+
 #if defined(__x86_64__) || defined(__i386__)
 int vmctr__kvm_test_guest(int kvm_fd, char *why, size_t why_size) {
   int vm = -1, vcpu = -1, r = -EIO;

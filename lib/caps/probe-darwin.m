@@ -8,7 +8,7 @@
 #import <Virtualization/Virtualization.h>
 
 
-#include "caps/caps-internal.h"
+#include "caps/caps-priv.h"
 #include "config.h"
 #include "core/error.h"
 
@@ -104,3 +104,6 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
   }
   return 0;
 }
+
+/* Virtualization.framework shares directories itself: no virtiofsd. */
+char *vmctr__find_virtiofsd(void) { return NULL; }

@@ -8,11 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "caps/caps-internal.h"
+#include "caps/caps-priv.h"
 #include "caps/kvm-test.h"
 #include "caps/probe-linux.h"
 #include "config.h"
@@ -32,29 +31,71 @@ static bool path_exists(const char *root, const char *path) {
   return access(p, F_OK) == 0;
 }
 
-const char *vmctr__linux_nested_verdict(const struct vmctr__linux_kvm *k, bool *supported) {
+/* Why PVM cannot serve, whether or not it made a /dev/kvm. */
+#define PVM_WHY                                                                               \
+  "PVM virtualizes without hardware extensions, and stock guest kernels boot very slowly on " \
+  "it and then stop with \"KVM internal error ... emulation failure\""
+
+static bool nested_on(const char *param) {
+  return strcmp(param, "Y") == 0 || strcmp(param, "y") == 0 || strcmp(param, "1") == 0;
+}
+
+const char *vmctr__linux_nested_verdict(const struct vmctr__linux_kvm *k, bool *supported,
+                                        char *buf, size_t size) {
+  const char *mod = k->vendor_module;
   *supported = false;
   if (k->pvm)
-    return "KVM here is PVM (kvm_pvm), which does not expose virtualization extensions to guests";
-  if (!k->usable)
-    return "KVM is not usable on this host, and nested virtualization needs it";
-  if (!k->vendor_module)
-    return "neither kvm_intel nor kvm_amd is loaded, so nested support is unknown";
-  if (strcmp(k->nested_param, "Y") == 0 || strcmp(k->nested_param, "y") == 0 ||
-      strcmp(k->nested_param, "1") == 0) {
+    snprintf(buf, size,
+             "KVM here is PVM (the kvm_pvm module), which does not expose virtualization "
+             "extensions to guests%s",
+             k->present ? "" : "; besides, there is no /dev/kvm");
+  else if (!k->present)
+    snprintf(buf, size, "no /dev/kvm, and nested virtualization needs a working KVM");
+  else if (!k->usable)
+    snprintf(buf, size, "KVM is not usable here, and nested virtualization needs it: %s",
+             k->reason);
+  else if (!mod)
+    snprintf(buf, size, "neither kvm_intel nor kvm_amd is loaded, so whether KVM offers "
+                        "nested virtualization is unknown");
+  else if (nested_on(k->nested_param)) {
     *supported = true;
-    return "KVM is loaded with nested=1";
-  }
-  if (k->nested_param[0] == '\0')
-    return "the KVM module does not report a nested parameter";
-  return "the KVM module is loaded with nested=0; reload it with nested=1 "
-         "(e.g. modprobe -r kvm_intel && modprobe kvm_intel nested=1)";
+    snprintf(buf, size, "%s is loaded with nested=1", mod);
+  } else if (k->nested_param[0] == '\0')
+    snprintf(buf, size, "%s does not report a nested parameter, so nested virtualization is "
+                        "taken to be off", mod);
+  else
+    snprintf(buf, size, "%s is loaded with nested=%s; reload it with nested=1 (modprobe -r %s && "
+                        "modprobe %s nested=1)", mod, k->nested_param, mod, mod);
+  return buf;
+}
+
+/* Why there is no /dev/kvm, from the modules that are loaded. */
+static void why_no_node(struct vmctr__linux_kvm *k, const char *root) {
+  if (k->pvm)
+    snprintf(k->reason, sizeof(k->reason),
+             "no /dev/kvm: the kvm_pvm module (PVM) is loaded, but there is no /dev/kvm device "
+             "node; PVM could not run guests here anyway: " PVM_WHY);
+  else if (k->vendor_module)
+    snprintf(k->reason, sizeof(k->reason),
+             "no /dev/kvm: %s is loaded, but there is no /dev/kvm device node (udev creates it; "
+             "or mknod /dev/kvm c 10 232)", k->vendor_module);
+  else if (path_exists(root, "/sys/module/kvm"))
+    snprintf(k->reason, sizeof(k->reason),
+             "no /dev/kvm: the kvm module is loaded but neither kvm_intel nor kvm_amd (the CPU "
+             "lacks VT-x/AMD-V, or it is disabled in the firmware)");
+  else
+    snprintf(k->reason, sizeof(k->reason),
+             "no /dev/kvm: no KVM module is loaded (load kvm_intel or kvm_amd; on a VM, enable "
+             "nested virtualization in its hypervisor)");
 }
 
 /* Judge /dev/kvm. Fills k (including a reason) and never fails: a host
- * without KVM is an answer, not an error. */
-static void probe_kvm(struct vmctr__linux_kvm *k, uint32_t flags, const char *root) {
+ * without KVM is an answer, not an error. Only a /dev/kvm under root is
+ * opened, and PVM's is not opened at all (the module decides). */
+static void probe_kvm(struct vmctr__linux_kvm *k, uint32_t flags, const char *root,
+                      const struct vmctr__kvm_ops *ops) {
   char p[4096], why[256];
+  struct stat st;
   int fd, r;
 
   memset(k, 0, sizeof(*k));
@@ -72,49 +113,50 @@ static void probe_kvm(struct vmctr__linux_kvm *k, uint32_t flags, const char *ro
   }
 
   rootpath(p, sizeof(p), root, "/dev/kvm");
-  fd = open(p, O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    k->present = errno != ENOENT;
-    snprintf(k->reason, sizeof(k->reason),
-             errno == ENOENT
-                 ? "no /dev/kvm: the host has no hardware virtualization or the kvm module is not "
-                   "loaded (on a VM, enable nested virtualization in its hypervisor)"
-                 : "cannot open /dev/kvm: %s (add the user to the kvm group)",
-             strerror(errno));
+  k->present = stat(p, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
+  if (!k->present) {
+    why_no_node(k, root);
     return;
   }
-  k->present = true;
-  if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-    snprintf(k->reason, sizeof(k->reason), "/dev/kvm does not answer as KVM API version %d",
+  if (k->pvm) {
+    snprintf(k->reason, sizeof(k->reason), "/dev/kvm is PVM (the kvm_pvm module): " PVM_WHY);
+    return;
+  }
+  fd = open(p, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    snprintf(k->reason, sizeof(k->reason), "cannot open /dev/kvm: %s%s", strerror(e),
+             e == EACCES || e == EPERM ? " (add this user to the kvm group)" : "");
+    return;
+  }
+  r = ops->api_version(fd);
+  if (r < 0) {
+    snprintf(k->reason, sizeof(k->reason), "/dev/kvm is not KVM: KVM_GET_API_VERSION failed: %s",
+             strerror(-r));
+    goto out;
+  }
+  if (r != KVM_API_VERSION) {
+    snprintf(k->reason, sizeof(k->reason), "/dev/kvm answers KVM API version %d, not %d", r,
              KVM_API_VERSION);
     goto out;
   }
-  k->max_vcpus = vmctr__kvm_max_vcpus(fd);
-  if (k->pvm) {
-    snprintf(k->reason, sizeof(k->reason),
-             "/dev/kvm is PVM (the kvm_pvm module), which cannot run stock guest kernels: they "
-             "boot very slowly and then stop with \"KVM internal error ... emulation failure\"");
-    goto out;
-  }
+  k->max_vcpus = ops->max_vcpus(fd);
+  const char *vendor = k->vendor_module ? k->vendor_module : "neither kvm_intel nor kvm_amd";
   if (flags & VMCTR_CAPS_PROBE_QUICK) {
     k->usable = true;
-    snprintf(k->reason, sizeof(k->reason), "/dev/kvm answers (%s; test guest skipped)",
-             k->vendor_module ? k->vendor_module : "unknown vendor module");
+    snprintf(k->reason, sizeof(k->reason), "/dev/kvm answers (%s; test guest skipped)", vendor);
     goto out;
   }
-  r = vmctr__kvm_test_guest(fd, why, sizeof(why));
+  r = ops->test_guest(fd, why, sizeof(why));
   if (r == -EOPNOTSUPP) {
     k->usable = true;
-    snprintf(k->reason, sizeof(k->reason), "/dev/kvm answers (%s)", why);
-    goto out;
-  }
-  if (r < 0) {
+    snprintf(k->reason, sizeof(k->reason), "/dev/kvm answers (%s; %s)", vendor, why);
+  } else if (r < 0) {
     snprintf(k->reason, sizeof(k->reason), "/dev/kvm opens but cannot run a test guest: %s", why);
-    goto out;
+  } else {
+    k->usable = true;
+    snprintf(k->reason, sizeof(k->reason), "/dev/kvm ran a test guest (%s)", vendor);
   }
-  k->usable = true;
-  snprintf(k->reason, sizeof(k->reason), "/dev/kvm ran a test guest (%s)",
-           k->vendor_module ? k->vendor_module : "unknown vendor module");
 out:
   close(fd);
 }
@@ -161,25 +203,30 @@ static int probe_qemu(struct vmctr_caps *c, uint32_t flags, const struct vmctr__
                          c->qemu_version ? " " : "", c->qemu_version ? c->qemu_version : "");
 }
 
-static int probe_virtiofsd(struct vmctr_caps *c, const struct vmctr__caps_params *p) {
+char *vmctr__find_virtiofsd(void) {
   static const char *const candidates[] = {
     "/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/lib/virtiofsd", "virtiofsd",
   };
-  const char *configured = p->virtiofsd ? p->virtiofsd : VMCTR_DEFAULT_VIRTIOFSD;
+  char *found = NULL;
+  if (VMCTR_DEFAULT_VIRTIOFSD[0])
+    return vmctr__find_executable(VMCTR_DEFAULT_VIRTIOFSD);
+  for (size_t i = 0; !found && i < VMCTR_ARRAY_SIZE(candidates); i++)
+    found = vmctr__find_executable(candidates[i]);
+  return found;
+}
 
-  if (configured[0]) {
-    c->virtiofsd_path = vmctr__find_executable(configured);
-    if (!c->virtiofsd_path)
-      return vmctr__caps_set(c, VMCTR_CAP_VIRTIOFS, false, "%s not found", configured);
-  } else {
-    for (size_t i = 0; !c->virtiofsd_path && i < VMCTR_ARRAY_SIZE(candidates); i++)
-      c->virtiofsd_path = vmctr__find_executable(candidates[i]);
-    if (!c->virtiofsd_path)
-      return vmctr__caps_set(c, VMCTR_CAP_VIRTIOFS, false,
-                             "no virtiofsd found (install qemu-system-common or virtiofsd on "
-                             "Debian); shared directories are unavailable");
-  }
-  return vmctr__caps_set(c, VMCTR_CAP_VIRTIOFS, true, "%s", c->virtiofsd_path);
+static int probe_virtiofsd(struct vmctr_caps *c, const struct vmctr__caps_params *p) {
+  const char *named = p->virtiofsd ? p->virtiofsd : VMCTR_DEFAULT_VIRTIOFSD;
+
+  c->virtiofsd_path = p->virtiofsd ? vmctr__find_executable(p->virtiofsd) : vmctr__find_virtiofsd();
+  if (c->virtiofsd_path)
+    return vmctr__caps_set(c, VMCTR_CAP_VIRTIOFS, true, "%s", c->virtiofsd_path);
+  if (named[0])
+    return vmctr__caps_set(c, VMCTR_CAP_VIRTIOFS, false,
+                           "%s not found; shared directories are unavailable", named);
+  return vmctr__caps_set(c, VMCTR_CAP_VIRTIOFS, false,
+                         "no virtiofsd found (install qemu-system-common or virtiofsd on "
+                         "Debian); shared directories are unavailable");
 }
 
 /* Effective CAP_NET_ADMIN from /proc/self/status: creating taps and bridges needs it. */
@@ -242,7 +289,7 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
                                const struct vmctr__caps_params *p) {
   struct vmctr__linux_kvm k;
   bool nested;
-  const char *why;
+  char why[768];
 
   c->os = "linux";
 #if defined(__x86_64__)
@@ -254,10 +301,11 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
 #endif
   host_resources(c);
 
-  probe_kvm(&k, flags, p->root);
-  TRY(vmctr__caps_setstr(&c->hypervisor, "%s", k.pvm ? "kvm-pvm" : k.present ? "kvm" : "none"));
+  probe_kvm(&k, flags, p->root, p->kvm ? p->kvm : &vmctr__kvm_real_ops);
+  TRY(vmctr__caps_setstr(&c->hypervisor, "%s",
+                         !k.present ? "none" : k.pvm ? "kvm-pvm" : "kvm"));
   TRY(vmctr__caps_set(c, VMCTR_CAP_HW_VIRT, k.usable, "%s", k.reason));
-  why = vmctr__linux_nested_verdict(&k, &nested);
+  vmctr__linux_nested_verdict(&k, &nested, why, sizeof(why));
   TRY(vmctr__caps_set(c, VMCTR_CAP_NESTED_VIRT, nested, "%s", why));
 
   TRY(vmctr__caps_set(c, VMCTR_CAP_BACKEND_VZ, false,

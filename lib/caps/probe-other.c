@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Hosts with no backend: every capability is absent, with the reason. */
-#include "caps/caps-internal.h"
+#include "caps/caps-priv.h"
 
 int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
                                const struct vmctr__caps_params *p) {
@@ -16,3 +16,6 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
   }
   return vmctr__caps_setstr(&c->accel_reason, "libvmctr supports Linux and macOS hosts only");
 }
+
+/* No virtiofsd serves this platform's VMs. */
+char *vmctr__find_virtiofsd(void) { return NULL; }

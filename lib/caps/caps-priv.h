@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* The capability snapshot and the interface between the shared caps code
- * (caps.c, caps-json.c) and the platform probes (probe-linux.c, probe-darwin.m). */
-#ifndef VMCTR_CAPS_INTERNAL_H
-#define VMCTR_CAPS_INTERNAL_H
+/* Private to lib/caps: the capability snapshot and the interface between the
+ * shared caps code (caps.c, caps-json.c) and the platform
+ * probes (probe-linux.c, probe-darwin.m, probe-other.c). Other layers include
+ * caps/caps.h instead. */
+#ifndef VMCTR_CAPS_PRIV_H
+#define VMCTR_CAPS_PRIV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
+#include "caps/caps.h"
 #include "vmctr/caps.h"
 
 #define VMCTR__CAP_MAX VMCTR_CAP_ROSETTA
@@ -16,24 +20,32 @@ struct vmctr__cap_entry {
 };
 
 struct vmctr_caps {
+  atomic_uint_fast32_t refs; /* the only field that changes after the probe */
   struct vmctr__cap_entry cap[VMCTR__CAP_MAX + 1]; /* indexed by VMCTR_CAP_* */
   bool compiled_qemu, compiled_vz;
   int32_t backend;
   int32_t accel;
   char *accel_reason;
-  char *hypervisor; /* what provides hardware virtualization: "kvm", "kvm-pvm", "vz", "none" */
+  /* What /dev/kvm (or VZ) is: "kvm", "kvm-pvm", "vz", or "none" when there
+   * is no such device at all. */
+  char *hypervisor;
   uint32_t host_cpus, max_vcpus;
   uint64_t host_memory, max_memory;
   char *qemu_path, *qemu_version, *virtiofsd_path;
   const char *os, *arch; /* static */
 };
 
+struct vmctr__kvm_ops;
+
 /* What a probe looks at. The platform default is all-NULL; unit tests point
  * root at a fake tree (sysfs, /dev) and name binaries that may not exist. */
 struct vmctr__caps_params {
   const char *root;      /* prefix for /sys, /dev and /proc/self/status; NULL = "/" */
   const char *qemu;      /* NULL = the build's default */
-  const char *virtiofsd; /* NULL = the build's default, then a search */
+  const char *virtiofsd; /* NULL = vmctr__find_virtiofsd() */
+  /* How an opened /dev/kvm is questioned (Linux); NULL = the real ioctls.
+   * Tests use it to stand for a KVM they do not have. */
+  const struct vmctr__kvm_ops *kvm;
 };
 
 /* Fill caps (zeroed, compiled_* set) for this platform. Returns 0 or
@@ -41,8 +53,11 @@ struct vmctr__caps_params {
 int vmctr__caps_probe_platform(struct vmctr_caps *caps, uint32_t flags,
                                const struct vmctr__caps_params *p);
 
-/* Probe with explicit parameters (unit tests). */
+/* Probe with explicit parameters (unit tests; vmctr__caps_shared()). */
 int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr__caps_params *p);
+
+/* VMCTR_EINVAL (with a message naming fn) for unknown flag bits, else 0. */
+int vmctr__caps_check_flags(const char *fn, uint32_t flags);
 
 /* Set a capability and its reason (printf-style). Returns 0 or VMCTR_ENOMEM. */
 int vmctr__caps_set(struct vmctr_caps *caps, uint32_t cap, bool present, const char *fmt, ...)
@@ -58,10 +73,5 @@ int vmctr__caps_setstr(char **dst, const char *fmt, ...) __attribute__((format(p
     if (r_ < 0)       \
       return r_;      \
   } while (0)
-
-/* The nested-virtualization message shared by the require call and bootcfg validation. */
-#define VMCTR__NESTED_HINT                                                                       \
-  "nested virtualization is not supported on this host (needs Apple M3 or newer and macOS 15+, " \
-  "or a Linux host whose KVM has nested=1)"
 
 #endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* What the caps layer offers the other layers of libvmctr (internal; the
+ * public API is vmctr/caps.h). */
+#ifndef VMCTR_CAPS_CAPS_H
+#define VMCTR_CAPS_CAPS_H
+
+#include <stdint.h>
+
+#include "vmctr/caps.h"
+
+/* A new reference to this process's snapshot for flags (VMCTR_CAPS_PROBE_QUICK
+ * or VMCTR_CAPS_PROBE_DEFAULT), probed on the first call for those flags and
+ * shared afterwards; a full snapshot also answers a quick request. Release it
+ * with vmctr_caps_unref(). Thread-safe: concurrent first callers probe once.
+ * Returns 0, VMCTR_EINVAL (NULL out, unknown flags) or VMCTR_ENOMEM; *out is
+ * set only on success. The host is not re-probed: callers that must see a
+ * change on the host call vmctr_caps_probe(). */
+int vmctr__caps_shared(uint32_t flags, vmctr_caps **out);
+
+/* Drop the shared snapshots, so the next vmctr__caps_shared() probes again.
+ * References handed out stay valid. For tests and leak checkers. */
+void vmctr__caps_shared_reset(void);
+
+/* The virtiofsd to run: the build's -Dvirtiofsd_binary if set (NULL if that
+ * is not found), else the first executable of the usual places
+ * (/usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd, /usr/lib/virtiofsd, then
+ * virtiofsd on PATH). Returns a malloc'd path, or NULL if there is
+ * none (always NULL on hosts without the qemu backend's virtiofsd). */
+char *vmctr__find_virtiofsd(void);
+
+/* The nested-virtualization message shared by the require call and bootcfg validation. */
+#define VMCTR__NESTED_HINT                                                                       \
+  "nested virtualization is not supported on this host (needs Apple M3 or newer and macOS 15+, " \
+  "or a Linux host whose KVM has nested=1)"
+
+#endif
