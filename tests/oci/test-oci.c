@@ -15,6 +15,9 @@
 
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "oci-testutil.h"
 #include "vmctr.h"
 
@@ -157,6 +160,134 @@ static void multi_platform(void **state) {
   assert_null(img);
 }
 
+/* The matcher alone: one rule for index entries and configs of every source. */
+static void platform_rules(void **state) {
+  (void)state;
+  assert_true(vmctr__oci_platform_match("arm64", "linux", "arm64", NULL));
+  assert_true(vmctr__oci_platform_match("arm64", "linux", "arm64", ""));
+  assert_true(vmctr__oci_platform_match("arm64", "linux", "arm64", "v8"));
+  assert_false(vmctr__oci_platform_match("arm64", "linux", "arm64", "v8.2"));
+  assert_false(vmctr__oci_platform_match("arm64", "linux", "arm64", "v9"));
+  assert_false(vmctr__oci_platform_match("arm64", "linux", "arm", "v8"));
+  assert_false(vmctr__oci_platform_match("arm64", "windows", "arm64", NULL));
+  assert_false(vmctr__oci_platform_match("arm64", NULL, "arm64", NULL));
+  assert_true(vmctr__oci_platform_match("amd64", "linux", "amd64", NULL));
+  assert_true(vmctr__oci_platform_match("amd64", "linux", "amd64", "v1"));
+  assert_false(vmctr__oci_platform_match("amd64", "linux", "amd64", "v5"));
+  assert_false(vmctr__oci_platform_match("amd64", "linux", "amd64", "v8"));
+  assert_false(vmctr__oci_platform_match("amd64", "linux", "amd64", "v22"));
+  assert_false(vmctr__oci_platform_match("amd64", "linux", "arm64", NULL));
+  /* v2..v4 on this host follow its CPU; for the other architecture the names suffice. */
+#if defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
+  __builtin_cpu_init();
+  assert_int_equal(vmctr__oci_platform_match("amd64", "linux", "amd64", "v3"),
+                   __builtin_cpu_supports("x86-64-v3") != 0);
+#endif
+  if (strcmp(vmctr__oci_host_arch(), "amd64") != 0)
+    assert_true(vmctr__oci_platform_match("amd64", "linux", "amd64", "v4"));
+}
+
+static void layout_variants(void **state) {
+  fx *f = *state;
+  spec s = {0};
+  char a[1024], b[1024], c[1024], all[4096];
+  vmctr__oci_image *img = NULL;
+  /* arm64/v9 first: skipped; the variant-less arm64 entry is taken. */
+  make_manifest(f->layout, "arm64", "v9", &s, a, sizeof(a));
+  make_manifest(f->layout, "arm64", NULL, &s, b, sizeof(b));
+  make_manifest(f->layout, "amd64", "v1", &s, c, sizeof(c));
+  snprintf(all, sizeof(all), "%s,%s,%s", a, b, c);
+  write_index(f->layout, all);
+  assert_int_equal(vmctr__oci_fetch(f->layout, f->blobs, "arm64", NULL, NULL, &img), 0);
+  assert_string_equal(img->architecture, "arm64");
+  assert_null(img->variant);
+  vmctr__oci_image_free(img);
+  assert_int_equal(vmctr__oci_fetch(f->layout, f->blobs, "amd64", NULL, NULL, &img), 0);
+  assert_string_equal(img->variant, "v1");
+  vmctr__oci_image_free(img);
+  img = NULL;
+  /* Only variants we cannot run: refused, every platform named. */
+  make_manifest(f->layout, "amd64", "v5", &s, c, sizeof(c));
+  snprintf(all, sizeof(all), "%s,%s", a, c);
+  write_index(f->layout, all);
+  assert_fails_with(vmctr__oci_fetch(f->layout, f->blobs, "arm64", NULL, NULL, &img),
+                    VMCTR_ENOENT, "platforms present: linux/arm64/v9, linux/amd64/v5");
+  assert_null(img);
+}
+
+/* A docker-archive at path: one image per (arch, variant), in order. */
+typedef struct dimg {
+  const char *arch, *variant;
+} dimg;
+
+static void tar_add(struct archive *a, const char *name, const void *data, size_t n) {
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, name);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0644);
+  archive_entry_set_size(e, (la_int64_t)n);
+  assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+  assert_int_equal(archive_write_data(a, data, n), (la_ssize_t)n);
+  archive_entry_free(e);
+}
+
+static void make_docker_archive(const char *path, const dimg *imgs, size_t n) {
+  struct archive *a = archive_write_new();
+  char man[4096], cfg[1024], name[64], layer[64], diff[72];
+  size_t ml = 0;
+  assert_non_null(a);
+  assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+  assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+  ml += (size_t)snprintf(man + ml, sizeof(man) - ml, "[");
+  for (size_t i = 0; i < n; i++) {
+    int ln = snprintf(layer, sizeof(layer), "layer %zu for %s", i, imgs[i].arch);
+    vmctr__oci_digest_of(layer, (size_t)ln, diff); /* uncompressed: diff_id = digest */
+    snprintf(name, sizeof(name), "l%zu/layer.tar", i);
+    tar_add(a, name, layer, (size_t)ln);
+    int cn = snprintf(cfg, sizeof(cfg),
+                      "{\"architecture\":\"%s\",%s%s%s\"os\":\"linux\",\"rootfs\":{\"type\":"
+                      "\"layers\",\"diff_ids\":[\"%s\"]}}", imgs[i].arch,
+                      imgs[i].variant ? "\"variant\":\"" : "",
+                      imgs[i].variant ? imgs[i].variant : "", imgs[i].variant ? "\"," : "", diff);
+    snprintf(name, sizeof(name), "c%zu.json", i);
+    tar_add(a, name, cfg, (size_t)cn);
+    ml += (size_t)snprintf(man + ml, sizeof(man) - ml,
+                           "%s{\"Config\":\"c%zu.json\",\"RepoTags\":[],\"Layers\":"
+                           "[\"l%zu/layer.tar\"]}", i ? "," : "", i, i);
+  }
+  ml += (size_t)snprintf(man + ml, sizeof(man) - ml, "]");
+  tar_add(a, "manifest.json", man, ml);
+  assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+  archive_write_free(a);
+}
+
+static void docker_variants(void **state) {
+  fx *f = *state;
+  char path[160];
+  vmctr__oci_image *img = NULL;
+  snprintf(path, sizeof(path), "%s/image.tar", f->root);
+  /* Before the shared matcher, docker-archives took arm64/v9 as arm64. */
+  const dimg two[] = {{"arm64", "v9"}, {"arm64", "v8"}};
+  make_docker_archive(path, two, 2);
+  assert_int_equal(vmctr__oci_fetch(path, f->blobs, "arm64", NULL, NULL, &img), 0);
+  assert_string_equal(img->variant, "v8");
+  assert_int_equal(img->n_layers, 1);
+  assert_string_equal(img->layers[0].media_type, MT_OCI_LAYER);
+  vmctr__oci_image_free(img);
+  img = NULL;
+  assert_fails_with(vmctr__oci_fetch(path, f->blobs, "amd64", NULL, NULL, &img), VMCTR_ENOENT,
+                    "platforms present: linux/arm64/v9, linux/arm64/v8");
+  assert_null(img);
+  const dimg amd[] = {{"amd64", "v1"}};
+  unlink(path);
+  make_docker_archive(path, amd, 1);
+  assert_int_equal(vmctr__oci_fetch(path, f->blobs, "amd64", NULL, NULL, &img), 0);
+  assert_string_equal(img->architecture, "amd64");
+  assert_string_equal(img->variant, "v1");
+  vmctr__oci_image_free(img);
+  assert_int_equal(tu_tmp_count(f->blobs), 0);
+}
+
 static void expect_bad(fx *f, const spec *s, int code, const char *text) {
   vmctr__oci_image *img = NULL;
   one_image(f, s);
@@ -276,6 +407,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(good_layout, setup, teardown),
     cmocka_unit_test_setup_teardown(multi_platform, setup, teardown),
+    cmocka_unit_test(platform_rules),
+    cmocka_unit_test_setup_teardown(layout_variants, setup, teardown),
+    cmocka_unit_test_setup_teardown(docker_variants, setup, teardown),
     cmocka_unit_test_setup_teardown(bad_blobs, setup, teardown),
     cmocka_unit_test_setup_teardown(bad_index, setup, teardown),
     cmocka_unit_test_setup_teardown(writer_roundtrip, setup, teardown),

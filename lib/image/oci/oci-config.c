@@ -120,9 +120,7 @@ out:
   return r;
 }
 
-void vmctr__oci_image_free(vmctr__oci_image *img) {
-  if (!img)
-    return;
+void vmctr__oci_image_clear(vmctr__oci_image *img) {
   free(img->os);
   free(img->architecture);
   free(img->variant);
@@ -135,15 +133,12 @@ void vmctr__oci_image_free(vmctr__oci_image *img) {
   free(img->workdir);
   free(img->user);
   free(img->config_json);
-  free(img);
+  memset(img, 0, sizeof(*img));
 }
 
-const char *vmctr__oci_host_arch(void) {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#else
-  return "unknown";
-#endif
+void vmctr__oci_image_free(vmctr__oci_image *img) {
+  if (!img)
+    return;
+  vmctr__oci_image_clear(img);
+  free(img);
 }

@@ -348,27 +348,17 @@ int vmctr__oci_fetch_docker(const char *path, int dirfd, const char *arch, oci_p
     memset(img, 0, sizeof(*img));
     if ((r = vmctr__oci_parse_config(cfg_text, cfg_len, what, n_layers, img, &diff_ids)) < 0)
       goto out;
-    if (strcmp(img->os, "linux") == 0 && strcmp(img->architecture, arch) == 0) {
+    if (vmctr__oci_platform_match(arch, img->os, img->architecture, img->variant)) {
       r = 0;
       break;
     }
-    vmctr__sb_printf(&seen, "%s%s/%s", seen.len ? ", " : "", img->os, img->architecture);
-    char *keep[] = {img->os, img->architecture, img->variant, img->workdir, img->user,
-                    img->config_json};
-    for (i = 0; i < VMCTR_ARRAY_SIZE(keep); i++)
-      free(keep[i]);
-    vmctr__strv_free(img->entrypoint);
-    vmctr__strv_free(img->cmd);
-    vmctr__strv_free(img->env);
-    memset(img, 0, sizeof(*img));
+    vmctr__oci_platform_seen(&seen, img->os, img->architecture, img->variant);
+    vmctr__oci_image_clear(img);
     r = VMCTR_ENOENT;
     snprintf(what, sizeof(what), "%s: manifest.json", path);
   }
   if (r == VMCTR_ENOENT) {
-    char *list = vmctr__sb_steal(&seen);
-    r = vmctr__err(VMCTR_ENOENT, 0, "%s has no image for linux/%s; platforms present: %s", path,
-                   arch, list ? list : "none");
-    free(list);
+    r = vmctr__oci_platform_none(path, arch, &seen);
     goto out;
   }
   if ((r = vmctr__oci_blob_put(dirfd, cfg_text, cfg_len, NULL, hex)) < 0)

@@ -87,13 +87,6 @@ static int collect(walk *w, const oci_index *ix, bool top, size_t depth) {
   return 0;
 }
 
-static bool arch_match(const char *want, const char *os, const char *arch, const char *variant) {
-  if (!os || !arch || strcmp(os, "linux") != 0 || strcmp(arch, want) != 0)
-    return false;
-  /* arm64 images are v8 (or say nothing); other variants need a CPU we don't model. */
-  return !variant || !*variant || strcmp(arch, "arm64") != 0 || strcmp(variant, "v8") == 0;
-}
-
 /* Load manifest + config of d into img (config part) and *m. */
 static int load_image(oci_src *s, const oci_desc *d, oci_manifest *m, vmctr__oci_image *img,
                       char **mtext, size_t *mlen, char **ctext, size_t *clen) {
@@ -108,19 +101,6 @@ static int load_image(oci_src *s, const oci_desc *d, oci_manifest *m, vmctr__oci
     return r;
   snprintf(what, sizeof(what), "%s: config %s", s->name, m->config.digest);
   return vmctr__oci_parse_config(*ctext, *clen, what, m->n_layers, img, NULL);
-}
-
-static void clear_config(vmctr__oci_image *img) {
-  free(img->os);
-  free(img->architecture);
-  free(img->variant);
-  vmctr__strv_free(img->entrypoint);
-  vmctr__strv_free(img->cmd);
-  vmctr__strv_free(img->env);
-  free(img->workdir);
-  free(img->user);
-  free(img->config_json);
-  memset(img, 0, sizeof(*img));
 }
 
 int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const char *arch,
@@ -143,24 +123,24 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
   for (i = 0; i < w.n && r == VMCTR_ENOENT; i++) {
     const oci_desc *d = w.c[i];
     bool described = d->os && d->arch;
-    if (described && !arch_match(arch, d->os, d->arch, d->variant)) {
-      vmctr__sb_printf(&have, "%s%s/%s%s%s", have.len ? ", " : "", d->os, d->arch,
-                       d->variant ? "/" : "", d->variant ? d->variant : "");
+    if (described && !vmctr__oci_platform_match(arch, d->os, d->arch, d->variant)) {
+      vmctr__oci_platform_seen(&have, d->os, d->arch, d->variant);
       continue;
     }
     if ((r = load_image(s, d, &m, img, &mtext, &mlen, &ctext, &clen)) < 0)
       goto out;
-    if (!arch_match(arch, img->os, img->architecture, img->variant)) {
-      vmctr__sb_printf(&have, "%s%s/%s%s%s", have.len ? ", " : "", img->os, img->architecture,
-                       img->variant ? "/" : "", img->variant ? img->variant : "");
-      if (described) {
+    if (!vmctr__oci_platform_match(arch, img->os, img->architecture, img->variant)) {
+      /* A variant the index left out may still rule the image out; another
+       * os or architecture is a lie. */
+      if (described && (strcmp(d->os, img->os) != 0 || strcmp(d->arch, img->architecture) != 0)) {
         r = vmctr__err(VMCTR_EPARSE, 0, "%s: manifest %s is listed as %s/%s but its config "
                        "says %s/%s", s->name, d->digest, d->os, d->arch, img->os,
                        img->architecture);
         goto out;
       }
+      vmctr__oci_platform_seen(&have, img->os, img->architecture, img->variant);
       vmctr__oci_manifest_clear(&m);
-      clear_config(img);
+      vmctr__oci_image_clear(img);
       free(mtext);
       free(ctext);
       mtext = ctext = NULL;
@@ -170,16 +150,12 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
     snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", d->digest);
   }
   if (r == VMCTR_ENOENT) {
-    char *list = vmctr__sb_steal(&have);
     if (w.n == 0 && ref)
       r = vmctr__err(VMCTR_ENOENT, 0, "%s has no image named \"%s\"", s->name, ref);
     else if (w.n == 0)
       r = vmctr__err(VMCTR_ENOENT, 0, "%s has no image manifest in its index", s->name);
     else
-      r = vmctr__err(VMCTR_ENOENT, 0, "%s has no image for linux/%s; platforms present: %s "
-                     "(choose one with the architecture option)", s->name, arch,
-                     list ? list : "none");
-    free(list);
+      r = vmctr__oci_platform_none(s->name, arch, &have);
     goto out;
   }
   snprintf(img->config_digest, sizeof(img->config_digest), "%s", m.config.digest);

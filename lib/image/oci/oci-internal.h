@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/sha256.h"
+#include "core/util.h"
 #include "image/oci/oci.h"
 
 #define OCI_DOC_MAX (4u << 20)          /* index, manifest, config documents */
@@ -65,6 +66,22 @@ int vmctr__oci_parse_manifest(const char *text, size_t len, const char *media_ty
  * that rootfs.diff_ids has n_layers entries; diff_ids (if not NULL) gets them. */
 int vmctr__oci_parse_config(const char *text, size_t len, const char *what, size_t n_layers,
                             vmctr__oci_image *img, char ***diff_ids);
+/* Free what vmctr__oci_parse_config filled in and zero img, to try the next candidate. */
+void vmctr__oci_image_clear(vmctr__oci_image *img);
+
+/* Platform choice (oci-platform.c). Does an image for os/arch/variant run in
+ * a guest of architecture want ("amd64", "arm64")? os must be linux, arch
+ * equal; no variant always fits; arm64 takes v8 only; amd64 takes the psABI
+ * levels v1..v4, v2 and up only when the host CPU has them (if want is the
+ * host's architecture: the guest sees the host's CPU). */
+bool vmctr__oci_platform_match(const char *want, const char *os, const char *arch,
+                               const char *variant);
+/* Add "os/arch[/variant]" to the list of platforms a source offers. */
+void vmctr__oci_platform_seen(vmctr__strbuf *seen, const char *os, const char *arch,
+                              const char *variant);
+/* Record (and return) VMCTR_ENOENT naming want and the platforms seen; frees seen. */
+int vmctr__oci_platform_none(const char *src, const char *want, vmctr__strbuf *seen);
+
 /* Is media_type a layer type we can apply? Records a clear error if not. */
 int vmctr__oci_check_layer_type(const char *media_type, const char *what);
 

@@ -3,29 +3,27 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "core/options.h"
 #include "image/oci/oci.h"
 #include "vmctr/image.h"
 
 int vmctr_image_build_options_init(vmctr_image_build_options *opts, uint32_t version) {
-  const vmctr_image_build_options def = VMCTR_IMAGE_BUILD_OPTIONS_INIT;
-  if (!opts)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_build_options_init: opts is NULL");
-  if (version != VMCTR_IMAGE_BUILD_OPTIONS_VERSION)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_build_options: unknown version %u", version);
-  *opts = def;
-  return 0;
+  static const vmctr_image_build_options def = VMCTR_IMAGE_BUILD_OPTIONS_INIT;
+  return vmctr__options_init(opts, &def, sizeof(def), version, VMCTR_IMAGE_BUILD_OPTIONS_VERSION,
+                             "vmctr_image_build_options");
 }
 
 int vmctr_image_build_from_dir(const char *rootfs_dir, const char *layout_dir,
                                const vmctr_image_build_options *opts) {
   const vmctr_image_build_options def = VMCTR_IMAGE_BUILD_OPTIONS_INIT;
   const vmctr_image_build_options *o = opts ? opts : &def;
+  int r;
   if (!rootfs_dir || !*rootfs_dir || !layout_dir || !*layout_dir)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_build_from_dir: %s is NULL or empty",
                       !rootfs_dir || !*rootfs_dir ? "rootfs_dir" : "layout_dir");
-  if (o->version != VMCTR_IMAGE_BUILD_OPTIONS_VERSION || o->flags)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_build_options: unknown version %u or flags 0x%x",
-                      o->version, o->flags);
+  if ((r = vmctr__options_check(o, VMCTR_IMAGE_BUILD_OPTIONS_VERSION, 0,
+                                "vmctr_image_build_options")) < 0)
+    return r;
   vmctr__oci_build_params p = {
     .entrypoint = o->entrypoint, .cmd = o->cmd, .env = o->env,
     .workdir = o->workdir, .user = o->user, .architecture = o->architecture,

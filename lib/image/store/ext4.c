@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/options.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "image/store/store-internal.h"
@@ -100,13 +101,9 @@ int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *
 }
 
 int vmctr_image_ext4_options_init(vmctr_image_ext4_options *opts, uint32_t version) {
-  const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
-  if (!opts)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4_options_init: opts is NULL");
-  if (version != VMCTR_IMAGE_EXT4_OPTIONS_VERSION)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4_options: unknown version %u", version);
-  *opts = def;
-  return 0;
+  static const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
+  return vmctr__options_init(opts, &def, sizeof(def), version, VMCTR_IMAGE_EXT4_OPTIONS_VERSION,
+                             "vmctr_image_ext4_options");
 }
 
 static int report(const vmctr_image_ext4_options *o, uint64_t done, uint64_t total) {
@@ -129,9 +126,9 @@ int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, cha
 
   if (!img || !path_out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4: %s is NULL", !img ? "image" : "path_out");
-  if (o->version != VMCTR_IMAGE_EXT4_OPTIONS_VERSION || o->flags)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4_options: unknown version %u or flags 0x%x",
-                      o->version, o->flags);
+  if ((r = vmctr__options_check(o, VMCTR_IMAGE_EXT4_OPTIONS_VERSION, 0,
+                                "vmctr_image_ext4_options")) < 0)
+    return r;
   walk.bytes = walk.inodes = 0;
   if (nftw(img->rootfs, account, 64, FTW_PHYS | FTW_MOUNT) != 0)
     return vmctr__err_os(errno, "measuring %s", img->rootfs);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/options.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "image/layer/layer.h"
@@ -21,13 +22,9 @@
 #define IMPORT_KNOWN_FLAGS (VMCTR_IMAGE_IMPORT_NO_DEVICES | VMCTR_IMAGE_IMPORT_NO_SYNC)
 
 int vmctr_image_import_options_init(vmctr_image_import_options *opts, uint32_t version) {
-  const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
-  if (!opts)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options_init: opts is NULL");
-  if (version != VMCTR_IMAGE_IMPORT_OPTIONS_VERSION)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options: unknown version %u", version);
-  *opts = def;
-  return 0;
+  static const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  return vmctr__options_init(opts, &def, sizeof(def), version, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION,
+                             "vmctr_image_import_options");
 }
 
 /* Apply every layer into staging/rootfs and write staging/image.json. */
@@ -134,11 +131,9 @@ int vmctr_image_store_import(vmctr_image_store *s, const char *source,
   if (!s || !source || !*source)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: %s is NULL",
                       !s ? "store" : "source");
-  if (o->version != VMCTR_IMAGE_IMPORT_OPTIONS_VERSION)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options: unknown version %u",
-                      o->version);
-  if (o->flags & ~IMPORT_KNOWN_FLAGS)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: unknown flags 0x%x", o->flags);
+  if ((r = vmctr__options_check(o, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION, IMPORT_KNOWN_FLAGS,
+                                "vmctr_image_import_options")) < 0)
+    return r;
   vmctr__store_clean_tmp(s->root_fd);
   if (!(blobs = vmctr__path_join(s->root, "blobs")))
     return VMCTR_ENOMEM;

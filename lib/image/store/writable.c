@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/options.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "image/store/store-internal.h"
@@ -20,14 +21,9 @@
 #define WRITABLE_KNOWN_FLAGS (VMCTR_IMAGE_WRITABLE_USE_OVERLAY | VMCTR_IMAGE_WRITABLE_NO_REFLINK)
 
 int vmctr_image_writable_options_init(vmctr_image_writable_options *opts, uint32_t version) {
-  const vmctr_image_writable_options def = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
-  if (!opts)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_writable_options_init: opts is NULL");
-  if (version != VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_writable_options: unknown version %u",
-                      version);
-  *opts = def;
-  return 0;
+  static const vmctr_image_writable_options def = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
+  return vmctr__options_init(opts, &def, sizeof(def), version, VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION,
+                             "vmctr_image_writable_options");
 }
 
 /* Copy [off, off+len) from in to out: copy_file_range where it works, else
@@ -164,10 +160,9 @@ int vmctr_image_create_writable(vmctr_image *img, const char *dest,
   if (!img || !dest || !*dest)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_create_writable: %s is NULL",
                       !img ? "image" : "dest_path");
-  if (o->version != VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION || (o->flags & ~WRITABLE_KNOWN_FLAGS))
-    return vmctr__err(VMCTR_EINVAL, 0,
-                      "vmctr_image_writable_options: unknown version %u or flags 0x%x", o->version,
-                      o->flags);
+  if ((r = vmctr__options_check(o, VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION, WRITABLE_KNOWN_FLAGS,
+                                "vmctr_image_writable_options")) < 0)
+    return r;
   if (o->flags & VMCTR_IMAGE_WRITABLE_USE_OVERLAY) {
     if (o->scratch_size < 16ull * 1024 * 1024)
       return vmctr__err(VMCTR_EINVAL, 0, "overlay scratch disk: %llu bytes is less than 16 MiB",
