@@ -4,17 +4,22 @@
  * @brief Boot configurations: what a VM boots and with what resources.
  *
  * A vmctr_bootcfg is an opaque builder: kernel, initial filesystem (initfs),
- * kernel command-line arguments, vCPUs, memory, nested virtualization and
- * Rosetta, plus free string keys that the library keeps but does not
- * interpret. It is saved to and loaded from JSON:
+ * kernel command-line arguments, vCPUs, memory, nested virtualization,
+ * Rosetta, kernel modules for a stock kernel and firmware tables, plus free
+ * keys. It is saved to and loaded from JSON:
  *
  * @code{.json}
  * { "version": 1, "kernel": "/var/lib/vmctr/vmlinux", "initfs": "/var/lib/vmctr/initfs.cpio.gz",
  *   "cmdline": ["console=hvc0", "quiet"], "cpus": 2, "memory": 1073741824,
- *   "nested_virtualization": false, "rosetta": false, "com.example.note": "hi" }
+ *   "nested_virtualization": false, "rosetta": false, "firmware_tables": "auto",
+ *   "com.example.note": "hi" }
  * @endcode
  *
- * Unknown keys survive a load/save round trip with their JSON values intact.
+ * Free keys (every key that is not a typed setting) are kept but not
+ * interpreted: no part of libvmctr reads them, so they never change how a VM
+ * boots. In particular a boot config cannot add hypervisor arguments; a
+ * "qemu.args" key is a free key like any other. Free keys survive a
+ * load/save round trip with their JSON values intact.
  * A builder is not thread-safe: use one from one thread at a time.
  */
 #ifndef VMCTR_BOOTCFG_H
@@ -42,7 +47,8 @@ typedef struct vmctr_bootcfg vmctr_bootcfg;
 /**
  * Create an empty builder with the defaults (no kernel, no initfs, no
  * arguments, VMCTR_BOOTCFG_DEFAULT_CPUS, VMCTR_BOOTCFG_DEFAULT_MEMORY,
- * nested virtualization and Rosetta off).
+ * nested virtualization and Rosetta off, no modules, firmware tables
+ * VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO).
  *
  * @return 0, VMCTR_EINVAL (NULL out) or VMCTR_ENOMEM.
  */
@@ -152,20 +158,65 @@ VMCTR_API int vmctr_bootcfg_set_rosetta(vmctr_bootcfg *cfg, int32_t enabled);
 VMCTR_API int32_t vmctr_bootcfg_rosetta(const vmctr_bootcfg *cfg);
 
 /**
+ * Set the directory of kernel modules for a stock kernel (such as Debian's
+ * cloud kernel, which has the virtio drivers as modules). It holds a file
+ * named "load-order" that lists module file names, one a line, dependencies
+ * first; those modules go into the initfs that libvmctr builds when no
+ * initfs is set. NULL unsets it. Checked by vmctr_bootcfg_validate() (must
+ * be a directory holding a load-order file), not here.
+ * @return 0, VMCTR_EINVAL (empty path) or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_bootcfg_set_modules(vmctr_bootcfg *cfg, const char *dir);
+
+/** The modules directory, or NULL if unset. Borrowed from cfg until it changes or is freed. */
+VMCTR_API const char *vmctr_bootcfg_modules(const vmctr_bootcfg *cfg);
+
+/** Firmware tables on exactly when modules are set (the default). */
+#define VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO (-1)
+/** Devices are not described in firmware tables. */
+#define VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF 0
+/** Devices are described in firmware tables. */
+#define VMCTR_BOOTCFG_FIRMWARE_TABLES_ON 1
+
+/**
+ * Choose whether the VM's devices are described in firmware tables (ACPI on
+ * x86_64). Stock kernels, which cannot take virtio-mmio devices from the
+ * command line, find their devices only there; the default, AUTO, turns
+ * them on exactly when modules are set.
+ * @param mode VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO, _OFF or _ON.
+ * @return 0, or VMCTR_EINVAL for another mode or a NULL cfg.
+ */
+VMCTR_API int vmctr_bootcfg_set_firmware_tables(vmctr_bootcfg *cfg, int32_t mode);
+
+/**
+ * The firmware-tables mode as set: VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO (-1,
+ * the default), _OFF (0) or _ON (1). VMCTR_EINVAL (-2) if cfg is NULL.
+ */
+VMCTR_API int32_t vmctr_bootcfg_firmware_tables(const vmctr_bootcfg *cfg);
+
+/**
+ * The effective choice, AUTO resolved: 1 if the VM gets firmware tables,
+ * else 0. VMCTR_EINVAL if cfg is NULL.
+ */
+VMCTR_API int32_t vmctr_bootcfg_firmware_tables_effective(const vmctr_bootcfg *cfg);
+
+/**
  * Set any key from a string, or remove it.
  *
  * Known keys are parsed into their typed settings:
- * - "kernel", "initfs": a path;
+ * - "kernel", "initfs", "modules": a path;
  * - "cmdline": arguments separated by blanks (double quotes group blanks
  *   into one argument and stay in it, as the kernel reads them; an empty
  *   string removes every argument);
  * - "cpus": a decimal count;
  * - "memory": bytes, or a number with a binary suffix K, M, G or T
  *   (optionally followed by "iB" or "B"), e.g. "512M", "2GiB";
- * - "nested_virtualization", "rosetta": "true"/"false", "1"/"0", "yes"/"no", "on"/"off".
+ * - "nested_virtualization", "rosetta": "true"/"false", "1"/"0", "yes"/"no", "on"/"off";
+ * - "firmware_tables": "auto", or a boolean as above ("acpi" is accepted as
+ *   its old name).
  *
- * Any other key (1 to 256 bytes of UTF-8, not "version") is kept as a string
- * and written to JSON as one.
+ * Any other key (1 to 256 bytes of UTF-8, not "version") is a free key: kept
+ * as a string, written to JSON as one, and not interpreted.
  *
  * @param value the new value, or NULL to remove the key; removing a known key
  *              restores its default, and removing an absent free key succeeds.
@@ -176,13 +227,14 @@ VMCTR_API int vmctr_bootcfg_set(vmctr_bootcfg *cfg, const char *key, const char 
 
 /**
  * Get any key as a string: the form vmctr_bootcfg_set() accepts for known
- * keys (memory in bytes, booleans as "true"/"false"), the string itself for
+ * keys (memory in bytes, booleans as "true"/"false", firmware_tables as
+ * "auto", "on" or "off"), the string itself for
  * string-valued free keys, and compact JSON text for free keys whose value
  * (loaded from a file) is not a string.
  *
  * @param out receives the value; free it with vmctr_free().
  * @return 0; VMCTR_ENOENT if the key is unset (a known key whose value is
- *         unset, such as a missing kernel or an empty command line, or an
+ *         unset, such as a missing kernel or modules or an empty command line, or an
  *         absent free key);
  *         VMCTR_EINVAL; VMCTR_ENOMEM.
  */
@@ -203,6 +255,9 @@ VMCTR_API int vmctr_bootcfg_keys(const vmctr_bootcfg *cfg, char ***out);
  * Reports the first problem with a message that names the key:
  * - no kernel, or a kernel or initfs that is missing (VMCTR_ENOENT) or
  *   unreadable (VMCTR_EPERM) or not a regular file (VMCTR_EINVAL);
+ * - modules, if set, that are not a directory (VMCTR_EINVAL) or that are
+ *   missing or lack a load-order file (VMCTR_ENOENT), or whose load-order
+ *   file is unreadable (VMCTR_EPERM) or not a regular file (VMCTR_EINVAL);
  * - cpus of 0 or above the host's maximum (VMCTR_EINVAL);
  * - memory that is not a whole MiB, below VMCTR_BOOTCFG_MIN_MEMORY or above
  *   the host's maximum (VMCTR_EINVAL);
@@ -230,8 +285,9 @@ VMCTR_API int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json);
  *
  * Refuses text over VMCTR_BOOTCFG_MAX_JSON (VMCTR_ETOOBIG); malformed JSON,
  * a top level that is not an object, duplicate keys, and wrong types or
- * out-of-range values for known keys (VMCTR_EPARSE, the message names the
- * line and column or the key); a format version newer than
+ * out-of-range values for known keys, and both "firmware_tables" and its old
+ * name "acpi" (VMCTR_EPARSE, the message names the line and column or the
+ * key); a format version newer than
  * VMCTR_BOOTCFG_FORMAT_VERSION (VMCTR_EUNSUPPORTED).
  *
  * @param json the text; need not be NUL-terminated.

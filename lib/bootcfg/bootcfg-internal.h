@@ -34,6 +34,8 @@ struct vmctr_bootcfg {
   uint64_t memory;
   bool nested_virt;
   bool rosetta;
+  char *modules;           /* NULL: unset */
+  int32_t firmware_tables; /* a VMCTR_BOOTCFG_FIRMWARE_TABLES_* mode */
   struct vmctr__bootcfg_extra *extras; /* insertion order */
   size_t nextras;
 };
@@ -65,6 +67,14 @@ int vmctr__bootcfg_parse_memory(const char *s, uint64_t *out);
 
 /* Parse a boolean ("true"/"false", "1"/"0", "yes"/"no", "on"/"off"). */
 int vmctr__bootcfg_parse_bool(const char *s, bool *out);
+
+/* Parse a firmware-tables mode: "auto", or a boolean as above. */
+int vmctr__bootcfg_parse_firmware_tables(const char *s, int32_t *out);
+/* The written form of a mode: "auto", "on" or "off" (get() and JSON). */
+const char *vmctr__bootcfg_firmware_tables_name(int32_t mode);
+
+/* The name files and callers used before "firmware_tables" was typed. */
+#define VMCTR__BOOTCFG_OLD_FIRMWARE_TABLES_KEY "acpi"
 
 /* Split a command line into arguments: blanks separate them, double quotes
  * group blanks into one argument and are kept (the kernel reads them). */

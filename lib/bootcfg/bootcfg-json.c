@@ -106,11 +106,30 @@ static int parse_path(const cJSON *item, const char *what, vmctr_bootcfg *cfg) {
     return r;
   if (!*s)
     return vmctr__err(VMCTR_EPARSE, 0,
-                      "%s: key \"%s\": the path is empty; give a file path or leave the key out",
+                      "%s: key \"%s\": the path is empty; give a path or leave the key out",
                       what, item->string);
-  r = strcmp(item->string, "kernel") == 0 ? vmctr_bootcfg_set_kernel(cfg, s)
-                                          : vmctr_bootcfg_set_initfs(cfg, s);
-  return r;
+  if (strcmp(item->string, "kernel") == 0)
+    return vmctr_bootcfg_set_kernel(cfg, s);
+  if (strcmp(item->string, "initfs") == 0)
+    return vmctr_bootcfg_set_initfs(cfg, s);
+  return vmctr_bootcfg_set_modules(cfg, s);
+}
+
+/* Written as "auto", "on" or "off"; read also as a JSON boolean or any
+ * string the generic setter takes, under this name or the old "acpi". */
+static int parse_firmware_tables(const cJSON *item, const char *what, vmctr_bootcfg *cfg) {
+  int32_t mode;
+  if (cJSON_IsBool(item))
+    mode = cJSON_IsTrue(item) ? VMCTR_BOOTCFG_FIRMWARE_TABLES_ON
+                              : VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF;
+  else if (!cJSON_IsString(item) || !item->valuestring ||
+           vmctr__bootcfg_parse_firmware_tables(item->valuestring, &mode) < 0)
+    return vmctr__err(VMCTR_EPARSE, 0,
+                      "%s: key \"%s\": expected \"auto\", \"on\", \"off\", true or false, got %s",
+                      what, item->string,
+                      cJSON_IsString(item) ? "another string" : vmctr__json_type_name(item));
+  cfg->firmware_tables = mode;
+  return 0;
 }
 
 static int parse_cmdline(const cJSON *item, const char *what, vmctr_bootcfg *cfg) {
@@ -147,8 +166,11 @@ static int parse_member(const cJSON *item, const char *what, vmctr_bootcfg *cfg)
 
   if (strcmp(key, "version") == 0)
     return 0; /* checked first, by parse_version() */
-  if (strcmp(key, "kernel") == 0 || strcmp(key, "initfs") == 0)
+  if (strcmp(key, "kernel") == 0 || strcmp(key, "initfs") == 0 || strcmp(key, "modules") == 0)
     return parse_path(item, what, cfg);
+  if (strcmp(key, "firmware_tables") == 0 ||
+      strcmp(key, VMCTR__BOOTCFG_OLD_FIRMWARE_TABLES_KEY) == 0)
+    return parse_firmware_tables(item, what, cfg);
   if (strcmp(key, "cmdline") == 0)
     return parse_cmdline(item, what, cfg);
   if (strcmp(key, "cpus") == 0) {
@@ -211,6 +233,16 @@ int vmctr__bootcfg_parse(vmctr_bootcfg **out, const char *json, size_t len, cons
    * other key: a newer file says "upgrade", not "wrong type". */
   if ((r = parse_version(root, what)) < 0)
     goto out;
+  /* Two names for one setting: neither silently wins. */
+  if (cJSON_GetObjectItemCaseSensitive(root, VMCTR__BOOTCFG_OLD_FIRMWARE_TABLES_KEY) &&
+      cJSON_GetObjectItemCaseSensitive(root, "firmware_tables")) {
+    r = vmctr__err(VMCTR_EPARSE, 0,
+                   "%s: key \"" VMCTR__BOOTCFG_OLD_FIRMWARE_TABLES_KEY
+                   "\" is the old name of \"firmware_tables\", which is also present; remove "
+                   "\"" VMCTR__BOOTCFG_OLD_FIRMWARE_TABLES_KEY "\"",
+                   what);
+    goto out;
+  }
   if ((r = vmctr_bootcfg_new(&cfg)) < 0)
     goto out;
   cJSON_ArrayForEach(item, root) {
@@ -334,6 +366,10 @@ int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json) {
       !add_exact_uint(root, "memory", cfg->memory) ||
       !vmctr__json_add_bool(root, "nested_virtualization", cfg->nested_virt) ||
       !vmctr__json_add_bool(root, "rosetta", cfg->rosetta))
+    goto out;
+  if (cfg->modules && !vmctr__json_add_string(root, "modules", cfg->modules))
+    goto out;
+  if (!vmctr__json_add_string(root, "firmware_tables", vmctr__bootcfg_firmware_tables_name(cfg->firmware_tables)))
     goto out;
   for (size_t i = 0; i < cfg->nextras; i++) {
     if ((r = build_extra(&cfg->extras[i], &item)) < 0 ||

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,9 +15,10 @@
 
 #define MIB UINT64_C(1048576)
 
-/* The file must exist, be a regular file and be readable by this process:
- * the VMM opens it with our credentials. */
-static int check_file(const char *key, const char *path) {
+/* The path must exist and be a regular file (or a directory, if want_dir);
+ * `hint` says what to do when it is of the wrong kind. A file must be
+ * readable by this process: the VMM opens it with our credentials. */
+static int check_path(const char *key, const char *path, bool want_dir, const char *hint) {
   struct stat st;
   int fd;
 
@@ -24,13 +27,13 @@ static int check_file(const char *key, const char *path) {
     struct stat lst;
     if (e == ENOENT && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
       return vmctr__err(VMCTR_ENOENT, e,
-                        "%s: %s is a symbolic link to a file that does not exist; fix the link "
-                        "or set \"%s\" to the real file",
-                        key, path, key);
+                        "%s: %s is a symbolic link to a %s that does not exist; fix the link "
+                        "or set \"%s\" to the real one",
+                        key, path, want_dir ? "directory" : "file", key);
     if (e == ENOENT)
       return vmctr__err(VMCTR_ENOENT, e,
-                        "%s: %s does not exist; check the path or set \"%s\" to an existing file",
-                        key, path, key);
+                        "%s: %s does not exist; check the path or set \"%s\" to an existing %s",
+                        key, path, key, want_dir ? "directory" : "file");
     if (e == EACCES)
       return vmctr__err(VMCTR_EPERM, e,
                         "%s: %s cannot be reached by this process (permission denied); fix the "
@@ -38,10 +41,13 @@ static int check_file(const char *key, const char *path) {
                         key, path);
     return vmctr__err_os(e, "%s: %s", key, path);
   }
-  if (!S_ISREG(st.st_mode))
-    return vmctr__err(VMCTR_EINVAL, 0, "%s: %s is %s, not a regular file; set \"%s\" to the %s file",
-                      key, path, S_ISDIR(st.st_mode) ? "a directory" : "a special file", key,
-                      key[0] == 'k' ? "kernel image" : "initial filesystem (cpio)");
+  if (want_dir && !S_ISDIR(st.st_mode))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: %s is not a directory; %s", key, path, hint);
+  if (!want_dir && !S_ISREG(st.st_mode))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: %s is %s, not a regular file; %s", key, path,
+                      S_ISDIR(st.st_mode) ? "a directory" : "a special file", hint);
+  if (want_dir)
+    return 0; /* what is read inside it is checked on its own */
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
@@ -54,6 +60,33 @@ static int check_file(const char *key, const char *path) {
   }
   close(fd);
   return 0;
+}
+
+static int check_file(const char *key, const char *path) {
+  return check_path(key, path, false,
+                    key[0] == 'k' ? "set \"kernel\" to the kernel image file"
+                                  : "set \"initfs\" to the initial filesystem (cpio) file");
+}
+
+/* The initfs builder reads the load-order file and the modules it names;
+ * the names themselves are checked when it packs them. */
+static int check_modules(const char *dir) {
+  static const char hint[] =
+      "set \"modules\" to a directory of kernel modules with a load-order file "
+      "(kernel/fetch-debian-kernel.sh writes one)";
+  char *order = NULL;
+  struct stat st;
+  int r;
+  if ((r = check_path("modules", dir, true, hint)) < 0)
+    return r;
+  if (asprintf(&order, "%s/load-order", dir) < 0)
+    return vmctr__err_nomem();
+  if (lstat(order, &st) < 0 && errno == ENOENT)
+    r = vmctr__err(VMCTR_ENOENT, errno, "modules: %s has no load-order file; %s", dir, hint);
+  else
+    r = check_path("modules", order, false, hint);
+  free(order);
+  return r;
 }
 
 static int check_resources(const vmctr_bootcfg *cfg, const vmctr_caps *caps) {
@@ -117,6 +150,8 @@ int vmctr_bootcfg_validate(const vmctr_bootcfg *cfg, const vmctr_caps *caps) {
   if ((r = check_file("kernel", cfg->kernel)) < 0)
     return r;
   if (cfg->initfs && (r = check_file("initfs", cfg->initfs)) < 0)
+    return r;
+  if (cfg->modules && (r = check_modules(cfg->modules)) < 0)
     return r;
   if (!caps) {
     if ((r = vmctr_caps_probe(&probed, VMCTR_CAPS_PROBE_QUICK)) < 0)

@@ -16,14 +16,30 @@
 /* The known keys, in the fixed order of keys(); indexes are the K_ values. */
 static const char *const known_keys[] = {
   "kernel", "initfs", "cmdline", "cpus", "memory", "nested_virtualization", "rosetta",
+  "modules", "firmware_tables",
 };
 
-enum { K_KERNEL, K_INITFS, K_CMDLINE, K_CPUS, K_MEMORY, K_NESTED, K_ROSETTA, K_NONE };
+enum {
+  K_KERNEL,
+  K_INITFS,
+  K_CMDLINE,
+  K_CPUS,
+  K_MEMORY,
+  K_NESTED,
+  K_ROSETTA,
+  K_MODULES,
+  K_FIRMWARE,
+  K_NONE
+};
 
 static int known_index(const char *key) {
   for (size_t i = 0; i < VMCTR_ARRAY_SIZE(known_keys); i++)
     if (strcmp(key, known_keys[i]) == 0)
       return (int)i;
+  /* Callers that set the old free key keep working, and the name can never
+   * become a free key that a later load would read as the typed setting. */
+  if (strcmp(key, VMCTR__BOOTCFG_OLD_FIRMWARE_TABLES_KEY) == 0)
+    return K_FIRMWARE;
   return K_NONE;
 }
 
@@ -31,6 +47,7 @@ void vmctr__bootcfg_init(vmctr_bootcfg *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->cpus = VMCTR_BOOTCFG_DEFAULT_CPUS;
   cfg->memory = VMCTR_BOOTCFG_DEFAULT_MEMORY;
+  cfg->firmware_tables = VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO;
 }
 
 static void free_args(char **args, size_t n) {
@@ -42,6 +59,7 @@ static void free_args(char **args, size_t n) {
 void vmctr__bootcfg_clear(vmctr_bootcfg *cfg) {
   free(cfg->kernel);
   free(cfg->initfs);
+  free(cfg->modules);
   free_args(cfg->args, cfg->nargs);
   for (size_t i = 0; i < cfg->nextras; i++) {
     free(cfg->extras[i].key);
@@ -81,8 +99,10 @@ int vmctr_bootcfg_clone(vmctr_bootcfg **out, const vmctr_bootcfg *cfg) {
   c->memory = cfg->memory;
   c->nested_virt = cfg->nested_virt;
   c->rosetta = cfg->rosetta;
+  c->firmware_tables = cfg->firmware_tables;
   if ((cfg->kernel && !(c->kernel = vmctr__strdup(cfg->kernel))) ||
-      (cfg->initfs && !(c->initfs = vmctr__strdup(cfg->initfs)))) {
+      (cfg->initfs && !(c->initfs = vmctr__strdup(cfg->initfs))) ||
+      (cfg->modules && !(c->modules = vmctr__strdup(cfg->modules)))) {
     r = VMCTR_ENOMEM;
     goto fail;
   }
@@ -101,7 +121,7 @@ fail:
   return r;
 }
 
-/* Shared by kernel and initfs: copy first so that failure leaves cfg as it was. */
+/* Shared by kernel, initfs and modules: copy first so that failure leaves cfg as it was. */
 static int set_path(vmctr_bootcfg *cfg, char **slot, const char *path, const char *key) {
   char *copy = NULL;
   if (!cfg)
@@ -109,7 +129,7 @@ static int set_path(vmctr_bootcfg *cfg, char **slot, const char *path, const cha
   if (path) {
     if (!*path)
       return vmctr__err(VMCTR_EINVAL, 0,
-                        "%s: the path is empty; give a file path, or NULL to unset it", key);
+                        "%s: the path is empty; give a path, or NULL to unset it", key);
     if (!(copy = vmctr__strdup(path)))
       return VMCTR_ENOMEM;
   }
@@ -129,6 +149,12 @@ int vmctr_bootcfg_set_initfs(vmctr_bootcfg *cfg, const char *path) {
 }
 
 const char *vmctr_bootcfg_initfs(const vmctr_bootcfg *cfg) { return cfg ? cfg->initfs : NULL; }
+
+int vmctr_bootcfg_set_modules(vmctr_bootcfg *cfg, const char *dir) {
+  return set_path(cfg, cfg ? &cfg->modules : NULL, dir, "modules");
+}
+
+const char *vmctr_bootcfg_modules(const vmctr_bootcfg *cfg) { return cfg ? cfg->modules : NULL; }
 
 /* The kernel's own splitter (lib/cmdline.c next_arg) ends an argument at a
  * blank outside double quotes. An argument that would split, or whose quote
@@ -283,6 +309,35 @@ int vmctr_bootcfg_set_rosetta(vmctr_bootcfg *cfg, int32_t enabled) {
 
 int32_t vmctr_bootcfg_rosetta(const vmctr_bootcfg *cfg) { return cfg && cfg->rosetta ? 1 : 0; }
 
+int vmctr_bootcfg_set_firmware_tables(vmctr_bootcfg *cfg, int32_t mode) {
+  if (!cfg)
+    return vmctr__err(VMCTR_EINVAL, 0, "firmware_tables: the boot config is NULL");
+  if (mode != VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO && mode != VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF &&
+      mode != VMCTR_BOOTCFG_FIRMWARE_TABLES_ON)
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "firmware_tables: %" PRId32 " is not a mode; give "
+                      "VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO (-1), _OFF (0) or _ON (1)",
+                      mode);
+  cfg->firmware_tables = mode;
+  return 0;
+}
+
+int32_t vmctr_bootcfg_firmware_tables(const vmctr_bootcfg *cfg) {
+  if (!cfg)
+    return vmctr__err(VMCTR_EINVAL, 0, "firmware_tables: the boot config is NULL");
+  return cfg->firmware_tables;
+}
+
+int32_t vmctr_bootcfg_firmware_tables_effective(const vmctr_bootcfg *cfg) {
+  if (!cfg)
+    return vmctr__err(VMCTR_EINVAL, 0, "firmware_tables: the boot config is NULL");
+  /* Stock kernels are the ones that need modules, and they have no
+   * virtio-mmio command-line devices, so they find devices only in tables. */
+  if (cfg->firmware_tables == VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO)
+    return cfg->modules ? 1 : 0;
+  return cfg->firmware_tables;
+}
+
 int vmctr__bootcfg_put_extra(vmctr_bootcfg *cfg, const char *key, const char *value,
                              bool is_json) {
   struct vmctr__bootcfg_extra *grown;
@@ -378,6 +433,24 @@ int vmctr__bootcfg_parse_bool(const char *s, bool *out) {
   return VMCTR_EINVAL;
 }
 
+int vmctr__bootcfg_parse_firmware_tables(const char *s, int32_t *out) {
+  bool on;
+  if (strcasecmp(s, "auto") == 0) {
+    *out = VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO;
+    return 0;
+  }
+  if (vmctr__bootcfg_parse_bool(s, &on) < 0)
+    return VMCTR_EINVAL;
+  *out = on ? VMCTR_BOOTCFG_FIRMWARE_TABLES_ON : VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF;
+  return 0;
+}
+
+const char *vmctr__bootcfg_firmware_tables_name(int32_t mode) {
+  return mode == VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO ? "auto"
+         : mode == VMCTR_BOOTCFG_FIRMWARE_TABLES_ON ? "on"
+                                                    : "off";
+}
+
 int vmctr__bootcfg_split_cmdline(const char *s, char ***out, size_t *out_n) {
   char **v = NULL, **grown;
   size_t n = 0;
@@ -423,6 +496,7 @@ fail:
 
 int vmctr_bootcfg_set(vmctr_bootcfg *cfg, const char *key, const char *value) {
   uint64_t num;
+  int32_t mode;
   bool flag;
   char **args = NULL;
   size_t n = 0;
@@ -467,6 +541,16 @@ int vmctr_bootcfg_set(vmctr_bootcfg *cfg, const char *key, const char *value) {
     if ((r = vmctr__bootcfg_parse_memory(value, &num)) < 0)
       return r;
     return vmctr_bootcfg_set_memory(cfg, num);
+  case K_MODULES:
+    return vmctr_bootcfg_set_modules(cfg, value);
+  case K_FIRMWARE:
+    mode = VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO;
+    if (value && vmctr__bootcfg_parse_firmware_tables(value, &mode) < 0)
+      return vmctr__err(VMCTR_EINVAL, 0,
+                        "%s: \"%s\" is not a firmware-tables mode; give auto, on/off, "
+                        "true/false, yes/no or 1/0",
+                        key, value);
+    return vmctr_bootcfg_set_firmware_tables(cfg, mode);
   default: /* K_NESTED, K_ROSETTA */
     flag = false;
     if (value && vmctr__bootcfg_parse_bool(value, &flag) < 0)
@@ -482,8 +566,9 @@ static int get_known(const vmctr_bootcfg *cfg, int k, char **out) {
   char *s = NULL;
   switch (k) {
   case K_KERNEL:
-  case K_INITFS: {
-    const char *v = k == K_KERNEL ? cfg->kernel : cfg->initfs;
+  case K_INITFS:
+  case K_MODULES: {
+    const char *v = k == K_KERNEL ? cfg->kernel : k == K_INITFS ? cfg->initfs : cfg->modules;
     if (!v)
       return VMCTR_ENOENT;
     s = vmctr__strdup(v);
@@ -497,6 +582,9 @@ static int get_known(const vmctr_bootcfg *cfg, int k, char **out) {
   case K_MEMORY:
     if (asprintf(&s, "%" PRIu64, k == K_CPUS ? (uint64_t)cfg->cpus : cfg->memory) < 0)
       s = NULL;
+    break;
+  case K_FIRMWARE:
+    s = vmctr__strdup(vmctr__bootcfg_firmware_tables_name(cfg->firmware_tables));
     break;
   default:
     s = vmctr__strdup((k == K_NESTED ? cfg->nested_virt : cfg->rosetta) ? "true" : "false");
@@ -541,7 +629,7 @@ int vmctr_bootcfg_keys(const vmctr_bootcfg *cfg, char ***out) {
     return vmctr__err_nomem();
   for (size_t i = 0; i < VMCTR_ARRAY_SIZE(known_keys); i++) {
     if ((i == K_KERNEL && !cfg->kernel) || (i == K_INITFS && !cfg->initfs) ||
-        (i == K_CMDLINE && cfg->nargs == 0))
+        (i == K_CMDLINE && cfg->nargs == 0) || (i == K_MODULES && !cfg->modules))
       continue;
     if (!(v[n++] = vmctr__strdup(known_keys[i])))
       goto nomem;
