@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
     rc |= code != 0;
   }
   printf("rss_kib %ld\n", rss_kib());
-  vmctr_container_kill(c, 9);
+  vmctr_process_kill(vmctr_container_init_process(c), 9);
   vmctr_container_stop(c, 1000);
   vmctr_container_free(c);
   vmctr_container_config_free(cfg);

@@ -63,7 +63,7 @@ int example_setup_rootfs(struct example_setup *s, const char *store_opt, const c
     goto out;
   }
   /* A rootfs mount's destination is not used; any absolute path will do. */
-  if (vmctr_mount_new_block(&s->rootfs, s->disk, "/rootfs") < 0) {
+  if (vmctr_mount_new_block(&s->rootfs, s->disk, NULL) < 0) {
     example_fail("vmctr", "rootfs mount");
     goto out;
   }

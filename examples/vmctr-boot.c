@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
   if (wait) {
     /* An event loop would watch this fd next to its others. */
     struct pollfd p = {.fd = vmctr_vmm_event_fd(vm), .events = POLLIN};
-    while (vmctr_vmm_state(vm) == VMCTR_VMM_STATE_RUNNING)
+    while (vmctr_vmm_dispatch(vm) == VMCTR_VMM_STATE_RUNNING)
       poll(&p, 1, -1);
   } else if (vmctr_vmm_stop(vm, 5000) < 0) {
     rc = fail("stop");

@@ -205,7 +205,7 @@ static int make_bootcfg(const struct opts *o, vmctr_bootcfg **out) {
   const char *kernel = o->kernel ? o->kernel : example_default_kernel();
   if ((kernel && vmctr_bootcfg_set_kernel(b, kernel) < 0) ||
       (o->initfs && vmctr_bootcfg_set_initfs(b, o->initfs) < 0) ||
-      (o->modules && vmctr_bootcfg_set(b, "modules", o->modules) < 0) ||
+      (o->modules && vmctr_bootcfg_set_modules(b, o->modules) < 0) ||
       vmctr_bootcfg_set_cpus(b, o->cpus) < 0 || vmctr_bootcfg_set_memory(b, mem) < 0 ||
       vmctr_bootcfg_set_nested_virtualization(b, o->virtualization) < 0) {
     vmctr_bootcfg_free(b);
@@ -290,6 +290,17 @@ static int make_config(const struct opts *o, const vmctr_image *img, vmctr_conta
 
 /* ---- running it ---- */
 
+/* The guest numbers signals as Linux does; the host may not (macOS). */
+static int32_t guest_signal(int host) {
+  switch (host) {
+  case SIGINT: return VMCTR_SIGINT;
+  case SIGTERM: return VMCTR_SIGTERM;
+  case SIGHUP: return VMCTR_SIGHUP;
+  case SIGQUIT: return VMCTR_SIGQUIT;
+  default: return VMCTR_SIGTERM;
+  }
+}
+
 static int run(vmctr_container *c, const struct opts *o) {
   sigset_t set;
   sigemptyset(&set);
@@ -307,19 +318,24 @@ static int run(vmctr_container *c, const struct opts *o) {
     raw_tty();
 
   int32_t code = -1, sig = -1;
-  struct pollfd pf[2] = {{sfd, POLLIN, 0}, {vmctr_container_event_fd(c), POLLIN, 0}};
+  vmctr_process *init = vmctr_container_init_process(c);
+  /* The init process's fd says it exited; the container's, that its VM died. */
+  struct pollfd pf[3] = {{sfd, POLLIN, 0}, {vmctr_container_event_fd(c), POLLIN, 0},
+                         {vmctr_process_event_fd(init), POLLIN, 0}};
   for (;;) {
-    int r = vmctr_container_wait(c, 0, &code, &sig);
+    int r = vmctr_process_wait(init, 0, &code, &sig);
     if (r == 0)
       break;
     if (r != VMCTR_ETIMEDOUT) {
       restore_tty();
       return fail("wait");
     }
-    if (poll(pf, 2, -1) < 0 && errno != EINTR)
+    if (poll(pf, 3, -1) < 0 && errno != EINTR)
       break;
     if (pf[1].revents)
-      vmctr_container_process_events(c);
+      vmctr_container_dispatch(c);
+    if (pf[2].revents)
+      vmctr_process_dispatch(init);
     if (pf[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -328,9 +344,9 @@ static int run(vmctr_container *c, const struct opts *o) {
         uint32_t rows, cols;
         window_size(&rows, &cols);
         if (o->tty)
-          vmctr_container_resize(c, rows, cols);
+          vmctr_process_resize(init, rows, cols);
       } else {
-        vmctr_container_kill(c, (int32_t)si.ssi_signo);
+        vmctr_process_kill(init, guest_signal((int)si.ssi_signo));
       }
     }
   }

@@ -93,7 +93,8 @@ typedef struct vmctr_mount vmctr_mount;
  *
  * @param out          receives the mount; free it with vmctr_mount_free().
  * @param host_path    the image or device on the host (checked by validate).
- * @param destination  the absolute, normalized guest path (not "/").
+ * @param destination  the absolute, normalized guest path (not "/"), or NULL
+ *                     for a container's root filesystem, which has none.
  * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
  */
 VMCTR_API int vmctr_mount_new_block(vmctr_mount **out, const char *host_path,
@@ -101,7 +102,8 @@ VMCTR_API int vmctr_mount_new_block(vmctr_mount **out, const char *host_path,
 
 /**
  * A virtiofs share of a host directory: read-write, cache
- * VMCTR_MOUNT_SHARE_CACHE_AUTO, no tag (one is generated per VM).
+ * VMCTR_MOUNT_SHARE_CACHE_AUTO, no tag (one is generated per VM). As for a
+ * block mount, destination NULL makes a root filesystem mount.
  * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
  */
 VMCTR_API int vmctr_mount_new_share(vmctr_mount **out, const char *host_dir,

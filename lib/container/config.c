@@ -206,10 +206,15 @@ int vmctr_container_config_set_sysctl(vmctr_container_config *c, const char *key
 int vmctr_container_config_add_mount(vmctr_container_config *c, const vmctr_mount *m) {
   if (!c || !m)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_config_add_mount: NULL argument");
-  int r = vmctr_mount_validate(m);
-  if (r < 0)
-    return r;
+  if (!vmctr_mount_destination(m))
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "vmctr_container_config_add_mount: the mount of %s has no destination; "
+                      "give the absolute path where the container sees it",
+                      vmctr_mount_source(m) ? vmctr_mount_source(m) : "(none)");
+  /* The host-side checks (does the source exist?) run once, in
+   * vmctr_container_new(), when the container is made. */
   vmctr_mount *copy;
+  int r;
   if ((r = vmctr_mount_clone(&copy, m)) < 0)
     return r;
   vmctr_mount **nm = realloc(c->mounts, (c->nmounts + 1) * sizeof(*nm));

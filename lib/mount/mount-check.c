@@ -257,8 +257,13 @@ int vmctr_mount_validate(const vmctr_mount *m) {
   int r;
   if (!m)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_mount_validate: m is NULL");
-  snprintf(what, sizeof(what), "mount at %.256s", m->destination ? m->destination : "(none)");
-  if ((r = vmctr__mount_check_destination(m->destination, VMCTR_EINVAL, what)) < 0)
+  if (m->destination)
+    snprintf(what, sizeof(what), "mount at %.256s", m->destination);
+  else
+    snprintf(what, sizeof(what), "root filesystem mount of %.256s", m->source ? m->source : "(none)");
+  /* No destination: a root filesystem, which only block and share mounts can be. */
+  if ((m->destination || (m->kind != VMCTR_MOUNT_BLOCK && m->kind != VMCTR_MOUNT_SHARE)) &&
+      (r = vmctr__mount_check_destination(m->destination, VMCTR_EINVAL, what)) < 0)
     return r;
   if (m->options && (r = vmctr__mount_check_options(m->options, VMCTR_EINVAL, what)) < 0)
     return r;

@@ -42,7 +42,7 @@ static int mount_to_cjson(const vmctr_mount *m, cJSON **out) {
     return vmctr__err_nomem();
   ok = vmctr__json_add_string(o, "kind", vmctr__mount_kind_name(m->kind)) &&
        (!m->source || vmctr__json_add_string(o, "source", m->source)) &&
-       vmctr__json_add_string(o, "destination", m->destination) &&
+       (!m->destination || vmctr__json_add_string(o, "destination", m->destination)) &&
        vmctr__json_add_bool(o, "read_only", m->read_only) &&
        (!m->options || vmctr__json_add_string(o, "options", m->options));
   switch (m->kind) {
@@ -225,7 +225,8 @@ static int mount_from_cjson(const cJSON *obj, const char *what, vmctr_mount **ou
     if ((r = parse_member(item, what, m)) < 0)
       goto fail;
   }
-  if (!m->destination) {
+  /* Only a root filesystem (a block or share mount) goes without one. */
+  if (!m->destination && kind != VMCTR_MOUNT_BLOCK && kind != VMCTR_MOUNT_SHARE) {
     r = vmctr__err(VMCTR_EPARSE, 0,
                    "%s: key \"destination\" is missing; give the absolute guest path", what);
     goto fail;

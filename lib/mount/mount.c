@@ -80,7 +80,9 @@ static int new_mount(vmctr_mount **out, uint32_t kind, const char *fn, const cha
   int r;
   if (!out)
     return vmctr__err(VMCTR_EINVAL, 0, "%s: out is NULL", fn);
-  if ((r = vmctr__mount_check_destination(destination, VMCTR_EINVAL, fn)) < 0)
+  /* Block and share mounts may have no destination: a container's root. */
+  if ((destination || kind == VMCTR_MOUNT_TMPFS || kind == VMCTR_MOUNT_ANY) &&
+      (r = vmctr__mount_check_destination(destination, VMCTR_EINVAL, fn)) < 0)
     return r;
   if (kind != VMCTR_MOUNT_TMPFS && kind != VMCTR_MOUNT_ANY && (!source || !*source))
     return vmctr__err(VMCTR_EINVAL, 0, "%s: the host path is %s; give the %s to mount", fn,

@@ -71,7 +71,7 @@ static void test_soak(void **state) {
     assert_int_equal(r, 0);
     assert_int_equal(vmctr_container_start(c), 0);
     int32_t code = -1, sig = -1;
-    assert_int_equal(vmctr_container_wait(c, 60000, &code, &sig), 0);
+    assert_int_equal(vmctr_process_wait(vmctr_container_init_process(c), 60000, &code, &sig), 0);
     assert_int_equal(code, 0);
     assert_int_equal(vmctr_container_stop(c, 1000), 0);
     vmctr_container_free(c);

@@ -48,7 +48,7 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
   snprintf(t->disk, sizeof(t->disk), "%s/disk-%d.ext4", store_dir, ++disk_seq);
   vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
   assert_int_equal(vmctr_image_create_writable(image, t->disk, &wo, NULL), 0);
-  assert_int_equal(vmctr_mount_new_block(&t->rootfs, t->disk, "/rootfs"), 0);
+  assert_int_equal(vmctr_mount_new_block(&t->rootfs, t->disk, NULL), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
   assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
@@ -82,7 +82,7 @@ static void ct_free(struct ct *t) {
 
 static void ct_run(struct ct *t, int32_t *code, int32_t *sig) {
   assert_int_equal(vmctr_container_start(t->c), 0);
-  int r = vmctr_container_wait(t->c, 60000, code, sig);
+  int r = vmctr_process_wait(vmctr_container_init_process(t->c), 60000, code, sig);
   if (r < 0)
     fprintf(stderr, "# wait: %s\n", vmctr_error_last()->message);
   assert_int_equal(r, 0);
@@ -202,10 +202,10 @@ static void test_signal(void **state) {
   ct_new(&t, "signal", argv, 2, NULL);
   assert_int_equal(vmctr_container_start(t.c), 0);
   int32_t code, sig;
-  assert_int_equal(vmctr_container_wait(t.c, 300, &code, &sig), VMCTR_ETIMEDOUT);
+  assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t.c), 300, &code, &sig), VMCTR_ETIMEDOUT);
   assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_RUNNING);
-  assert_int_equal(vmctr_container_kill(t.c, 9), 0);
-  assert_int_equal(vmctr_container_wait(t.c, 30000, &code, &sig), 0);
+  assert_int_equal(vmctr_process_kill(vmctr_container_init_process(t.c), 9), 0);
+  assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t.c), 30000, &code, &sig), 0);
   assert_int_equal(sig, 9);
   assert_int_equal(code, -1);
   ct_free(&t);
@@ -230,7 +230,7 @@ static void test_stdin_pipe(void **state) {
   assert_int_equal(vmctr_container_start(t.c), 0);
   close(fds[0]); /* duplicated at start: the library holds its own copy */
   int32_t code, sig;
-  assert_int_equal(vmctr_container_wait(t.c, 60000, &code, &sig), 0);
+  assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t.c), 60000, &code, &sig), 0);
   assert_int_equal(code, 0);
   assert_string_equal(t.out.buf, "SHOUT\n");
   ct_free(&t);
@@ -305,7 +305,7 @@ static void test_stop_ignoring_sigterm(void **state) {
   assert_true(s >= 0.5); /* the grace period was given */
   int32_t code, sig;
   /* The shell ignored SIGTERM and was killed. */
-  assert_int_equal(vmctr_container_wait(t.c, 0, &code, &sig), 0);
+  assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t.c), 0, &code, &sig), 0);
   assert_int_equal(sig, 9);
   assert_int_equal(vmctr_container_state(t.c), VMCTR_CONTAINER_STOPPED);
   ct_free(&t);
@@ -323,7 +323,7 @@ static void test_qemu_killed(void **state) {
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
   int32_t code, sig;
-  int r = vmctr_container_wait(t.c, 10000, &code, &sig);
+  int r = vmctr_process_wait(vmctr_container_init_process(t.c), 10000, &code, &sig);
   clock_gettime(CLOCK_MONOTONIC, &b);
   assert_int_equal(r, VMCTR_EIO);
   double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
@@ -378,7 +378,7 @@ static void test_share_rootfs(void **state) {
   struct ct t;
   memset(&t, 0, sizeof(t));
   vmtest_out_init(&t.out);
-  assert_int_equal(vmctr_mount_new_share(&t.rootfs, dir, "/rootfs"), 0);
+  assert_int_equal(vmctr_mount_new_share(&t.rootfs, dir, NULL), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
   assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
@@ -422,7 +422,7 @@ static void test_nested_virtualization_refused(void **state) {
   char disk[512];
   snprintf(disk, sizeof(disk), "%s/virt.ext4", store_dir);
   vmctr_mount *m;
-  assert_int_equal(vmctr_mount_new_block(&m, "/dev/null", "/rootfs"), 0);
+  assert_int_equal(vmctr_mount_new_block(&m, "/dev/null", NULL), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
   assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);

@@ -69,8 +69,10 @@ def bind(lib):
         'vmctr_container_config_free': (None, [P]),
         'vmctr_container_new': (c_int, [PP, c_char_p, P, P, P]),
         'vmctr_container_start': (c_int, [P]),
-        'vmctr_container_wait': (c_int, [P, c_int32, POINTER(c_int32), POINTER(c_int32)]),
-        'vmctr_container_state': (c_uint32, [P]),
+        'vmctr_container_init_process': (P, [P]),
+        'vmctr_process_wait': (c_int, [P, c_int32, POINTER(c_int32), POINTER(c_int32)]),
+        'vmctr_process_state': (c_int32, [P]),
+        'vmctr_container_state': (c_int32, [P]),
         'vmctr_container_stop': (c_int, [P, c_uint32]),
         'vmctr_container_free': (None, [P]),
     }
@@ -128,7 +130,7 @@ def main():
         disk = os.path.join(tmp, 'disk.ext4').encode()
         form = c_int32(0)
         check(lib.vmctr_image_create_writable(objs['image'], disk, None, byref(form)), 'writable')
-        check(lib.vmctr_mount_new_block(byref(objs['mount']), disk, b'/rootfs'), 'mount')
+        check(lib.vmctr_mount_new_block(byref(objs['mount']), disk, None), 'mount')
         check(lib.vmctr_bootcfg_new(byref(objs['boot'])), 'bootcfg')
         check(lib.vmctr_bootcfg_set_kernel(objs['boot'], kernel.encode()), 'kernel')
 
@@ -148,7 +150,10 @@ def main():
         check(lib.vmctr_container_start(objs['ct']), 'start')
         os.close(wfd)  # duplicated at start: the library keeps its own
         code, sig = c_int32(-1), c_int32(-1)
-        check(lib.vmctr_container_wait(objs['ct'], 60000, byref(code), byref(sig)), 'wait')
+        init = lib.vmctr_container_init_process(objs['ct'])
+        t.ok(bool(init), 'the init process after start')
+        check(lib.vmctr_process_wait(init, 60000, byref(code), byref(sig)), 'wait')
+        t.eq(lib.vmctr_process_state(init), 2, 'init process EXITED after wait')
         t.eq((code.value, sig.value), (5, -1), 'exit code 5 crosses the FFI')
         check(lib.vmctr_container_stop(objs['ct'], 1000), 'stop')
         out = b''

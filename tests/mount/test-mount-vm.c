@@ -134,7 +134,7 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
   snprintf(t->disk, sizeof(t->disk), "%s/root-%d.ext4", store_dir, ++disk_seq);
   vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
   assert_int_equal(vmctr_image_create_writable(image, t->disk, &wo, NULL), 0);
-  assert_int_equal(vmctr_mount_new_block(&t->rootfs, t->disk, "/rootfs"), 0);
+  assert_int_equal(vmctr_mount_new_block(&t->rootfs, t->disk, NULL), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
   assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
@@ -171,8 +171,8 @@ static void ct_stop(struct ct *t, const char *what) {
    * the time is the VM's stop, not the grace period. */
   if (vmctr_container_state(t->c) == VMCTR_CONTAINER_RUNNING) {
     int32_t code, sig;
-    assert_int_equal(vmctr_container_kill(t->c, 9), 0);
-    assert_int_equal(vmctr_container_wait(t->c, 30000, &code, &sig), 0);
+    assert_int_equal(vmctr_process_kill(vmctr_container_init_process(t->c), 9), 0);
+    assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t->c), 30000, &code, &sig), 0);
     assert_int_equal(sig, 9);
   }
   double a = now_s();
@@ -271,7 +271,7 @@ static void block_case(uint32_t caching, uint32_t sync, int with_ro) {
   ct_new(&t, name, argv, 3, m, with_ro ? 2 : 1);
   assert_int_equal(vmctr_container_start(t.c), 0);
   int32_t code = -1, sig = -1;
-  assert_int_equal(vmctr_container_wait(t.c, 60000, &code, &sig), 0);
+  assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t.c), 60000, &code, &sig), 0);
   if (code != 0)
     fprintf(stderr, "# guest: %s%s", t.out.buf, t.out.err);
   assert_int_equal(code, 0);
@@ -338,7 +338,7 @@ static void test_block_reuse_read_only(void **state) {
   ct_new(&t, "reuse-write", wr, 3, m, 1);
   assert_int_equal(vmctr_container_start(t.c), 0);
   int32_t code = -1, sig = -1;
-  assert_int_equal(vmctr_container_wait(t.c, 60000, &code, &sig), 0);
+  assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t.c), 60000, &code, &sig), 0);
   assert_int_equal(code, 0);
   ct_stop(&t, "reuse write");
   ct_free(&t);
@@ -354,7 +354,7 @@ static void test_block_reuse_read_only(void **state) {
   const char *const rd[] = {"cat", "/data/d/f"};
   ct_new(&t, "reuse-read", rd, 2, m, 1);
   assert_int_equal(vmctr_container_start(t.c), 0);
-  assert_int_equal(vmctr_container_wait(t.c, 60000, &code, &sig), 0);
+  assert_int_equal(vmctr_process_wait(vmctr_container_init_process(t.c), 60000, &code, &sig), 0);
   assert_int_equal(code, 0);
   assert_string_equal(t.out.buf, "kept\n");
   ct_stop(&t, "reuse read-only");
@@ -533,7 +533,7 @@ static void test_invalid_before_boot(void **state) {
   unlink(path);
   snprintf(path, sizeof(path), "%s/root-inv.ext4", store_dir);
   make_ext4(path);
-  assert_int_equal(vmctr_mount_new_block(&m, path, "/rootfs"), 0);
+  assert_int_equal(vmctr_mount_new_block(&m, path, NULL), 0);
   assert_int_equal(vmctr_container_new(&c, "gone", m, b, cfg), VMCTR_ENOENT);
   assert_non_null(strstr(vmctr_error_last()->message, "inv.ext4"));
   assert_null(c);

@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
   if (argv[2][0])
     vmctr_bootcfg_set(cfg, "cmdline", argv[2]);
   if (argc == 4) /* a stock kernel: its modules go into the initfs the library builds */
-    vmctr_bootcfg_set(cfg, "modules", argv[3]);
+    vmctr_bootcfg_set_modules(cfg, argv[3]);
   if (vmctr_vmm_new(&vm, cfg) < 0)
     return 1;
   vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_TCG);

@@ -39,7 +39,8 @@ extern "C" {
     fn vmctr_container_config_free(c: Handle);
     fn vmctr_container_new(out: *mut Handle, id: *const c_char, rootfs: Handle, boot: Handle, cfg: Handle) -> c_int;
     fn vmctr_container_start(c: Handle) -> c_int;
-    fn vmctr_container_wait(c: Handle, timeout_ms: i32, code: *mut i32, sig: *mut i32) -> c_int;
+    fn vmctr_container_init_process(c: Handle) -> Handle;
+    fn vmctr_process_wait(p: Handle, timeout_ms: i32, code: *mut i32, sig: *mut i32) -> c_int;
     fn vmctr_container_stop(c: Handle, grace_ms: u32) -> c_int;
     fn vmctr_container_free(c: Handle);
 }
@@ -89,7 +90,7 @@ fn run(layout: &str, store_dir: &str, kernel: &str) -> Result<(i32, String), Str
         check(vmctr_image_store_import(o.store, cs(layout).as_ptr(), std::ptr::null(), &mut o.image), "import")?;
         let mut form = 0i32;
         check(vmctr_image_create_writable(o.image, cs(&disk).as_ptr(), std::ptr::null(), &mut form), "disk")?;
-        check(vmctr_mount_new_block(&mut o.mount, cs(&disk).as_ptr(), cs("/rootfs").as_ptr()), "mount")?;
+        check(vmctr_mount_new_block(&mut o.mount, cs(&disk).as_ptr(), std::ptr::null()), "mount")?;
         check(vmctr_bootcfg_new(&mut o.boot), "bootcfg")?;
         check(vmctr_bootcfg_set_kernel(o.boot, cs(kernel).as_ptr()), "kernel")?;
         check(vmctr_process_config_new(&mut o.proc_), "process")?;
@@ -112,7 +113,7 @@ fn run(layout: &str, store_dir: &str, kernel: &str) -> Result<(i32, String), Str
         close(fds[1]); // duplicated at start: the library keeps its own
         check(r, "start")?;
         let (mut code, mut sig) = (-1i32, -1i32);
-        check(vmctr_container_wait(o.ct, 60000, &mut code, &mut sig), "wait")?;
+        check(vmctr_process_wait(vmctr_container_init_process(o.ct), 60000, &mut code, &mut sig), "wait")?;
         check(vmctr_container_stop(o.ct, 1000), "stop")?;
         let mut out = String::new();
         let mut f = std::fs::File::from_raw_fd(fds[0]);
