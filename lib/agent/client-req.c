@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client-internal.h"
 #include "core/error.h"
+#include "core/time.h"
 
 /* The wire carries Linux errno numbers whatever the host OS: translate them
  * to this host's values before mapping to VMCTR_E* codes. */
@@ -143,25 +143,11 @@ out:
   return r;
 }
 
-static void deadline_ts(struct timespec *ts, int timeout_ms) {
-#ifdef __APPLE__
-  clock_gettime(CLOCK_REALTIME, ts);
-#else
-  clock_gettime(CLOCK_MONOTONIC, ts);
-#endif
-  ts->tv_sec += timeout_ms / 1000;
-  ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
 /* Wait on a->cond until pred(a, arg) or the deadline. Lock held. */
 int agent__wait(vmctr__agent *a, int timeout_ms, bool (*pred)(vmctr__agent *, void *), void *arg) {
   struct timespec ts;
   if (timeout_ms >= 0)
-    deadline_ts(&ts, timeout_ms);
+    vmctr__abstime_ms(&ts, vmctr__deadline_ms(timeout_ms));
   while (!pred(a, arg)) {
     if (timeout_ms < 0)
       pthread_cond_wait(&a->cond, &a->lock);

@@ -11,37 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client-internal.h"
 #include "core/error.h"
+#include "core/fd.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "vmctr/version.h"
 
 #define MIN_FRAME 1024u
 #define READ_CHUNK 65536u
-
-static int make_pipe(int p[2]) {
-#ifdef __linux__
-  return pipe2(p, O_CLOEXEC | O_NONBLOCK);
-#else
-  if (pipe(p) < 0)
-    return -1;
-  for (int i = 0; i < 2; i++) {
-    fcntl(p[i], F_SETFD, FD_CLOEXEC);
-    fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
-  }
-  return 0;
-#endif
-}
-
-static void close_pipe(int p[2]) {
-  for (int i = 0; i < 2; i++)
-    if (p[i] >= 0)
-      close(p[i]);
-  p[0] = p[1] = -1;
-}
 
 int agent__alloc(vmctr__agent **out, const vmctr__agent_limits *lim) {
   vmctr__agent *a = calloc(1, sizeof(*a));
@@ -74,10 +54,11 @@ int agent__alloc(vmctr__agent **out, const vmctr__agent_limits *lim) {
     pthread_condattr_destroy(&ca);
   }
   a->in = malloc(VMCTR_AGENT_HDR_SIZE + (size_t)frame);
-  if (!a->in || make_pipe(a->wake) < 0 || make_pipe(a->state) < 0) {
+  if (!a->in || vmctr__pipe(a->wake) < 0 || vmctr__pipe(a->state) < 0) {
     int e = errno;
+    bool nomem = !a->in; /* read before the free */
     vmctr__agent_free(a);
-    return a->in ? vmctr__err_os(e, "cannot create the agent's wakeup pipes") : vmctr__err_nomem();
+    return nomem ? vmctr__err_nomem() : vmctr__err_os(e, "cannot create the agent's wakeup pipes");
   }
   *out = a;
   return 0;
@@ -275,27 +256,14 @@ static void *io_main(void *arg) {
 
 /* --- handshake (caller's thread, before the I/O thread exists) --- */
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* 0 once fd is ready, or VMCTR_E* (ETIMEDOUT at the deadline). */
 static int wait_fd(int fd, short ev, int64_t deadline) {
-  for (;;) {
-    int64_t left = deadline < 0 ? -1 : deadline - now_ms();
-    struct pollfd p = {.fd = fd, .events = ev};
-    int r;
-    if (deadline >= 0 && left <= 0)
-      return vmctr__err(VMCTR_ETIMEDOUT, 0,
-                        "the guest agent sent no HELLO in time; check that vmctr-init runs "
-                        "and its channel is connected");
-    r = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
-    if (r > 0)
-      return 0;
-    if (r < 0 && errno != EINTR)
-      return vmctr__err_os(errno, "poll on the agent socket");
-  }
+  int r = vmctr__wait_fd(fd, ev, deadline);
+  if (r == 0)
+    return vmctr__err(VMCTR_ETIMEDOUT, 0,
+                      "the guest agent sent no HELLO in time; check that vmctr-init runs "
+                      "and its channel is connected");
+  return r < 0 ? vmctr__err_prefix("the agent socket") : 0;
 }
 
 static int read_exact(int fd, uint8_t *p, size_t n, int64_t deadline) {
@@ -381,7 +349,7 @@ out:
 }
 
 static int handshake(vmctr__agent *a, int timeout_ms) {
-  int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
   uint8_t hdr[VMCTR_AGENT_HDR_SIZE], *frame = NULL;
   vmctr__agent_hdr h;
   vmctr__agent_buf b;
@@ -493,8 +461,8 @@ void vmctr__agent_free(vmctr__agent *a) {
   pthread_mutex_unlock(&a->lock);
   if (a->fd >= 0)
     close(a->fd);
-  close_pipe(a->wake);
-  close_pipe(a->state);
+  vmctr__close_pipe(a->wake);
+  vmctr__close_pipe(a->state);
   pthread_cond_destroy(&a->cond);
   pthread_mutex_destroy(&a->lock);
   free(a->in);

@@ -8,12 +8,14 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/child.h"
 #include "core/error.h"
+#include "core/fd.h"
 #include "core/log.h"
+#include "core/util.h"
+#include "core/time.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -181,24 +183,18 @@ int vmctr__child_poll(vmctr__child *c) {
   return 1;
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int vmctr__child_wait(vmctr__child *c, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
   for (;;) {
     int r = vmctr__child_poll(c);
     if (r != 0)
       return r < 0 ? r : 0;
-    int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
-    if (timeout_ms >= 0 && left <= 0)
+    if ((r = vmctr__wait_fd(c->pidfd, POLLIN, deadline)) < 0)
+      return vmctr__err_prefix(c->name);
+    if (r == 0 && (r = vmctr__child_poll(c)) == 0)
       return vmctr__err(VMCTR_ETIMEDOUT, 0, "%s did not exit within %d ms", c->name, timeout_ms);
-    struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
-    if (poll(&p, 1, left) < 0 && errno != EINTR)
-      return vmctr__err_os(errno, "poll on %s", c->name);
+    if (r < 0)
+      return r;
   }
 }
 
@@ -221,4 +217,69 @@ void vmctr__child_release(vmctr__child *c) {
     close(c->pidfd);
   c->pidfd = -1;
   c->pid = 0;
+}
+
+/* Copy what the child writes into sb (at most max bytes, the rest is read
+ * and dropped so the child never blocks on a full pipe) until EOF.
+ * 0 at EOF, VMCTR_ETIMEDOUT at the deadline, other VMCTR_E* on error. */
+static int capture(int fd, int64_t deadline, size_t max, vmctr__strbuf *sb) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      if (sb->len < max)
+        vmctr__sb_append(sb, buf, (size_t)n > max - sb->len ? max - sb->len : (size_t)n);
+      continue;
+    }
+    if (n == 0)
+      return 0;
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return vmctr__err_os(errno, "read");
+    int r = vmctr__wait_fd(fd, POLLIN, deadline);
+    if (r <= 0)
+      return r < 0 ? r : VMCTR_ETIMEDOUT;
+  }
+}
+
+int vmctr__run_capture(char *const argv[], int timeout_ms, size_t max, char **out,
+                       int *exit_status) {
+  vmctr__child c = VMCTR__CHILD_INIT;
+  vmctr__strbuf sb = {0};
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
+  const char *base = strrchr(argv[0], '/');
+  int p[2], r;
+
+  if (vmctr__pipe(p) < 0)
+    return vmctr__err_os(errno, "cannot run %s: pipe", argv[0]);
+  /* stdin is /dev/null (unmapped); stdout and stderr share the pipe. */
+  vmctr__child_fd fds[] = {{p[1], 1}, {p[1], 2}};
+  r = vmctr__child_spawn(&c, base ? base + 1 : argv[0], argv[0], argv, NULL, fds, 2);
+  close(p[1]);
+  if (r < 0) {
+    close(p[0]);
+    return r;
+  }
+  r = capture(p[0], deadline, max, &sb);
+  close(p[0]);
+  /* EOF only says the output is closed; the child gets the rest of the time
+   * to exit. */
+  if (r == 0)
+    r = vmctr__child_wait(&c, vmctr__remaining_ms(deadline));
+  if (r == VMCTR_ETIMEDOUT)
+    r = vmctr__err(VMCTR_ETIMEDOUT, 0, "%s did not finish within %d ms; killed", argv[0],
+                   timeout_ms);
+  if (r < 0)
+    goto out;
+  if (!(*out = vmctr__sb_steal(&sb))) {
+    r = VMCTR_ENOMEM;
+    goto out;
+  }
+  if (exit_status)
+    *exit_status = c.status;
+out:
+  vmctr__child_release(&c); /* kills a child that is still running, reaps it */
+  vmctr__sb_free(&sb);
+  return r;
 }

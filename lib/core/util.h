@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/strv.h" /* callers of vmctr__strv_free/_len include util.h */
+
 #define VMCTR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* strdup that records VMCTR_ENOMEM on failure. s may be NULL (gives NULL, no error). */
 char *vmctr__strdup(const char *s);
-void vmctr__strv_free(char **v);
-size_t vmctr__strv_len(char *const *v);
 
 /* Growable NUL-terminated buffer. On allocation failure it latches `failed`
  * and further appends are no-ops, so callers check once at the end. */

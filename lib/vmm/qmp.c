@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fd.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "vmm/qmp.h"
 
 void vmctr__qmp_msg_clear(vmctr__qmp_msg *m) {
@@ -64,12 +65,6 @@ const char *vmctr__qmp_status(const vmctr__qmp_msg *m) {
   return s->valuestring;
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read one line into *out (parsed), waiting until deadline. */
 static int read_msg(vmctr__qmp *q, int64_t deadline, vmctr__qmp_msg *out) {
   for (;;) {
@@ -84,15 +79,11 @@ static int read_msg(vmctr__qmp *q, int64_t deadline, vmctr__qmp_msg *out) {
     if (q->len >= VMCTR__QMP_MAX_LINE)
       return vmctr__err(VMCTR_EPROTO, 0, "QMP: line from QEMU longer than %u bytes",
                         VMCTR__QMP_MAX_LINE);
-    int left = (int)(deadline - now_ms());
-    if (left <= 0)
+    int r = vmctr__wait_fd(q->fd, POLLIN, deadline);
+    if (r == 0)
       return vmctr__err(VMCTR_ETIMEDOUT, 0, "QMP: no answer from QEMU in time");
-    struct pollfd p = {.fd = q->fd, .events = POLLIN};
-    int r = poll(&p, 1, left);
-    if (r < 0 && errno != EINTR)
-      return vmctr__err_os(errno, "QMP: poll");
-    if (r <= 0)
-      continue;
+    if (r < 0)
+      return vmctr__err_prefix("QMP");
     ssize_t got = read(q->fd, q->buf + q->len, VMCTR__QMP_MAX_LINE - q->len);
     if (got < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
@@ -119,7 +110,7 @@ static int write_all(int fd, const char *s, size_t n) {
 
 int vmctr__qmp_execute(vmctr__qmp *q, const char *command, int timeout_ms, vmctr__qmp_msg *out) {
   char cmd[128];
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
   int r, n = snprintf(cmd, sizeof(cmd), "{\"execute\":\"%s\"}\n", command);
   if (q->fd < 0)
     return vmctr__err(VMCTR_ESTATE, 0, "QMP: not connected");
@@ -163,7 +154,7 @@ int vmctr__qmp_open(vmctr__qmp *q, int fd, int timeout_ms) {
     vmctr__qmp_close(q);
     return vmctr__err_nomem();
   }
-  if ((r = read_msg(q, now_ms() + timeout_ms, &m)) < 0)
+  if ((r = read_msg(q, vmctr__deadline_ms(timeout_ms), &m)) < 0)
     goto fail;
   r = m.kind == VMCTR__QMP_GREETING ? 0 : vmctr__err(VMCTR_EPROTO, 0, "QMP: no greeting");
   vmctr__qmp_msg_clear(&m);
