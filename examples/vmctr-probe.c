@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
     char *text = NULL;
     if (vmctr_caps_to_json(caps, &text) < 0) {
       fprintf(stderr, "vmctr-probe: %s\n", vmctr_error_last()->message);
-      vmctr_caps_free(caps);
+      vmctr_caps_unref(caps);
       return 1;
     }
     printf("%s\n", text);
@@ -97,6 +97,6 @@ int main(int argc, char **argv) {
     table(caps);
   }
   rc = vmctr_caps_backend(caps) == VMCTR_BACKEND_NONE ? 1 : 0;
-  vmctr_caps_free(caps);
+  vmctr_caps_unref(caps);
   return rc;
 }
