@@ -42,6 +42,8 @@ static void usage_options(FILE *f, const char *cmd, int edit) {
           "  --memory SIZE        guest memory: bytes or 512M, 2GiB, ...\n"
           "  --virtualization     request nested virtualization (checked before writing)\n"
           "  --rosetta            request Rosetta (macOS on Apple silicon)\n"
+          "  --modules DIR        kernel modules for a stock kernel (DIR holds a load-order file)\n"
+          "  --firmware-tables MODE  describe devices in firmware tables: auto, on or off\n"
           "  --set KEY=VALUE      set any key (repeatable)\n"
           "%s"
           "%s"
@@ -117,7 +119,8 @@ static int parse_opts(int argc, char **argv, int first, const char *cmd, struct 
   static const struct {
     const char *flag, *key;
   } valued[] = {{"--kernel", "kernel"}, {"--initfs", "initfs"}, {"--cmdline", "cmdline"},
-                {"--cpus", "cpus"},     {"--memory", "memory"}, {"--append", NULL}};
+                {"--cpus", "cpus"},     {"--memory", "memory"}, {"--modules", "modules"},
+                {"--firmware-tables", "firmware_tables"},       {"--append", NULL}};
   int edit = strcmp(cmd, "edit") == 0, create = strcmp(cmd, "create") == 0;
   for (int i = first; i < argc; i++) {
     const char *a = argv[i], *v = NULL;

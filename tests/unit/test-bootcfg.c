@@ -111,6 +111,9 @@ static void test_new_has_documented_defaults(void **state) {
   assert_true(vmctr_bootcfg_memory(cfg) == VMCTR_BOOTCFG_DEFAULT_MEMORY);
   assert_int_equal(vmctr_bootcfg_nested_virtualization(cfg), 0);
   assert_int_equal(vmctr_bootcfg_rosetta(cfg), 0);
+  assert_null(vmctr_bootcfg_modules(cfg));
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO);
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 0);
   vmctr_bootcfg_free(cfg);
   vmctr_bootcfg_free(NULL);
 }
@@ -131,6 +134,8 @@ static void test_null_arguments_give_einval(void **state) {
   assert_fails_with(vmctr_bootcfg_set_memory(NULL, 1), VMCTR_EINVAL, "memory");
   assert_fails_with(vmctr_bootcfg_set_nested_virtualization(NULL, 1), VMCTR_EINVAL, "nested");
   assert_fails_with(vmctr_bootcfg_set_rosetta(NULL, 1), VMCTR_EINVAL, "rosetta");
+  assert_fails_with(vmctr_bootcfg_set_modules(NULL, "/m"), VMCTR_EINVAL, "modules");
+  assert_fails_with(vmctr_bootcfg_set_firmware_tables(NULL, 1), VMCTR_EINVAL, "firmware_tables");
   assert_fails_with(vmctr_bootcfg_set(NULL, "cpus", "1"), VMCTR_EINVAL, "cfg");
   assert_fails_with(vmctr_bootcfg_get(NULL, "cpus", &s), VMCTR_EINVAL, "cfg");
   assert_fails_with(vmctr_bootcfg_keys(NULL, &v), VMCTR_EINVAL, "cfg");
@@ -166,6 +171,12 @@ static void test_null_arguments_give_einval(void **state) {
   assert_true(vmctr_bootcfg_memory(NULL) == 0);
   assert_int_equal(vmctr_bootcfg_nested_virtualization(NULL), 0);
   assert_int_equal(vmctr_bootcfg_rosetta(NULL), 0);
+  assert_null(vmctr_bootcfg_modules(NULL));
+  /* The mode getters answer VMCTR_EINVAL, which no mode collides with. */
+  assert_true(VMCTR_EINVAL != VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO);
+  assert_fails_with(vmctr_bootcfg_firmware_tables(NULL), VMCTR_EINVAL, "firmware_tables");
+  assert_fails_with(vmctr_bootcfg_firmware_tables_effective(NULL), VMCTR_EINVAL,
+                    "firmware_tables");
 }
 
 static void test_kernel_and_initfs_paths(void **state) {
@@ -257,6 +268,40 @@ static void test_cpus_memory_and_switches(void **state) {
   vmctr_bootcfg_free(cfg);
 }
 
+static void test_modules_and_firmware_tables(void **state) {
+  static const int32_t bad[] = {2, -2, 3, INT32_MIN, INT32_MAX};
+  vmctr_bootcfg *cfg;
+  (void)state;
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, "/lib/vmctr/modules"), 0);
+  assert_string_equal(vmctr_bootcfg_modules(cfg), "/lib/vmctr/modules");
+  assert_fails_with(vmctr_bootcfg_set_modules(cfg, ""), VMCTR_EINVAL, "modules");
+  assert_string_equal(vmctr_bootcfg_modules(cfg), "/lib/vmctr/modules"); /* unchanged */
+
+  /* AUTO follows the modules. */
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO);
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 1);
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, NULL), 0);
+  assert_null(vmctr_bootcfg_modules(cfg));
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 0);
+
+  /* An explicit choice wins either way. */
+  assert_int_equal(vmctr_bootcfg_set_firmware_tables(cfg, VMCTR_BOOTCFG_FIRMWARE_TABLES_ON), 0);
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_ON);
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 1);
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, "/m"), 0);
+  assert_int_equal(vmctr_bootcfg_set_firmware_tables(cfg, VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF), 0);
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF);
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 0);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_fails_with(vmctr_bootcfg_set_firmware_tables(cfg, bad[i]), VMCTR_EINVAL,
+                      "firmware_tables");
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF);
+  assert_int_equal(vmctr_bootcfg_set_firmware_tables(cfg, VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO), 0);
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 1);
+  vmctr_bootcfg_free(cfg);
+}
+
 /* ---- generic keys ---- */
 
 static void test_generic_set_get_known_keys(void **state) {
@@ -308,6 +353,65 @@ static void test_generic_set_get_known_keys(void **state) {
   assert_true(vmctr_bootcfg_memory(cfg) == VMCTR_BOOTCFG_DEFAULT_MEMORY);
   assert_int_equal(vmctr_bootcfg_nested_virtualization(cfg), 0);
   assert_int_equal(vmctr_bootcfg_rosetta(cfg), 0);
+  vmctr_bootcfg_free(cfg);
+}
+
+static bool has_key(const vmctr_bootcfg *cfg, const char *key) {
+  char **keys = NULL;
+  bool found = false;
+  int n = vmctr_bootcfg_keys(cfg, &keys);
+  assert_true(n >= 0);
+  for (int i = 0; i < n; i++)
+    found |= strcmp(keys[i], key) == 0;
+  vmctr_strv_free(keys);
+  return found;
+}
+
+static void test_generic_modules_and_firmware_tables(void **state) {
+  static const struct {
+    const char *in;
+    int32_t mode;
+  } modes[] = {{"on", 1},   {"OFF", 0}, {"true", 1}, {"false", 0}, {"yes", 1},
+               {"no", 0},   {"1", 1},   {"0", 0},    {"auto", -1}, {"Auto", -1}};
+  static const char *const bad[] = {"", "maybe", "2", "-1", "auto ", "onn"};
+  vmctr_bootcfg *cfg;
+  char *v = (char *)&v;
+  (void)state;
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_fails_with(vmctr_bootcfg_get(cfg, "modules", &v), VMCTR_ENOENT, "modules");
+  assert_ptr_equal(v, (char *)&v);
+  assert_false(has_key(cfg, "modules"));
+  assert_int_equal(vmctr_bootcfg_set(cfg, "modules", "/srv/modules"), 0);
+  assert_string_equal(vmctr_bootcfg_modules(cfg), "/srv/modules");
+  assert_get(cfg, "modules", "/srv/modules");
+  assert_true(has_key(cfg, "modules"));
+  assert_fails_with(vmctr_bootcfg_set(cfg, "modules", ""), VMCTR_EINVAL, "modules");
+  assert_int_equal(vmctr_bootcfg_set(cfg, "modules", NULL), 0);
+  assert_null(vmctr_bootcfg_modules(cfg));
+
+  assert_get(cfg, "firmware_tables", "auto");
+  assert_true(has_key(cfg, "firmware_tables"));
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+    assert_int_equal(vmctr_bootcfg_set(cfg, "firmware_tables", modes[i].in), 0);
+    assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), modes[i].mode);
+    assert_get(cfg, "firmware_tables", modes[i].mode < 0 ? "auto" : modes[i].mode ? "on" : "off");
+  }
+  assert_int_equal(vmctr_bootcfg_set(cfg, "firmware_tables", "on"), 0);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_fails_with(vmctr_bootcfg_set(cfg, "firmware_tables", bad[i]), VMCTR_EINVAL,
+                      "firmware_tables");
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_ON);
+  assert_int_equal(vmctr_bootcfg_set(cfg, "firmware_tables", NULL), 0);
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO);
+
+  /* "acpi" is the old name: it sets the typed setting, never a free key. */
+  assert_int_equal(vmctr_bootcfg_set(cfg, "acpi", "off"), 0);
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF);
+  assert_get(cfg, "acpi", "off");
+  assert_false(has_key(cfg, "acpi"));
+  assert_fails_with(vmctr_bootcfg_set(cfg, "acpi", "sometimes"), VMCTR_EINVAL, "acpi");
+  assert_int_equal(vmctr_bootcfg_set(cfg, "acpi", NULL), 0);
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO);
   vmctr_bootcfg_free(cfg);
 }
 
@@ -441,18 +545,18 @@ static void test_free_keys(void **state) {
 
 static void test_keys_lists_known_then_free_in_order(void **state) {
   static const char *const want_default[] = {"cpus", "memory", "nested_virtualization",
-                                             "rosetta"};
+                                             "rosetta", "firmware_tables"};
   static const char *const want[] = {"kernel", "cmdline", "cpus", "memory",
-                                     "nested_virtualization", "rosetta", "z.last", "a.first",
-                                     "m.middle"};
+                                     "nested_virtualization", "rosetta", "modules",
+                                     "firmware_tables", "z.last", "a.first", "m.middle"};
   vmctr_bootcfg *cfg;
   char **keys = NULL;
   (void)state;
   assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
-  assert_int_equal(vmctr_bootcfg_keys(cfg, &keys), 4);
-  for (size_t i = 0; i < 4; i++)
+  assert_int_equal(vmctr_bootcfg_keys(cfg, &keys), 5);
+  for (size_t i = 0; i < 5; i++)
     assert_string_equal(keys[i], want_default[i]);
-  assert_null(keys[4]);
+  assert_null(keys[5]);
   vmctr_strv_free(keys);
 
   assert_int_equal(vmctr_bootcfg_set(cfg, "z.last", "1"), 0);
@@ -461,10 +565,11 @@ static void test_keys_lists_known_then_free_in_order(void **state) {
   assert_int_equal(vmctr_bootcfg_set(cfg, "z.last", "replaced keeps its place"), 0);
   assert_int_equal(vmctr_bootcfg_set(cfg, "cmdline", "quiet"), 0);
   assert_int_equal(vmctr_bootcfg_set_kernel(cfg, "/k"), 0);
-  assert_int_equal(vmctr_bootcfg_keys(cfg, &keys), 9);
-  for (size_t i = 0; i < 9; i++)
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, "/m"), 0);
+  assert_int_equal(vmctr_bootcfg_keys(cfg, &keys), 11);
+  for (size_t i = 0; i < 11; i++)
     assert_string_equal(keys[i], want[i]);
-  assert_null(keys[9]);
+  assert_null(keys[11]);
   vmctr_strv_free(keys);
   vmctr_bootcfg_free(cfg);
 }
@@ -480,8 +585,13 @@ static void test_clone_is_deep(void **state) {
   assert_int_equal(vmctr_bootcfg_set_cpus(cfg, 3), 0);
   assert_int_equal(vmctr_bootcfg_set_memory(cfg, 768 * MIB), 0);
   assert_int_equal(vmctr_bootcfg_set_rosetta(cfg, 1), 0);
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, "/mods"), 0);
+  assert_int_equal(vmctr_bootcfg_set_firmware_tables(cfg, VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF), 0);
   assert_int_equal(vmctr_bootcfg_set(cfg, "x.note", "n"), 0);
   assert_int_equal(vmctr_bootcfg_clone(&copy, cfg), 0);
+  assert_string_equal(vmctr_bootcfg_modules(copy), "/mods");
+  assert_ptr_not_equal(vmctr_bootcfg_modules(copy), vmctr_bootcfg_modules(cfg));
+  assert_int_equal(vmctr_bootcfg_firmware_tables(copy), VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF);
   assert_int_equal(vmctr_bootcfg_to_json(cfg, &a), 0);
   assert_int_equal(vmctr_bootcfg_to_json(copy, &b), 0);
   assert_string_equal(a, b);
@@ -490,6 +600,8 @@ static void test_clone_is_deep(void **state) {
   assert_int_equal(vmctr_bootcfg_set(cfg, "x.note", "changed"), 0);
   assert_int_equal(vmctr_bootcfg_set_kernel(cfg, "/k2"), 0);
   assert_int_equal(vmctr_bootcfg_set_cmdline(cfg, NULL, 0), 0);
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, NULL), 0);
+  assert_int_equal(vmctr_bootcfg_set_firmware_tables(cfg, VMCTR_BOOTCFG_FIRMWARE_TABLES_ON), 0);
   assert_int_equal(vmctr_bootcfg_to_json(copy, &b), 0);
   assert_string_equal(a, b);
   assert_string_equal(vmctr_bootcfg_kernel(copy), "/k");
@@ -518,7 +630,10 @@ static void test_to_json_format(void **state) {
   assert_true(cJSON_GetObjectItemCaseSensitive(doc, "memory")->valuedouble == 536870912.0);
   assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "nested_virtualization")));
   assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "rosetta")));
-  assert_int_equal(cJSON_GetArraySize(doc), 6);
+  assert_null(cJSON_GetObjectItemCaseSensitive(doc, "modules")); /* unset: omitted */
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "firmware_tables")->valuestring,
+                      "auto");
+  assert_int_equal(cJSON_GetArraySize(doc), 7);
   cJSON_Delete(doc);
   vmctr_free(json);
 
@@ -569,6 +684,107 @@ static void test_json_round_trip_known_keys(void **state) {
   vmctr_bootcfg_free(cfg);
 }
 
+static void test_json_modules_and_firmware_tables(void **state) {
+  static const struct {
+    const char *text;
+    int32_t mode;
+  } reads[] = {{"{\"firmware_tables\": true}", 1},    {"{\"firmware_tables\": false}", 0},
+               {"{\"firmware_tables\": \"on\"}", 1},  {"{\"firmware_tables\": \"off\"}", 0},
+               {"{\"firmware_tables\": \"auto\"}", -1}, {"{\"firmware_tables\": \"yes\"}", 1},
+               {"{\"firmware_tables\": \"0\"}", 0},   {"{}", -1}};
+  static const char *const refused[] = {
+    "{\"firmware_tables\": 1}",      "{\"firmware_tables\": null}",
+    "{\"firmware_tables\": \"x\"}",  "{\"firmware_tables\": [true]}",
+    "{\"firmware_tables\": \"\"}",   "{\"modules\": \"\"}",
+    "{\"modules\": 7}",              "{\"modules\": null}",
+    "{\"modules\": [\"/m\"]}",
+  };
+  vmctr_bootcfg *cfg, *back = NULL;
+  cJSON *doc = NULL;
+  char *a, *b;
+  (void)state;
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, "/var/lib/vmctr/modules"), 0);
+  assert_int_equal(vmctr_bootcfg_set_firmware_tables(cfg, VMCTR_BOOTCFG_FIRMWARE_TABLES_ON), 0);
+  assert_int_equal(vmctr_bootcfg_to_json(cfg, &a), 0);
+  /* The written forms: a string path, and "auto"/"on"/"off". */
+  assert_int_equal(vmctr__json_parse(a, strlen(a), "test", &doc), 0);
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "modules")->valuestring,
+                      "/var/lib/vmctr/modules");
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "firmware_tables")->valuestring,
+                      "on");
+  cJSON_Delete(doc);
+  assert_int_equal(vmctr_bootcfg_from_json(&back, a, strlen(a)), 0);
+  assert_string_equal(vmctr_bootcfg_modules(back), "/var/lib/vmctr/modules");
+  assert_int_equal(vmctr_bootcfg_firmware_tables(back), VMCTR_BOOTCFG_FIRMWARE_TABLES_ON);
+  assert_int_equal(vmctr_bootcfg_to_json(back, &b), 0);
+  assert_string_equal(a, b);
+  vmctr_free(a);
+  vmctr_free(b);
+  vmctr_bootcfg_free(back);
+  vmctr_bootcfg_free(cfg);
+
+  for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+    cfg = NULL;
+    if (vmctr_bootcfg_from_json(&cfg, reads[i].text, strlen(reads[i].text)) < 0)
+      fail_msg("%s: %s", reads[i].text, vmctr_error_last()->message);
+    assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), reads[i].mode);
+    vmctr_bootcfg_free(cfg);
+  }
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    cfg = NULL;
+    assert_fails_with(vmctr_bootcfg_from_json(&cfg, refused[i], strlen(refused[i])),
+                      VMCTR_EPARSE, strstr(refused[i], "modules") ? "\"modules\"" :
+                                                                    "\"firmware_tables\"");
+    assert_null(cfg);
+  }
+}
+
+/* Files written before these settings were typed used the free keys
+ * "modules" (same name) and "acpi" (now "firmware_tables"). */
+static void test_json_old_free_keys_load_as_settings(void **state) {
+  static const char old[] =
+      "{\"version\": 1, \"kernel\": \"/boot/vmlinuz\", \"modules\": \"/srv/mods\",\n"
+      " \"acpi\": \"off\", \"qemu.args\": \"-device foo\"}";
+  static const char both[] = "{\"acpi\": \"on\", \"firmware_tables\": \"on\"}";
+  vmctr_bootcfg *cfg = NULL;
+  cJSON *doc = NULL;
+  char *json;
+  (void)state;
+  assert_int_equal(vmctr_bootcfg_from_json(&cfg, old, strlen(old)), 0);
+  assert_string_equal(vmctr_bootcfg_modules(cfg), "/srv/mods");
+  assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF);
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 0);
+  assert_false(has_key(cfg, "acpi"));
+  /* "qemu.args" is kept as a free key like any other. */
+  assert_true(has_key(cfg, "qemu.args"));
+  assert_get(cfg, "qemu.args", "-device foo");
+  assert_int_equal(vmctr_bootcfg_to_json(cfg, &json), 0);
+  assert_int_equal(vmctr__json_parse(json, strlen(json), "test", &doc), 0);
+  assert_null(cJSON_GetObjectItemCaseSensitive(doc, "acpi")); /* saved under the new name */
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "firmware_tables")->valuestring,
+                      "off");
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "qemu.args")->valuestring,
+                      "-device foo");
+  cJSON_Delete(doc);
+  vmctr_free(json);
+  vmctr_bootcfg_free(cfg);
+
+  /* A file with only "modules" gets firmware tables by default, as before. */
+  cfg = NULL;
+  assert_int_equal(vmctr_bootcfg_from_json(&cfg, "{\"modules\": \"/m\"}", 17), 0);
+  assert_int_equal(vmctr_bootcfg_firmware_tables_effective(cfg), 1);
+  vmctr_bootcfg_free(cfg);
+
+  cfg = NULL;
+  assert_fails_with(vmctr_bootcfg_from_json(&cfg, both, strlen(both)), VMCTR_EPARSE,
+                    "old name");
+  assert_null(cfg);
+  assert_fails_with(vmctr_bootcfg_from_json(&cfg, "{\"acpi\": \"maybe\"}", 17), VMCTR_EPARSE,
+                    "\"acpi\"");
+  assert_null(cfg);
+}
+
 static void test_json_unknown_values_survive_exactly(void **state) {
   static const char text[] =
       "{\"cpus\": 2, \"x.obj\": {\"a\": [1, 2.5, {\"b\": null}], \"c\": \"d\"},\n"
@@ -599,8 +815,8 @@ static void test_json_unknown_values_survive_exactly(void **state) {
       fail_msg("value of %s changed in %s", names[i], json);
   }
   /* ...and in the original order, after the known keys. */
-  assert_string_equal(cJSON_GetArrayItem(saved, 6)->string, "x.obj");
-  assert_string_equal(cJSON_GetArrayItem(saved, 12)->string, "x.str");
+  assert_string_equal(cJSON_GetArrayItem(saved, 7)->string, "x.obj");
+  assert_string_equal(cJSON_GetArrayItem(saved, 13)->string, "x.str");
   assert_int_equal(vmctr_bootcfg_from_json(&back, json, strlen(json)), 0);
   char *again;
   assert_int_equal(vmctr_bootcfg_to_json(back, &again), 0);
@@ -744,6 +960,11 @@ static void test_good_corpus_loads_and_round_trips(void **state) {
       assert_get(cfg, "com.example.number", "-42");
       assert_get(cfg, "com.example.note", "hello \"world\"");
       assert_get(cfg, "caf\xc3\xa9", "unicode key");
+    }
+    if (strcmp(files[i], "old-free-keys.json") == 0) {
+      assert_string_equal(vmctr_bootcfg_modules(cfg), "/srv/vmctr/modules");
+      assert_int_equal(vmctr_bootcfg_firmware_tables(cfg), VMCTR_BOOTCFG_FIRMWARE_TABLES_OFF);
+      assert_get(cfg, "qemu.args", "-device virtio-rng-pci");
     }
     vmctr_free(a);
     vmctr_free(b);
@@ -956,6 +1177,45 @@ static void test_validate_unreadable_kernel_is_eperm(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void test_validate_modules_dir(void **state) {
+  const char *dir = *state;
+  char *missing = path_in(dir, "missing"), *link = path_in(dir, "dangling");
+  char *file = path_in(dir, "file"), *mods = path_in(dir, "mods");
+  char *order = path_in(mods, "load-order");
+  vmctr_caps *caps = probe();
+  vmctr_bootcfg *cfg = bootable(dir);
+  int r;
+  write_bytes(file, "x", 1);
+  assert_int_equal(mkdir(mods, 0755), 0);
+  assert_int_equal(symlink(missing, link), 0);
+
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, missing), 0);
+  assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_ENOENT, "modules");
+  assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_ENOENT, "does not exist");
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, link), 0);
+  assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_ENOENT, "symbolic link");
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, file), 0);
+  assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_EINVAL, "not a directory");
+  assert_int_equal(vmctr_bootcfg_set_modules(cfg, mods), 0);
+  assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_ENOENT, "no load-order file");
+  assert_int_equal(mkdir(order, 0755), 0);
+  assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_EINVAL, "load-order");
+  assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_EINVAL, "not a regular file");
+  assert_int_equal(rmdir(order), 0);
+  write_bytes(order, "virtio_mmio.ko\n", 15);
+  /* Now only the host may object, and not about the modules. */
+  r = vmctr_bootcfg_validate(cfg, caps);
+  if (r < 0 && strstr(vmctr_error_last()->message, "modules"))
+    fail_msg("%s", vmctr_error_last()->message);
+  vmctr_bootcfg_free(cfg);
+  vmctr_caps_free(caps);
+  free(missing);
+  free(link);
+  free(file);
+  free(order);
+  free(mods);
+}
+
 static void test_validate_resource_limits(void **state) {
   vmctr_caps *caps = probe();
   vmctr_bootcfg *cfg = bootable(*state);
@@ -1022,7 +1282,9 @@ int main(void) {
     T(test_kernel_and_initfs_paths),
     T(test_cmdline_arguments),
     T(test_cpus_memory_and_switches),
+    T(test_modules_and_firmware_tables),
     T(test_generic_set_get_known_keys),
+    T(test_generic_modules_and_firmware_tables),
     T(test_generic_memory_suffixes),
     T(test_generic_booleans),
     T(test_generic_cmdline_quoting),
@@ -1031,6 +1293,8 @@ int main(void) {
     T(test_clone_is_deep),
     T(test_to_json_format),
     T(test_json_round_trip_known_keys),
+    T(test_json_modules_and_firmware_tables),
+    T(test_json_old_free_keys_load_as_settings),
     T(test_json_unknown_values_survive_exactly),
     T(test_from_json_defaults_and_limits),
     T(test_bad_corpus_is_refused_as_expected),
@@ -1041,6 +1305,7 @@ int main(void) {
     TD(test_validate_accepts_a_bootable_config),
     TD(test_validate_file_errors_name_the_key),
     TD(test_validate_unreadable_kernel_is_eperm),
+    TD(test_validate_modules_dir),
     TD(test_validate_resource_limits),
     TD(test_validate_host_features),
   };
