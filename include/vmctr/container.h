@@ -278,6 +278,13 @@ VMCTR_API int vmctr_container_start(vmctr_container *c);
  */
 VMCTR_API vmctr_process *vmctr_container_init_process(vmctr_container *c);
 
+/**
+ * Stop: SIGTERM to the init process, up to grace_ms for it to exit, then
+ * SIGKILL, then power the VM off (forcibly if it does not go). Always safe to
+ * call, in any state and more than once. @return 0 or VMCTR_EIO (it had to be killed hard; it is gone either way).
+ */
+VMCTR_API int vmctr_container_stop(vmctr_container *c, uint32_t grace_ms);
+
 /** The container's state, a VMCTR_CONTAINER_* value, or VMCTR_EINVAL for NULL. */
 VMCTR_API int32_t vmctr_container_state(const vmctr_container *c);
 

@@ -43,11 +43,12 @@ void vmctr__container_placement(vmctr_container *c, bool is_init, vmctr__agent_s
   }
 }
 
-/* Prefix the error of a failed guest operation with what was attempted. */
-static int guest_failed(int r, const char *fmt, const char *arg) {
-  char what[600];
-  snprintf(what, sizeof(what), fmt, arg);
-  return vmctr__err_prefix(what), r;
+/* Prefix the error of a failed guest operation: "WHAT ARG". */
+static int guest_failed(int r, const char *what, const char *arg) {
+  char prefix[600];
+  snprintf(prefix, sizeof(prefix), "%s%s", what, arg);
+  vmctr__err_prefix(prefix);
+  return r;
 }
 
 static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index, const char *target) {
@@ -72,7 +73,7 @@ static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index,
 static int guest_write(vmctr_container *c, const char *path, const char *text, uint32_t flags) {
   int r = vmctr__agent_write_file(c->agent, path, text, strlen(text), 0644, flags,
                                   VMCTR__CONTAINER_OP_TIMEOUT_MS);
-  return r < 0 ? guest_failed(r, "cannot write %s in the guest", path) : 0;
+  return r < 0 ? guest_failed(r, "cannot write in the guest: ", path) : 0;
 }
 
 static int guest_set_time(vmctr_container *c) {
@@ -80,7 +81,7 @@ static int guest_set_time(vmctr_container *c) {
   clock_gettime(CLOCK_REALTIME, &ts);
   int r = vmctr__agent_set_time(c->agent, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
                                 VMCTR__CONTAINER_OP_TIMEOUT_MS);
-  return r < 0 ? guest_failed(r, "cannot set the guest's clock%s", "") : 0;
+  return r < 0 ? guest_failed(r, "cannot set the guest's clock", "") : 0;
 }
 
 /* /etc/hosts and /etc/resolv.conf of the container, and its sysctls. */
@@ -120,7 +121,7 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
                                 strlen(cfg->sysctls[i].value), 0644, VMCTR__AGENT_WRITE_IN_PLACE,
                                 VMCTR__CONTAINER_OP_TIMEOUT_MS);
     if (r < 0)
-      guest_failed(r, "cannot set sysctl %s", cfg->sysctls[i].key);
+      guest_failed(r, "cannot set sysctl ", cfg->sysctls[i].key);
   }
   return r;
 }

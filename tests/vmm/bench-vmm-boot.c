@@ -11,7 +11,7 @@
 
 #include "agent/client.h"
 #include "vmctr.h"
-#include "vmm/vmm-internal.h"
+#include "vmm/vmm.h"
 
 static double now(void) {
   struct timespec ts;

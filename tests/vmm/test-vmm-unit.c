@@ -27,14 +27,21 @@
 #include "vmm/qmp.h"
 #include "vmm/rundir.h"
 
+static char *kargs[] = {"panic=-1", "quiet", NULL};
+
 static vmctr__vm_spec base_spec(void) {
   vmctr__vm_spec s = {
-    .kernel = "/k/bzImage", .initfs = "/k/initfs.cpio.gz", .cmdline = "console=ttyS0 quiet",
+    .kernel = "/k/bzImage", .initfs = "/k/initfs.cpio.gz", .kernel_args = kargs,
     .cpus = 2, .memory = 256ull << 20, .accel = VMCTR_ACCEL_TCG, .arch = "x86_64",
-    .runtime_dir = "/run/x", .boot_log = "/run/x/boot,log", .binary = "/usr/bin/qemu",
+    .runtime_dir = "/run/x", .console_log = "/run/x/boot,log", .entropy = true,
+    .agent_name = "vmctr.agent", .agent_port = 1024,
   };
   return s;
 }
+
+static const vmctr__qemu_layout base_layout = {
+  .binary = "/usr/bin/qemu", .qmp_fd = 3, .agent_fd = 4, .tsc_khz = 2400000,
+};
 
 /* Index of the value that follows opt whose value starts with prefix, or -1. */
 static int find_opt(char **argv, const char *opt, const char *prefix) {
@@ -48,8 +55,8 @@ static void test_argv_x86(void **state) {
   vmctr__vm_spec s = base_spec();
   char **argv = NULL;
   char *extra[] = {"-d", "guest_errors", NULL};
-  s.extra_args = extra;
-  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), 0);
+  s.hypervisor_args = extra;
+  assert_int_equal(vmctr__qemu_argv(&s, &base_layout, &argv), 0);
   assert_string_equal(argv[0], "/usr/bin/qemu");
   assert_string_equal(argv[find_opt(argv, "-M", "")], "microvm,acpi=off,memory-backend=mem");
   assert_string_equal(argv[find_opt(argv, "-accel", "")], "tcg");
@@ -60,7 +67,9 @@ static void test_argv_x86(void **state) {
   assert_true(find_opt(argv, "-global", "virtio-mmio.force-legacy=false") > 0);
   assert_string_equal(argv[find_opt(argv, "-kernel", "")], "/k/bzImage");
   assert_string_equal(argv[find_opt(argv, "-initrd", "")], "/k/initfs.cpio.gz");
-  assert_string_equal(argv[find_opt(argv, "-append", "")], "console=ttyS0 quiet");
+  /* The machine's own arguments first (console, reboot, the TCG timer hint), then the spec's. */
+  assert_string_equal(argv[find_opt(argv, "-append", "")],
+                      "console=ttyS0 reboot=t no_timer_check tsc_early_khz=2400000 panic=-1 quiet");
   /* The comma in the log path is escaped for QEMU's option syntax. */
   assert_true(find_opt(argv, "-chardev", "file,id=console,path=/run/x/boot,,log") > 0);
   assert_true(find_opt(argv, "-chardev", "socket,id=qmp,fd=3") > 0);
@@ -87,21 +96,52 @@ static void test_argv_kvm_and_arm(void **state) {
   char **argv = NULL;
   s.accel = VMCTR_ACCEL_KVM;
   s.initfs = NULL;
-  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), 0);
+  assert_int_equal(vmctr__qemu_argv(&s, &base_layout, &argv), 0);
   assert_string_equal(argv[find_opt(argv, "-accel", "")], "kvm");
   assert_string_equal(argv[find_opt(argv, "-cpu", "")], "host");
   assert_int_equal(find_opt(argv, "-initrd", ""), -1);
+  /* No TCG timer hint under KVM. */
+  assert_null(strstr(argv[find_opt(argv, "-append", "")], "tsc_early_khz"));
+  vmctr__strv_free(argv);
+
+  /* Firmware tables (a stock kernel), no entropy device, and a disk and a share. */
+  s = base_spec();
+  s.firmware_tables = true;
+  s.entropy = false;
+  vmctr__vm_disk disk = {.path = "/img/a,b.ext4", .read_only = true,
+                         .caching = VMCTR_MOUNT_CACHING_UNCACHED, .sync = VMCTR_MOUNT_SYNC_NONE,
+                         .serial = "vmctr-mnt0"};
+  vmctr__vm_share share = {.host_path = "/srv", .tag = "data,1", .cache = VMCTR_MOUNT_SHARE_CACHE_AUTO};
+  char *socks[] = {"/run/x/vfsd-0.sock", NULL};
+  vmctr__qemu_layout l = base_layout;
+  l.share_sockets = socks;
+  s.disks = &disk;
+  s.ndisks = 1;
+  s.shares = &share;
+  s.nshares = 1;
+  assert_int_equal(vmctr__qemu_argv(&s, &l, &argv), 0);
+  assert_string_equal(argv[find_opt(argv, "-M", "")], "microvm,acpi=on,memory-backend=mem");
+  assert_int_equal(find_opt(argv, "-device", "virtio-rng-device"), -1);
+  assert_true(find_opt(argv, "-blockdev",
+                       "driver=file,node-name=vmctr-mnt0-file,filename=/img/a,,b.ext4,read-only=on,"
+                       "cache.direct=on,cache.no-flush=on") > 0);
+  assert_true(find_opt(argv, "-blockdev", "driver=raw,node-name=vmctr-mnt0,file=vmctr-mnt0-file,"
+                                         "read-only=on,cache.direct=on,cache.no-flush=on") > 0);
+  assert_true(find_opt(argv, "-device",
+                       "virtio-blk-device,id=vmctr-mnt0-dev,drive=vmctr-mnt0,serial=vmctr-mnt0") > 0);
+  assert_true(find_opt(argv, "-chardev", "socket,id=vfs0,path=/run/x/vfsd-0.sock") > 0);
+  assert_true(find_opt(argv, "-device", "vhost-user-fs-device,id=vfs0-dev,chardev=vfs0,tag=data,,1") > 0);
   vmctr__strv_free(argv);
 
   s = base_spec();
   s.arch = "aarch64";
-  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), 0);
+  assert_int_equal(vmctr__qemu_argv(&s, &base_layout, &argv), 0);
   assert_true(find_opt(argv, "-M", "virt,") > 0);
   vmctr__strv_free(argv);
 
   s.arch = "riscv64";
   argv = NULL;
-  assert_int_equal(vmctr__qemu_argv(&s, 3, 4, &argv), VMCTR_EUNSUPPORTED);
+  assert_int_equal(vmctr__qemu_argv(&s, &base_layout, &argv), VMCTR_EUNSUPPORTED);
   assert_null(argv);
   assert_non_null(strstr(vmctr_error_last()->message, "riscv64"));
 }
