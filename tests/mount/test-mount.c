@@ -204,8 +204,13 @@ static void test_constructor_errors(void **state) {
   assert_fails_with(vmctr_mount_new_block(NULL, f->img, "/d"), VMCTR_EINVAL, "out is NULL");
   assert_fails_with(vmctr_mount_new_block(&m, NULL, "/d"), VMCTR_EINVAL, "host path is NULL");
   assert_fails_with(vmctr_mount_new_share(&m, "", "/d"), VMCTR_EINVAL, "host path is empty");
-  assert_fails_with(vmctr_mount_new_block(&m, f->img, NULL), VMCTR_EINVAL,
-                    "destination is NULL");
+  /* A block or share mount without a destination is a root filesystem; no other kind may be. */
+  assert_int_equal(vmctr_mount_new_block(&m, f->img, NULL), 0);
+  assert_null(vmctr_mount_destination(m));
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  vmctr_mount_free(m);
+  m = (vmctr_mount *)0x1;
+  assert_fails_with(vmctr_mount_new_tmpfs(&m, NULL), VMCTR_EINVAL, "destination is NULL");
   assert_fails_with(vmctr_mount_new_block(&m, f->img, "data"), VMCTR_EINVAL,
                     "destination \"data\" is relative");
   assert_fails_with(vmctr_mount_new_tmpfs(&m, "/"), VMCTR_EINVAL,

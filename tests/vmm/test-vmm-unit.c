@@ -325,7 +325,15 @@ static void test_api_checks(void **state) {
   assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
   assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_NEW);
   assert_true(vmctr_vmm_event_fd(vm) >= 0);
-  assert_int_equal(vmctr_vmm_set_accelerator(vm, 3), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, 7), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_AUTO), 0);
+  const char *hv[] = {"-d", NULL};
+  assert_int_equal(vmctr_vmm_set_hypervisor_args(vm, hv, 2), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_hypervisor_args(vm, NULL, 1), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_hypervisor_args(vm, hv, 1), 0);
+  assert_int_equal(vmctr_vmm_set_hypervisor_args(vm, NULL, 0), 0);
+  assert_int_equal(vmctr_vmm_dispatch(vm), VMCTR_VMM_STATE_NEW);
+  assert_int_equal(vmctr_vmm_dispatch(NULL), VMCTR_EINVAL);
   assert_int_equal(vmctr_vmm_set_accelerator(vm, VMCTR_ACCEL_TCG), 0);
   assert_int_equal(vmctr_vmm_set_boot_log(vm, ""), VMCTR_EINVAL);
   assert_int_equal(vmctr_vmm_set_runtime_parent(vm, ""), VMCTR_EINVAL);
