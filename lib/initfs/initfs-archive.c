@@ -60,7 +60,17 @@ static int add(writer *w, const char *name, unsigned type, unsigned perm, unsign
   return 0;
 }
 
-int vmctr__initfs_write(int fd, const char *path, const vmctr__initfs_inputs *in) {
+static la_ssize_t to_buffer(struct archive *a, void *ud, const void *buf, size_t n) {
+  vmctr__strbuf *out = ud;
+  vmctr__sb_append(out, buf, n);
+  if (out->failed) {
+    archive_set_error(a, ENOMEM, "out of memory");
+    return -1;
+  }
+  return (la_ssize_t)n;
+}
+
+int vmctr__initfs_write(const char *path, const vmctr__initfs_inputs *in, vmctr__strbuf *out) {
   static const char *const dirs[] = {"dev", "proc", "sys", "run", "mnt", "lib", "lib/modules",
                                      MODDIR};
   writer w = {.path = path};
@@ -82,7 +92,7 @@ int vmctr__initfs_write(int fd, const char *path, const vmctr__initfs_inputs *in
   /* No gzip timestamp (best effort: older libarchive lacks the option), no block padding. */
   (void)archive_write_set_filter_option(w.a, "gzip", "timestamp", NULL);
   if (archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
-      archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
+      archive_write_open(w.a, out, NULL, to_buffer, NULL) != ARCHIVE_OK) {
     r = fail(&w, "open");
     goto out;
   }

@@ -4,11 +4,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/util.h"
@@ -16,64 +16,22 @@
 
 #define MAX_NAME 255
 
-/* Read the regular file name (relative to dirfd) into *b, at most max bytes. */
-static int read_regular(int dirfd, const char *name, const char *shown, size_t max,
-                        int want_exec, vmctr__initfs_blob *b) {
+/* Read the regular file path into *b, at most max bytes. The stat first
+ * refuses what vmctr__read_file would take or block on (FIFOs, devices). */
+static int read_regular(const char *path, size_t max, bool want_exec, vmctr__initfs_blob *b) {
   struct stat st;
-  char *buf = NULL;
-  size_t len = 0;
-  int fd, r;
-
-  fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0)
-    return vmctr__err_os(errno, "%s", shown);
-  if (fstat(fd, &st) < 0) {
-    r = vmctr__err_os(errno, "%s", shown);
-    goto out;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    r = vmctr__err(VMCTR_EINVAL, 0, "%s: not a regular file", shown);
-    goto out;
-  }
-  if (want_exec && !(st.st_mode & 0111)) {
-    r = vmctr__err(VMCTR_EINVAL, EACCES, "%s: not executable (chmod +x it)", shown);
-    goto out;
-  }
-  if ((unsigned long long)st.st_size > max) {
-    r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: %llu bytes, more than the %zu allowed", shown,
-                   (unsigned long long)st.st_size, max);
-    goto out;
-  }
-  buf = malloc((size_t)st.st_size + 1);
-  if (!buf) {
-    r = vmctr__err_nomem();
-    goto out;
-  }
-  /* Read exactly what stat promised, and notice a file that changes meanwhile. */
-  while (len <= (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      r = vmctr__err_os(errno, "%s: read", shown);
-      goto out;
-    }
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
-  if (len != (size_t)st.st_size) {
-    r = vmctr__err(VMCTR_EIO, 0, "%s: file changed while being read; retry", shown);
-    goto out;
-  }
-  b->data = buf;
-  b->len = len;
-  buf = NULL;
-  r = 0;
-out:
-  free(buf);
-  close(fd);
-  return r;
+  if (stat(path, &st) < 0)
+    return vmctr__err_os(errno, "%s", path);
+  if (!S_ISREG(st.st_mode))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: not a regular file", path);
+  if (want_exec && !(st.st_mode & 0111))
+    return vmctr__err(VMCTR_EINVAL, EACCES, "%s: not executable (chmod +x it)", path);
+  if ((uint64_t)st.st_size > max)
+    return vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: %llu bytes, more than the %zu allowed", path,
+                      (unsigned long long)st.st_size, max);
+  /* Bounded by the size just seen: vmctr__read_file allocates its bound up
+   * front, and a file that grows meanwhile is refused. */
+  return vmctr__read_file(path, (size_t)st.st_size, &b->data, &b->len);
 }
 
 /* A module name is a plain file name ending in .ko: no path, no hidden or odd names. */
@@ -100,18 +58,18 @@ static char *join(const char *dir, const char *name) {
 static int load_modules(const char *dir, vmctr__initfs_inputs *in, size_t *total) {
   vmctr__initfs_blob lo = {0};
   char *lo_path = NULL;
-  int dirfd, r;
+  struct stat st;
+  int r;
   size_t lineno = 0;
 
-  lo_path = join(dir, "load-order");
-  if (!lo_path)
+  /* Told apart from a missing load-order, which has its own hint. */
+  if (stat(dir, &st) < 0)
+    return vmctr__err_os(errno, "modules directory %s", dir);
+  if (!S_ISDIR(st.st_mode))
+    return vmctr__err(VMCTR_EINVAL, ENOTDIR, "modules directory %s: not a directory", dir);
+  if (!(lo_path = join(dir, "load-order")))
     return VMCTR_ENOMEM;
-  dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0) {
-    r = vmctr__err_os(errno, "modules directory %s", dir);
-    goto out;
-  }
-  r = read_regular(dirfd, "load-order", lo_path, VMCTR__INITFS_MAX_LOAD_ORDER, 0, &lo);
+  r = read_regular(lo_path, VMCTR__INITFS_MAX_LOAD_ORDER, false, &lo);
   if (r < 0) {
     if (r == VMCTR_ENOENT)
       vmctr__err_prefix("modules directory lacks its load-order file (see kernel/fetch-debian-kernel.sh)");
@@ -159,13 +117,13 @@ static int load_modules(const char *dir, vmctr__initfs_inputs *in, size_t *total
         goto out;
       }
     {
-      char *shown = join(dir, m->name);
-      if (!shown) {
+      char *path = join(dir, m->name);
+      if (!path) {
         r = VMCTR_ENOMEM;
         goto out;
       }
-      r = read_regular(dirfd, m->name, shown, VMCTR__INITFS_MAX_FILE, 0, m);
-      free(shown);
+      r = read_regular(path, VMCTR__INITFS_MAX_FILE, false, m);
+      free(path);
       if (r < 0) {
         if (r == VMCTR_ENOENT)
           vmctr__err_prefix("a module named in load-order is missing");
@@ -182,8 +140,6 @@ static int load_modules(const char *dir, vmctr__initfs_inputs *in, size_t *total
   in->has_modules = 1;
   r = 0;
 out:
-  if (dirfd >= 0)
-    close(dirfd);
   free(lo.data);
   free(lo_path);
   return r;
@@ -196,7 +152,7 @@ int vmctr__initfs_inputs_load(const vmctr__initfs_params *p, vmctr__initfs_input
   memset(in, 0, sizeof(*in));
   if (!p->init_path || !*p->init_path)
     return vmctr__err(VMCTR_EINVAL, 0, "initfs: no init executable given");
-  r = read_regular(AT_FDCWD, p->init_path, p->init_path, VMCTR__INITFS_MAX_FILE, 1, &in->init);
+  r = read_regular(p->init_path, VMCTR__INITFS_MAX_FILE, true, &in->init);
   if (r < 0) {
     if (r == VMCTR_ENOENT)
       vmctr__err_prefix("init executable (build vmctr-init, or pass its path)");

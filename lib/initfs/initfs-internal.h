@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "core/util.h"
+
 #include "initfs/initfs.h"
 
 typedef struct vmctr__initfs_blob {
@@ -24,7 +26,8 @@ typedef struct vmctr__initfs_inputs {
 int vmctr__initfs_inputs_load(const vmctr__initfs_params *p, vmctr__initfs_inputs *in);
 void vmctr__initfs_inputs_free(vmctr__initfs_inputs *in);
 
-/* Write the gzip'd cpio archive of in to fd (positioned at 0). path names it in errors. */
-int vmctr__initfs_write(int fd, const char *path, const vmctr__initfs_inputs *in);
+/* Append the gzip'd cpio archive of in to out (whole in memory: the inputs
+ * already are, and the archive is smaller). path names it in errors. */
+int vmctr__initfs_write(const char *path, const vmctr__initfs_inputs *in, vmctr__strbuf *out);
 
 #endif

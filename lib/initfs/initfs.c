@@ -5,13 +5,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -82,62 +80,16 @@ static int make_dirs(const char *dir) {
   return r;
 }
 
-static int fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int r = 0;
-  if (fd < 0)
-    return vmctr__err_os(errno, "%s", dir);
-  if (fsync(fd) < 0 && errno != EINVAL)
-    r = vmctr__err_os(errno, "%s: fsync", dir);
-  close(fd);
-  return r;
-}
-
-/* Build the archive into a fresh temp file next to final, then rename it into place. */
-static int build(const char *dir, const char *final, const char *hex,
-                 const vmctr__initfs_inputs *in) {
-  vmctr__strbuf sb = {0};
-  char *tmp;
-  int fd = -1, r;
-
-  vmctr__sb_printf(&sb, "%s/.initfs-%.16s.tmp.XXXXXX", dir, hex);
-  tmp = vmctr__sb_steal(&sb);
-  if (!tmp)
-    return VMCTR_ENOMEM;
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    r = vmctr__err_os(errno, "initfs cache: creating a temp file like %s", tmp);
-    free(tmp);
-    return r;
-  }
-  if (fchmod(fd, 0644) < 0) {
-    r = vmctr__err_os(errno, "%s: chmod", tmp);
-    goto fail;
-  }
-  if ((r = vmctr__initfs_write(fd, tmp, in)) < 0)
-    goto fail;
-  if (fsync(fd) < 0) {
-    r = vmctr__err_os(errno, "%s: fsync", tmp);
-    goto fail;
-  }
-  if (close(fd) < 0) {
-    fd = -1;
-    r = vmctr__err_os(errno, "%s: close", tmp);
-    goto fail;
-  }
-  fd = -1;
-  /* A concurrent builder may have renamed its identical archive here first: fine. */
-  if (rename(tmp, final) < 0) {
-    r = vmctr__err_os(errno, "%s: renaming to %s", tmp, final);
-    goto fail;
-  }
-  free(tmp);
-  return fsync_dir(dir);
-fail:
-  if (fd >= 0)
-    close(fd);
-  unlink(tmp);
-  free(tmp);
+/* Build the archive and put it in place atomically (temp file, fsync, rename): a
+ * concurrent builder of the same inputs renames an identical file, which is fine. */
+static int build(const char *final, const vmctr__initfs_inputs *in) {
+  vmctr__strbuf cpio = {0};
+  int r = vmctr__initfs_write(final, in, &cpio);
+  if (r < 0 && cpio.failed)
+    r = vmctr__err_nomem();
+  if (r == 0)
+    r = vmctr__write_file_atomic(final, cpio.buf, cpio.len, 0644);
+  vmctr__sb_free(&cpio);
   return r;
 }
 
@@ -170,7 +122,7 @@ int vmctr__initfs_get(const vmctr__initfs_params *p, char **out_path) {
     r = vmctr__err_os(errno, "%s", path);
     goto out;
   } else {
-    if ((r = make_dirs(p->cache_dir)) < 0 || (r = build(p->cache_dir, path, hex, &in)) < 0)
+    if ((r = make_dirs(p->cache_dir)) < 0 || (r = build(path, &in)) < 0)
       goto out;
     vmctr__log(VMCTR_LOG_DEBUG, "initfs", "built %s (%zu modules)", path, in.n_mods);
   }

@@ -174,38 +174,41 @@ static int check_doc_type(const cJSON *root, const char *claimed, const char *a,
   return 0;
 }
 
+/* The descriptor array root[key] (at most max entries) into *d and *n. Entries
+ * land in *d as they parse, so the caller's clear frees a partial array. */
+static int parse_desc_array(const cJSON *root, const char *key, size_t max, bool with_platform,
+                            const char *what, oci_desc **d, size_t *n) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key), *e;
+  char ewhat[256];
+  size_t count;
+  int r;
+  if (!cJSON_IsArray(arr))
+    return vmctr__err(VMCTR_EPARSE, 0, "%s: \"%s\" is missing or not an array", what, key);
+  count = (size_t)cJSON_GetArraySize(arr);
+  if (count > max)
+    return vmctr__err(VMCTR_ETOOBIG, 0, "%s: %zu %s, more than the %zu allowed", what, count,
+                      key, max);
+  if (count && !(*d = calloc(count, sizeof(**d))))
+    return vmctr__err_nomem();
+  cJSON_ArrayForEach(e, arr) {
+    snprintf(ewhat, sizeof(ewhat), "%s: %s[%zu]", what, key, *n);
+    if ((r = parse_desc(e, ewhat, with_platform, &(*d)[*n])) < 0)
+      return r;
+    (*n)++;
+  }
+  return 0;
+}
+
 int vmctr__oci_parse_index(const char *text, size_t len, const char *what, oci_index *out) {
   cJSON *root = NULL;
-  const cJSON *arr, *e;
   oci_index ix = {0};
   int r;
-  char ewhat[256];
 
   if ((r = parse_root(text, len, what, &root)) < 0)
     return r;
-  if ((r = check_doc_type(root, NULL, MT_OCI_INDEX, MT_DOCKER_LIST, "image index", what)) < 0)
+  if ((r = check_doc_type(root, NULL, MT_OCI_INDEX, MT_DOCKER_LIST, "image index", what)) < 0 ||
+      (r = parse_desc_array(root, "manifests", OCI_MAX_ENTRIES, true, what, &ix.d, &ix.n)) < 0)
     goto out;
-  arr = cJSON_GetObjectItemCaseSensitive(root, "manifests");
-  if (!cJSON_IsArray(arr)) {
-    r = vmctr__err(VMCTR_EPARSE, 0, "%s: \"manifests\" is missing or not an array", what);
-    goto out;
-  }
-  size_t n = (size_t)cJSON_GetArraySize(arr);
-  if (n > OCI_MAX_ENTRIES) {
-    r = vmctr__err(VMCTR_ETOOBIG, 0, "%s: %zu manifests, more than the %u allowed", what, n,
-                   OCI_MAX_ENTRIES);
-    goto out;
-  }
-  if (n && !(ix.d = calloc(n, sizeof(*ix.d)))) {
-    r = vmctr__err_nomem();
-    goto out;
-  }
-  cJSON_ArrayForEach(e, arr) {
-    snprintf(ewhat, sizeof(ewhat), "%s: manifests[%zu]", what, ix.n);
-    if ((r = parse_desc(e, ewhat, true, &ix.d[ix.n])) < 0)
-      goto out;
-    ix.n++;
-  }
   *out = ix;
   memset(&ix, 0, sizeof(ix));
 out:
@@ -233,7 +236,7 @@ int vmctr__oci_check_layer_type(const char *mt, const char *what) {
 int vmctr__oci_parse_manifest(const char *text, size_t len, const char *media_type,
                               const char *what, oci_manifest *out) {
   cJSON *root = NULL;
-  const cJSON *arr, *e;
+  const cJSON *e;
   oci_manifest m = {0};
   int r;
   char ewhat[256];
@@ -263,27 +266,12 @@ int vmctr__oci_parse_manifest(const char *text, size_t len, const char *media_ty
                    OCI_DOC_MAX);
     goto out;
   }
-  arr = cJSON_GetObjectItemCaseSensitive(root, "layers");
-  if (!cJSON_IsArray(arr)) {
-    r = vmctr__err(VMCTR_EPARSE, 0, "%s: \"layers\" is missing or not an array", what);
+  if ((r = parse_desc_array(root, "layers", OCI_MAX_LAYERS, false, what, &m.layers,
+                            &m.n_layers)) < 0)
     goto out;
-  }
-  size_t n = (size_t)cJSON_GetArraySize(arr);
-  if (n > OCI_MAX_LAYERS) {
-    r = vmctr__err(VMCTR_ETOOBIG, 0, "%s: %zu layers, more than the %u allowed", what, n,
-                   OCI_MAX_LAYERS);
-    goto out;
-  }
-  if (n && !(m.layers = calloc(n, sizeof(*m.layers)))) {
-    r = vmctr__err_nomem();
-    goto out;
-  }
-  cJSON_ArrayForEach(e, arr) {
-    snprintf(ewhat, sizeof(ewhat), "%s: layers[%zu]", what, m.n_layers);
-    if ((r = parse_desc(e, ewhat, false, &m.layers[m.n_layers])) < 0)
-      goto out;
-    m.n_layers++;
-    if ((r = vmctr__oci_check_layer_type(m.layers[m.n_layers - 1].media_type, ewhat)) < 0)
+  for (size_t i = 0; i < m.n_layers; i++) {
+    snprintf(ewhat, sizeof(ewhat), "%s: layers[%zu]", what, i);
+    if ((r = vmctr__oci_check_layer_type(m.layers[i].media_type, ewhat)) < 0)
       goto out;
   }
   *out = m;

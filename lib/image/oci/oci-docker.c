@@ -74,6 +74,21 @@ static int add_member(dctx *c, const char *norm, const char *link_raw) {
   return 0;
 }
 
+/* The next member with a usable name (normalized into norm): 1, or 0 at the
+ * end, or a negative code for a corrupt archive. */
+static int next_member(dctx *c, struct archive *a, struct archive_entry **e,
+                       char norm[NAME_MAX_LEN]) {
+  int k;
+  while ((k = archive_read_next_header(a, e)) == ARCHIVE_OK || k == ARCHIVE_WARN)
+    if (archive_entry_pathname(*e) &&
+        vmctr__oci_tar_norm(archive_entry_pathname(*e), norm, NAME_MAX_LEN))
+      return 1;
+  if (k == ARCHIVE_EOF)
+    return 0;
+  return vmctr__err(VMCTR_EPARSE, 0, "%s: truncated or corrupt archive: %s", c->path,
+                    archive_error_string(a));
+}
+
 static int scan(dctx *c) {
   struct archive *a;
   struct archive_entry *e;
@@ -81,11 +96,8 @@ static int scan(dctx *c) {
   int r, k;
   if ((r = vmctr__oci_tar_open(c->path, &a)) < 0)
     return r;
-  while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK || k == ARCHIVE_WARN) {
+  while ((k = next_member(c, a, &e, norm)) > 0) {
     int t = (int)archive_entry_filetype(e);
-    if (!archive_entry_pathname(e) ||
-        !vmctr__oci_tar_norm(archive_entry_pathname(e), norm, sizeof(norm)))
-      continue;
     if (t == AE_IFLNK && archive_entry_symlink(e))
       r = add_member(c, norm, archive_entry_symlink(e));
     else if (t == AE_IFREG)
@@ -97,10 +109,7 @@ static int scan(dctx *c) {
                                   &c->manifest_len)) < 0)
       goto out;
   }
-  if (k != ARCHIVE_EOF)
-    r = vmctr__err(VMCTR_EPARSE, 0, "%s: truncated or corrupt archive: %s", c->path,
-                   archive_error_string(a));
-  else if (!c->manifest)
+  if ((r = k) == 0 && !c->manifest)
     r = vmctr__err(VMCTR_EPARSE, 0, "%s: no manifest.json: not a docker-archive", c->path);
 out:
   archive_read_free(a);
@@ -112,18 +121,16 @@ static int read_member(dctx *c, const char *name, char **out, size_t *len) {
   struct archive *a;
   struct archive_entry *e;
   char norm[NAME_MAX_LEN];
-  int r, k;
+  int r;
   if ((r = vmctr__oci_tar_open(c->path, &a)) < 0)
     return r;
-  r = vmctr__err(VMCTR_ENOENT, 0, "%s: member %s is missing", c->path, name);
-  while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK || k == ARCHIVE_WARN) {
-    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_pathname(e) &&
-        vmctr__oci_tar_norm(archive_entry_pathname(e), norm, sizeof(norm)) &&
-        strcmp(norm, name) == 0) {
-      r = vmctr__oci_tar_slurp(a, name, OCI_DOC_MAX, out, len);
+  while ((r = next_member(c, a, &e, norm)) > 0)
+    if (archive_entry_filetype(e) == AE_IFREG && strcmp(norm, name) == 0)
       break;
-    }
-  }
+  if (r > 0)
+    r = vmctr__oci_tar_slurp(a, name, OCI_DOC_MAX, out, len);
+  else if (r == 0)
+    r = vmctr__err(VMCTR_ENOENT, 0, "%s: member %s is missing", c->path, name);
   archive_read_free(a);
   return r;
 }
@@ -178,13 +185,12 @@ static int copy_layers(dctx *c, int dirfd, char **names, size_t n, char **diff_i
   char norm[NAME_MAX_LEN], what[NAME_MAX_LEN + 64];
   uint8_t buf[65536];
   size_t left = n;
-  int r, k;
+  int r, k = 0;
   if ((r = vmctr__oci_tar_open(c->path, &a)) < 0)
     return r;
-  while (left && ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK || k == ARCHIVE_WARN)) {
+  while (left && (k = next_member(c, a, &e, norm)) > 0) {
     size_t i;
-    if (archive_entry_filetype(e) != AE_IFREG || !archive_entry_pathname(e) ||
-        !vmctr__oci_tar_norm(archive_entry_pathname(e), norm, sizeof(norm)))
+    if (archive_entry_filetype(e) != AE_IFREG)
       continue;
     for (i = 0; i < n && (img->layers[i].media_type || strcmp(names[i], norm) != 0); i++)
       ;
@@ -235,6 +241,10 @@ static int copy_layers(dctx *c, int dirfd, char **names, size_t n, char **diff_i
       }
       left--;
     }
+  }
+  if (k < 0) {
+    r = k;
+    goto out;
   }
   for (size_t i = 0; i < n; i++)
     if (!img->layers[i].media_type) {
