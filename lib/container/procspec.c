@@ -4,11 +4,9 @@
  * resolved in the container's own /etc/passwd and /etc/group. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "container/container-priv.h"
@@ -185,41 +183,14 @@ static bool parse_id(const char *s, uint32_t *out) {
  * and 0 returned when the file does not exist. */
 static int read_account_file(const char *rootfs, const char *rel, char **out) {
   *out = NULL;
-  int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0)
-    return vmctr__err_os(errno, "cannot open rootfs %s", rootfs);
-  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
-  int e = errno;
-  close(root);
-  if (fd < 0) {
-    if (e == ENOENT)
-      return 0;
-    return vmctr__err_os(e, "cannot open %s in the container's rootfs %s", rel, rootfs);
+  int r = vmctr__read_file_in_root(rootfs, rel, MAX_ACCOUNT_FILE, out, NULL);
+  if (r == VMCTR_ENOENT) {
+    vmctr_error_clear();
+    return 0;
   }
-  vmctr__strbuf sb = {0};
-  char buf[8192];
-  ssize_t k;
-  while ((k = read(fd, buf, sizeof(buf))) > 0) {
-    if (sb.len + (size_t)k > MAX_ACCOUNT_FILE) {
-      close(fd);
-      vmctr__sb_free(&sb);
-      return vmctr__err(VMCTR_ETOOBIG, 0, "%s in the container's rootfs is larger than %u bytes", rel,
-                        MAX_ACCOUNT_FILE);
-    }
-    vmctr__sb_append(&sb, buf, (size_t)k);
-  }
-  e = errno;
-  close(fd);
-  if (k < 0) {
-    vmctr__sb_free(&sb);
-    return vmctr__err_os(e, "cannot read %s in the container's rootfs", rel);
-  }
-  vmctr__sb_append(&sb, "", 0);
-  if (!(*out = vmctr__sb_steal(&sb)))
-    return VMCTR_ENOMEM;
-  return 0;
+  if (r < 0)
+    vmctr__err_prefix("the container's user database");
+  return r;
 }
 
 /* Split one colon-separated line in place into at most max fields. */

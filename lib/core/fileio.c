@@ -7,64 +7,122 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#endif
 
 #include "core/error.h"
 #include "core/util.h"
 
-int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len) {
+/* Read fd (named name in messages) whole: at most max bytes. Regular files
+ * get a buffer of their size (they may still grow: the read stops past max);
+ * others grow it as they go. Takes fd. */
+static int read_fd(int fd, const char *name, size_t max, char **out, size_t *out_len) {
   struct stat st;
   char *buf = NULL;
-  size_t len = 0;
-  int fd, r;
+  size_t len = 0, cap;
+  int r;
 
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    return vmctr__err_os(errno, "%s", path);
   if (fstat(fd, &st) < 0) {
-    r = vmctr__err_os(errno, "%s", path);
+    r = vmctr__err_os(errno, "%s", name);
     goto out;
   }
   if (S_ISDIR(st.st_mode)) {
-    r = vmctr__err(VMCTR_EINVAL, EISDIR, "%s: is a directory, not a file", path);
+    r = vmctr__err(VMCTR_EINVAL, EISDIR, "%s: is a directory, not a file", name);
     goto out;
   }
   if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-    r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: file is %llu bytes, more than the %zu allowed", path,
+    r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: file is %llu bytes, more than the %zu allowed", name,
                    (unsigned long long)st.st_size, max);
     goto out;
   }
-  /* Read at most max+1 bytes whatever stat said: the file may grow, or be a pipe. */
-  buf = malloc(max + 2);
-  if (!buf) {
+  /* One byte more than expected, so that EOF is seen without a regrow. */
+  cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+  if (cap > max + 1)
+    cap = max + 1;
+  if (!(buf = malloc(cap + 1))) {
     r = vmctr__err_nomem();
     goto out;
   }
   for (;;) {
-    ssize_t n = read(fd, buf + len, max + 1 - len);
+    if (len == cap) {
+      char *nb;
+      if (cap > max) {
+        r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: more than the %zu bytes allowed", name, max);
+        goto out;
+      }
+      cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+      if (!(nb = realloc(buf, cap + 1))) {
+        r = vmctr__err_nomem();
+        goto out;
+      }
+      buf = nb;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      r = vmctr__err_os(errno, "%s: read", path);
+      r = vmctr__err_os(errno, "%s: read", name);
       goto out;
     }
     if (n == 0)
       break;
     len += (size_t)n;
-    if (len > max) {
-      r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: more than the %zu bytes allowed", path, max);
-      goto out;
-    }
+  }
+  if (len > max) {
+    r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: more than the %zu bytes allowed", name, max);
+    goto out;
   }
   buf[len] = '\0';
   *out = buf;
+  buf = NULL;
   if (out_len)
     *out_len = len;
-  buf = NULL;
   r = 0;
 out:
   free(buf);
   close(fd);
   return r;
+}
+
+int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return vmctr__err_os(errno, "%s", path);
+  return read_fd(fd, path, max, out, out_len);
+}
+
+int vmctr__read_file_in_root(const char *root, const char *rel, size_t max, char **out,
+                             size_t *out_len) {
+#ifdef __linux__
+  int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), e;
+  if (rfd < 0)
+    return vmctr__err_os(errno, "cannot open %s", root);
+  /* Symlinks resolve as if root were /; O_NONBLOCK: a FIFO planted where a
+   * file should be must not hang us (it is refused below). */
+  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, rfd, rel, &how, sizeof(how));
+  e = errno;
+  close(rfd);
+  if (fd < 0)
+    return vmctr__err_os(e, "cannot open %s in %s", rel, root);
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    e = errno;
+    close(fd);
+    return vmctr__err(VMCTR_EINVAL, e, "%s in %s is not a regular file", rel, root);
+  }
+  char name[512];
+  snprintf(name, sizeof(name), "%s in %s", rel, root);
+  return read_fd(fd, name, max, out, out_len);
+#else
+  (void)max, (void)out, (void)out_len;
+  return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                    "cannot read %s in %s safely on this host (no openat2 RESOLVE_IN_ROOT)", rel,
+                    root);
+#endif
 }
 
 int vmctr__read_line(const char *path, char *buf, size_t size) {

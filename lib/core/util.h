@@ -33,6 +33,13 @@ void vmctr__sb_free(vmctr__strbuf *sb);
  * *out is NUL-terminated. Errors name the path. */
 int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len);
 
+/* The same for root/rel, resolved as if root were "/" (a symlink in the
+ * tree cannot lead out of it). Only a regular file is read: a FIFO or
+ * device is VMCTR_EINVAL, never a blocking open. VMCTR_ENOENT if absent.
+ * VMCTR_EUNSUPPORTED where the host cannot resolve in a root safely. */
+int vmctr__read_file_in_root(const char *root, const char *rel, size_t max, char **out,
+                             size_t *out_len);
+
 /* Read a small text file (sysfs, procfs) into buf, NUL-terminated, trailing
  * newline removed. Returns length or a negative errno-style value (no error
  * detail recorded: absence is usually an answer, not a failure). */

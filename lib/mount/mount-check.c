@@ -207,8 +207,9 @@ static int validate_block(const vmctr_mount *m, const char *what) {
                       what);
   if ((r = check_host_source(m, what)) < 0)
     return r;
-  /* QEMU opens uncached disks with O_DIRECT, which some filesystems (tmpfs)
+  /* An uncached disk is opened with O_DIRECT, which some filesystems (tmpfs)
    * refuse; say so now rather than as a failed VM start. */
+#ifdef O_DIRECT /* macOS has F_NOCACHE instead, and no such refusal */
   if (m->caching == VMCTR_MOUNT_CACHING_UNCACHED) {
     int fd = open(m->source, O_RDONLY | O_DIRECT | O_CLOEXEC);
     if (fd < 0 && errno == EINVAL)
@@ -219,6 +220,8 @@ static int validate_block(const vmctr_mount *m, const char *what) {
     if (fd >= 0)
       close(fd);
   }
+#endif
+
   return 0;
 }
 

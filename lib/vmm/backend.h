@@ -104,4 +104,7 @@ typedef struct vmctr__backend_ops {
 extern const vmctr__backend_ops vmctr__qemu_backend;
 #endif
 
+/* The backend this build uses on this host, NULL if it has none (backend.c). */
+const vmctr__backend_ops *vmctr__backend_default(void);
+
 #endif

@@ -193,7 +193,7 @@ static int connect_agent(vmctr_vmm *vmm) {
     char *tail = log_tail(vmm->boot_log);
     struct pollfd p = {.fd = vmm->ops->exit_fd(vmm->ctx), .events = POLLIN};
     if (r != VMCTR_ETIMEDOUT)
-      (void)poll(&p, 1, 1000); /* the channel closes just before QEMU exits */
+      (void)poll(&p, 1, 1000); /* the channel closes just before the hypervisor exits */
     if (vmm->ops->poll(vmm->ctx, &st) == 1)
       r = vmctr__err(VMCTR_EIO, 0, "the VM ended (status %d) before its agent connected; "
                      "boot log %s ends: %s", st, vmm->boot_log, tail ? tail : "");

@@ -34,9 +34,7 @@ int vmctr_vmm_new(vmctr_vmm **out, const vmctr_bootcfg *cfg) {
   vmm->exit_status = -1;
   if ((r = vmctr_bootcfg_clone(&vmm->cfg, cfg)) < 0 || (r = vmctr__evset_new(&vmm->events)) < 0)
     goto fail;
-#if VMCTR_HAVE_QEMU
-  vmm->ops = &vmctr__qemu_backend;
-#endif
+  vmm->ops = vmctr__backend_default();
   *out = vmm;
   return 0;
 fail:
@@ -176,7 +174,7 @@ int vmctr_vmm_set_hypervisor_args(vmctr_vmm *vmm, const char *const *args, size_
 
 
 /* Record the end of the VM once its process has exited, and release it
- * (its exit fd leaves the event set; the eventfd says the state changed). */
+ * (its exit fd leaves the event set, which then says the state changed). */
 static void ended(vmctr_vmm *vmm, int status) {
   vmm->exit_status = status;
   vmm->state = (vmm->stopping || status == 0) ? VMCTR_VMM_STATE_STOPPED : VMCTR_VMM_STATE_FAILED;
@@ -253,7 +251,7 @@ int vmctr_vmm_stop(vmctr_vmm *vmm, uint32_t grace_ms) {
   if (vmctr__vmm_collect(vmm) != 0)
     return 0;
   vmm->stopping = true;
-  /* 1: the guest syncs and powers off; with -no-reboot QEMU then exits 0. */
+  /* 1: the guest syncs and powers off, and the hypervisor exits 0. */
   if (vmm->agent && grace_ms > 0) {
     int64_t deadline = vmctr__deadline_ms((int)grace_ms);
     if (vmctr__agent_poweroff(vmm->agent, (int)grace_ms) == 0 &&
