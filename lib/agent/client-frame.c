@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "client-internal.h"
+#include "client-priv.h"
 #include "core/error.h"
 
 static const char *type_name(uint16_t t) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client-internal.h"
+#include "client-priv.h"
 #include "core/error.h"
 #include "core/time.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client-internal.h"
+#include "client-priv.h"
 #include "core/error.h"
 #include "core/log.h"
 

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "client-internal.h"
+#include "client-priv.h"
 #include "core/error.h"
 #include "core/fd.h"
 #include "core/log.h"

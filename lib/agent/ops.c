@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "agent/ops.h"
-#include "client-internal.h"
+#include "client-priv.h"
 #include "core/error.h"
 
 #define SIGNO_MAX 64u

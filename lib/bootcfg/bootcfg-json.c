@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootcfg/bootcfg-internal.h"
+#include "bootcfg/bootcfg-priv.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"

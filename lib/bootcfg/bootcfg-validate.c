@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bootcfg/bootcfg-internal.h"
+#include "bootcfg/bootcfg-priv.h"
 #include "core/error.h"
 
 #define MIB UINT64_C(1048576)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bootcfg/bootcfg-internal.h"
+#include "bootcfg/bootcfg-priv.h"
 #include "core/error.h"
 #include "core/util.h"
 

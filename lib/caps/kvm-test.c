@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "caps/kvm-test.h"
+#include "caps/kvm-test-priv.h"
 
 #define GUEST_ADDR 0x1000u
 

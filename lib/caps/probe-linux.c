@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "caps/caps-priv.h"
-#include "caps/kvm-test.h"
-#include "caps/probe-linux.h"
+#include "caps/kvm-test-priv.h"
+#include "caps/probe-linux-priv.h"
 #include "config.h"
 #include "core/error.h"
 #include "core/log.h"

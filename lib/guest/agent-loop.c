@@ -13,7 +13,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 static void wbuf_reserve(guest_agent *a, size_t n) {
   if (a->woff && a->woff == a->wlen)

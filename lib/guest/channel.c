@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 #define PORT_NAME "vmctr.agent"
 #define WAIT_MS 30000

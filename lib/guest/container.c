@@ -15,7 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 enum { ST_CG = 2, ST_MNT = 100, ST_DEV, ST_HOST, ST_PIVOT };
 

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 bool guest_is_pid1;
 static int log_fd = 2;

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 #define BLK_PREFIX "vmctr-blk:"
 

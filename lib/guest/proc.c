@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 static guest_proc *find_proc(guest_agent *a, const vmctr__agent_msg *m) {
   uint32_t pid;

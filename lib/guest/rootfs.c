@@ -17,7 +17,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 #define NEWROOT "/.vmctr-root"
 #define RAMFS_MAGIC_ 0x858458f6

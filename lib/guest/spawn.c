@@ -17,7 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 enum {
   ST_SETSID, ST_CTTY, ST_CGROUP, ST_SETNS, ST_CHROOT, ST_CONTAINER, ST_RLIMIT,

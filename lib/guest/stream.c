@@ -11,7 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "guest/guest.h"
+#include "guest/guest-priv.h"
 
 #define READ_CHUNK (64u << 10)
 

@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "initfs/initfs-internal.h"
+#include "initfs/initfs-priv.h"
 
 #define MODDIR "lib/modules/vmctr"
 

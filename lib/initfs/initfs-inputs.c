@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "initfs/initfs-internal.h"
+#include "initfs/initfs-priv.h"
 
 #define MAX_NAME 255
 

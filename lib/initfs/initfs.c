@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/sha256.h"
 #include "core/util.h"
-#include "initfs/initfs-internal.h"
+#include "initfs/initfs-priv.h"
 
 static void hash_u64(vmctr__sha256 *c, uint64_t v) {
   uint8_t b[8];

@@ -3,7 +3,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "vmm/backend.h"
+#include "vmm/backend-priv.h"
 
 const vmctr__backend_ops *vmctr__backend_default(void) {
 #if VMCTR_HAVE_QEMU

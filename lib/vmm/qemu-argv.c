@@ -10,7 +10,7 @@
 #include "core/strv.h"
 #include "core/util.h"
 #include "vmctr/mount.h"
-#include "vmm/qemu-argv.h"
+#include "vmm/qemu-argv-priv.h"
 
 /* Per-architecture machine choices. x86_64 uses microvm without ACPI so the
  * virtio-mmio devices are listed on the kernel command line, keeping the RTC

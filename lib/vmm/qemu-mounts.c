@@ -11,8 +11,8 @@
 #include "core/error.h"
 #include "core/time.h"
 #include "core/util.h"
-#include "vmm/qemu-argv.h"
-#include "vmm/qemu-mounts.h"
+#include "vmm/qemu-argv-priv.h"
+#include "vmm/qemu-mounts-priv.h"
 
 int vmctr__qemu_mounts_prepare(vmctr__qemu_mounts *qm, const vmctr__vm_spec *spec) {
   struct sockaddr_un sun;

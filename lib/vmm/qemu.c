@@ -16,10 +16,10 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "vmm/backend.h"
-#include "vmm/qemu-argv.h"
-#include "vmm/qemu-mounts.h"
-#include "vmm/qmp.h"
+#include "vmm/backend-priv.h"
+#include "vmm/qemu-argv-priv.h"
+#include "vmm/qemu-mounts-priv.h"
+#include "vmm/qmp-priv.h"
 
 /* The fd numbers QEMU sees (its argv names them). */
 #define QMP_CHILD_FD 3

@@ -11,7 +11,7 @@
 #include "core/fd.h"
 #include "core/log.h"
 #include "core/time.h"
-#include "vmm/qmp.h"
+#include "vmm/qmp-priv.h"
 
 void vmctr__qmp_msg_clear(vmctr__qmp_msg *m) {
   cJSON_Delete(m->root);

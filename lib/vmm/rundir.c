@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "vmm/rundir.h"
+#include "vmm/rundir-priv.h"
 
 char *vmctr__rundir_default_parent(void) {
   const char *xdg = getenv("XDG_RUNTIME_DIR");

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
-#include "vmm/backend.h"
+#include "vmm/backend-priv.h"
 #include "vmm/vmm.h"
 
 struct vmctr_vmm {

@@ -18,7 +18,7 @@
 #include "core/util.h"
 #include "initfs/initfs.h"
 #include "mount/mount.h"
-#include "vmm/rundir.h"
+#include "vmm/rundir-priv.h"
 #include "vmm/vmm-priv.h"
 
 #define BOOT_LOG_TAIL 512

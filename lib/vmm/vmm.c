@@ -15,7 +15,7 @@
 #include "core/time.h"
 #include "core/util.h"
 #include "mount/mount.h"
-#include "vmm/rundir.h"
+#include "vmm/rundir-priv.h"
 #include "vmm/vmm-priv.h"
 
 #define QUIT_TIMEOUT_MS 2000

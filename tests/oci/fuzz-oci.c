@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

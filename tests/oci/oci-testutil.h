@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 static inline int tu_rm1(const char *p, const struct stat *st, int f, struct FTW *w) {
   (void)st;

@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "caps/caps-priv.h"
-#include "caps/kvm-test.h"
-#include "caps/probe-linux.h"
+#include "caps/kvm-test-priv.h"
+#include "caps/probe-linux-priv.h"
 #include "core/json.h"
 #include "vmctr.h"
 

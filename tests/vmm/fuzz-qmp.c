@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm/qmp.h"
+#include "vmm/qmp-priv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

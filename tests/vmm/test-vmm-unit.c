@@ -23,9 +23,9 @@
 #include "core/child.h"
 #include "core/util.h"
 #include "vmctr.h"
-#include "vmm/qemu-argv.h"
-#include "vmm/qmp.h"
-#include "vmm/rundir.h"
+#include "vmm/qemu-argv-priv.h"
+#include "vmm/qmp-priv.h"
+#include "vmm/rundir-priv.h"
 
 static char *kargs[] = {"panic=-1", "quiet", NULL};
 

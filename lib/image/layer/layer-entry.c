@@ -17,7 +17,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "image/layer/layer-internal.h"
+#include "image/layer/layer-priv.h"
 
 static uint32_t entry_mode(layer_ctx *c, struct archive_entry *e) {
   return (uint32_t)archive_entry_perm(e) & (c->opts.keep_owner ? 07777u : 01777u);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "image/layer/layer-internal.h"
+#include "image/layer/layer-priv.h"
 
 #define MAX_LINKS 40
 

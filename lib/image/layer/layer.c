@@ -17,7 +17,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "image/layer/layer-internal.h"
+#include "image/layer/layer-priv.h"
 
 #define READ_BLOCK (1u << 20)
 #define PROGRESS_NS 100000000LL

@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 #define CHUNK (256u << 10)
 #define PROGRESS_NS 250000000ull

@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 #define STRV_MAX 4096u
 

@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 bool vmctr__oci_is_hex64(const char *s) {
   size_t i;

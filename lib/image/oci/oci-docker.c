@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 #define NAME_MAX_LEN 512
 #define MAX_MEMBERS 65536

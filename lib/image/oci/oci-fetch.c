@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 #define MAX_CANDIDATES 256
 #define MAX_DEPTH 3

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 const char *vmctr__oci_host_arch(void) {
 #if defined(__x86_64__)

@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 #define CHUNK (256u << 10)
 #define CACHE_MAX (64u << 20)

@@ -18,7 +18,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "image/oci/oci-internal.h"
+#include "image/oci/oci-priv.h"
 
 #define PATH_CAP 4096
 #define MAX_DEPTH 256

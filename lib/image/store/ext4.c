@@ -17,7 +17,7 @@
 #include "core/options.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "image/store/store-internal.h"
+#include "image/store/store-priv.h"
 
 #define BLK 4096ull
 #define INODE_SIZE 256ull

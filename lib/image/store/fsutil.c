@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "image/store/store-internal.h"
+#include "image/store/store-priv.h"
 
 /* Depth-first removal of the contents of the open directory fd. Returns 0 or -errno. */
 static int rm_contents(int fd, unsigned depth) {

@@ -13,7 +13,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "image/oci/oci.h"
-#include "image/store/store-internal.h"
+#include "image/store/store-priv.h"
 
 #define IMAGE_JSON_MAX (4u * 1024 * 1024)
 #define IMAGE_JSON_FORMAT 1

@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "image/layer/layer.h"
 #include "image/oci/oci.h"
-#include "image/store/store-internal.h"
+#include "image/store/store-priv.h"
 
 #define IMPORT_KNOWN_FLAGS (VMCTR_IMAGE_IMPORT_NO_DEVICES | VMCTR_IMAGE_IMPORT_NO_SYNC)
 

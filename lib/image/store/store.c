@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
-#include "image/store/store-internal.h"
+#include "image/store/store-priv.h"
 
 static const char *const store_dirs[] = {"blobs", "blobs/sha256", "snapshots", "tmp", "locks"};
 

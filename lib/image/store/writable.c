@@ -16,7 +16,7 @@
 #include "core/options.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "image/store/store-internal.h"
+#include "image/store/store-priv.h"
 
 #define WRITABLE_KNOWN_FLAGS (VMCTR_IMAGE_WRITABLE_USE_OVERLAY | VMCTR_IMAGE_WRITABLE_NO_REFLINK)
 

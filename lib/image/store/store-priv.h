@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The image store's shared internals: the store and image structs, locks,
  * and the file-system helpers every store file uses. */
-#ifndef VMCTR_IMAGE_STORE_INTERNAL_H
-#define VMCTR_IMAGE_STORE_INTERNAL_H
+#ifndef VMCTR_IMAGE_STORE_PRIV_H
+#define VMCTR_IMAGE_STORE_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>

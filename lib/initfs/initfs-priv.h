@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lib/initfs internals: validated inputs in memory, and the archive writer. */
-#ifndef VMCTR_INITFS_INTERNAL_H
-#define VMCTR_INITFS_INTERNAL_H
+#ifndef VMCTR_INITFS_PRIV_H
+#define VMCTR_INITFS_PRIV_H
 
 #include <stddef.h>
 

@@ -2,8 +2,8 @@
 /* Shared state of the agent client files (client.c: connection and I/O
  * thread; client-frame.c: the frame dispatcher; client-req.c: requests;
  * client-stream.c: stdio streams). One mutex guards everything below. */
-#ifndef VMCTR_AGENT_CLIENT_INTERNAL_H
-#define VMCTR_AGENT_CLIENT_INTERNAL_H
+#ifndef VMCTR_AGENT_CLIENT_PRIV_H
+#define VMCTR_AGENT_CLIENT_PRIV_H
 
 #include <pthread.h>
 

@@ -5,7 +5,7 @@
 #define VMCTR_VMM_QEMU_MOUNTS_H
 
 #include "core/child.h"
-#include "vmm/backend.h"
+#include "vmm/backend-priv.h"
 
 typedef struct vmctr__qemu_mounts {
   char ***daemon_argv;   /* per share: the virtiofsd argv */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared state of one layer application (layer.c drives, layer-path.c
  * resolves, layer-entry.c creates, layer-remove.c removes). */
-#ifndef VMCTR_IMAGE_LAYER_INTERNAL_H
-#define VMCTR_IMAGE_LAYER_INTERNAL_H
+#ifndef VMCTR_IMAGE_LAYER_PRIV_H
+#define VMCTR_IMAGE_LAYER_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "core/util.h"
-#include "vmm/backend.h"
+#include "vmm/backend-priv.h"
 
 /* What the backend adds to the spec: its binary, the inherited fds, the
  * socket each share's virtiofsd listens on, and the host's TSC rate (kHz, 0:

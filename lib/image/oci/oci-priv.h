@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared pieces of lib/image/oci: document parsing, the blob directory
  * writer, progress throttling and the image sources. */
-#ifndef VMCTR_IMAGE_OCI_INTERNAL_H
-#define VMCTR_IMAGE_OCI_INTERNAL_H
+#ifndef VMCTR_IMAGE_OCI_PRIV_H
+#define VMCTR_IMAGE_OCI_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>

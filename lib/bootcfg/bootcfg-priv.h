@@ -3,8 +3,8 @@
  * bootcfg.c (setters, getters, generic keys), bootcfg-json.c (JSON text,
  * files, and the rules for free keys) and bootcfg-validate.c (checks
  * against a host). */
-#ifndef VMCTR_BOOTCFG_INTERNAL_H
-#define VMCTR_BOOTCFG_INTERNAL_H
+#ifndef VMCTR_BOOTCFG_PRIV_H
+#define VMCTR_BOOTCFG_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>
