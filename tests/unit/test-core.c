@@ -585,6 +585,27 @@ static void test_run_capture_missing(void **state) {
   assert_no_children();
 }
 
+static void test_run_capture_empty_and_blocking_output(void **state) {
+  char *out = NULL;
+  int st = -1;
+  char *quiet[] = {(char *)"/bin/true", NULL};
+  /* Several MB through the pipe: the child's end must block, not fail with
+   * EAGAIN, while the parent catches up. */
+  char *flood[] = {(char *)"/bin/sh", (char *)"-c",
+                   (char *)"head -c 8388608 /dev/zero | tr '\\0' x; echo rc=$? >&2", NULL};
+  assert_int_equal(vmctr__run_capture(quiet, 5000, 100, &out, &st), 0);
+  assert_int_equal(st, 0);
+  assert_string_equal(out, "");
+  free(out);
+  out = NULL;
+  assert_int_equal(vmctr__run_capture(flood, 20000, 1 << 24, &out, &st), 0);
+  assert_int_equal(st, 0);
+  assert_int_equal(strlen(out), 8 * 1048576 + 5);
+  assert_string_equal(out + 8 * 1048576, "rc=0\n");
+  free(out);
+  assert_no_children();
+}
+
 static void test_run_capture_signal_status(void **state) {
   char *out = NULL;
   int st = -1;
@@ -1028,6 +1049,7 @@ int main(void) {
     cmocka_unit_test(test_run_capture_bounded),
     cmocka_unit_test(test_run_capture_timeout_kills),
     cmocka_unit_test(test_run_capture_missing),
+    cmocka_unit_test(test_run_capture_empty_and_blocking_output),
     cmocka_unit_test(test_run_capture_signal_status),
     cmocka_unit_test(test_run_capture_closed_output_still_bounded),
     cmocka_unit_test(test_run_capture_fds_not_inherited),
