@@ -249,10 +249,15 @@ int vmctr__run_capture(char *const argv[], int timeout_ms, size_t max, char **ou
   vmctr__strbuf sb = {0};
   int64_t deadline = vmctr__deadline_ms(timeout_ms);
   const char *base = strrchr(argv[0], '/');
-  int p[2], r;
+  int p[2] = {-1, -1}, r;
 
-  if (vmctr__pipe(p) < 0)
-    return vmctr__err_os(errno, "cannot run %s: pipe", argv[0]);
+  /* Only our end is non-blocking: the child's shares its file description,
+   * and a full pipe must make it wait, not fail with EAGAIN. */
+  if (vmctr__pipe(p) < 0 || fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) & ~O_NONBLOCK) < 0) {
+    r = vmctr__err_os(errno, "cannot run %s: pipe", argv[0]);
+    vmctr__close_pipe(p);
+    return r;
+  }
   /* stdin is /dev/null (unmapped); stdout and stderr share the pipe. */
   vmctr__child_fd fds[] = {{p[1], 1}, {p[1], 2}};
   r = vmctr__child_spawn(&c, base ? base + 1 : argv[0], argv[0], argv, NULL, fds, 2);
@@ -272,6 +277,7 @@ int vmctr__run_capture(char *const argv[], int timeout_ms, size_t max, char **ou
                    timeout_ms);
   if (r < 0)
     goto out;
+  vmctr__sb_append(&sb, "", 0); /* a NUL-terminated "" even when there was no output */
   if (!(*out = vmctr__sb_steal(&sb))) {
     r = VMCTR_ENOMEM;
     goto out;

@@ -98,6 +98,14 @@ static void *watcher(void *arg) {
   return NULL;
 }
 
+/* What new made before the thread: closed and freed. */
+static void release(vmctr__evset *s) {
+  vmctr__close_pipe(s->ready);
+  vmctr__close_pipe(s->ctl);
+  free(s->pfd);
+  free(s);
+}
+
 int vmctr__evset_poll_new(vmctr__evset **out) {
   vmctr__evset *s = calloc(1, sizeof(*s));
   sigset_t all, old;
@@ -107,12 +115,13 @@ int vmctr__evset_poll_new(vmctr__evset **out) {
   s->ready[0] = s->ready[1] = s->ctl[0] = s->ctl[1] = -1;
   s->cap = 8;
   if (!(s->pfd = malloc(s->cap * sizeof(*s->pfd)))) {
-    free(s);
+    release(s);
     return vmctr__err_nomem();
   }
   if (vmctr__pipe(s->ready) < 0 || vmctr__pipe(s->ctl) < 0) {
     e = errno;
-    goto fail_pipes;
+    release(s);
+    return vmctr__err_os(e, "cannot create an event set");
   }
   s->pfd[0] = (struct pollfd){.fd = s->ctl[0], .events = POLLIN};
   s->armed = true;
@@ -126,16 +135,11 @@ int vmctr__evset_poll_new(vmctr__evset **out) {
   if (e != 0) {
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
-    goto fail_pipes;
+    release(s);
+    return vmctr__err_os(e, "cannot create an event set: thread");
   }
   *out = s;
   return 0;
-fail_pipes:
-  vmctr__close_pipe(s->ready);
-  vmctr__close_pipe(s->ctl);
-  free(s->pfd);
-  free(s);
-  return vmctr__err_os(e, "cannot create an event set");
 }
 
 void vmctr__evset_poll_free(vmctr__evset *s) {
@@ -148,10 +152,7 @@ void vmctr__evset_poll_free(vmctr__evset *s) {
   pthread_join(s->thread, NULL);
   pthread_cond_destroy(&s->cond);
   pthread_mutex_destroy(&s->lock);
-  vmctr__close_pipe(s->ready);
-  vmctr__close_pipe(s->ctl);
-  free(s->pfd);
-  free(s);
+  release(s);
 }
 
 int vmctr__evset_poll_fd(const vmctr__evset *s) { return s->ready[0]; }

@@ -6,7 +6,9 @@
 #include <stdint.h>
 
 /* pipe with both ends close-on-exec and non-blocking. 0, or -1 with errno
- * set (no detail recorded: callers name what the pipe was for). */
+ * set (no detail recorded: callers name what the pipe was for). An end that
+ * becomes a child's stdio must be made blocking again: the child shares its
+ * O_NONBLOCK (see vmctr__run_capture). */
 int vmctr__pipe(int p[2]);
 
 /* Close both ends that are >= 0 and set them to -1. */

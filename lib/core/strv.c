@@ -53,14 +53,19 @@ void vmctr__strv_add(vmctr__strv *b, const char *s) {
 
 void vmctr__strv_addf(vmctr__strv *b, const char *fmt, ...) {
   va_list ap;
-  char *s;
-  int r;
+  char *s = NULL;
+  int n;
   if (b->failed)
     return;
   va_start(ap, fmt);
-  r = vasprintf(&s, fmt, ap);
+  n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  vmctr__strv_take(b, r < 0 ? NULL : s);
+  if (n >= 0 && (s = malloc((size_t)n + 1))) {
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
+  vmctr__strv_take(b, s);
 }
 
 void vmctr__strv_addv(vmctr__strv *b, char *const *v) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal helpers: strings, growable buffers, bounded file I/O, child processes. */
+/* Internal helpers: strings, growable buffers, bounded file I/O, running a
+ * command. String vectors: core/strv.h; supervised children: core/child.h. */
 #ifndef VMCTR_CORE_UTIL_H
 #define VMCTR_CORE_UTIL_H
 
@@ -54,9 +55,13 @@ int vmctr__write_file_atomic(const char *path, const void *data, size_t len, uns
  * as is; a bare name is looked up in PATH. Returns a malloc'd path or NULL. */
 char *vmctr__find_executable(const char *name);
 
-/* Run argv (no shell) with stdin from /dev/null, capture up to max bytes of
- * stdout+stderr, and wait at most timeout_ms; on timeout the child is killed
- * and reaped. *exit_status gets the exit code (or 128+signal). */
+/* Run argv (argv[0] is the path; no shell, no PATH search) with stdin from
+ * /dev/null, capture up to max bytes of stdout+stderr, and wait at most
+ * timeout_ms (< 0: forever) for the output to close and the child to exit;
+ * on timeout the child is killed and reaped. Runs on vmctr__child_spawn
+ * (core/child.h), so the child gets only fds 0-2 and default signals.
+ * *exit_status gets the exit code, 128+signal, or -1 when unknown (the
+ * application ignores SIGCHLD, so the kernel reaped it). */
 int vmctr__run_capture(char *const argv[], int timeout_ms, size_t max, char **out,
                        int *exit_status);
 

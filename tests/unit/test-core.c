@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/core: errors, logging, buffers, bounded I/O, JSON
- * helpers, child processes, version. */
+/* Unit tests for lib/core: errors, logging, buffers, string vectors, time,
+ * bounded I/O, JSON helpers, child processes, event sets, version. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,9 +22,14 @@
 
 #include <cmocka.h>
 
+#include "core/child.h"
 #include "core/error.h"
+#include "core/event.h"
+#include "core/fd.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/strv.h"
+#include "core/time.h"
 #include "core/util.h"
 #include "vmctr.h"
 
@@ -250,6 +257,104 @@ static void test_strv(void **state) {
   vmctr_strv_free(NULL);
   vmctr_free(NULL);
   assert_null(vmctr__strdup(NULL));
+}
+
+static void test_strv_builder(void **state) {
+  vmctr__strv b = VMCTR__STRV_INIT;
+  char *const more[] = {(char *)"x", (char *)"y", NULL};
+  char **v = NULL;
+  vmctr__strv_add(&b, "a");
+  vmctr__strv_take(&b, strdup("b"));
+  vmctr__strv_addf(&b, "-m=%d", 42);
+  vmctr__strv_addv(&b, more);
+  vmctr__strv_addv(&b, NULL);
+  for (int i = 0; i < 100; i++) /* past several reallocations */
+    vmctr__strv_addf(&b, "%d", i);
+  assert_int_equal(vmctr__strv_finish(&b, &v), 0);
+  assert_null(b.v);
+  assert_int_equal(b.n, 0);
+  assert_int_equal(vmctr__strv_len(v), 105);
+  assert_string_equal(v[0], "a");
+  assert_string_equal(v[1], "b");
+  assert_string_equal(v[2], "-m=42");
+  assert_string_equal(v[3], "x");
+  assert_string_equal(v[4], "y");
+  assert_string_equal(v[104], "99");
+  assert_null(v[105]);
+  vmctr__strv_free(v);
+}
+
+static void test_strv_builder_empty(void **state) {
+  vmctr__strv b = VMCTR__STRV_INIT;
+  char **v = NULL;
+  assert_int_equal(vmctr__strv_finish(&b, &v), 0);
+  assert_non_null(v);
+  assert_null(v[0]);
+  vmctr__strv_free(v);
+}
+
+static void test_strv_builder_failure(void **state) {
+  vmctr__strv b = VMCTR__STRV_INIT;
+  char **v = (char **)"untouched";
+  vmctr__strv_add(&b, "a");
+  vmctr__strv_take(&b, NULL); /* a failed allocation upstream */
+  assert_true(b.failed);
+  vmctr__strv_add(&b, "b");   /* ignored, nothing leaks */
+  vmctr__strv_take(&b, strdup("c"));
+  vmctr_error_clear();
+  assert_int_equal(vmctr__strv_finish(&b, &v), VMCTR_ENOMEM);
+  assert_int_equal(vmctr_error_last()->code, VMCTR_ENOMEM);
+  assert_ptr_equal(v, (char **)"untouched");
+  assert_null(b.v);
+  assert_false(b.failed);
+
+  vmctr__strv_add(&b, NULL);
+  assert_true(b.failed);
+  vmctr__strv_clear(&b);
+  assert_false(b.failed);
+  vmctr__strv_add(&b, "reusable after clear");
+  assert_int_equal(vmctr__strv_finish(&b, &v), 0);
+  assert_int_equal(vmctr__strv_len(v), 1);
+  vmctr__strv_free(v);
+}
+
+/* ---- time ---- */
+
+static void test_time_deadlines(void **state) {
+  struct timespec ts;
+  int64_t t0 = vmctr__now_ms(), d;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  assert_true(llabs((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0) < 100);
+  assert_int_equal(vmctr__deadline_ms(-1), -1);
+  assert_int_equal(vmctr__deadline_ms(-5), -1);
+  assert_int_equal(vmctr__remaining_ms(-1), -1);
+  d = vmctr__deadline_ms(1000);
+  assert_true(d >= t0 + 1000 && d < t0 + 1100);
+  assert_true(vmctr__remaining_ms(d) > 900 && vmctr__remaining_ms(d) <= 1000);
+  assert_int_equal(vmctr__remaining_ms(vmctr__deadline_ms(0)), 0);
+  assert_int_equal(vmctr__remaining_ms(t0 - 5000), 0);
+  assert_int_equal(vmctr__remaining_ms(t0 + (int64_t)INT_MAX * 4), INT_MAX);
+}
+
+static void test_time_abstime_condwait(void **state) {
+  pthread_condattr_t ca;
+  pthread_cond_t cond;
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  struct timespec ts;
+  int64_t t0 = vmctr__now_ms(), d = t0 + 150, dt;
+  vmctr__abstime_ms(&ts, d);
+  assert_int_equal((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, d);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&cond, &ca);
+  pthread_condattr_destroy(&ca);
+  pthread_mutex_lock(&m);
+  while (pthread_cond_timedwait(&cond, &m, &ts) != ETIMEDOUT) {
+  }
+  pthread_mutex_unlock(&m);
+  dt = vmctr__now_ms() - t0;
+  assert_true(dt >= 149 && dt < 2000);
+  pthread_cond_destroy(&cond);
 }
 
 /* ---- files ---- */
@@ -480,6 +585,418 @@ static void test_run_capture_missing(void **state) {
   assert_no_children();
 }
 
+static void test_run_capture_empty_and_blocking_output(void **state) {
+  char *out = NULL;
+  int st = -1;
+  char *quiet[] = {(char *)"/bin/true", NULL};
+  /* Several MB through the pipe: the child's end must block, not fail with
+   * EAGAIN, while the parent catches up. */
+  char *flood[] = {(char *)"/bin/sh", (char *)"-c",
+                   (char *)"head -c 8388608 /dev/zero | tr '\\0' x; echo rc=$? >&2", NULL};
+  assert_int_equal(vmctr__run_capture(quiet, 5000, 100, &out, &st), 0);
+  assert_int_equal(st, 0);
+  assert_string_equal(out, "");
+  free(out);
+  out = NULL;
+  assert_int_equal(vmctr__run_capture(flood, 20000, 1 << 24, &out, &st), 0);
+  assert_int_equal(st, 0);
+  assert_int_equal(strlen(out), 8 * 1048576 + 5);
+  assert_string_equal(out + 8 * 1048576, "rc=0\n");
+  free(out);
+  assert_no_children();
+}
+
+static void test_run_capture_signal_status(void **state) {
+  char *out = NULL;
+  int st = -1;
+  char *killself[] = {(char *)"/bin/sh", (char *)"-c", (char *)"kill -9 $$", NULL};
+  assert_int_equal(vmctr__run_capture(killself, 5000, 100, &out, &st), 0);
+  assert_int_equal(st, 128 + SIGKILL);
+  free(out);
+  assert_no_children();
+}
+
+static void test_run_capture_closed_output_still_bounded(void **state) {
+  /* The child closes its output and keeps running: EOF alone does not end
+   * the wait, the deadline does, and the child is killed. */
+  char *out = NULL;
+  int st = -1;
+  int64_t t0 = vmctr__now_ms();
+  char *sneaky[] = {(char *)"/bin/sh", (char *)"-c",
+                    (char *)"echo hi; exec >/dev/null 2>&1; sleep 30", NULL};
+  assert_int_equal(vmctr__run_capture(sneaky, 300, 100, &out, &st), VMCTR_ETIMEDOUT);
+  assert_null(out);
+  assert_true(vmctr__now_ms() - t0 < 5000);
+  assert_no_children();
+}
+
+static void test_run_capture_fds_not_inherited(void **state) {
+  /* An fd the host left inheritable must not reach the child: it sees only
+   * 0, 1, 2 and the fd ls opens for /proc/self/fd. */
+  int leak[2];
+  char *out = NULL;
+  int st = -1, n = 0;
+  char *ls[] = {(char *)"/bin/ls", (char *)"/proc/self/fd", NULL};
+  assert_int_equal(pipe(leak), 0);
+  assert_int_equal(vmctr__run_capture(ls, 5000, 4096, &out, &st), 0);
+  assert_int_equal(st, 0);
+  for (char *p = strtok(out, "\n"); p; p = strtok(NULL, "\n"))
+    n++;
+  assert_true(n <= 4);
+  free(out);
+  close(leak[0]);
+  close(leak[1]);
+  assert_no_children();
+}
+
+/* ---- event sets: the same cases against every implementation ---- */
+
+typedef struct evimpl {
+  const char *name;
+  int (*new_)(vmctr__evset **);
+  void (*free_)(vmctr__evset *);
+  int (*fd)(const vmctr__evset *);
+  int (*add)(vmctr__evset *, int);
+  int (*del)(vmctr__evset *, int);
+  void (*notify)(vmctr__evset *);
+  void (*drain)(vmctr__evset *);
+  int (*wait)(vmctr__evset *, int);
+} evimpl;
+
+#define EVIMPL(kind)                                                                          \
+  {#kind,                     vmctr__evset_##kind##_new,    vmctr__evset_##kind##_free,       \
+   vmctr__evset_##kind##_fd,  vmctr__evset_##kind##_add,    vmctr__evset_##kind##_del,        \
+   vmctr__evset_##kind##_notify, vmctr__evset_##kind##_drain, vmctr__evset_##kind##_wait}
+
+#ifdef VMCTR__EVSET_EPOLL
+static const evimpl ev_epoll = EVIMPL(epoll);
+#endif
+static const evimpl ev_poll = EVIMPL(poll);
+
+/* Readable now, by a plain poll of the set's fd (what an application does). */
+static bool ev_readable(const evimpl *ev, vmctr__evset *s) {
+  struct pollfd p = {.fd = ev->fd(s), .events = POLLIN};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static int64_t cpu_us(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru); /* every thread, the watcher included */
+  return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+         ru.ru_stime.tv_usec;
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+/* CPU spent by the whole process while it sleeps ms: an implementation that
+ * spins on a source that stays readable shows up here. */
+static int64_t idle_cpu_us(int ms) {
+  int64_t c0 = cpu_us();
+  sleep_ms(ms);
+  return cpu_us() - c0;
+}
+
+static void test_ev_notify_drain(void **state) {
+  const evimpl *ev = *state;
+  vmctr__evset *s = NULL;
+  assert_int_equal(ev->new_(&s), 0);
+  assert_true(ev->fd(s) >= 0);
+  assert_int_equal(ev->wait(s, 0), 0);
+  assert_false(ev_readable(ev, s));
+  ev->notify(s);
+  assert_true(ev_readable(ev, s));
+  assert_int_equal(ev->wait(s, 0), 1);
+  assert_int_equal(ev->wait(s, 0), 1); /* waiting does not consume */
+  ev->notify(s);
+  ev->notify(s);
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 0), 0);
+  ev->drain(s); /* nothing pending: harmless */
+  assert_int_equal(ev->wait(s, 0), 0);
+  for (int i = 0; i < 100000; i++) /* far more than a pipe holds */
+    ev->notify(s);
+  assert_int_equal(ev->wait(s, 0), 1);
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 0), 0);
+  ev->free_(s);
+  ev->free_(NULL);
+}
+
+struct notifier {
+  const evimpl *ev;
+  vmctr__evset *s;
+  int delay_ms;
+};
+
+static void *notify_later(void *arg) {
+  struct notifier *n = arg;
+  sleep_ms(n->delay_ms);
+  n->ev->notify(n->s);
+  return NULL;
+}
+
+static void test_ev_notify_from_thread(void **state) {
+  const evimpl *ev = *state;
+  struct notifier n = {ev, NULL, 50};
+  pthread_t t;
+  int64_t t0;
+  assert_int_equal(ev->new_(&n.s), 0);
+  t0 = vmctr__now_ms();
+  assert_int_equal(pthread_create(&t, NULL, notify_later, &n), 0);
+  assert_int_equal(ev->wait(n.s, -1), 1);
+  assert_true(vmctr__now_ms() - t0 >= 40);
+  pthread_join(t, NULL);
+  ev->drain(n.s);
+  assert_int_equal(ev->wait(n.s, 0), 0);
+  ev->free_(n.s);
+}
+
+static void test_ev_pipe_readable(void **state) {
+  const evimpl *ev = *state;
+  vmctr__evset *s = NULL;
+  int p[2];
+  char c;
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(ev->new_(&s), 0);
+  assert_int_equal(ev->add(s, p[0]), 0);
+  assert_int_equal(ev->wait(s, 30), 0);
+  for (int round = 0; round < 3; round++) { /* and again, once drained */
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_int_equal(ev->wait(s, 2000), 1);
+    ev->drain(s); /* level-triggered: the data is still there */
+    assert_int_equal(ev->wait(s, 0), 1);
+    assert_true(ev_readable(ev, s));
+    assert_int_equal(read(p[0], &c, 1), 1);
+    ev->drain(s);
+    assert_int_equal(ev->wait(s, 50), 0);
+  }
+  assert_int_equal(ev->add(s, p[0]), VMCTR_EEXIST);
+  assert_int_equal(ev->add(s, -1), vmctr__code_from_errno(EBADF));
+  ev->free_(s);
+  close(p[0]);
+  close(p[1]);
+}
+
+static void test_ev_del(void **state) {
+  const evimpl *ev = *state;
+  vmctr__evset *s = NULL;
+  int a[2], b[2];
+  assert_int_equal(pipe(a), 0);
+  assert_int_equal(pipe(b), 0);
+  assert_int_equal(ev->new_(&s), 0);
+  assert_int_equal(ev->add(s, a[0]), 0);
+  assert_int_equal(ev->add(s, b[0]), 0);
+  assert_int_equal(write(a[1], "x", 1), 1);
+  assert_int_equal(ev->wait(s, 2000), 1);
+  assert_int_equal(ev->del(s, a[0]), 0);
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 50), 0); /* a still has data, but is not watched */
+  assert_int_equal(ev->del(s, a[0]), VMCTR_ENOENT);
+  /* b is still watched after a's removal */
+  assert_int_equal(write(b[1], "y", 1), 1);
+  assert_int_equal(ev->wait(s, 2000), 1);
+  assert_int_equal(ev->del(s, b[0]), 0);
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 50), 0);
+  /* and can come back */
+  assert_int_equal(ev->add(s, a[0]), 0);
+  assert_int_equal(ev->wait(s, 2000), 1);
+  ev->free_(s);
+  for (int i = 0; i < 2; i++) {
+    close(a[i]);
+    close(b[i]);
+  }
+}
+
+/* Something that stays readable for ever (as a pidfd after its process
+ * exited): the set stays readable and no CPU is burnt meanwhile. */
+static void check_stays_readable(const evimpl *ev, int fd) {
+  vmctr__evset *s = NULL;
+  int64_t cpu;
+  assert_int_equal(ev->new_(&s), 0);
+  assert_int_equal(ev->add(s, fd), 0);
+  assert_int_equal(ev->wait(s, 2000), 1);
+  cpu = idle_cpu_us(200);
+  assert_true(ev_readable(ev, s));
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 0), 1);
+  cpu += idle_cpu_us(200);
+  /* A spinning watcher would use ~400 ms here; allow generous noise. */
+  if (cpu >= 60000)
+    fail_msg("%s: %lld us of CPU in 400 ms idle with a readable source", ev->name,
+             (long long)cpu);
+  for (int i = 0; i < 5; i++) {
+    ev->drain(s);
+    assert_int_equal(ev->wait(s, 0), 1);
+  }
+  assert_int_equal(ev->del(s, fd), 0);
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 50), 0);
+  ev->free_(s);
+}
+
+static void test_ev_stays_readable_no_spin(void **state) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  close(p[1]); /* the reader sees POLLHUP for ever */
+  check_stays_readable(*state, p[0]);
+  close(p[0]);
+}
+
+static void test_ev_pidfd_no_spin(void **state) {
+  vmctr__child c = VMCTR__CHILD_INIT;
+  char *argv[] = {(char *)"/bin/true", NULL};
+  assert_int_equal(vmctr__child_spawn(&c, "true", "/bin/true", argv, NULL, NULL, 0), 0);
+  assert_int_equal(vmctr__child_wait(&c, 5000), 0);
+  /* Reaped, and its pidfd stays readable. */
+  check_stays_readable(*state, c.pidfd);
+  vmctr__child_release(&c);
+  assert_no_children();
+}
+
+static void test_ev_closed_fd_no_spin(void **state) {
+  /* A caller that closes a watched fd without del: no endless wake-ups. */
+  const evimpl *ev = *state;
+  vmctr__evset *s = NULL;
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(ev->new_(&s), 0);
+  assert_int_equal(ev->add(s, p[0]), 0);
+  close(p[0]);
+  close(p[1]);
+  sleep_ms(20);
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 50), 0);
+  assert_true(idle_cpu_us(200) < 60000);
+  ev->free_(s);
+}
+
+#define MANY 300
+
+static void test_ev_many_fds(void **state) {
+  const evimpl *ev = *state;
+  vmctr__evset *s = NULL;
+  int p[MANY][2];
+  char c;
+  assert_int_equal(ev->new_(&s), 0);
+  for (int i = 0; i < MANY; i++) {
+    assert_int_equal(pipe(p[i]), 0);
+    assert_int_equal(ev->add(s, p[i][0]), 0);
+  }
+  assert_int_equal(ev->wait(s, 30), 0);
+  for (int k = 0; k < MANY; k += 37) {
+    assert_int_equal(write(p[k][1], "x", 1), 1);
+    assert_int_equal(ev->wait(s, 2000), 1);
+    ev->drain(s);
+    assert_int_equal(read(p[k][0], &c, 1), 1);
+    ev->drain(s);
+    assert_int_equal(ev->wait(s, 20), 0);
+  }
+  /* Every other fd removed; only the watched half wakes the set. */
+  for (int i = 0; i < MANY; i += 2)
+    assert_int_equal(ev->del(s, p[i][0]), 0);
+  assert_int_equal(write(p[100][1], "x", 1), 1);
+  ev->drain(s);
+  assert_int_equal(ev->wait(s, 50), 0);
+  assert_int_equal(write(p[MANY - 1][1], "x", 1), 1);
+  assert_int_equal(ev->wait(s, 2000), 1);
+  ev->free_(s);
+  for (int i = 0; i < MANY; i++) {
+    close(p[i][0]);
+    close(p[i][1]);
+  }
+}
+
+static void test_ev_free_with_fds_watched(void **state) {
+  const evimpl *ev = *state;
+  vmctr__evset *s = NULL;
+  int p[2], q[2];
+  char c;
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(pipe(q), 0);
+  close(q[1]);
+  assert_int_equal(ev->new_(&s), 0);
+  assert_int_equal(ev->add(s, p[0]), 0);
+  assert_int_equal(ev->add(s, q[0]), 0); /* one idle, one readable */
+  assert_int_equal(ev->wait(s, 2000), 1);
+  ev->notify(s);
+  ev->free_(s);
+  /* The watched fds are the caller's: still open and working. */
+  assert_true(fcntl(p[0], F_GETFD) >= 0);
+  assert_int_equal(write(p[1], "z", 1), 1);
+  assert_int_equal(read(p[0], &c, 1), 1);
+  assert_int_equal(c, 'z');
+  assert_int_equal(read(q[0], &c, 1), 0);
+  close(p[0]);
+  close(p[1]);
+  close(q[0]);
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+struct interrupter {
+  pthread_t target;
+  int delay_ms;
+};
+
+static void *interrupt_later(void *arg) {
+  struct interrupter *i = arg;
+  sleep_ms(i->delay_ms);
+  pthread_kill(i->target, SIGUSR1);
+  return NULL;
+}
+
+static void test_ev_wait_timeouts(void **state) {
+  const evimpl *ev = *state;
+  vmctr__evset *s = NULL;
+  struct sigaction sa = {.sa_handler = on_usr1}, old; /* no SA_RESTART: poll gets EINTR */
+  struct interrupter in = {pthread_self(), 50};
+  pthread_t t;
+  int64_t t0, dt;
+  assert_int_equal(ev->new_(&s), 0);
+  t0 = vmctr__now_ms();
+  assert_int_equal(ev->wait(s, 0), 0);
+  assert_true(vmctr__now_ms() - t0 < 50);
+  t0 = vmctr__now_ms();
+  assert_int_equal(ev->wait(s, 120), 0);
+  dt = vmctr__now_ms() - t0;
+  assert_true(dt >= 115 && dt < 2000);
+  /* A signal in the middle neither ends the wait early nor stretches it. */
+  sigaction(SIGUSR1, &sa, &old);
+  assert_int_equal(pthread_create(&t, NULL, interrupt_later, &in), 0);
+  t0 = vmctr__now_ms();
+  assert_int_equal(ev->wait(s, 200), 0);
+  dt = vmctr__now_ms() - t0;
+  pthread_join(t, NULL);
+  sigaction(SIGUSR1, &old, NULL);
+  assert_true(dt >= 195 && dt < 2000);
+  ev->free_(s);
+}
+
+/* One entry per implementation, named after it. */
+#define EV_TEST(f, impl) {#f "/" #impl, f, NULL, NULL, (void *)&ev_##impl}
+#ifdef VMCTR__EVSET_EPOLL
+#define EV_TESTS(f) EV_TEST(f, epoll), EV_TEST(f, poll)
+#else
+#define EV_TESTS(f) EV_TEST(f, poll)
+#endif
+
+static void test_ev_generic_names(void **state) {
+  /* The generic names reach one of the implementations. */
+  vmctr__evset *s = NULL;
+  assert_int_equal(vmctr__evset_new(&s), 0);
+  vmctr__evset_notify(s);
+  assert_int_equal(vmctr__evset_wait(s, 0), 1);
+  vmctr__evset_drain(s);
+  assert_int_equal(vmctr__evset_wait(s, 0), 0);
+  assert_true(vmctr__evset_fd(s) >= 0);
+  vmctr__evset_free(s);
+}
+
 /* ---- version ---- */
 
 static void test_version(void **state) {
@@ -514,6 +1031,11 @@ int main(void) {
     cmocka_unit_test(test_log_concurrent_replace),
     cmocka_unit_test(test_strbuf),
     cmocka_unit_test(test_strv),
+    cmocka_unit_test(test_strv_builder),
+    cmocka_unit_test(test_strv_builder_empty),
+    cmocka_unit_test(test_strv_builder_failure),
+    cmocka_unit_test(test_time_deadlines),
+    cmocka_unit_test(test_time_abstime_condwait),
     cmocka_unit_test_setup_teardown(test_read_file_bounds, setup_tmp, teardown_tmp),
     cmocka_unit_test_setup_teardown(test_write_atomic, setup_tmp, teardown_tmp),
     cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing, setup_tmp, teardown_tmp),
@@ -527,6 +1049,21 @@ int main(void) {
     cmocka_unit_test(test_run_capture_bounded),
     cmocka_unit_test(test_run_capture_timeout_kills),
     cmocka_unit_test(test_run_capture_missing),
+    cmocka_unit_test(test_run_capture_empty_and_blocking_output),
+    cmocka_unit_test(test_run_capture_signal_status),
+    cmocka_unit_test(test_run_capture_closed_output_still_bounded),
+    cmocka_unit_test(test_run_capture_fds_not_inherited),
+    EV_TESTS(test_ev_notify_drain),
+    EV_TESTS(test_ev_notify_from_thread),
+    EV_TESTS(test_ev_pipe_readable),
+    EV_TESTS(test_ev_del),
+    EV_TESTS(test_ev_stays_readable_no_spin),
+    EV_TESTS(test_ev_pidfd_no_spin),
+    EV_TESTS(test_ev_closed_fd_no_spin),
+    EV_TESTS(test_ev_many_fds),
+    EV_TESTS(test_ev_free_with_fds_watched),
+    EV_TESTS(test_ev_wait_timeouts),
+    cmocka_unit_test(test_ev_generic_names),
     cmocka_unit_test(test_version),
   };
   return cmocka_run_group_tests_name("core", tests, NULL, NULL);
