@@ -105,13 +105,14 @@ int vmctr__mount_guest_request(const vmctr_mount *m, uint32_t index, vmctr__moun
   if (m->read_only)
     req.flags |= VMCTR__MS_RDONLY;
   split_options(m->options, &req.flags, &data);
-  req.target = vmctr__strdup(m->destination);
+  /* A root filesystem has no destination: the caller says where it goes. */
+  req.target = m->destination ? vmctr__strdup(m->destination) : NULL;
   req.fstype = vmctr__strdup(vmctr_mount_type(m));
   want_data = data.len || data.failed;
   if (want_data)
     req.data = vmctr__sb_steal(&data);
   vmctr__sb_free(&data);
-  if (!req.source || !req.target || !req.fstype || (want_data && !req.data)) {
+  if (!req.source || (m->destination && !req.target) || !req.fstype || (want_data && !req.data)) {
     vmctr__mount_request_clear(&req);
     return vmctr__err_nomem();
   }

@@ -35,7 +35,7 @@
  * is the virtiofs tag. */
 typedef struct vmctr__mount_request {
   char *source;
-  char *target;
+  char *target;   /* the mount's destination; NULL for a root filesystem */
   char *fstype;
   uint64_t flags; /* VMCTR__MS_* */
   char *data;     /* NULL when there is none */

@@ -27,8 +27,8 @@
 #include "caps/caps-priv.h"
 #include "core/strv.h"
 #include "vmctr.h"
-#include "vmm/qemu-argv.h"
-#include "vmm/qemu-mounts.h"
+#include "vmm/qemu-argv-priv.h"
+#include "vmm/qemu-mounts-priv.h"
 
 /* The daemon DESIGN.md names on Debian. */
 #define VFSD "/usr/lib/qemu/virtiofsd"
