@@ -213,7 +213,7 @@ VMCTR_API int vmctr_container_config_set_hostname(vmctr_container_config *cfg, c
 /** Set a sysctl applied in the guest, e.g. "net.ipv4.ip_forward" = "1". value NULL removes it. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
 VMCTR_API int vmctr_container_config_set_sysctl(vmctr_container_config *cfg, const char *key, const char *value);
 
-/** Add a mount (copied); it must have a destination. Its host side (does the source exist?) is checked by vmctr_container_new(). @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
+/** Add a mount (copied); it must have a destination. Validated here with vmctr_mount_validate(), and not again: a source removed afterwards makes vmctr_container_new() fail when the VM cannot open it. @return 0, VMCTR_EINVAL, VMCTR_ENOENT or VMCTR_ENOMEM. */
 VMCTR_API int vmctr_container_config_add_mount(vmctr_container_config *cfg, const vmctr_mount *mount);
 
 /** Add a DNS server (an IPv4 or IPv6 address) to the container's /etc/resolv.conf. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
@@ -254,8 +254,8 @@ VMCTR_API int vmctr_container_config_set_limits(vmctr_container_config *cfg, uin
  * DNS and hosts. On failure nothing is left behind.
  *
  * Capabilities are probed once per process and shared by every container
- * and VM it makes; each mount is validated once, when it is handed to the
- * library's container, here (the rootfs and the configuration's mounts).
+ * and VM it makes; each mount is validated once, where it enters the
+ * library (the rootfs here, the others in vmctr_container_config_add_mount()).
  *
  * @param id      1..64 characters, [a-zA-Z0-9][a-zA-Z0-9_.-]*
  * @param rootfs  a block or share mount made with destination NULL: a root

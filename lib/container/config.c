@@ -211,10 +211,11 @@ int vmctr_container_config_add_mount(vmctr_container_config *c, const vmctr_moun
                       "vmctr_container_config_add_mount: the mount of %s has no destination; "
                       "give the absolute path where the container sees it",
                       vmctr_mount_source(m) ? vmctr_mount_source(m) : "(none)");
-  /* The host-side checks (does the source exist?) run once, in
-   * vmctr_container_new(), when the container is made. */
+  /* Checked here, once: neither the container nor the VM manager checks it again. */
+  int r = vmctr_mount_validate(m);
+  if (r < 0)
+    return r;
   vmctr_mount *copy;
-  int r;
   if ((r = vmctr_mount_clone(&copy, m)) < 0)
     return r;
   vmctr_mount **nm = realloc(c->mounts, (c->nmounts + 1) * sizeof(*nm));

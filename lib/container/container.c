@@ -140,7 +140,9 @@ static int check_host(const vmctr_bootcfg *boot) {
 }
 
 /* Boot the VM with the rootfs and the host-backed mounts, then set the
- * container up through the agent. vmctr_container_new validated every mount. */
+ * container up through the agent. Every mount was validated once, where it
+ * entered the library (the rootfs in vmctr_container_new, the others in
+ * vmctr_container_config_add_mount); the VM manager does not check again. */
 static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_bootcfg *boot,
                     const vmctr_container_config *cfg) {
   int r;
@@ -190,10 +192,6 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
   int r = vmctr__container_check_id(id);
   if (r < 0 || (r = check_host(boot)) < 0 || (r = check_rootfs(rootfs)) < 0)
     return r;
-  /* Each mount is checked here, once; the VM manager takes them as they are. */
-  for (size_t i = 0; i < cfg->nmounts; i++)
-    if ((r = vmctr_mount_validate(cfg->mounts[i])) < 0)
-      return r;
 
   vmctr_container *c = calloc(1, sizeof(*c));
   if (!c)
