@@ -65,19 +65,10 @@ int vmctr__bootcfg_check_key(const char *key, size_t len, int code, const char *
 
 /* Where the top-level value starts, for a message about its type. */
 static void value_position(const char *text, size_t len, size_t *line, size_t *col) {
-  size_t l = 1, c = 1;
-  for (size_t i = 0; i < len; i++) {
-    if (text[i] == '\n') {
-      l++;
-      c = 1;
-    } else if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r') {
-      c++;
-    } else {
-      break;
-    }
-  }
-  *line = l;
-  *col = c;
+  size_t off = 0;
+  while (off < len && (text[off] == '\n' || text[off] == ' ' || text[off] == '\t' || text[off] == '\r'))
+    off++;
+  vmctr__json_line_col(text, off, line, col);
 }
 
 static int parse_version(const cJSON *root, const char *what) {

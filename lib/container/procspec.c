@@ -11,6 +11,7 @@
 
 #include "container/container-priv.h"
 #include "core/error.h"
+#include "core/strv.h"
 #include "core/util.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -39,24 +40,9 @@ int vmctr__container_check_id(const char *id) {
   return 0;
 }
 
-static int push(char ***v, size_t *n, const char *s) {
-  char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
-  if (!nv)
-    return vmctr__err_nomem();
-  *v = nv;
-  if (!(nv[*n] = strdup(s)))
-    return vmctr__err_nomem();
-  nv[++*n] = NULL;
-  return 0;
-}
-
-static int push_all(char ***v, size_t *n, char *const *src, size_t count) {
-  for (size_t i = 0; src && i < count; i++) {
-    int r = push(v, n, src[i]);
-    if (r < 0)
-      return r;
-  }
-  return 0;
+static void add_n(vmctr__strv *b, char *const *src, size_t count) {
+  for (size_t i = 0; src && i < count; i++)
+    vmctr__strv_add(b, src[i]);
 }
 
 static size_t name_len(const char *kv) {
@@ -66,67 +52,49 @@ static size_t name_len(const char *kv) {
 
 /* Image Env, then explicit variables replace or remove by name. */
 static int build_env(const vmctr_process_config *p, const vmctr_container_config *cfg, char ***out) {
-  char **env = NULL;
-  size_t n = 0;
-  int r = 0;
+  vmctr__strv env = VMCTR__STRV_INIT;
   if (cfg && cfg->img_env)
-    r = push_all(&env, &n, cfg->img_env, vmctr__strv_len(cfg->img_env));
-  for (size_t i = 0; r == 0 && p && i < p->nenv; i++) {
+    add_n(&env, cfg->img_env, vmctr__strv_len(cfg->img_env));
+  for (size_t i = 0; !env.failed && p && i < p->nenv; i++) {
     const struct vmctr__env *e = &p->env[i];
     size_t nl = strlen(e->name);
-    for (size_t j = 0; j < n; j++)
-      if (name_len(env[j]) == nl && strncmp(env[j], e->name, nl) == 0) {
-        free(env[j]);
-        memmove(&env[j], &env[j + 1], (n - j) * sizeof(*env));
-        n--;
+    for (size_t j = 0; j < env.n; j++)
+      if (name_len(env.v[j]) == nl && strncmp(env.v[j], e->name, nl) == 0) {
+        free(env.v[j]);
+        memmove(&env.v[j], &env.v[j + 1], (env.n - j) * sizeof(*env.v)); /* and the NULL */
+        env.n--;
         break;
       }
-    if (e->value) {
-      vmctr__strbuf sb = {0};
-      vmctr__sb_printf(&sb, "%s=%s", e->name, e->value);
-      char *kv = vmctr__sb_steal(&sb);
-      if (!kv) {
-        r = VMCTR_ENOMEM;
-        break;
-      }
-      r = push(&env, &n, kv);
-      free(kv);
-    }
+    if (e->value)
+      vmctr__strv_addf(&env, "%s=%s", e->name, e->value);
   }
   bool has_path = false;
-  for (size_t j = 0; j < n; j++)
-    has_path |= strncmp(env[j], "PATH=", 5) == 0;
-  if (r == 0 && !has_path)
-    r = push(&env, &n, DEFAULT_PATH);
-  if (r == 0 && !env)
-    r = push(&env, &n, DEFAULT_PATH);
-  if (r < 0) {
-    vmctr__strv_free(env);
-    return r;
-  }
-  *out = env;
-  return 0;
+  for (size_t j = 0; j < env.n; j++)
+    has_path |= strncmp(env.v[j], "PATH=", 5) == 0;
+  if (!has_path)
+    vmctr__strv_add(&env, DEFAULT_PATH);
+  return vmctr__strv_finish(&env, out);
 }
 
 int vmctr__procspec_build(const vmctr_process_config *p, const vmctr_container_config *cfg,
                           bool is_exec, struct vmctr__procspec *out) {
   struct vmctr__procspec s = {0};
-  size_t n = 0;
+  vmctr__strv argv = VMCTR__STRV_INIT;
   int r = 0;
   bool image = cfg && cfg->has_image && !is_exec;
 
   /* Entrypoint: explicit, else the image's. Cmd: explicit args, else the
    * image's, unless an explicit entrypoint reset it (docker run). */
   if (p && p->has_entrypoint)
-    r = push_all(&s.argv, &n, p->entrypoint, p->nentrypoint);
+    add_n(&argv, p->entrypoint, p->nentrypoint);
   else if (image && cfg->img_entrypoint)
-    r = push_all(&s.argv, &n, cfg->img_entrypoint, vmctr__strv_len(cfg->img_entrypoint));
-  if (r == 0) {
-    if (p && p->has_args)
-      r = push_all(&s.argv, &n, p->args, p->nargs);
-    else if (image && cfg->img_cmd && !(p && p->has_entrypoint))
-      r = push_all(&s.argv, &n, cfg->img_cmd, vmctr__strv_len(cfg->img_cmd));
-  }
+    add_n(&argv, cfg->img_entrypoint, vmctr__strv_len(cfg->img_entrypoint));
+  if (p && p->has_args)
+    add_n(&argv, p->args, p->nargs);
+  else if (image && cfg->img_cmd && !(p && p->has_entrypoint))
+    add_n(&argv, cfg->img_cmd, vmctr__strv_len(cfg->img_cmd));
+  size_t n = argv.n;
+  r = vmctr__strv_finish(&argv, &s.argv);
   if (r == 0 && n == 0)
     r = vmctr__err(VMCTR_EINVAL, 0,
                    "nothing to run: no arguments given and the image has no Entrypoint or Cmd");

@@ -7,7 +7,7 @@
 #include "core/json.h"
 #include "core/util.h"
 
-static void line_col(const char *text, size_t off, size_t *line, size_t *col) {
+void vmctr__json_line_col(const char *text, size_t off, size_t *line, size_t *col) {
   size_t l = 1, c = 1;
   for (size_t i = 0; i < off; i++) {
     if (text[i] == '\n') {
@@ -73,7 +73,7 @@ static int check_nul_escapes(const char *text, size_t len, const char *what) {
     } else if (text[i] == '\\' && i + 1 < len) {
       if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) {
         size_t line, col;
-        line_col(text, i, &line, &col);
+        vmctr__json_line_col(text, i, &line, &col);
         return vmctr__err(VMCTR_EPARSE, 0,
                           "%s: line %zu, column %zu: \\u0000 (NUL) is not allowed in strings", what,
                           line, col);
@@ -95,7 +95,7 @@ int vmctr__json_parse(const char *text, size_t len, const char *what, cJSON **ou
     return vmctr__err(VMCTR_EPARSE, 0, "%s: empty input, expected a JSON document", what);
   const char *nul = memchr(text, '\0', len);
   if (nul) {
-    line_col(text, (size_t)(nul - text), &line, &col);
+    vmctr__json_line_col(text, (size_t)(nul - text), &line, &col);
     return vmctr__err(VMCTR_EPARSE, 0, "%s: line %zu, column %zu: NUL byte in JSON text", what,
                       line, col);
   }
@@ -112,7 +112,7 @@ int vmctr__json_parse(const char *text, size_t len, const char *what, cJSON **ou
   root = cJSON_ParseWithOpts(copy, &end, 1);
   if (!root) {
     size_t off = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
-    line_col(copy, off, &line, &col);
+    vmctr__json_line_col(copy, off, &line, &col);
     if (off >= len)
       r = vmctr__err(VMCTR_EPARSE, 0, "%s: line %zu, column %zu: unexpected end of JSON text",
                      what, line, col);

@@ -21,6 +21,9 @@ char *vmctr__json_print(const cJSON *item, bool pretty);
 /* A human name for the JSON type of item: "string", "number", ... */
 const char *vmctr__json_type_name(const cJSON *item);
 
+/* The 1-based line and column of byte off of text, for messages. */
+void vmctr__json_line_col(const char *text, size_t off, size_t *line, size_t *col);
+
 /* Typed reads of a member that exists. Each fails with VMCTR_EPARSE and a
  * message "<what>: key \"<key>\": expected ..., got ..." */
 int vmctr__json_as_uint(const cJSON *item, const char *what, uint64_t max, uint64_t *out);
