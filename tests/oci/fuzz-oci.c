@@ -9,8 +9,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  oci_index ix = {0};
-  oci_manifest m = {0};
+  vmctr__oci_index ix = {0};
+  vmctr__oci_manifest m = {0};
   char **diff = NULL;
   if (vmctr__oci_parse_index((const char *)data, size, "fuzz", &ix) == 0)
     vmctr__oci_index_clear(&ix);

@@ -19,7 +19,7 @@
 #include "core/log.h"
 #include "image/layer/layer-priv.h"
 
-static uint32_t entry_mode(layer_ctx *c, struct archive_entry *e) {
+static uint32_t entry_mode(vmctr__layer_ctx *c, struct archive_entry *e) {
   return (uint32_t)archive_entry_perm(e) & (c->opts.keep_owner ? 07777u : 01777u);
 }
 
@@ -40,12 +40,12 @@ static void entry_times(struct archive_entry *e, struct timespec t[2]) {
 
 /* Which xattrs a layer may set: user.* always, security.capability when
  * keeping owners (file capabilities only mean something as root). */
-static bool xattr_wanted(layer_ctx *c, const char *name) {
+static bool xattr_wanted(vmctr__layer_ctx *c, const char *name) {
   return strncmp(name, "user.", 5) == 0 ||
          (c->opts.keep_owner && strcmp(name, "security.capability") == 0);
 }
 
-static int set_xattrs(layer_ctx *c, struct archive_entry *e, int fd) {
+static int set_xattrs(vmctr__layer_ctx *c, struct archive_entry *e, int fd) {
   const char *name;
   const void *value;
   size_t size;
@@ -81,7 +81,7 @@ static int write_all(int fd, const char *p, size_t n, int64_t off, bool seq) {
   return 0;
 }
 
-static int file_data(layer_ctx *c, struct archive_entry *e, int fd) {
+static int file_data(vmctr__layer_ctx *c, struct archive_entry *e, int fd) {
   int64_t pos = 0, size = archive_entry_size(e);
   for (;;) {
     const void *buf;
@@ -110,7 +110,7 @@ static int file_data(layer_ctx *c, struct archive_entry *e, int fd) {
   return 0;
 }
 
-static int make_file(layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
+static int make_file(vmctr__layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
                      const char *path) {
   struct timespec t[2];
   int fd, r;
@@ -145,11 +145,11 @@ out:
   return r;
 }
 
-static int defer_dir(layer_ctx *c, struct archive_entry *e, const char *path) {
-  layer_dirmeta *d;
+static int defer_dir(vmctr__layer_ctx *c, struct archive_entry *e, const char *path) {
+  vmctr__layer_dirmeta *d;
   if (c->ndirs == c->dirs_cap) {
     size_t ncap = c->dirs_cap ? c->dirs_cap * 2 : 64;
-    layer_dirmeta *n = realloc(c->dirs, ncap * sizeof(*n));
+    vmctr__layer_dirmeta *n = realloc(c->dirs, ncap * sizeof(*n));
     if (!n)
       return vmctr__err_nomem();
     c->dirs = n;
@@ -164,7 +164,7 @@ static int defer_dir(layer_ctx *c, struct archive_entry *e, const char *path) {
   return 0;
 }
 
-static int make_dir(layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
+static int make_dir(vmctr__layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
                     const char *path) {
   struct stat st;
   int r, fd;
@@ -198,7 +198,7 @@ static int make_dir(layer_ctx *c, struct archive_entry *e, int pfd, const char *
 
 /* After creating a symlink or node at pfd/name: owner, mode, times, all
  * without following a link. */
-static int finish_node(layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
+static int finish_node(vmctr__layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
                        bool is_link) {
   struct timespec t[2];
   if (c->opts.keep_owner && fchownat(pfd, name, (uid_t)archive_entry_uid(e),
@@ -215,7 +215,7 @@ static int finish_node(layer_ctx *c, struct archive_entry *e, int pfd, const cha
   return 0;
 }
 
-static int make_symlink(layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
+static int make_symlink(vmctr__layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
                         const char *path) {
   const char *target = archive_entry_symlink(e);
   int r;
@@ -235,7 +235,7 @@ static int make_symlink(layer_ctx *c, struct archive_entry *e, int pfd, const ch
   return finish_node(c, e, pfd, name, true);
 }
 
-static int make_node(layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
+static int make_node(vmctr__layer_ctx *c, struct archive_entry *e, int pfd, const char *name,
                      const char *path, unsigned type) {
   dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
   int r;
@@ -257,7 +257,7 @@ static int make_node(layer_ctx *c, struct archive_entry *e, int pfd, const char 
   return finish_node(c, e, pfd, name, false);
 }
 
-static int make_hardlink(layer_ctx *c, const char *target_raw, int pfd, const char *name,
+static int make_hardlink(vmctr__layer_ctx *c, const char *target_raw, int pfd, const char *name,
                          const char *path) {
   const char *tname;
   struct stat st, cur;
@@ -303,7 +303,7 @@ out:
   return r;
 }
 
-int vmctr__layer_entry(layer_ctx *c, struct archive_entry *e, const char *path) {
+int vmctr__layer_entry(vmctr__layer_ctx *c, struct archive_entry *e, const char *path) {
   unsigned type = archive_entry_filetype(e);
   const char *hard = archive_entry_hardlink(e), *name;
   int pfd, r;

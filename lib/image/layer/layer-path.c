@@ -24,7 +24,7 @@ static bool force_walk;
 
 void vmctr__layer_force_walk(bool on) { force_walk = on; }
 
-int vmctr__layer_normalize(layer_ctx *c, const char *what, const char *in, char *out) {
+int vmctr__layer_normalize(vmctr__layer_ctx *c, const char *what, const char *in, char *out) {
   size_t o = 0;
   const char *p = in;
 
@@ -156,7 +156,7 @@ out:
 }
 
 /* Open path (normalized) beneath the root. flags: open(2) flags. */
-static int resolve(layer_ctx *c, const char *path, int flags, int *out) {
+static int resolve(vmctr__layer_ctx *c, const char *path, int flags, int *out) {
   static int have_openat2 = 1;
   if (!force_walk && __atomic_load_n(&have_openat2, __ATOMIC_RELAXED)) {
     struct open_how how = {
@@ -225,7 +225,7 @@ static int resolve(layer_ctx *c, const char *path, int flags, int *out) {
   }
 }
 
-static int resolve_err(layer_ctx *c, int e, const char *dir) {
+static int resolve_err(vmctr__layer_ctx *c, int e, const char *dir) {
   const char *d = dir[0] ? dir : ".";
   switch (e) {
   case EXDEV:
@@ -244,7 +244,7 @@ static int resolve_err(layer_ctx *c, int e, const char *dir) {
 }
 
 /* mkdir -p of dir (a normalized path), each step resolved from the root. */
-static int make_parents(layer_ctx *c, char *dir, int *out) {
+static int make_parents(vmctr__layer_ctx *c, char *dir, int *out) {
   int prev = -1, r = 0;
   char *p = dir;
   for (;;) {
@@ -280,7 +280,7 @@ static int make_parents(layer_ctx *c, char *dir, int *out) {
   return 0;
 }
 
-void vmctr__layer_cache_clear(layer_ctx *c) {
+void vmctr__layer_cache_clear(vmctr__layer_ctx *c) {
   if (c->cache_fd >= 0)
     close(c->cache_fd);
   c->cache_fd = -1;
@@ -292,7 +292,7 @@ void vmctr__layer_cache_clear(layer_ctx *c) {
  * including through an in-root symlink (lib -> usr/lib, then usr goes). Only
  * path's own parent is sure to survive: it is the directory being changed, and
  * callers may hold its fd from the cache. */
-void vmctr__layer_cache_forget(layer_ctx *c, const char *path) {
+void vmctr__layer_cache_forget(vmctr__layer_ctx *c, const char *path) {
   const char *slash = strrchr(path, '/');
   size_t n = slash ? (size_t)(slash - path) : 0;
   if (!c->cache_path)
@@ -301,7 +301,7 @@ void vmctr__layer_cache_forget(layer_ctx *c, const char *path) {
     vmctr__layer_cache_clear(c);
 }
 
-int vmctr__layer_parent(layer_ctx *c, const char *path, bool create, bool own,
+int vmctr__layer_parent(vmctr__layer_ctx *c, const char *path, bool create, bool own,
                         const char **name, int *out) {
   const char *slash = strrchr(path, '/');
   size_t dlen;
@@ -349,7 +349,7 @@ int vmctr__layer_parent(layer_ctx *c, const char *path, bool create, bool own,
   return 0;
 }
 
-int vmctr__layer_open_dir(layer_ctx *c, const char *path, int flags) {
+int vmctr__layer_open_dir(vmctr__layer_ctx *c, const char *path, int flags) {
   int fd, r = resolve(c, path, flags | O_DIRECTORY | O_NOFOLLOW, &fd);
   return r < 0 ? r : fd;
 }

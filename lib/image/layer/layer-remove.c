@@ -30,7 +30,7 @@ static size_t find(char *const *slots, size_t cap, const char *path) {
   return i;
 }
 
-int vmctr__pathset_add(layer_pathset *s, const char *path) {
+int vmctr__pathset_add(vmctr__layer_pathset *s, const char *path) {
   size_t i;
   if ((s->len + 1) * 2 > s->cap) {
     size_t ncap = s->cap ? s->cap * 2 : 1024;
@@ -53,11 +53,11 @@ int vmctr__pathset_add(layer_pathset *s, const char *path) {
   return 1;
 }
 
-bool vmctr__pathset_has(const layer_pathset *s, const char *path) {
+bool vmctr__pathset_has(const vmctr__layer_pathset *s, const char *path) {
   return s->cap && s->slots[find(s->slots, s->cap, path)] != NULL;
 }
 
-void vmctr__pathset_free(layer_pathset *s) {
+void vmctr__pathset_free(vmctr__layer_pathset *s) {
   for (size_t i = 0; i < s->cap; i++)
     free(s->slots[i]);
   free(s->slots);
@@ -79,7 +79,7 @@ static int open_for_removal(int dirfd, const char *name) {
   return fd;
 }
 
-static int rm_children(layer_ctx *c, int fd, const char *prefix);
+static int rm_children(vmctr__layer_ctx *c, int fd, const char *prefix);
 
 int vmctr__layer_rm_rf(int dirfd, const char *name) {
   int fd, r;
@@ -99,7 +99,7 @@ int vmctr__layer_rm_rf(int dirfd, const char *name) {
 
 /* With c set: an opaque directory's lower children go, those that this
  * layer created stay (and directories among them are cleaned the same way). */
-static int rm_children(layer_ctx *c, int fd, const char *prefix) {
+static int rm_children(vmctr__layer_ctx *c, int fd, const char *prefix) {
   for (int pass = 0; pass < 8; pass++) {
     int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0), r = 0;
     bool removed = false, kept = false;
@@ -150,7 +150,7 @@ static int rm_children(layer_ctx *c, int fd, const char *prefix) {
   return 0;
 }
 
-int vmctr__layer_replace(layer_ctx *c, int dirfd, const char *name, const char *path) {
+int vmctr__layer_replace(vmctr__layer_ctx *c, int dirfd, const char *name, const char *path) {
   struct stat st;
   int r;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -162,7 +162,7 @@ int vmctr__layer_replace(layer_ctx *c, int dirfd, const char *name, const char *
   return r < 0 ? vmctr__layer_err(c, 0, -r, "cannot remove the existing entry it replaces") : 0;
 }
 
-int vmctr__layer_whiteout(layer_ctx *c, const char *path, const char *base) {
+int vmctr__layer_whiteout(vmctr__layer_ctx *c, const char *path, const char *base) {
   const char *name, *wname = base + strlen(WH_PREFIX);
   size_t dlen = (size_t)(base - path);
   char target[LAYER_PATH_MAX];

@@ -22,7 +22,7 @@
 #define READ_BLOCK (1u << 20)
 #define PROGRESS_NS 100000000LL
 
-int vmctr__layer_err(layer_ctx *c, int code, int os_errno, const char *fmt, ...) {
+int vmctr__layer_err(vmctr__layer_ctx *c, int code, int os_errno, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -34,7 +34,7 @@ int vmctr__layer_err(layer_ctx *c, int code, int os_errno, const char *fmt, ...)
 }
 
 /* Names in messages are cut: a hostile layer may send a 10k-byte path. */
-static void set_disp(layer_ctx *c, const char *name) {
+static void set_disp(vmctr__layer_ctx *c, const char *name) {
   size_t n;
   if (!name)
     name = "(undecodable name)";
@@ -47,7 +47,7 @@ static void set_disp(layer_ctx *c, const char *name) {
   }
 }
 
-int vmctr__layer_progress(layer_ctx *c, bool force) {
+int vmctr__layer_progress(vmctr__layer_ctx *c, bool force) {
   struct timespec now;
   vmctr_progress p;
   int64_t done;
@@ -81,11 +81,11 @@ int vmctr__layer_progress(layer_ctx *c, bool force) {
 /* Children first (reverse order), so a directory made read-only or
  * unsearchable does not block its children; a directory listed twice gets
  * its last entry. Entries replaced by a non-directory since are skipped. */
-static int finish_dirs(layer_ctx *c) {
-  layer_pathset done = {0};
+static int finish_dirs(vmctr__layer_ctx *c) {
+  vmctr__layer_pathset done = {0};
   int r = 0;
   for (size_t i = c->ndirs; i-- > 0;) {
-    layer_dirmeta *d = &c->dirs[i];
+    vmctr__layer_dirmeta *d = &c->dirs[i];
     int fd;
     r = vmctr__pathset_add(&done, d->path);
     if (r < 0)
@@ -107,7 +107,7 @@ static int finish_dirs(layer_ctx *c) {
   return r;
 }
 
-static int apply(layer_ctx *c) {
+static int apply(vmctr__layer_ctx *c) {
   struct archive_entry *e;
   int r;
   if ((r = vmctr__layer_progress(c, true)) < 0)
@@ -159,7 +159,7 @@ static const char *detect(const unsigned char *m, size_t n, int *filter) {
   return "tar";
 }
 
-static int setup(layer_ctx *c, int root_fd, const vmctr__layer_opts *opts,
+static int setup(vmctr__layer_ctx *c, int root_fd, const vmctr__layer_opts *opts,
                  const unsigned char *magic, size_t mlen, const char *what) {
   int filter, r = ARCHIVE_OK;
   const char *kind = detect(magic, mlen, &filter);
@@ -189,7 +189,7 @@ static int setup(layer_ctx *c, int root_fd, const vmctr__layer_opts *opts,
   return 0;
 }
 
-static void teardown(layer_ctx *c) {
+static void teardown(vmctr__layer_ctx *c) {
   if (c->a)
     archive_read_free(c->a);
   vmctr__layer_cache_clear(c);
@@ -201,14 +201,14 @@ static void teardown(layer_ctx *c) {
   free(c->linkbuf);
 }
 
-static int open_failed(layer_ctx *c, const char *what) {
+static int open_failed(vmctr__layer_ctx *c, const char *what) {
   return vmctr__err(VMCTR_EPARSE, 0, "layer %s is not a readable tar archive: %s", what,
                     archive_error_string(c->a) ? archive_error_string(c->a) : "unknown format");
 }
 
 int vmctr__layer_apply(int root_fd, const char *blob_path, const vmctr__layer_opts *opts) {
   unsigned char magic[8];
-  layer_ctx c;
+  vmctr__layer_ctx c;
   struct stat st;
   ssize_t n;
   int fd, r;
@@ -242,7 +242,7 @@ out:
 
 int vmctr__layer_apply_mem(int root_fd, const void *data, size_t len,
                            const vmctr__layer_opts *opts) {
-  layer_ctx c;
+  vmctr__layer_ctx c;
   int r;
   if (root_fd < 0 || (!data && len))
     return vmctr__err(VMCTR_EINVAL, 0, "layer apply needs a root directory fd and data");

@@ -24,7 +24,7 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void vmctr__oci_prog_init(oci_prog *pr, vmctr_progress_fn fn, void *ud, uint32_t phase) {
+void vmctr__oci_prog_init(vmctr__oci_prog *pr, vmctr_progress_fn fn, void *ud, uint32_t phase) {
   memset(pr, 0, sizeof(*pr));
   pr->fn = fn;
   pr->ud = ud;
@@ -32,7 +32,7 @@ void vmctr__oci_prog_init(oci_prog *pr, vmctr_progress_fn fn, void *ud, uint32_t
   pr->p.phase = phase;
 }
 
-int vmctr__oci_prog_emit(oci_prog *pr, bool force) {
+int vmctr__oci_prog_emit(vmctr__oci_prog *pr, bool force) {
   uint64_t t;
   if (!pr || !pr->fn)
     return 0;
@@ -45,7 +45,7 @@ int vmctr__oci_prog_emit(oci_prog *pr, bool force) {
   return 0;
 }
 
-int vmctr__oci_prog_item(oci_prog *pr, const char *item, uint32_t index, uint64_t total) {
+int vmctr__oci_prog_item(vmctr__oci_prog *pr, const char *item, uint32_t index, uint64_t total) {
   if (!pr)
     return 0;
   pr->p.item = item;
@@ -55,7 +55,7 @@ int vmctr__oci_prog_item(oci_prog *pr, const char *item, uint32_t index, uint64_
   return vmctr__oci_prog_emit(pr, true);
 }
 
-int vmctr__oci_prog_add(oci_prog *pr, uint64_t n) {
+int vmctr__oci_prog_add(vmctr__oci_prog *pr, uint64_t n) {
   if (!pr)
     return 0;
   pr->p.item_bytes_done += n;
@@ -78,8 +78,8 @@ int vmctr__oci_blob_dir_open(const char *blob_dir, int *out) {
   return 0;
 }
 
-int vmctr__oci_blob_begin(oci_blobw *w, int dirfd, uint64_t limit, const char *what,
-                          oci_prog *prog) {
+int vmctr__oci_blob_begin(vmctr__oci_blobw *w, int dirfd, uint64_t limit, const char *what,
+                          vmctr__oci_prog *prog) {
   memset(w, 0, sizeof(*w));
   w->fd = -1;
   w->dirfd = dirfd;
@@ -102,7 +102,7 @@ int vmctr__oci_blob_begin(oci_blobw *w, int dirfd, uint64_t limit, const char *w
   return vmctr__err(VMCTR_EIO, 0, "cannot find a free temp name in the blob directory");
 }
 
-int vmctr__oci_blob_write(oci_blobw *w, const void *data, size_t n) {
+int vmctr__oci_blob_write(vmctr__oci_blobw *w, const void *data, size_t n) {
   const char *p = data;
   size_t total = n;
   if (n > w->limit - w->n)
@@ -122,7 +122,7 @@ int vmctr__oci_blob_write(oci_blobw *w, const void *data, size_t n) {
   return vmctr__oci_prog_add(w->prog, total);
 }
 
-void vmctr__oci_blob_abort(oci_blobw *w) {
+void vmctr__oci_blob_abort(vmctr__oci_blobw *w) {
   if (w->fd >= 0) {
     close(w->fd);
     unlinkat(w->dirfd, w->tmp, 0);
@@ -130,7 +130,7 @@ void vmctr__oci_blob_abort(oci_blobw *w) {
   w->fd = -1;
 }
 
-int vmctr__oci_blob_commit(oci_blobw *w, const char *want_hex, char hex_out[65]) {
+int vmctr__oci_blob_commit(vmctr__oci_blobw *w, const char *want_hex, char hex_out[65]) {
   uint8_t d[32];
   char hex[65], dst[80];
   int r;
@@ -168,7 +168,7 @@ fail:
 
 int vmctr__oci_blob_put(int dirfd, const void *data, size_t n, const char *want_hex,
                         char hex_out[65]) {
-  oci_blobw w;
+  vmctr__oci_blobw w;
   int r;
   if ((r = vmctr__oci_blob_begin(&w, dirfd, n, "document", NULL)) < 0)
     return r;
@@ -179,7 +179,7 @@ int vmctr__oci_blob_put(int dirfd, const void *data, size_t n, const char *want_
   return vmctr__oci_blob_commit(&w, want_hex, hex_out);
 }
 
-int vmctr__oci_blob_have(int dirfd, const char *hex, uint64_t size, oci_prog *prog) {
+int vmctr__oci_blob_have(int dirfd, const char *hex, uint64_t size, vmctr__oci_prog *prog) {
   char path[80], hx[65];
   struct stat st;
   vmctr__sha256 c;
@@ -247,7 +247,7 @@ void vmctr__oci_digest_of(const void *data, size_t n, char digest[72]) {
   snprintf(digest, 72, "sha256:%s", hex);
 }
 
-int vmctr__oci_verify_doc(const char *text, size_t len, const oci_desc *d, const char *what) {
+int vmctr__oci_verify_doc(const char *text, size_t len, const vmctr__oci_desc *d, const char *what) {
   char got[72];
   if (len != d->size)
     return vmctr__err(VMCTR_EPARSE, 0, "%s %s: %zu bytes, but its descriptor declares %llu",

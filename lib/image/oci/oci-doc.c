@@ -34,7 +34,7 @@ int vmctr__oci_check_digest(const char *digest, const char *what) {
   return 0;
 }
 
-void vmctr__oci_desc_clear(oci_desc *d) {
+void vmctr__oci_desc_clear(vmctr__oci_desc *d) {
   free(d->media_type);
   free(d->os);
   free(d->arch);
@@ -43,14 +43,14 @@ void vmctr__oci_desc_clear(oci_desc *d) {
   memset(d, 0, sizeof(*d));
 }
 
-void vmctr__oci_index_clear(oci_index *ix) {
+void vmctr__oci_index_clear(vmctr__oci_index *ix) {
   for (size_t i = 0; i < ix->n; i++)
     vmctr__oci_desc_clear(&ix->d[i]);
   free(ix->d);
   memset(ix, 0, sizeof(*ix));
 }
 
-void vmctr__oci_manifest_clear(oci_manifest *m) {
+void vmctr__oci_manifest_clear(vmctr__oci_manifest *m) {
   vmctr__oci_desc_clear(&m->config);
   for (size_t i = 0; i < m->n_layers; i++)
     vmctr__oci_desc_clear(&m->layers[i]);
@@ -98,7 +98,7 @@ static int check_schema(const cJSON *root, const char *what) {
 }
 
 /* A descriptor object: mediaType, digest, size (+ platform, ref annotation). */
-static int parse_desc(const cJSON *o, const char *what, bool with_platform, oci_desc *d) {
+static int parse_desc(const cJSON *o, const char *what, bool with_platform, vmctr__oci_desc *d) {
   const cJSON *sz, *pl, *ann;
   char *digest = NULL;
   int r;
@@ -177,7 +177,7 @@ static int check_doc_type(const cJSON *root, const char *claimed, const char *a,
 /* The descriptor array root[key] (at most max entries) into *d and *n. Entries
  * land in *d as they parse, so the caller's clear frees a partial array. */
 static int parse_desc_array(const cJSON *root, const char *key, size_t max, bool with_platform,
-                            const char *what, oci_desc **d, size_t *n) {
+                            const char *what, vmctr__oci_desc **d, size_t *n) {
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key), *e;
   char ewhat[256];
   size_t count;
@@ -199,9 +199,9 @@ static int parse_desc_array(const cJSON *root, const char *key, size_t max, bool
   return 0;
 }
 
-int vmctr__oci_parse_index(const char *text, size_t len, const char *what, oci_index *out) {
+int vmctr__oci_parse_index(const char *text, size_t len, const char *what, vmctr__oci_index *out) {
   cJSON *root = NULL;
-  oci_index ix = {0};
+  vmctr__oci_index ix = {0};
   int r;
 
   if ((r = parse_root(text, len, what, &root)) < 0)
@@ -234,10 +234,10 @@ int vmctr__oci_check_layer_type(const char *mt, const char *what) {
 }
 
 int vmctr__oci_parse_manifest(const char *text, size_t len, const char *media_type,
-                              const char *what, oci_manifest *out) {
+                              const char *what, vmctr__oci_manifest *out) {
   cJSON *root = NULL;
   const cJSON *e;
-  oci_manifest m = {0};
+  vmctr__oci_manifest m = {0};
   int r;
   char ewhat[256];
 

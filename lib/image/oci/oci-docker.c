@@ -136,7 +136,7 @@ static int read_member(dctx *c, const char *name, char **out, size_t *len) {
 }
 
 typedef struct lstate {
-  oci_blobw w;
+  vmctr__oci_blobw w;
   vmctr__sha256 diff;
   z_stream z;
   int kind;  /* -1 unknown yet, 0 tar, 1 gzip, 2 zstd */
@@ -179,7 +179,7 @@ static int feed(lstate *s, const uint8_t *p, size_t n, const char *what) {
 }
 
 static int copy_layers(dctx *c, int dirfd, char **names, size_t n, char **diff_ids,
-                       vmctr__oci_image *img, oci_prog *pr) {
+                       vmctr__oci_image *img, vmctr__oci_prog *pr) {
   struct archive *a;
   struct archive_entry *e;
   char norm[NAME_MAX_LEN], what[NAME_MAX_LEN + 64];
@@ -309,7 +309,7 @@ static int entry_strings(const cJSON *e, const char *key, const char *what, size
   return 0;
 }
 
-int vmctr__oci_fetch_docker(const char *path, int dirfd, const char *arch, oci_prog *pr,
+int vmctr__oci_fetch_docker(const char *path, int dirfd, const char *arch, vmctr__oci_prog *pr,
                             vmctr__oci_image *img) {
   dctx c = {.path = path};
   cJSON *root = NULL;

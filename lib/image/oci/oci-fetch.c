@@ -23,13 +23,13 @@
 typedef struct walk {
   oci_src *s;
   const char *ref;
-  oci_index ix[MAX_DEPTH + 1];
+  vmctr__oci_index ix[MAX_DEPTH + 1];
   size_t n_ix;
-  const oci_desc *c[MAX_CANDIDATES];
+  const vmctr__oci_desc *c[MAX_CANDIDATES];
   size_t n;
 } walk;
 
-static int read_verified(oci_src *s, const oci_desc *d, const char *what, char **out,
+static int read_verified(oci_src *s, const vmctr__oci_desc *d, const char *what, char **out,
                          size_t *len) {
   int r;
   if (d->size > OCI_DOC_MAX)
@@ -54,10 +54,10 @@ static bool is_manifest_type(const char *mt) {
 }
 
 /* Collect the image manifests reachable from index ix (nested indexes too). */
-static int collect(walk *w, const oci_index *ix, bool top, size_t depth) {
+static int collect(walk *w, const vmctr__oci_index *ix, bool top, size_t depth) {
   int r;
   for (size_t i = 0; i < ix->n; i++) {
-    const oci_desc *d = &ix->d[i];
+    const vmctr__oci_desc *d = &ix->d[i];
     if (top && w->ref && (!d->ref || strcmp(d->ref, w->ref) != 0))
       continue;
     if (is_manifest_type(d->media_type)) {
@@ -88,7 +88,7 @@ static int collect(walk *w, const oci_index *ix, bool top, size_t depth) {
 }
 
 /* Load manifest + config of d into img (config part) and *m. */
-static int load_image(oci_src *s, const oci_desc *d, oci_manifest *m, vmctr__oci_image *img,
+static int load_image(oci_src *s, const vmctr__oci_desc *d, vmctr__oci_manifest *m, vmctr__oci_image *img,
                       char **mtext, size_t *mlen, char **ctext, size_t *clen) {
   int r;
   char what[128];
@@ -104,12 +104,12 @@ static int load_image(oci_src *s, const oci_desc *d, oci_manifest *m, vmctr__oci
 }
 
 int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const char *arch,
-                            oci_prog *pr, vmctr__oci_image *img) {
+                            vmctr__oci_prog *pr, vmctr__oci_image *img) {
   walk w = {.s = s, .ref = ref};
-  oci_manifest m = {0};
+  vmctr__oci_manifest m = {0};
   char *mtext = NULL, *ctext = NULL, what[128];
   size_t mlen = 0, clen = 0, i;
-  const oci_desc **want = NULL;
+  const vmctr__oci_desc **want = NULL;
   vmctr__strbuf have = {0};
   int r;
 
@@ -121,7 +121,7 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
     goto out;
   r = VMCTR_ENOENT;
   for (i = 0; i < w.n && r == VMCTR_ENOENT; i++) {
-    const oci_desc *d = w.c[i];
+    const vmctr__oci_desc *d = w.c[i];
     bool described = d->os && d->arch;
     if (described && !vmctr__oci_platform_match(arch, d->os, d->arch, d->variant)) {
       vmctr__oci_platform_seen(&have, d->os, d->arch, d->variant);
@@ -251,7 +251,7 @@ int vmctr__oci_fetch(const char *src, const char *blob_dir, const char *arch,
   const char *ref = NULL;
   vmctr__oci_image *img = NULL;
   oci_src *s = NULL;
-  oci_prog pr;
+  vmctr__oci_prog pr;
   int dirfd = -1, r;
 
   if (!src || !blob_dir || !out)

@@ -31,37 +31,37 @@
 #define REF_ANNOTATION "org.opencontainers.image.ref.name"
 
 /* A descriptor from an index or manifest. */
-typedef struct oci_desc {
+typedef struct vmctr__oci_desc {
   char digest[72];
   char *media_type;
   uint64_t size;
   char *os, *arch, *variant, *ref;  /* index entries only; may be NULL */
-} oci_desc;
+} vmctr__oci_desc;
 
-typedef struct oci_index {
-  oci_desc *d;
+typedef struct vmctr__oci_index {
+  vmctr__oci_desc *d;
   size_t n;
-} oci_index;
+} vmctr__oci_index;
 
-typedef struct oci_manifest {
-  oci_desc config;
-  oci_desc *layers;
+typedef struct vmctr__oci_manifest {
+  vmctr__oci_desc config;
+  vmctr__oci_desc *layers;
   size_t n_layers;
-} oci_manifest;
+} vmctr__oci_manifest;
 
 /* "sha256:<64 lowercase hex>"? On failure records VMCTR_EPARSE (or
  * VMCTR_EUNSUPPORTED for another algorithm) naming `what`. */
 int vmctr__oci_check_digest(const char *digest, const char *what);
 bool vmctr__oci_is_hex64(const char *s);
 
-void vmctr__oci_desc_clear(oci_desc *d);
-void vmctr__oci_index_clear(oci_index *ix);
-void vmctr__oci_manifest_clear(oci_manifest *m);
+void vmctr__oci_desc_clear(vmctr__oci_desc *d);
+void vmctr__oci_index_clear(vmctr__oci_index *ix);
+void vmctr__oci_manifest_clear(vmctr__oci_manifest *m);
 /* Parse untrusted documents. media_type is what the referring descriptor
  * claimed (NULL at the top level); what names the document in messages. */
-int vmctr__oci_parse_index(const char *text, size_t len, const char *what, oci_index *out);
+int vmctr__oci_parse_index(const char *text, size_t len, const char *what, vmctr__oci_index *out);
 int vmctr__oci_parse_manifest(const char *text, size_t len, const char *media_type,
-                              const char *what, oci_manifest *out);
+                              const char *what, vmctr__oci_manifest *out);
 /* Fill the config part of img (os, arch, variant, entrypoint, ...) and check
  * that rootfs.diff_ids has n_layers entries; diff_ids (if not NULL) gets them. */
 int vmctr__oci_parse_config(const char *text, size_t len, const char *what, size_t n_layers,
@@ -86,41 +86,41 @@ int vmctr__oci_platform_none(const char *src, const char *want, vmctr__strbuf *s
 int vmctr__oci_check_layer_type(const char *media_type, const char *what);
 
 /* Progress, throttled to a few reports per second per item. */
-typedef struct oci_prog {
+typedef struct vmctr__oci_prog {
   vmctr_progress_fn fn;
   void *ud;
   vmctr_progress p;
   uint64_t last_ns;
-} oci_prog;
-void vmctr__oci_prog_init(oci_prog *pr, vmctr_progress_fn fn, void *ud, uint32_t phase);
+} vmctr__oci_prog;
+void vmctr__oci_prog_init(vmctr__oci_prog *pr, vmctr_progress_fn fn, void *ud, uint32_t phase);
 /* Report (always when force); VMCTR_ECANCELED recorded when the callback says stop. */
-int vmctr__oci_prog_emit(oci_prog *pr, bool force);
+int vmctr__oci_prog_emit(vmctr__oci_prog *pr, bool force);
 /* Start an item: resets the per-item counters and reports. */
-int vmctr__oci_prog_item(oci_prog *pr, const char *item, uint32_t index, uint64_t total);
-int vmctr__oci_prog_add(oci_prog *pr, uint64_t n);
+int vmctr__oci_prog_item(vmctr__oci_prog *pr, const char *item, uint32_t index, uint64_t total);
+int vmctr__oci_prog_add(vmctr__oci_prog *pr, uint64_t n);
 
 /* Writing one blob into blob_dir: a temp file there, hashed while written,
  * renamed to sha256/<hex> only when digest and size are right. */
-typedef struct oci_blobw {
+typedef struct vmctr__oci_blobw {
   int dirfd, fd;
   char tmp[32];
   vmctr__sha256 sha;
   uint64_t n, limit;  /* limit: the declared size, or UINT64_MAX when unknown */
   const char *what;
-  oci_prog *prog;
-} oci_blobw;
-int vmctr__oci_blob_begin(oci_blobw *w, int blob_dirfd, uint64_t limit, const char *what,
-                          oci_prog *prog);
-int vmctr__oci_blob_write(oci_blobw *w, const void *data, size_t n);
+  vmctr__oci_prog *prog;
+} vmctr__oci_blobw;
+int vmctr__oci_blob_begin(vmctr__oci_blobw *w, int blob_dirfd, uint64_t limit, const char *what,
+                          vmctr__oci_prog *prog);
+int vmctr__oci_blob_write(vmctr__oci_blobw *w, const void *data, size_t n);
 /* want_hex NULL: name it by what was written. hex_out (may be NULL) gets the hex. */
-int vmctr__oci_blob_commit(oci_blobw *w, const char *want_hex, char hex_out[65]);
-void vmctr__oci_blob_abort(oci_blobw *w);
+int vmctr__oci_blob_commit(vmctr__oci_blobw *w, const char *want_hex, char hex_out[65]);
+void vmctr__oci_blob_abort(vmctr__oci_blobw *w);
 /* Store a document held in memory. */
 int vmctr__oci_blob_put(int blob_dirfd, const void *data, size_t n, const char *want_hex,
                         char hex_out[65]);
 /* 1 when blob_dir already has hex with this size and content, 0 when not
  * (a corrupt copy is removed), negative on error. */
-int vmctr__oci_blob_have(int blob_dirfd, const char *hex, uint64_t size, oci_prog *prog);
+int vmctr__oci_blob_have(int blob_dirfd, const char *hex, uint64_t size, vmctr__oci_prog *prog);
 /* Open (creating) blob_dir and blob_dir/sha256. */
 int vmctr__oci_blob_dir_open(const char *blob_dir, int *out);
 
@@ -130,7 +130,7 @@ struct oci_src {
   /* Read the small blob hex (the document is checked against its digest by the caller). */
   int (*read_doc)(oci_src *s, const char *hex, uint64_t size, char **out, size_t *len);
   /* Copy the listed blobs into blob_dirfd (each verified). */
-  int (*copy)(oci_src *s, const oci_desc *const *want, size_t n, int blob_dirfd, oci_prog *pr);
+  int (*copy)(oci_src *s, const vmctr__oci_desc *const *want, size_t n, int blob_dirfd, vmctr__oci_prog *pr);
   void (*close)(oci_src *s);
   char *index_json;
   size_t index_len;
@@ -140,15 +140,15 @@ int vmctr__oci_src_dir(const char *path, oci_src **out);
 int vmctr__oci_src_archive(const char *path, oci_src **out);
 /* Resolve a layout source into img (platform choice, documents, blob copies). */
 int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const char *arch,
-                            oci_prog *pr, vmctr__oci_image *img);
-int vmctr__oci_fetch_docker(const char *path, int blob_dirfd, const char *arch, oci_prog *pr,
+                            vmctr__oci_prog *pr, vmctr__oci_image *img);
+int vmctr__oci_fetch_docker(const char *path, int blob_dirfd, const char *arch, vmctr__oci_prog *pr,
                             vmctr__oci_image *img);
 /* Hash a document and compare with the digest from its descriptor. */
-int vmctr__oci_verify_doc(const char *text, size_t len, const oci_desc *d, const char *what);
+int vmctr__oci_verify_doc(const char *text, size_t len, const vmctr__oci_desc *d, const char *what);
 void vmctr__oci_digest_of(const void *data, size_t n, char digest[72]);
 
 /* The layer of rootfs_dir (oci-tar.c). */
-int vmctr__oci_write_layer(const char *rootfs_dir, int blob_dirfd, oci_prog *pr,
+int vmctr__oci_write_layer(const char *rootfs_dir, int blob_dirfd, vmctr__oci_prog *pr,
                            char digest[72], char diff_id[72], uint64_t *size);
 
 /* Normalize an archive member name lexically ("./a//b/../c" -> "a/c").

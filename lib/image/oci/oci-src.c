@@ -155,15 +155,15 @@ static int dir_read_doc(oci_src *s, const char *hex, uint64_t size, char **out, 
   return vmctr__read_file(p, OCI_DOC_MAX, out, len);
 }
 
-static int dir_copy(oci_src *s, const oci_desc *const *want, size_t n, int blob_dirfd,
-                    oci_prog *pr) {
+static int dir_copy(oci_src *s, const vmctr__oci_desc *const *want, size_t n, int blob_dirfd,
+                    vmctr__oci_prog *pr) {
   dir_src *d = (dir_src *)s;
   uint8_t *buf = malloc(CHUNK);
   int r = 0;
   if (!buf)
     return vmctr__err_nomem();
   for (size_t i = 0; i < n && r == 0; i++) {
-    oci_blobw w;
+    vmctr__oci_blobw w;
     int fd;
     char what[200];
     snprintf(what, sizeof(what), "%s: blob %s", d->path, want[i]->digest);
@@ -280,8 +280,8 @@ static int ar_read_doc(oci_src *s, const char *hex, uint64_t size, char **out, s
                     "not a JSON document)", a->path, hex);
 }
 
-static int ar_copy(oci_src *s, const oci_desc *const *want, size_t n, int blob_dirfd,
-                   oci_prog *pr) {
+static int ar_copy(oci_src *s, const vmctr__oci_desc *const *want, size_t n, int blob_dirfd,
+                   vmctr__oci_prog *pr) {
   ar_src *as = (ar_src *)s;
   struct archive *a;
   struct archive_entry *e;
@@ -314,7 +314,7 @@ static int ar_copy(oci_src *s, const oci_desc *const *want, size_t n, int blob_d
                      (unsigned long long)want[i]->size);
       goto out;
     }
-    oci_blobw w;
+    vmctr__oci_blobw w;
     if ((r = vmctr__oci_prog_item(pr, want[i]->digest, (uint32_t)i, want[i]->size)) < 0 ||
         (r = vmctr__oci_blob_begin(&w, blob_dirfd, want[i]->size, what, pr)) < 0)
       goto out;

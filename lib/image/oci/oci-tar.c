@@ -26,11 +26,11 @@
 typedef struct tctx {
   struct archive *w, *disk;
   struct archive_entry_linkresolver *links;
-  oci_blobw blob;
+  vmctr__oci_blobw blob;
   vmctr__sha256 diff;
   z_stream z;
   int err;  /* first failure, recorded */
-  oci_prog *pr;
+  vmctr__oci_prog *pr;
 } tctx;
 
 static int zout(tctx *t, int flush) {
@@ -172,7 +172,7 @@ static int walk(tctx *t, char *full, size_t flen, char *rel, size_t rlen, int de
 }
 
 /* Write the layer of rootfs_dir into blob_dirfd. digest/diff_id get "sha256:<hex>". */
-int vmctr__oci_write_layer(const char *rootfs_dir, int blob_dirfd, oci_prog *pr,
+int vmctr__oci_write_layer(const char *rootfs_dir, int blob_dirfd, vmctr__oci_prog *pr,
                            char digest[72], char diff_id[72], uint64_t *size) {
   tctx t = {.pr = pr, .blob = {.fd = -1}};
   char *full = NULL, *rel = NULL, hex[65];

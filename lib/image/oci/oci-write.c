@@ -150,7 +150,7 @@ int vmctr__oci_write_layout(const char *rootfs_dir, const char *layout_dir,
   const char *arch;
   struct stat st;
   uint64_t size = 0;
-  oci_prog pr;
+  vmctr__oci_prog pr;
   int dirfd = -1, r;
 
   if (!p)
