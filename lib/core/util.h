@@ -55,6 +55,15 @@ int vmctr__write_file_atomic(const char *path, const void *data, size_t len, uns
  * as is; a bare name is looked up in PATH. Returns a malloc'd path or NULL. */
 char *vmctr__find_executable(const char *name);
 
+/* The library's directory of a kind for this user (malloc'd; NULL and
+ * ENOMEM recorded on failure): VMCTR__DIR_RUNTIME is $XDG_RUNTIME_DIR/libvmctr,
+ * else /run/libvmctr for root, else /tmp/libvmctr-UID; VMCTR__DIR_CACHE is
+ * $VMCTR_CACHE_DIR, else $XDG_CACHE_HOME/libvmctr, else /var/cache/libvmctr
+ * for root, else ~/.cache/libvmctr, else /tmp/libvmctr-cache-UID. */
+#define VMCTR__DIR_RUNTIME 0
+#define VMCTR__DIR_CACHE 1
+char *vmctr__user_dir(int kind);
+
 /* Run argv (argv[0] is the path; no shell, no PATH search) with stdin from
  * /dev/null, capture up to max bytes of stdout+stderr, and wait at most
  * timeout_ms (< 0: forever) for the output to close and the child to exit;

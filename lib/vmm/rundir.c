@@ -15,20 +15,7 @@
 #include "vmm/rundir-priv.h"
 
 char *vmctr__rundir_default_parent(void) {
-  const char *xdg = getenv("XDG_RUNTIME_DIR");
-  char *p = NULL;
-  int r;
-  if (xdg && xdg[0] == '/')
-    r = asprintf(&p, "%s/libvmctr", xdg);
-  else if (geteuid() == 0)
-    r = asprintf(&p, "/run/libvmctr");
-  else
-    r = asprintf(&p, "/tmp/libvmctr-%u", (unsigned)geteuid());
-  if (r < 0) {
-    vmctr__err_nomem();
-    return NULL;
-  }
-  return p;
+  return vmctr__user_dir(VMCTR__DIR_RUNTIME);
 }
 
 /* Remove the plain files of the directory open as dfd (consumed), then it. */

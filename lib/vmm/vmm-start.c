@@ -55,26 +55,6 @@ static int resolve_accel(vmctr_vmm *vmm, const vmctr_caps *caps) {
   }
 }
 
-static char *cache_dir(void) {
-  const char *c = getenv("VMCTR_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-  char *p = NULL;
-  int r;
-  if (c && *c)
-    r = asprintf(&p, "%s", c);
-  else if (x && x[0] == '/')
-    r = asprintf(&p, "%s/libvmctr", x);
-  else if (geteuid() == 0)
-    r = asprintf(&p, "/var/cache/libvmctr");
-  else if (h && h[0] == '/')
-    r = asprintf(&p, "%s/.cache/libvmctr", h);
-  else
-    r = asprintf(&p, "/tmp/libvmctr-cache-%u", (unsigned)geteuid());
-  if (r < 0) {
-    vmctr__err_nomem();
-    return NULL;
-  }
-  return p;
-}
 
 /* The boot config's initfs, or one built around vmctr-init (with the boot
  * config's kernel modules, for a stock kernel). */
@@ -92,7 +72,7 @@ static int resolve_initfs(vmctr_vmm *vmm) {
                       "the boot config has no initfs and vmctr-init was not found at %s; set one "
                       "with vmctr_bootcfg_set_initfs() or point VMCTR_GUEST_INIT at vmctr-init",
                       p.init_path);
-  if (!(dir = cache_dir()))
+  if (!(dir = vmctr__user_dir(VMCTR__DIR_CACHE)))
     return VMCTR_ENOMEM;
   p.cache_dir = dir;
   r = vmctr__initfs_get(&p, &vmm->initfs);
