@@ -11,6 +11,13 @@ All from one run, medians of N (default 5), under TCG on the tailored kernel
   rss       the host process's RSS with one container running (QEMU excluded)
   raw       bench/boot-raw.sh: plain QEMU, same kernel, an init that only reboots
 and the overhead ratios run/raw and import/raw.
+
+    bench/container.py BUILD_DIR --baseline OTHER_BUILD_DIR [--runs N]
+
+also runs OTHER_BUILD_DIR's vmctr-run (an earlier version of the code) in
+the same rounds, so that a change is judged against the code before it on
+the same machine at the same moment: it adds the baseline's median and the
+ratio run/baseline.
 """
 import argparse
 import os
@@ -38,6 +45,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build_dir")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--baseline", help="another build dir whose vmctr-run is timed in the same rounds")
     a = ap.parse_args()
     run = os.path.join(a.build_dir, "examples", "vmctr-run")
     bench = os.path.join(a.build_dir, "bench", "container-bench")
@@ -50,12 +58,18 @@ def main():
         store = os.path.join(tmp, "store")
         timed([run, "--store", store, "--rm", "-q", "--", "true"], env)  # warm: image + initfs
         layout = os.path.join(store, "default-image", "busybox")
+        base_run = os.path.join(a.baseline, "examples", "vmctr-run") if a.baseline else None
+        base_store = os.path.join(tmp, "base-store")
+        if base_run:
+            timed([base_run, "--store", base_store, "--rm", "-q", "--", "true"], env)
 
         # Interleaved, one of each per round, so that the machine's drift
         # (it is shared) hits the library and the baseline alike.
-        runs, imports, raws = [], [], []
+        runs, imports, raws, bases = [], [], [], []
         for i in range(a.runs):
             runs.append(timed([run, "--store", store, "--rm", "-q", "--", "true"], env))
+            if base_run:
+                bases.append(timed([base_run, "--store", base_store, "--rm", "-q", "--", "true"], env))
             fresh = os.path.join(tmp, "fresh%d" % i)
             imports.append(timed([run, "--store", fresh, "--image", layout, "--rm", "-q", "--", "true"],
                                  env))
@@ -86,6 +100,11 @@ def main():
     if raw:
         print("%-34s %7.3fs" % ("raw QEMU boot (boot-raw.sh)", raw))
         print("ratios: run/raw %.2f, fresh import/raw %.2f" % (med(runs) / raw, med(imports) / raw))
+    if bases:
+        print("%-34s %7.3fs" % ("baseline vmctr-run true (%s)" % os.path.basename(a.baseline.rstrip("/")),
+                                med(bases)))
+        print("ratio: run/baseline %.3f (baseline/raw %.2f)" % (med(runs) / med(bases),
+                                                              med(bases) / raw if raw else 0))
 
 
 if __name__ == "__main__":

@@ -288,7 +288,8 @@ VMCTR_API int vmctr_mount_to_json(const vmctr_mount *m, char **out);
 
 /**
  * Parse a mount from JSON text (untrusted input, at most
- * VMCTR_MOUNT_MAX_JSON bytes). "kind" and "destination" are required;
+ * VMCTR_MOUNT_MAX_JSON bytes). "kind" is required, and "destination"
+ * for every kind but a root filesystem (a block or share mount);
  * unknown keys, wrong types, unknown mode names and keys of another kind are
  * refused, naming the key. The host is not checked: call vmctr_mount_validate().
  * @return 0, VMCTR_EINVAL (NULL argument), VMCTR_EPARSE, VMCTR_ETOOBIG or VMCTR_ENOMEM.

@@ -44,15 +44,7 @@ int agent__alloc(vmctr__agent **out, const vmctr__agent_limits *lim) {
   a->next_stream = 1;
   a->alive = true;
   pthread_mutex_init(&a->lock, NULL);
-  {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-#ifndef __APPLE__
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-#endif
-    pthread_cond_init(&a->cond, &ca);
-    pthread_condattr_destroy(&ca);
-  }
+  vmctr__cond_init(&a->cond);
   a->in = malloc(VMCTR_AGENT_HDR_SIZE + (size_t)frame);
   if (!a->in || vmctr__pipe(a->wake) < 0 || vmctr__pipe(a->state) < 0) {
     int e = errno;

@@ -11,6 +11,7 @@
 #include "container/container-priv.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "core/util.h"
 #include "mount/mount.h"
 #include "caps/caps.h"
@@ -197,11 +198,7 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
   if (!c)
     return vmctr__err_nomem();
   pthread_mutex_init(&c->lock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&c->cond, &ca);
-  pthread_condattr_destroy(&ca);
+  vmctr__cond_init(&c->cond);
   c->id = strdup(id);
   c->hostname = strdup(cfg->hostname ? cfg->hostname : id);
   c->memory_limit = cfg->memory_limit;

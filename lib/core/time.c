@@ -34,3 +34,13 @@ void vmctr__abstime_ms(struct timespec *out, int64_t deadline) {
   out->tv_sec = (time_t)(ms / 1000);
   out->tv_nsec = (long)(ms % 1000) * 1000000L;
 }
+
+void vmctr__cond_init(pthread_cond_t *cond) {
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+#ifndef __APPLE__
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+#endif
+  pthread_cond_init(cond, &ca);
+  pthread_condattr_destroy(&ca);
+}

@@ -7,6 +7,7 @@
 #define VMCTR_CORE_TIME_H
 
 #include <stdint.h>
+#include <pthread.h>
 #include <time.h>
 
 /* CLOCK_MONOTONIC in milliseconds. */
@@ -24,5 +25,9 @@ int vmctr__remaining_ms(int64_t deadline);
  * cannot select a clock (macOS), it is the equivalent CLOCK_REALTIME time,
  * which is what pthread_cond_timedwait uses there. */
 void vmctr__abstime_ms(struct timespec *out, int64_t deadline);
+
+/* Initialize a condition variable for waits with vmctr__abstime_ms(): on
+ * the monotonic clock where the host lets a condattr choose it. */
+void vmctr__cond_init(pthread_cond_t *cond);
 
 #endif
