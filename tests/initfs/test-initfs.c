@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,27 +20,13 @@
 #include <cmocka.h>
 
 #include "initfs/initfs.h"
+#include "testutil.h"
 #include "vmctr.h"
-
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
 
 typedef struct fixture {
   char dir[64];
   char init[128], mods[128], cache[128];
 } fixture;
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
 
 static void write_file(const char *path, const void *data, size_t len, mode_t mode) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -61,8 +46,7 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof(*f));
   if (!f)
     return -1;
-  strcpy(f->dir, "/tmp/vmctr-test-initfs-XXXXXX");
-  if (!mkdtemp(f->dir))
+  if (tu_tmpdir(f->dir, sizeof(f->dir), "vmctr-test-initfs") < 0)
     return -1;
   snprintf(f->init, sizeof(f->init), "%s/vmctr-init", f->dir);
   snprintf(f->mods, sizeof(f->mods), "%s/modules", f->dir);
@@ -80,7 +64,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
-  nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tu_rm_rf(f->dir);
   free(f);
   return 0;
 }

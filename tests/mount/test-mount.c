@@ -17,16 +17,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "vmctr.h"
-
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    assert_int_equal(vmctr_error_last()->code, (want_code));                                  \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
 
 /* A scratch directory with an image file "disk.img" and a directory "dir". */
 typedef struct fixture {
@@ -40,8 +32,7 @@ static int setup(void **state) {
   int fd;
   if (!f)
     return -1;
-  strcpy(f->dir, "/tmp/vmctr-test-mount-XXXXXX");
-  if (!mkdtemp(f->dir))
+  if (tu_tmpdir(f->dir, sizeof(f->dir), "vmctr-test-mount") < 0)
     return -1;
   snprintf(f->img, sizeof(f->img), "%s/disk.img", f->dir);
   snprintf(f->sub, sizeof(f->sub), "%s/dir", f->dir);
@@ -56,9 +47,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
-  unlink(f->img);
-  rmdir(f->sub);
-  rmdir(f->dir);
+  tu_rm_rf(f->dir);
   free(f);
   return 0;
 }
