@@ -37,6 +37,23 @@ int tu_tmpdir(char *buf, size_t size, const char *name) {
   return mkdtemp(buf) ? 0 : -1;
 }
 
+void *tu_fixture_new(size_t size, const char *name) {
+  char *f = size >= TU_DIR_SIZE ? calloc(1, size) : NULL;
+  if (f && tu_tmpdir(f, TU_DIR_SIZE, name) < 0) {
+    free(f);
+    return NULL;
+  }
+  return f;
+}
+
+int tu_fixture_teardown(void **state) {
+  char *dir = *state; /* the fixture's first member */
+  int r = dir ? tu_rm_rf(dir) : 0;
+  free(dir);
+  *state = NULL;
+  return r;
+}
+
 /* Remove name in dirfd; dev is the file system we stay on. */
 static int rm_at(int dirfd, const char *name, dev_t dev) {
   if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)

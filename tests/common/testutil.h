@@ -42,6 +42,13 @@ int tu_tmpdir(char *buf, size_t size, const char *name);
  * never following links and never entering another file system. 0 when all
  * is gone (or path never existed), -1 otherwise. */
 int tu_rm_rf(const char *path);
+/* A test's fixture of size bytes, zeroed, whose first member is
+ * char dir[TU_DIR_SIZE]: a fresh scratch directory (tu_tmpdir). NULL on
+ * failure. tu_fixture_teardown, a cmocka teardown, removes the directory
+ * and frees *state. */
+#define TU_DIR_SIZE 64
+void *tu_fixture_new(size_t size, const char *name);
+int tu_fixture_teardown(void **state);
 /* Entries of dir without "." and ".."; -1 if it cannot be opened. */
 int tu_count_entries(const char *dir);
 

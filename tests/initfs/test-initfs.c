@@ -24,7 +24,7 @@
 #include "vmctr.h"
 
 typedef struct fixture {
-  char dir[64];
+  char dir[TU_DIR_SIZE]; /* first: tu_fixture_new */
   char init[128], mods[128], cache[128];
 } fixture;
 
@@ -43,10 +43,8 @@ static void write_str(const char *dir, const char *name, const char *s) {
 }
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof(*f));
+  fixture *f = tu_fixture_new(sizeof(*f), "vmctr-test-initfs");
   if (!f)
-    return -1;
-  if (tu_tmpdir(f->dir, sizeof(f->dir), "vmctr-test-initfs") < 0)
     return -1;
   snprintf(f->init, sizeof(f->init), "%s/vmctr-init", f->dir);
   snprintf(f->mods, sizeof(f->mods), "%s/modules", f->dir);
@@ -59,13 +57,6 @@ static int setup(void **state) {
   write_str(f->mods, "unlisted.ko", "NOT IN LOAD ORDER");
   write_str(f->mods, "load-order", "virtio_mmio.ko\n\n# comment\n  virtio_blk.ko \n");
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  tu_rm_rf(f->dir);
-  free(f);
   return 0;
 }
 
@@ -364,12 +355,12 @@ static void test_bad_inputs(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_contents, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_no_modules, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cache_hit, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_hash_follows_content, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_contents, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_no_modules, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cache_hit, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_hash_follows_content, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_inputs, setup, tu_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

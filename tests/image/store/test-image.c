@@ -23,24 +23,17 @@
 #include "vmctr.h"
 
 typedef struct fixture {
-  char dir[64];
+  char dir[TU_DIR_SIZE]; /* first: tu_fixture_new */
   char store[128], layout[128];
 } fixture;
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof(*f));
-  if (tu_tmpdir(f->dir, sizeof(f->dir), "vmctr-test-image") < 0)
+  fixture *f = tu_fixture_new(sizeof(*f), "vmctr-test-image");
+  if (!f)
     return -1;
   snprintf(f->store, sizeof(f->store), "%s/store", f->dir);
   snprintf(f->layout, sizeof(f->layout), "%s/layout", f->dir);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  tu_rm_rf(f->dir);
-  free(f);
   return 0;
 }
 
@@ -346,14 +339,14 @@ static void test_build_round_trip(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_options_init),
-    cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_import_whiteouts, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_list_get_remove, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_corrupt_layer, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_stale_staging, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_build_round_trip, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bad_args, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_import_whiteouts, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_list_get_remove, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_corrupt_layer, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_cancel, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_stale_staging, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_build_round_trip, setup, tu_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
