@@ -20,15 +20,8 @@
 #include <cmocka.h>
 
 #include "agent/client.h"
+#include "testutil.h"
 #include "vmctr.h"
-
-#define assert_fails_with(expr, want_code, want_text)                                     \
-  do {                                                                                    \
-    int r_ = (expr);                                                                      \
-    assert_int_equal(r_, (want_code));                                                    \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text)); \
-  } while (0)
 
 /* --- the test's peer: a scripted guest --- */
 

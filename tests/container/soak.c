@@ -18,7 +18,7 @@
 
 #include <vmctr.h>
 
-#include "example-util.h"
+#include "testutil.h"
 #include "vmtest.h"
 
 #define CYCLES 20
@@ -30,7 +30,7 @@ struct counts {
 static void take(struct counts *c, const struct vmtest *f) {
   char p[600];
   snprintf(p, sizeof(p), "%s/containers", f->dir);
-  *c = (struct counts){vmtest_count("/proc/self/fd"), vmtest_count("/proc/self/task"),
+  *c = (struct counts){tu_count_entries("/proc/self/fd"), tu_count_entries("/proc/self/task"),
                        vmtest_children("", NULL, NULL, 0, true), vmtest_runtime_entries(f, true),
                        vmtest_entries(p, true)};
 }
@@ -41,11 +41,10 @@ static void test_soak(void **state) {
    * VMs of other programs on this host cannot change the count. */
   struct vmtest f;
   assert_int_equal(vmtest_setup(&f, "vmctr-soak"), 0);
-  const char *store = f.dir;
-  struct example_setup st;
+  struct vmtest_rootfs st;
   /* Warm up once (initfs cache, lazily opened files). */
-  assert_int_equal(example_setup_rootfs(&st, store, NULL, "warmup", true), 0);
-  example_setup_free(&st, true);
+  assert_int_equal(vmtest_rootfs(&f, NULL, "warmup", &st), 0);
+  vmtest_rootfs_free(&st);
 
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
@@ -59,13 +58,18 @@ static void test_soak(void **state) {
   for (int i = 0; i < CYCLES; i++) {
     char id[32];
     snprintf(id, sizeof(id), "soak%d", i);
-    assert_int_equal(example_setup_rootfs(&st, store, NULL, id, true), 0);
+    /* What a user's program does each time: open the store, import, make a disk. */
+    vmctr_image_store *store;
+    vmctr_image *image;
+    assert_int_equal(vmctr_image_store_open(&store, f.dir, 0), 0);
+    assert_int_equal(vmctr_image_store_import(store, f.layout, NULL, &image), 0);
+    assert_int_equal(vmtest_rootfs(&f, image, id, &st), 0);
     vmctr_container_config *cfg;
     assert_int_equal(vmctr_container_config_new(&cfg), 0);
-    assert_int_equal(vmctr_container_config_set_image(cfg, st.image), 0);
+    assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
     assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
     vmctr_container *c;
-    int r = vmctr_container_new(&c, id, st.rootfs, b, cfg);
+    int r = vmctr_container_new(&c, id, st.mount, b, cfg);
     if (r < 0)
       fprintf(stderr, "# cycle %d: %s\n", i, vmctr_error_last()->message);
     assert_int_equal(r, 0);
@@ -76,7 +80,9 @@ static void test_soak(void **state) {
     assert_int_equal(vmctr_container_stop(c, 1000), 0);
     vmctr_container_free(c);
     vmctr_container_config_free(cfg);
-    example_setup_free(&st, true);
+    vmtest_rootfs_free(&st);
+    vmctr_image_free(image);
+    vmctr_image_store_free(store);
   }
   take(&after, &f);
   printf("# before: fds %d threads %d children %d runtime dirs %d disks %d\n", before.fds,

@@ -16,6 +16,7 @@
 
 #include "container/container-priv.h"
 #include "core/util.h"
+#include "testutil.h"
 #include "vmctr/error.h"
 
 int vmctr__container_config_set_defaults(vmctr_container_config *c, const char *const *entrypoint,
@@ -151,9 +152,8 @@ static void test_exec_ignores_image_cmd(void **state) {
 }
 
 static char *make_rootfs(void) {
-  char tmpl[] = "/tmp/vmctr-test-rootfs-XXXXXX";
-  char *d = mkdtemp(tmpl);
-  assert_non_null(d);
+  char d[64];
+  assert_int_equal(tu_tmpdir(d, sizeof(d), "vmctr-test-rootfs"), 0);
   char path[256];
   snprintf(path, sizeof(path), "%s/etc", d);
   assert_int_equal(mkdir(path, 0755), 0);
@@ -170,9 +170,7 @@ static char *make_rootfs(void) {
 }
 
 static void rm_rootfs(char *d) {
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tu_rm_rf(d), 0);
   free(d);
 }
 
@@ -212,8 +210,8 @@ static void test_resolve_user(void **state) {
 /* /etc in the rootfs is a symlink to the host's /etc: the lookup stays inside. */
 static void test_resolve_user_symlink_escape(void **state) {
   (void)state;
-  char tmpl[] = "/tmp/vmctr-test-rootfs-XXXXXX";
-  char *d = mkdtemp(tmpl);
+  char d[64];
+  assert_int_equal(tu_tmpdir(d, sizeof(d), "vmctr-test-rootfs"), 0);
   char path[256];
   snprintf(path, sizeof(path), "%s/etc", d);
   assert_int_equal(symlink("/etc", path), 0);
@@ -223,7 +221,7 @@ static void test_resolve_user_symlink_escape(void **state) {
    * link points at d/etc itself (a loop-free dangling path), so: not found. */
   int r = vmctr__resolve_user(d, "root", &uid, &gid, &gids, &n);
   assert_true(r == VMCTR_ENOENT || r < 0);
-  rm_rootfs(strdup(d));
+  assert_int_equal(tu_rm_rf(d), 0);
 }
 
 static void test_container_id(void **state) {

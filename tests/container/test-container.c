@@ -23,20 +23,17 @@
 
 #include <vmctr.h>
 
+#include "testutil.h"
 #include "vmtest.h"
 
-static struct vmtest F; /* tests/vmtest: a store with the busybox image */
-static const char *kernel;
-static char store_dir[64];
-static vmctr_image *image;
+static struct vmtest F; /* tests/common/vmtest.h: a store with the busybox image */
 static int disk_seq;
 
 /* ---- fixtures ---- */
 
 struct ct {
   vmctr_container *c;
-  vmctr_mount *rootfs;
-  char disk[512];
+  struct vmtest_rootfs root; /* its disk, or a share (disk "") */
   struct vmtest_out out;
 };
 
@@ -45,13 +42,12 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
                    void (*tweak)(vmctr_process_config *, vmctr_container_config *)) {
   memset(t, 0, sizeof(*t));
   vmtest_out_init(&t->out);
-  snprintf(t->disk, sizeof(t->disk), "%s/disk-%d.ext4", store_dir, ++disk_seq);
-  vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
-  assert_int_equal(vmctr_image_create_writable(image, t->disk, &wo, NULL), 0);
-  assert_int_equal(vmctr_mount_new_block(&t->rootfs, t->disk, NULL), 0);
+  char name[96];
+  snprintf(name, sizeof(name), "%s-%d", id, ++disk_seq);
+  assert_int_equal(vmtest_rootfs(&F, NULL, name, &t->root), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
-  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, F.kernel), 0);
   vmctr_process_config *p;
   vmctr_container_config *cfg;
   assert_int_equal(vmctr_process_config_new(&p), 0);
@@ -61,11 +57,11 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
                                                   VMCTR_STDIO_CALLBACK), 0);
   assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &t->out, NULL), 0);
   assert_int_equal(vmctr_container_config_new(&cfg), 0);
-  assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
+  assert_int_equal(vmctr_container_config_set_image(cfg, F.image), 0);
   if (tweak)
     tweak(p, cfg);
   assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
-  int r = vmctr_container_new(&t->c, id, t->rootfs, b, cfg);
+  int r = vmctr_container_new(&t->c, id, t->root.mount, b, cfg);
   if (r < 0)
     fprintf(stderr, "# create: %s\n", vmctr_error_last()->message);
   assert_int_equal(r, 0);
@@ -76,8 +72,7 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
 
 static void ct_free(struct ct *t) {
   vmctr_container_free(t->c);
-  vmctr_mount_free(t->rootfs);
-  unlink(t->disk);
+  vmtest_rootfs_free(&t->root);
 }
 
 static void ct_run(struct ct *t, int32_t *code, int32_t *sig) {
@@ -90,12 +85,7 @@ static void ct_run(struct ct *t, int32_t *code, int32_t *sig) {
 
 static int setup(void **state) {
   (void)state;
-  if (vmtest_setup(&F, "vmctr-test-ct") < 0)
-    return -1;
-  kernel = F.kernel;
-  image = F.image;
-  snprintf(store_dir, sizeof(store_dir), "%s", F.dir);
-  return 0;
+  return vmtest_setup(&F, "vmctr-test-ct");
 }
 
 static int teardown(void **state) {
@@ -372,16 +362,16 @@ static void test_three_at_once(void **state) {
 static void test_share_rootfs(void **state) {
   (void)state;
   char dir[600], cmd[1400];
-  snprintf(dir, sizeof(dir), "%s/share-root", store_dir);
-  snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", vmctr_image_rootfs(image), dir);
+  snprintf(dir, sizeof(dir), "%s/share-root", F.dir);
+  snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", vmctr_image_rootfs(F.image), dir);
   assert_int_equal(system(cmd), 0);
   struct ct t;
   memset(&t, 0, sizeof(t));
   vmtest_out_init(&t.out);
-  assert_int_equal(vmctr_mount_new_share(&t.rootfs, dir, NULL), 0);
+  assert_int_equal(vmctr_mount_new_share(&t.root.mount, dir, NULL), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
-  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, F.kernel), 0);
   vmctr_process_config *p;
   vmctr_container_config *cfg;
   assert_int_equal(vmctr_process_config_new(&p), 0);
@@ -390,9 +380,9 @@ static void test_share_rootfs(void **state) {
   assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK, VMCTR_STDIO_CALLBACK), 0);
   assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &t.out, NULL), 0);
   assert_int_equal(vmctr_container_config_new(&cfg), 0);
-  assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
+  assert_int_equal(vmctr_container_config_set_image(cfg, F.image), 0);
   assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
-  int r = vmctr_container_new(&t.c, "shareroot", t.rootfs, b, cfg);
+  int r = vmctr_container_new(&t.c, "shareroot", t.root.mount, b, cfg);
   if (r < 0)
     fprintf(stderr, "# create: %s\n", vmctr_error_last()->message);
   assert_int_equal(r, 0);
@@ -401,9 +391,10 @@ static void test_share_rootfs(void **state) {
   assert_int_equal(code, 0);
   assert_string_equal(t.out.buf, "virtiofs\n");
   vmctr_container_free(t.c);
-  snprintf(cmd, sizeof(cmd), "grep -qx from-guest '%s/root/made' && rm -rf '%s'", dir, dir);
+  snprintf(cmd, sizeof(cmd), "grep -qx from-guest '%s/root/made'", dir);
   assert_int_equal(system(cmd), 0);
-  vmctr_mount_free(t.rootfs);
+  assert_int_equal(tu_rm_rf(dir), 0);
+  vmctr_mount_free(t.root.mount);
   vmctr_process_config_free(p);
   vmctr_container_config_free(cfg);
   vmctr_bootcfg_free(b);
@@ -420,12 +411,12 @@ static void test_nested_virtualization_refused(void **state) {
   if (nested == 0)
     skip(); /* this host has it */
   char disk[512];
-  snprintf(disk, sizeof(disk), "%s/virt.ext4", store_dir);
+  snprintf(disk, sizeof(disk), "%s/virt.ext4", F.dir);
   vmctr_mount *m;
   assert_int_equal(vmctr_mount_new_block(&m, "/dev/null", NULL), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
-  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, F.kernel), 0);
   assert_int_equal(vmctr_bootcfg_set_nested_virtualization(b, 1), 0);
   vmctr_container_config *cfg;
   assert_int_equal(vmctr_container_config_new(&cfg), 0);

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "agent-harness.h"
+#include "testutil.h"
 
 static const char *init_path;
 #define T 20000 /* ms per wait */
@@ -307,8 +308,8 @@ static void test_flow_control(void **state) {
 
 static void test_mkdir_write_file(void **state) {
   h_conn *c = *state;
-  char dir[] = "/tmp/vmctr-guest-test-XXXXXX", path[256], file[300];
-  assert_non_null(mkdtemp(dir));
+  char dir[64], path[256], file[300];
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-guest-test"), 0);
   snprintf(path, sizeof(path), "%s/a/b/c", dir);
   vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
@@ -349,15 +350,13 @@ static void test_mkdir_write_file(void **state) {
   vmctr__agent_put_str(&b, VMCTR_AT_PATH, file);
   assert_int_equal(req_errno(c, h_request(c, &b)), ENOENT);
 
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tu_rm_rf(dir), 0);
 }
 
 /* A tiny rootfs: busybox-static and a few links. */
-static int make_rootfs(char *dir) {
+static int make_rootfs(char *dir, size_t size) {
   char cmd[600];
-  if (!mkdtemp(dir))
+  if (tu_tmpdir(dir, size, "vmctr-guest-root") < 0)
     return -1;
   snprintf(cmd, sizeof(cmd),
            "mkdir -p %s/bin %s/etc && cp /bin/busybox %s/bin/busybox && "
@@ -368,10 +367,10 @@ static int make_rootfs(char *dir) {
 
 static void test_container(void **state) {
   h_conn *c = *state;
-  char root[] = "/tmp/vmctr-guest-root-XXXXXX", cmd[300];
+  char root[64];
   if (geteuid() != 0 || access("/bin/busybox", X_OK) != 0)
     skip(); /* needs root (namespaces, mounts) and busybox-static */
-  assert_int_equal(make_rootfs(root), 0);
+  assert_int_equal(make_rootfs(root, sizeof(root)), 0);
 
   /* A long-running container to join later. */
   vmctr__agent_buf b;
@@ -440,8 +439,7 @@ static void test_container(void **state) {
   vmctr__agent_put_str(&b, VMCTR_AT_ARGV, "/bin/nothing-here");
   vmctr__agent_put_str(&b, VMCTR_AT_ROOT, root);
   assert_int_equal(req_errno(c, h_request(c, &b)), ENOENT);
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tu_rm_rf(root), 0);
 }
 
 static void test_close_kills_children(void **state) {

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "agent/ops.h"
+#include "testutil.h"
 #include "vmctr/error.h"
 
 #define T 20000
@@ -69,12 +70,6 @@ static void agent_close(agent *g) {
   g->a = NULL;
   assert_int_equal(waitpid(g->pid, &st, 0), g->pid);
   assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
-static void rm_rf(const char *dir) {
-  char cmd[300];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  assert_int_equal(system(cmd), 0);
 }
 
 static void expect_guest_error(int r, int code) {
@@ -136,9 +131,9 @@ static int run_sh(vmctr__agent *a, const char *script, char *out, size_t size) {
 static void test_mkdir_write_file(void **state) {
   (void)state;
   agent g;
-  char dir[] = "/tmp/vmctr-ops-XXXXXX", path[128], file[160], buf[64] = {0};
+  char dir[64], path[128], file[160], buf[64] = {0};
   struct stat st, st2;
-  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-ops"), 0);
   agent_open(&g, 0);
   assert_int_equal(vmctr__agent_ping(g.a, T), 0);
 
@@ -186,7 +181,7 @@ static void test_mkdir_write_file(void **state) {
   expect_guest_failure(vmctr__agent_mkdir(g.a, file, 0755, T)); /* under a file */
   assert_int_equal(vmctr__agent_mkdir(g.a, "relative", 0755, T), VMCTR_EINVAL);
   agent_close(&g);
-  rm_rf(dir);
+  assert_int_equal(tu_rm_rf(dir), 0);
 }
 
 static void test_mount(void **state) {
@@ -194,8 +189,8 @@ static void test_mount(void **state) {
   if (!is_root)
     skip();
   agent g;
-  char dir[] = "/tmp/vmctr-ops-XXXXXX", target[128], file[160], buf[4096];
-  assert_non_null(mkdtemp(dir));
+  char dir[64], target[128], file[160], buf[4096];
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-ops"), 0);
   agent_open(&g, AG_PRIVATE_NS);
   snprintf(target, sizeof(target), "%s/mnt/deep", dir);
   vmctr__agent_mount_args m = {.source = "vmctr-ops", .target = target, .fstype = "tmpfs",
@@ -250,7 +245,7 @@ static void test_mount(void **state) {
   assert_true(vmctr__agent_mount(g.a, &m, T) < 0);
   assert_non_null(strstr(vmctr_error_last()->message, "guest: mount x (vmctr-no-such-fs)"));
   agent_close(&g); /* the namespace, and the mount, go with the agent */
-  rm_rf(dir);
+  assert_int_equal(tu_rm_rf(dir), 0);
 }
 
 static void test_hostname(void **state) {
@@ -428,8 +423,8 @@ static void test_container(void **state) {
   (void)state;
   if (!is_root || access("/bin/busybox", X_OK) != 0)
     skip(); /* needs root (namespaces, mounts) and busybox-static */
-  char root[] = "/tmp/vmctr-ops-root-XXXXXX", cmd[600], out[1024], out2[256];
-  assert_non_null(mkdtemp(root));
+  char root[64], cmd[600], out[1024], out2[256];
+  assert_int_equal(tu_tmpdir(root, sizeof(root), "vmctr-ops-root"), 0);
   snprintf(cmd, sizeof(cmd),
            "mkdir -p %s/bin %s/etc && cp /bin/busybox %s/bin/busybox && "
            "for x in sh hostname cat sleep echo; do ln -s busybox %s/bin/$x; done",
@@ -463,7 +458,7 @@ static void test_container(void **state) {
   assert_int_equal(wait_pid(g.a, pid), -SIGKILL);
   close(fo);
   agent_close(&g);
-  rm_rf(root);
+  assert_int_equal(tu_rm_rf(root), 0);
 }
 
 static void test_too_big(void **state) {

@@ -25,9 +25,10 @@
 #include <cmocka.h>
 
 #include "agent-harness.h"
+#include "testutil.h"
 
 static const char *init_path, *srcdir;
-static char kernel[4096], modules[4096], tmp[] = "/tmp/vmctr-guest-vm-XXXXXX";
+static char kernel[4096], modules[4096], tmp[64];
 static bool tailored;
 #define T 120000
 
@@ -257,11 +258,11 @@ int main(int argc, char **argv) {
     printf("1..0 # SKIP needs qemu-system-x86_64, cpio, mke2fs and busybox-static\n");
     return 77;
   }
-  if (!mkdtemp(tmp))
+  if (tu_tmpdir(tmp, sizeof(tmp), "vmctr-guest-vm") < 0)
     return 1;
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_boot)};
   int r = cmocka_run_group_tests_name("guest-vm", tests, NULL, NULL);
   if (r == 0 || getenv("VMCTR_TEST_KEEP") == NULL)
-    sh("rm -rf %s", tmp);
+    tu_rm_rf(tmp);
   return r;
 }

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,27 +20,13 @@
 #include <cmocka.h>
 
 #include "initfs/initfs.h"
+#include "testutil.h"
 #include "vmctr.h"
 
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
-
 typedef struct fixture {
-  char dir[64];
+  char dir[TU_DIR_SIZE]; /* first: tu_fixture_new */
   char init[128], mods[128], cache[128];
 } fixture;
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
 
 static void write_file(const char *path, const void *data, size_t len, mode_t mode) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -58,11 +43,8 @@ static void write_str(const char *dir, const char *name, const char *s) {
 }
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof(*f));
+  fixture *f = tu_fixture_new(sizeof(*f), "vmctr-test-initfs");
   if (!f)
-    return -1;
-  strcpy(f->dir, "/tmp/vmctr-test-initfs-XXXXXX");
-  if (!mkdtemp(f->dir))
     return -1;
   snprintf(f->init, sizeof(f->init), "%s/vmctr-init", f->dir);
   snprintf(f->mods, sizeof(f->mods), "%s/modules", f->dir);
@@ -75,13 +57,6 @@ static int setup(void **state) {
   write_str(f->mods, "unlisted.ko", "NOT IN LOAD ORDER");
   write_str(f->mods, "load-order", "virtio_mmio.ko\n\n# comment\n  virtio_blk.ko \n");
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-  free(f);
   return 0;
 }
 
@@ -380,12 +355,12 @@ static void test_bad_inputs(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_contents, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_no_modules, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cache_hit, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_hash_follows_content, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_contents, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_no_modules, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cache_hit, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_hash_follows_content, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_inputs, setup, tu_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,16 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "vmctr.h"
-
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    assert_int_equal(vmctr_error_last()->code, (want_code));                                  \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
 
 /* ---- JSON ---- */
 

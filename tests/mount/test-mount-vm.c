@@ -26,15 +26,12 @@
 
 #include <vmctr.h>
 
+#include "testutil.h"
 #include "vmtest.h"
 
-/* The fixture (tests/vmtest): a store with the busybox image and our own
+/* The fixture (tests/common/vmtest.h): a store with the busybox image and our own
  * $XDG_RUNTIME_DIR, so leftover runtime entries are ours to see. */
 static struct vmtest F;
-static const char *kernel;
-static char store_dir[64];
-static vmctr_image_store *store;
-static vmctr_image *image;
 static int disk_seq;
 
 static double now_s(void) {
@@ -119,8 +116,7 @@ static void assert_vm_visible(void) {
 
 struct ct {
   vmctr_container *c;
-  vmctr_mount *rootfs;
-  char disk[512];
+  struct vmtest_rootfs root; /* its disk, or a share (disk "") */
   struct vmtest_out out;
   double t0, t_up;
 };
@@ -131,13 +127,12 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
                    vmctr_mount *const *mounts, size_t nmounts) {
   memset(t, 0, sizeof(*t));
   vmtest_out_init(&t->out);
-  snprintf(t->disk, sizeof(t->disk), "%s/root-%d.ext4", store_dir, ++disk_seq);
-  vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
-  assert_int_equal(vmctr_image_create_writable(image, t->disk, &wo, NULL), 0);
-  assert_int_equal(vmctr_mount_new_block(&t->rootfs, t->disk, NULL), 0);
+  char name[96];
+  snprintf(name, sizeof(name), "%s-%d", id, ++disk_seq);
+  assert_int_equal(vmtest_rootfs(&F, NULL, name, &t->root), 0);
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
-  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, F.kernel), 0);
   vmctr_process_config *p;
   vmctr_container_config *cfg;
   assert_int_equal(vmctr_process_config_new(&p), 0);
@@ -146,7 +141,7 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
                                                   VMCTR_STDIO_CALLBACK), 0);
   assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &t->out, NULL), 0);
   assert_int_equal(vmctr_container_config_new(&cfg), 0);
-  assert_int_equal(vmctr_container_config_set_image(cfg, image), 0);
+  assert_int_equal(vmctr_container_config_set_image(cfg, F.image), 0);
   assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
   for (size_t i = 0; i < nmounts; i++) {
     int r = vmctr_container_config_add_mount(cfg, mounts[i]);
@@ -155,7 +150,7 @@ static void ct_new(struct ct *t, const char *id, const char *const *argv, size_t
     assert_int_equal(r, 0);
   }
   t->t0 = now_s();
-  int r = vmctr_container_new(&t->c, id, t->rootfs, b, cfg);
+  int r = vmctr_container_new(&t->c, id, t->root.mount, b, cfg);
   if (r < 0)
     fprintf(stderr, "# create: %s\n", vmctr_error_last()->message);
   assert_int_equal(r, 0);
@@ -186,8 +181,7 @@ static void ct_stop(struct ct *t, const char *what) {
 
 static void ct_free(struct ct *t) {
   vmctr_container_free(t->c);
-  vmctr_mount_free(t->rootfs);
-  unlink(t->disk);
+  vmtest_rootfs_free(&t->root);
 }
 
 /* Run a shell script in the running container; its stdout in o. */
@@ -221,13 +215,7 @@ static const char *const sleeper[] = {"sleep", "600"};
 
 static int setup(void **state) {
   (void)state;
-  if (vmtest_setup(&F, "vmctr-test-mountvm") < 0)
-    return -1;
-  kernel = F.kernel;
-  store = F.store;
-  image = F.image;
-  snprintf(store_dir, sizeof(store_dir), "%s", F.dir);
-  return 0;
+  return vmtest_setup(&F, "vmctr-test-mountvm");
 }
 
 static int teardown(void **state) {
@@ -251,8 +239,8 @@ static const char *sync_name(uint32_t s) {
 static void block_case(uint32_t caching, uint32_t sync, int with_ro) {
   char name[64], img[600], roimg[600], script[512], what[128];
   snprintf(name, sizeof(name), "%s-%s", caching_name(caching), sync_name(sync));
-  snprintf(img, sizeof(img), "%s/data-%s.ext4", store_dir, name);
-  snprintf(roimg, sizeof(roimg), "%s/ro-%s.ext4", store_dir, name);
+  snprintf(img, sizeof(img), "%s/data-%s.ext4", F.dir, name);
+  snprintf(roimg, sizeof(roimg), "%s/ro-%s.ext4", F.dir, name);
   make_ext4(img);
   vmctr_mount *m[2] = {NULL, NULL};
   assert_int_equal(vmctr_mount_new_block(&m[0], img, "/data"), 0);
@@ -329,7 +317,7 @@ static void test_block_sync_full(void **s) { (void)s; block_case(VMCTR_MOUNT_CAC
 static void test_block_reuse_read_only(void **state) {
   (void)state;
   char img[600];
-  snprintf(img, sizeof(img), "%s/reuse.ext4", store_dir);
+  snprintf(img, sizeof(img), "%s/reuse.ext4", F.dir);
   make_ext4(img);
   vmctr_mount *m[1];
   assert_int_equal(vmctr_mount_new_block(&m[0], img, "/data"), 0);
@@ -371,8 +359,8 @@ static void test_block_reuse_read_only(void **state) {
  * visible, guest files reach the host, the read-only share refuses writes. */
 static void share_case(uint32_t cache, const char *name) {
   char dir[600], rodir[600], path[700], text[256], script[512], buf[256], what[64];
-  snprintf(dir, sizeof(dir), "%s/share-%s", store_dir, name);
-  snprintf(rodir, sizeof(rodir), "%s/roshare-%s", store_dir, name);
+  snprintf(dir, sizeof(dir), "%s/share-%s", F.dir, name);
+  snprintf(rodir, sizeof(rodir), "%s/roshare-%s", F.dir, name);
   assert_int_equal(mkdir(dir, 0755), 0);
   assert_int_equal(mkdir(rodir, 0755), 0);
   snprintf(path, sizeof(path), "%s/hostfile", dir);
@@ -483,27 +471,27 @@ static void test_invalid_before_boot(void **state) {
   assert_int_equal(vmctr_container_config_new(&cfg), 0);
   char path[600];
   /* Missing sources. */
-  snprintf(path, sizeof(path), "%s/missing.ext4", store_dir);
+  snprintf(path, sizeof(path), "%s/missing.ext4", F.dir);
   assert_int_equal(vmctr_mount_new_block(&m, path, "/data"), 0);
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), VMCTR_ENOENT);
   assert_non_null(strstr(vmctr_error_last()->message, "missing.ext4"));
   vmctr_mount_free(m);
-  snprintf(path, sizeof(path), "%s/missing-dir", store_dir);
+  snprintf(path, sizeof(path), "%s/missing-dir", F.dir);
   assert_int_equal(vmctr_mount_new_share(&m, path, "/share"), 0);
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), VMCTR_ENOENT);
   assert_non_null(strstr(vmctr_error_last()->message, "missing-dir"));
   vmctr_mount_free(m);
   /* A directory as a block source; a file as a share. */
-  assert_int_equal(vmctr_mount_new_block(&m, store_dir, "/data"), 0);
+  assert_int_equal(vmctr_mount_new_block(&m, F.dir, "/data"), 0);
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), VMCTR_EINVAL);
   vmctr_mount_free(m);
-  snprintf(path, sizeof(path), "%s/plain", store_dir);
+  snprintf(path, sizeof(path), "%s/plain", F.dir);
   write_file(path, "x");
   assert_int_equal(vmctr_mount_new_share(&m, path, "/share"), 0);
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), VMCTR_EINVAL);
   vmctr_mount_free(m);
   /* Uncached with sync none; a read-only tmpfs. */
-  snprintf(path, sizeof(path), "%s/inv.ext4", store_dir);
+  snprintf(path, sizeof(path), "%s/inv.ext4", F.dir);
   make_ext4(path);
   assert_int_equal(vmctr_mount_new_block(&m, path, "/data"), 0);
   assert_int_equal(vmctr_mount_set_caching(m, VMCTR_MOUNT_CACHING_UNCACHED), 0);
@@ -518,7 +506,7 @@ static void test_invalid_before_boot(void **state) {
 
   vmctr_bootcfg *b;
   assert_int_equal(vmctr_bootcfg_new(&b), 0);
-  assert_int_equal(vmctr_bootcfg_set_kernel(b, kernel), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, F.kernel), 0);
   vmctr_container *c = NULL;
   /* A tmpfs cannot be the rootfs. */
   assert_int_equal(vmctr_mount_new_tmpfs(&m, "/rootfs"), 0);
@@ -534,7 +522,7 @@ static void test_invalid_before_boot(void **state) {
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), 0);
   vmctr_mount_free(m);
   unlink(path);
-  snprintf(path, sizeof(path), "%s/root-inv.ext4", store_dir);
+  snprintf(path, sizeof(path), "%s/root-inv.ext4", F.dir);
   make_ext4(path);
   assert_int_equal(vmctr_mount_new_block(&m, path, NULL), 0);
   assert_int_equal(vmctr_container_new(&c, "gone", m, b, cfg), VMCTR_EIO);

@@ -17,31 +17,20 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "vmctr.h"
-
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    assert_int_equal(vmctr_error_last()->code, (want_code));                                  \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
 
 /* A scratch directory with an image file "disk.img" and a directory "dir". */
 typedef struct fixture {
-  char dir[64];
+  char dir[TU_DIR_SIZE]; /* first: tu_fixture_new */
   char img[96];
   char sub[96];
 } fixture;
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof(*f));
+  fixture *f = tu_fixture_new(sizeof(*f), "vmctr-test-mount");
   int fd;
   if (!f)
-    return -1;
-  strcpy(f->dir, "/tmp/vmctr-test-mount-XXXXXX");
-  if (!mkdtemp(f->dir))
     return -1;
   snprintf(f->img, sizeof(f->img), "%s/disk.img", f->dir);
   snprintf(f->sub, sizeof(f->sub), "%s/dir", f->dir);
@@ -51,15 +40,6 @@ static int setup(void **state) {
   if (mkdir(f->sub, 0755) < 0)
     return -1;
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  unlink(f->img);
-  rmdir(f->sub);
-  rmdir(f->dir);
-  free(f);
   return 0;
 }
 
@@ -413,16 +393,16 @@ static void test_validate_unwritable(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_block_defaults, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_block_setters, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_share, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_block_defaults, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_block_setters, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_share, setup, tu_fixture_teardown),
     cmocka_unit_test(test_tmpfs_and_any),
-    cmocka_unit_test_setup_teardown(test_constructor_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_clone, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_validate_block, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_constructor_errors, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_clone, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_validate_block, setup, tu_fixture_teardown),
     cmocka_unit_test(test_validate_odirect),
-    cmocka_unit_test_setup_teardown(test_validate_share_tmpfs, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_validate_unwritable, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_validate_share_tmpfs, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_validate_unwritable, setup, tu_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 
 #include "caps/caps-priv.h"
 #include "core/strv.h"
+#include "testutil.h"
 #include "vmctr.h"
 #include "vmm/qemu-argv-priv.h"
 #include "vmm/qemu-mounts-priv.h"
@@ -121,12 +122,12 @@ static void test_disk_modes(void **state) {
 /* A host block device gets the host_device driver. Only the node's type
  * matters, so a node made here (root) or /dev/loop0 serves. */
 static void test_disk_block_device(void **state) {
-  char dir[] = "/tmp/vmctr-test-blkdev-XXXXXX";
-  char node[64], want[256];
+  char dir[64];
+  char node[96], want[256];
   struct stat st;
   bool made;
   (void)state;
-  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-test-blkdev"), 0);
   snprintf(node, sizeof(node), "%s/b,lk", dir);
   made = mknod(node, S_IFBLK | 0600, makedev(7, 0)) == 0;
   if (!made)
@@ -435,14 +436,14 @@ static void assert_no_children(void) {
 
 /* A daemon that exits before creating its socket fails start. */
 static void test_start_daemon_fails(void **state) {
-  char dir[] = "/tmp/vmctr-test-qm-XXXXXX";
+  char dir[64];
   vmctr_caps *caps = caps_with("/bin/false");
   vmctr__vm_spec s = base_spec();
   vmctr__vm_share sh = {.host_path = "/srv", .tag = "t", .cache = VMCTR_MOUNT_SHARE_CACHE_AUTO};
   vmctr__qemu_mounts qm;
   const char *which = NULL;
   (void)state;
-  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-test-qm"), 0);
   s.caps = caps;
   s.runtime_dir = dir;
   s.shares = &sh;
@@ -493,7 +494,7 @@ static int assert_vhost_user_serves(const char *path) {
 }
 
 static void test_real_virtiofsd(void **state) {
-  char dir[] = "/tmp/vmctr-test-vfsd-XXXXXX";
+  char dir[64];
   char share[128], rt[128], sockets[2][160];
   vmctr__qemu_mounts qm;
   const char *which = NULL;
@@ -505,7 +506,7 @@ static void test_real_virtiofsd(void **state) {
   }
   vmctr_caps *caps = caps_with(VFSD);
   assert_string_equal(vmctr_caps_virtiofsd_path(caps), VFSD);
-  assert_non_null(mkdtemp(dir));
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-test-vfsd"), 0);
   /* A comma and a backslash in the shared path prove the -o escaping: the
    * daemon exits at once when its source does not exist. */
   snprintf(share, sizeof(share), "%s/sh,a\\re", dir);

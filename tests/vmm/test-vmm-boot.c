@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "vmctr.h"
 
 static char kernel[1024], initfs[1024], cmdline[4096], parent[256];
@@ -219,8 +220,8 @@ static void test_share_daemon_death(void **state) {
   vmctr_caps_free(caps);
   if (have != 1)
     skip();
-  char dir[] = "/tmp/vmctr-test-share-XXXXXX";
-  assert_non_null(mkdtemp(dir));
+  char dir[64];
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-test-share"), 0);
   vmctr_mount *m;
   vmctr_vmm *vm = new_vm();
   assert_int_equal(vmctr_mount_new_share(&m, dir, "/mnt/share"), 0);
@@ -338,8 +339,7 @@ int main(void) {
   if (vmctr_caps_probe(&caps, VMCTR_CAPS_PROBE_QUICK) < 0 || !vmctr_caps_qemu_path(caps))
     return skip_all("qemu-system is not installed");
   vmctr_caps_free(caps);
-  snprintf(parent, sizeof(parent), "/tmp/vmctr-test-vmm-XXXXXX");
-  if (!mkdtemp(parent))
+  if (tu_tmpdir(parent, sizeof(parent), "vmctr-test-vmm") < 0)
     return skip_all("cannot create a temporary directory");
 
   const struct CMUnitTest tests[] = {

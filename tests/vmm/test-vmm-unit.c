@@ -22,6 +22,7 @@
 
 #include "core/child.h"
 #include "core/util.h"
+#include "testutil.h"
 #include "vmctr.h"
 #include "vmm/qemu-argv-priv.h"
 #include "vmm/qmp-priv.h"
@@ -277,10 +278,10 @@ static void test_child(void **state) {
 }
 
 static void test_rundir(void **state) {
-  char tmpl[] = "/tmp/vmctr-rundir-XXXXXX", *dir = NULL, *dir2 = NULL, path[512];
+  char tmpl[64], *dir = NULL, *dir2 = NULL, path[512];
   struct stat st;
   int lock = -1, lock2 = -1;
-  assert_non_null(mkdtemp(tmpl));
+  assert_int_equal(tu_tmpdir(tmpl, sizeof(tmpl), "vmctr-rundir"), 0);
   snprintf(path, sizeof(path), "%s/parent", tmpl);
   assert_int_equal(vmctr__rundir_create(path, &dir, &lock), 0);
   assert_true(lock >= 0);

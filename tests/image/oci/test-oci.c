@@ -19,15 +19,8 @@
 #include <archive_entry.h>
 
 #include "oci-testutil.h"
+#include "testutil.h"
 #include "vmctr.h"
-
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
 
 typedef struct fx {
   char root[64], layout[128], blobs[128];
@@ -35,8 +28,7 @@ typedef struct fx {
 
 static int setup(void **state) {
   fx *f = calloc(1, sizeof(*f));
-  snprintf(f->root, sizeof(f->root), "/tmp/vmctr-oci-XXXXXX");
-  if (!mkdtemp(f->root))
+  if (tu_tmpdir(f->root, sizeof(f->root), "vmctr-oci") < 0)
     return -1;
   snprintf(f->layout, sizeof(f->layout), "%s/layout", f->root);
   snprintf(f->blobs, sizeof(f->blobs), "%s/blobs", f->root);
@@ -47,7 +39,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fx *f = *state;
-  if (!getenv("KEEP")) tu_rmrf(f->root);
+  if (!getenv("KEEP")) tu_rm_rf(f->root);
   free(f);
   return 0;
 }

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,20 +18,12 @@
 
 #include "core/json.h"
 #include "core/util.h"
+#include "testutil.h"
 #include "vmctr.h"
 
 #define MIB (1024ull * 1024ull)
 
 /* Assert that expr returns code and that the thread's message contains text. */
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    assert_int_equal(vmctr_error_last()->code, (want_code));                                  \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
-
 static char *get_str(const vmctr_bootcfg *cfg, const char *key) {
   char *v = NULL;
   assert_int_equal(vmctr_bootcfg_get(cfg, key, &v), 0);
@@ -48,16 +39,9 @@ static void assert_get(const vmctr_bootcfg *cfg, const char *key, const char *wa
 
 /* ---- a scratch directory per test that needs files ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static int tmpdir_setup(void **state) {
-  char *dir = strdup("/tmp/vmctr-test-bootcfg-XXXXXX");
-  if (!dir || !mkdtemp(dir)) {
+  char *dir = malloc(64);
+  if (!dir || tu_tmpdir(dir, 64, "vmctr-test-bootcfg") < 0) {
     free(dir);
     return -1;
   }
@@ -67,7 +51,7 @@ static int tmpdir_setup(void **state) {
 
 static int tmpdir_teardown(void **state) {
   char *dir = *state;
-  int r = nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  int r = tu_rm_rf(dir);
   free(dir);
   return r;
 }

@@ -7,31 +7,66 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "default-image.h"
-#include "example-util.h"
+#include "busybox-image.h"
+#include "testutil.h"
 #include "vmtest.h"
+
+static void log_to_stderr(int32_t level, const char *domain, const char *message, void *userdata) {
+  (void)userdata;
+  fprintf(stderr, "# libvmctr %d [%s] %s\n", level, domain, message);
+}
 
 int vmtest_setup(struct vmtest *t, const char *prefix) {
   memset(t, 0, sizeof(*t));
   t->kernel = getenv("VMCTR_TEST_KERNEL");
-  example_log_from_env();
-  snprintf(t->dir, sizeof(t->dir), "/tmp/%s-XXXXXX", prefix);
-  if (!mkdtemp(t->dir))
+  /* $VMCTR_DEBUG=1 (2: debug detail): the library's log on stderr. */
+  const char *d = getenv("VMCTR_DEBUG");
+  if (d && *d && strcmp(d, "0") != 0)
+    vmctr_log_set_handler(strcmp(d, "1") == 0 ? VMCTR_LOG_INFO : VMCTR_LOG_DEBUG, log_to_stderr,
+                          NULL, NULL);
+  if (tu_tmpdir(t->dir, sizeof(t->dir), prefix) < 0)
     return -1;
   snprintf(t->run_dir, sizeof(t->run_dir), "%s/run", t->dir);
+  snprintf(t->layout, sizeof(t->layout), "%s/busybox", t->dir);
   if (mkdir(t->run_dir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", t->run_dir, 1) < 0)
     return -1;
-  struct example_progress prog = {.quiet = true};
-  char *layout = NULL;
+  if (tu_busybox_image(t->dir, t->layout) < 0)
+    return -1;
   if (vmctr_image_store_open(&t->store, t->dir, 0) < 0 ||
-      example_default_image(t->dir, &layout, &prog) < 0 ||
-      vmctr_image_store_import(t->store, layout, NULL, &t->image) < 0) {
+      vmctr_image_store_import(t->store, t->layout, NULL, &t->image) < 0) {
     fprintf(stderr, "# setup: %s\n", vmctr_error_last()->message);
-    free(layout);
     return -1;
   }
-  free(layout);
   return 0;
+}
+
+int vmtest_rootfs(const struct vmtest *t, vmctr_image *image, const char *name,
+                  struct vmtest_rootfs *out) {
+  memset(out, 0, sizeof(*out));
+  char dir[sizeof(t->dir) + 16];
+  snprintf(dir, sizeof(dir), "%s/containers", t->dir);
+  mkdir(dir, 0700);
+  snprintf(out->disk, sizeof(out->disk), "%s/%s.ext4", dir, name);
+  vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
+  if (vmctr_image_create_writable(image ? image : t->image, out->disk, &wo, NULL) < 0) {
+    fprintf(stderr, "# rootfs %s: %s\n", name, vmctr_error_last()->message);
+    out->disk[0] = '\0'; /* not ours to remove */
+    return -1;
+  }
+  if (vmctr_mount_new_block(&out->mount, out->disk, NULL) < 0) {
+    fprintf(stderr, "# rootfs %s: %s\n", name, vmctr_error_last()->message);
+    vmtest_rootfs_free(out);
+    return -1;
+  }
+  return 0;
+}
+
+void vmtest_rootfs_free(struct vmtest_rootfs *r) {
+  vmctr_mount_free(r->mount);
+  r->mount = NULL;
+  if (r->disk[0])
+    unlink(r->disk);
+  r->disk[0] = '\0';
 }
 
 int vmtest_teardown(struct vmtest *t) {
@@ -39,9 +74,7 @@ int vmtest_teardown(struct vmtest *t) {
   vmctr_image_store_free(t->store);
   t->image = NULL;
   t->store = NULL;
-  char cmd[256];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tu_rm_rf(t->dir);
 }
 
 void vmtest_out_init(struct vmtest_out *o) {
@@ -125,17 +158,6 @@ int vmtest_entries(const char *dir, bool loud) {
     /* Real directories only: never follow a link (/proc/self/fd is all links). */
     n += 1 + (e->d_type == DT_DIR ? vmtest_entries(sub, loud) : 0);
   }
-  if (d)
-    closedir(d);
-  return n;
-}
-
-int vmtest_count(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  int n = 0;
-  while (d && (e = readdir(d)))
-    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
   if (d)
     closedir(d);
   return n;

@@ -21,14 +21,8 @@
 
 #include "image/oci/oci.h"
 #include "layout-util.h"
+#include "testutil.h"
 #include "vmctr.h"
-
-#define CHECK(expr)                                                                           \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    if (r_ < 0)                                                                               \
-      fail_msg("%s: %d %s", #expr, r_, vmctr_error_last()->message);                          \
-  } while (0)
 
 static char dir[64];
 
@@ -43,18 +37,6 @@ static void need(const char *tool) {
     print_message("# skip: %s is not installed\n", tool);
     skip();
   }
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  int r = system(cmd);
-  if (r != 0)
-    fail_msg("command failed (%d): %s", r, cmd);
 }
 
 static char *capture(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -85,7 +67,7 @@ static const char *umoci_layout(void) {
     }
     need("umoci");
     snprintf(layout, sizeof(layout), "%s/umoci", dir);
-    sh("set -e; cd %s; mkdir -p bb/bin bb/etc bb/tmp; cp /bin/busybox bb/bin/;"
+    tu_sh("set -e; cd %s; mkdir -p bb/bin bb/etc bb/tmp; cp /bin/busybox bb/bin/;"
        "for l in sh ls cat echo mount; do ln -s busybox bb/bin/$l; done;"
        "ln bb/bin/busybox bb/bin/hardbox; chmod 1777 bb/tmp; echo root:x:0:0::/:/bin/sh > bb/etc/passwd;"
        "umoci init --layout umoci && umoci new --image umoci:bb"
@@ -101,8 +83,8 @@ static vmctr_image *import_into(const char *store_name, const char *src, vmctr_i
   char store[256];
   vmctr_image *img = NULL;
   snprintf(store, sizeof(store), "%s/%s", dir, store_name);
-  CHECK(vmctr_image_store_open(s, store, 0));
-  CHECK(vmctr_image_store_import(*s, src, NULL, &img));
+  assert_ok(vmctr_image_store_open(s, store, 0));
+  assert_ok(vmctr_image_store_import(*s, src, NULL, &img));
   return img;
 }
 
@@ -110,7 +92,7 @@ static void test_interop(void **state) {
   (void)state;
   const char *layout = umoci_layout();
   need("skopeo");
-  sh("cd %s && skopeo --insecure-policy copy -q oci:%s:bb oci-archive:bb.oci.tar:bb"
+  tu_sh("cd %s && skopeo --insecure-policy copy -q oci:%s:bb oci-archive:bb.oci.tar:bb"
      " && skopeo --insecure-policy copy -q oci:%s:bb docker-archive:bb.docker.tar:bb:latest",
      dir, layout, layout);
   char src[3][256];
@@ -164,13 +146,13 @@ static void test_ext4(void **state) {
   char *path = NULL, *path2 = NULL, *out;
   struct stat st;
   eo.extra_bytes = 32ull << 20;
-  CHECK(vmctr_image_ext4(img, &eo, &path));
+  assert_ok(vmctr_image_ext4(img, &eo, &path));
   assert_int_equal(stat(path, &st), 0);
   print_message("# ext4: %lld bytes, %lld allocated\n", (long long)st.st_size,
                 (long long)st.st_blocks * 512);
   assert_true((uint64_t)st.st_size >= (32ull << 20));
   assert_true((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size); /* sparse */
-  sh("e2fsck -fn %s >/dev/null 2>&1", path);
+  tu_sh("e2fsck -fn %s >/dev/null 2>&1", path);
   out = capture("debugfs -R 'stat /bin/busybox' %s 2>/dev/null", path);
   if (!strstr(out, "Mode:  0755") || !strstr(out, "User:     0"))
     fail_msg("debugfs stat /bin/busybox:\n%s", out);
@@ -183,17 +165,17 @@ static void test_ext4(void **state) {
   free(out);
   /* cached: same file, not rebuilt */
   struct stat st2;
-  CHECK(vmctr_image_ext4(img, &eo, &path2));
+  assert_ok(vmctr_image_ext4(img, &eo, &path2));
   assert_string_equal(path, path2);
   assert_int_equal(stat(path2, &st2), 0);
   assert_true(st.st_ino == st2.st_ino);
   vmctr_free(path2);
   /* a larger minimum rebuilds it */
   eo.min_size = 256ull << 20;
-  CHECK(vmctr_image_ext4(img, &eo, &path2));
+  assert_ok(vmctr_image_ext4(img, &eo, &path2));
   assert_int_equal(stat(path2, &st2), 0);
   assert_true((uint64_t)st2.st_size >= (256ull << 20));
-  sh("e2fsck -fn %s >/dev/null 2>&1", path2);
+  tu_sh("e2fsck -fn %s >/dev/null 2>&1", path2);
   vmctr_free(path2);
   vmctr_free(path);
   vmctr_image_free(img);
@@ -214,20 +196,20 @@ static void test_writable(void **state) {
   snprintf(copy, sizeof(copy), "%s/c1.ext4", dir);
   snprintf(copy2, sizeof(copy2), "%s/c2.ext4", dir);
   snprintf(scratch, sizeof(scratch), "%s/scratch.ext4", dir);
-  CHECK(vmctr_image_create_writable(img, copy, NULL, &form));
+  assert_ok(vmctr_image_create_writable(img, copy, NULL, &form));
   print_message("# writable form: %s\n", form == VMCTR_IMAGE_WRITABLE_REFLINK ? "reflink" : "sparse copy");
   assert_true(form == VMCTR_IMAGE_WRITABLE_REFLINK || form == VMCTR_IMAGE_WRITABLE_SPARSE_COPY);
   wo.flags = VMCTR_IMAGE_WRITABLE_NO_REFLINK;
-  CHECK(vmctr_image_create_writable(img, copy2, &wo, &form));
+  assert_ok(vmctr_image_create_writable(img, copy2, &wo, &form));
   assert_int_equal(form, VMCTR_IMAGE_WRITABLE_SPARSE_COPY);
   assert_int_equal(vmctr_image_create_writable(img, copy2, &wo, &form), VMCTR_EEXIST);
-  CHECK(vmctr_image_ext4(img, NULL, &base));
-  sh("cmp -s %s %s", base, copy2);
+  assert_ok(vmctr_image_ext4(img, NULL, &base));
+  tu_sh("cmp -s %s %s", base, copy2);
   assert_int_equal(stat(copy2, &st), 0);
   assert_true((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size);
   /* independent: write into the copy, the original stays as it was */
   h1 = capture("sha256sum < %s", base);
-  sh("debugfs -w -R 'write /etc/passwd /newfile' %s >/dev/null 2>&1", copy2);
+  tu_sh("debugfs -w -R 'write /etc/passwd /newfile' %s >/dev/null 2>&1", copy2);
   out = capture("debugfs -R 'ls -l /' %s 2>/dev/null", copy2);
   assert_non_null(strstr(out, "newfile"));
   free(out);
@@ -236,13 +218,13 @@ static void test_writable(void **state) {
   out = capture("debugfs -R 'ls -l /' %s 2>/dev/null", base);
   assert_null(strstr(out, "newfile"));
   free(out);
-  sh("e2fsck -fn %s >/dev/null 2>&1", copy2);
+  tu_sh("e2fsck -fn %s >/dev/null 2>&1", copy2);
   /* the overlay form: an empty scratch disk */
   wo.flags = VMCTR_IMAGE_WRITABLE_USE_OVERLAY;
   wo.scratch_size = 64ull << 20;
-  CHECK(vmctr_image_create_writable(img, scratch, &wo, &form));
+  assert_ok(vmctr_image_create_writable(img, scratch, &wo, &form));
   assert_int_equal(form, VMCTR_IMAGE_WRITABLE_OVERLAY);
-  sh("e2fsck -fn %s >/dev/null 2>&1", scratch);
+  tu_sh("e2fsck -fn %s >/dev/null 2>&1", scratch);
   assert_int_equal(stat(scratch, &st), 0);
   assert_true((uint64_t)st.st_size == (64ull << 20));
   wo.scratch_size = 1024;
@@ -281,7 +263,7 @@ static void test_full_disk(void **state) {
   snprintf(store, sizeof(store), "%s/store", mnt);
   vmctr_image_store *s = NULL;
   vmctr_image *img = NULL;
-  CHECK(vmctr_image_store_open(&s, store, 0));
+  assert_ok(vmctr_image_store_open(&s, store, 0));
   int r = vmctr_image_store_import(s, layout, NULL, &img);
   const vmctr_error *err = vmctr_error_last();
   print_message("# full disk: %d %s\n", r, err->message);
@@ -291,17 +273,16 @@ static void test_full_disk(void **state) {
   assert_non_null(strstr(err->message, "No space left on device"));
   char p[256];
   snprintf(p, sizeof(p), "%s/snapshots", store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
   snprintf(p, sizeof(p), "%s/tmp", store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
   vmctr_image_store_free(s);
   assert_int_equal(umount2(mnt, MNT_DETACH), 0);
 }
 
 static int group_setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof(dir), "/tmp/vmctr-test-image-tools-XXXXXX");
-  return mkdtemp(dir) ? 0 : -1;
+  return tu_tmpdir(dir, sizeof(dir), "vmctr-test-image-tools");
 }
 
 static int group_teardown(void **state) {
@@ -309,7 +290,7 @@ static int group_teardown(void **state) {
   char p[128];
   snprintf(p, sizeof(p), "%s/small", dir);
   umount2(p, MNT_DETACH);
-  tl_rm_rf(dir);
+  tu_rm_rf(dir);
   return 0;
 }
 

@@ -242,30 +242,6 @@ char *tl_tree_listing(const char *root) {
   return out;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
-void tl_rm_rf(const char *path) {
-  nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-int tl_count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *de;
-  int n = 0;
-  if (!d)
-    return -1;
-  while ((de = readdir(d)))
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-      n++;
-  closedir(d);
-  return n;
-}
-
 char *tl_read(const char *path) {
   FILE *f = fopen(path, "rb");
   char *buf = NULL;

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write the fuzz corpus of tests/layer/fuzz-layer.c: small layers, good
+"""Write the fuzz corpus of tests/image/layer/fuzz-layer.c: small layers, good
 ones (tests/corpus/layer-good) and hostile or broken ones
 (tests/corpus/layer-bad). Deterministic: run it again to regenerate.
 
-    python3 tests/layer/gen-corpus.py [SRCDIR]
+    python3 tests/image/layer/gen-corpus.py [SRCDIR]
 """
 import gzip
 import io
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tarfile
 
-ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '..')
+ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '..', '..')
 GOOD = os.path.join(ROOT, 'tests', 'corpus', 'layer-good')
 BAD = os.path.join(ROOT, 'tests', 'corpus', 'layer-bad')
 

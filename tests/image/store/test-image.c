@@ -19,43 +19,21 @@
 
 #include "image/oci/oci.h"
 #include "layout-util.h"
+#include "testutil.h"
 #include "vmctr.h"
 
-#define assert_fails_with(expr, want_code, want_text)                                         \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    assert_int_equal(r_, (want_code));                                                        \
-    if (!strstr(vmctr_error_last()->message, (want_text)))                                    \
-      fail_msg("message \"%s\" lacks \"%s\"", vmctr_error_last()->message, (want_text));     \
-  } while (0)
-
-#define CHECK(expr)                                                                           \
-  do {                                                                                        \
-    int r_ = (expr);                                                                          \
-    if (r_ < 0)                                                                               \
-      fail_msg("%s: %d %s", #expr, r_, vmctr_error_last()->message);                          \
-  } while (0)
-
 typedef struct fixture {
-  char dir[64];
+  char dir[TU_DIR_SIZE]; /* first: tu_fixture_new */
   char store[128], layout[128];
 } fixture;
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/vmctr-test-image-XXXXXX");
-  if (!mkdtemp(f->dir))
+  fixture *f = tu_fixture_new(sizeof(*f), "vmctr-test-image");
+  if (!f)
     return -1;
   snprintf(f->store, sizeof(f->store), "%s/store", f->dir);
   snprintf(f->layout, sizeof(f->layout), "%s/layout", f->dir);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  tl_rm_rf(f->dir);
-  free(f);
   return 0;
 }
 
@@ -79,8 +57,8 @@ static const char *const env[] = {"PATH=/bin", "A=1", NULL};
 static vmctr_image *import_three(fixture *f, vmctr_image_store **store) {
   vmctr_image *img = NULL;
   assert_int_equal(tl_write_layout(f->layout, three, 3, cmd, env, vmctr__oci_host_arch()), 0);
-  CHECK(vmctr_image_store_open(store, f->store, 0));
-  CHECK(vmctr_image_store_import(*store, f->layout, NULL, &img));
+  assert_ok(vmctr_image_store_open(store, f->store, 0));
+  assert_ok(vmctr_image_store_import(*store, f->layout, NULL, &img));
   return img;
 }
 
@@ -116,7 +94,7 @@ static void test_bad_args(void **state) {
   vmctr_image_import_options io = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
   assert_int_equal(vmctr_image_store_open(NULL, f->store, 0), VMCTR_EINVAL);
   assert_int_equal(vmctr_image_store_open(&s, f->store, 8), VMCTR_EINVAL);
-  CHECK(vmctr_image_store_open(&s, f->store, 0));
+  assert_ok(vmctr_image_store_open(&s, f->store, 0));
   struct stat st;
   assert_int_equal(stat(f->store, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0700);
@@ -150,7 +128,7 @@ static void test_import_whiteouts(void **state) {
   assert_string_equal((t = tl_read(at(img, "a/keep"))), "1");
   free(t);
   /* opaque d: only the new entry, the directory itself kept */
-  assert_int_equal(tl_count_entries(at(img, "d")), 1);
+  assert_int_equal(tu_count_entries(at(img, "d")), 1);
   assert_int_equal(stat(at(img, "d/new"), &st), 0);
   assert_int_equal(st.st_mode & 0777, 0640);
   /* .wh.e removed the whole tree */
@@ -183,7 +161,7 @@ static void test_import_whiteouts(void **state) {
   /* staging is gone, the snapshot is named by the config digest */
   char p[512];
   snprintf(p, sizeof(p), "%s/tmp", f->store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
   snprintf(p, sizeof(p), "%s/snapshots/%s/image.json", f->store, vmctr_image_digest(img) + 7);
   assert_int_equal(access(p, R_OK), 0);
   vmctr_image_free(img);
@@ -201,24 +179,24 @@ static void test_list_get_remove(void **state) {
   assert_null(list[1]);
   vmctr_strv_free(list);
   /* a second import is the fast path: same snapshot */
-  CHECK(vmctr_image_store_import(s, f->layout, NULL, &img2));
+  assert_ok(vmctr_image_store_import(s, f->layout, NULL, &img2));
   assert_string_equal(vmctr_image_rootfs(img2), vmctr_image_rootfs(img));
   vmctr_image_free(img2);
   snprintf(prefix, sizeof(prefix), "%.12s", digest + 7);
-  CHECK(vmctr_image_store_get(s, prefix, &again));
+  assert_ok(vmctr_image_store_get(s, prefix, &again));
   assert_string_equal(vmctr_image_digest(again), digest);
   /* in use: refused while handles are open */
   assert_fails_with(vmctr_image_store_remove(s, digest), VMCTR_EBUSY, "in use");
   vmctr_image_free(again);
   assert_int_equal(vmctr_image_store_remove(s, digest), VMCTR_EBUSY);
   vmctr_image_free(img);
-  CHECK(vmctr_image_store_remove(s, digest));
+  assert_ok(vmctr_image_store_remove(s, digest));
   assert_int_equal(vmctr_image_store_list(s, &list), 0);
   assert_null(list[0]);
   vmctr_strv_free(list);
   char p[512];
   snprintf(p, sizeof(p), "%s/tmp", f->store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
   assert_int_equal(vmctr_image_store_get(s, digest, &again), VMCTR_ENOENT);
   vmctr_image_store_free(s);
 }
@@ -226,9 +204,9 @@ static void test_list_get_remove(void **state) {
 static void assert_store_empty(const fixture *f) {
   char p[512];
   snprintf(p, sizeof(p), "%s/snapshots", f->store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
   snprintf(p, sizeof(p), "%s/tmp", f->store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
 }
 
 static void test_corrupt_layer(void **state) {
@@ -237,7 +215,7 @@ static void test_corrupt_layer(void **state) {
   vmctr_image_store *s = NULL;
   vmctr_image *img = NULL;
   assert_int_equal(tl_write_layout(f->layout, bad, 2, cmd, env, vmctr__oci_host_arch()), 0);
-  CHECK(vmctr_image_store_open(&s, f->store, 0));
+  assert_ok(vmctr_image_store_open(&s, f->store, 0));
   int r = vmctr_image_store_import(s, f->layout, NULL, &img);
   assert_true(r < 0);
   assert_null(img);
@@ -262,7 +240,7 @@ static void test_cancel(void **state) {
   vmctr_image_import_options io = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
   int calls = 0;
   assert_int_equal(tl_write_layout(f->layout, three, 3, cmd, env, vmctr__oci_host_arch()), 0);
-  CHECK(vmctr_image_store_open(&s, f->store, 0));
+  assert_ok(vmctr_image_store_open(&s, f->store, 0));
   io.progress = cancel_cb;
   io.userdata = &calls;
   assert_int_equal(vmctr_image_store_import(s, f->layout, &io, &img), VMCTR_ECANCELED);
@@ -297,12 +275,12 @@ static void test_concurrent(void **state) {
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   }
   vmctr_image_store *s = NULL;
-  CHECK(vmctr_image_store_open(&s, f->store, 0));
+  assert_ok(vmctr_image_store_open(&s, f->store, 0));
   assert_int_equal(vmctr_image_store_list(s, &list), 1);
   vmctr_strv_free(list);
   char p[512];
   snprintf(p, sizeof(p), "%s/tmp", f->store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
   vmctr_image_store_free(s);
 }
 
@@ -310,15 +288,15 @@ static void test_stale_staging(void **state) {
   fixture *f = *state;
   vmctr_image_store *s = NULL;
   char p[512];
-  CHECK(vmctr_image_store_open(&s, f->store, 0));
+  assert_ok(vmctr_image_store_open(&s, f->store, 0));
   vmctr_image_store_free(s);
   /* what a crashed importer leaves: a staging dir with a read-only subtree */
   snprintf(p, sizeof(p), "mkdir -p %s/tmp/import-1-dead/rootfs/ro && touch %s/tmp/import-1-dead/rootfs/ro/x"
            " && chmod 0 %s/tmp/import-1-dead/rootfs/ro", f->store, f->store, f->store);
   assert_int_equal(system(p), 0);
-  CHECK(vmctr_image_store_open(&s, f->store, 0));
+  assert_ok(vmctr_image_store_open(&s, f->store, 0));
   snprintf(p, sizeof(p), "%s/tmp", f->store);
-  assert_int_equal(tl_count_entries(p), 0);
+  assert_int_equal(tu_count_entries(p), 0);
   vmctr_image_store_free(s);
 }
 
@@ -339,9 +317,9 @@ static void test_build_round_trip(void **state) {
   bo.workdir = "/etc";
   bo.user = "1000:1000";
   assert_int_equal(vmctr_image_build_from_dir(NULL, f->layout, &bo), VMCTR_EINVAL);
-  CHECK(vmctr_image_build_from_dir(src, f->layout, &bo));
-  CHECK(vmctr_image_store_open(&s, f->store, 0));
-  CHECK(vmctr_image_store_import(s, f->layout, NULL, &img));
+  assert_ok(vmctr_image_build_from_dir(src, f->layout, &bo));
+  assert_ok(vmctr_image_store_open(&s, f->store, 0));
+  assert_ok(vmctr_image_store_import(s, f->layout, NULL, &img));
   assert_string_equal(vmctr_image_cmd(img)[0], "/bin/echo");
   assert_string_equal(vmctr_image_cmd(img)[2], "trip");
   assert_null(vmctr_image_cmd(img)[3]);
@@ -361,14 +339,14 @@ static void test_build_round_trip(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_options_init),
-    cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_import_whiteouts, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_list_get_remove, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_corrupt_layer, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_stale_staging, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_build_round_trip, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bad_args, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_import_whiteouts, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_list_get_remove, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_corrupt_layer, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_cancel, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_stale_staging, setup, tu_fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_build_round_trip, setup, tu_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,31 +22,19 @@
 #include "caps/kvm-test-priv.h"
 #include "caps/probe-linux-priv.h"
 #include "core/json.h"
+#include "testutil.h"
 #include "vmctr.h"
 
 static char root[256];
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  assert_int_equal(system(cmd), 0);
-}
-
 static int setup_root(void **state) {
-  snprintf(root, sizeof(root), "%s/vmctr-caps-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(root))
-    return -1;
-  return 0;
+  (void)state;
+  return tu_tmpdir(root, sizeof(root), "vmctr-caps");
 }
 
 static int teardown_root(void **state) {
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  return system(cmd) == 0 ? 0 : -1;
+  (void)state;
+  return tu_rm_rf(root);
 }
 
 static void contains(const char *hay, const char *needle) {
@@ -285,19 +273,19 @@ static vmctr_caps *probe_fake(const char *qemu, const char *virtiofsd) {
 static vmctr_caps *probe_fake_full_with(const struct vmctr__kvm_ops *kvm) {
   char qemu[512];
   snprintf(qemu, sizeof(qemu), "%s/qemu", root);
-  sh("printf '#!/bin/sh\\necho QEMU emulator version 7.2.0\\n' > '%s' && chmod +x '%s'", qemu, qemu);
+  tu_sh("printf '#!/bin/sh\\necho QEMU emulator version 7.2.0\\n' > '%s' && chmod +x '%s'", qemu, qemu);
   return probe_fake_ops(VMCTR_CAPS_PROBE_DEFAULT, qemu, "/bin/sh", kvm);
 }
 
 static vmctr_caps *probe_fake_full(void) { return probe_fake_full_with(&fake_kvm); }
 
 static void fake_module(const char *name, const char *nested) {
-  sh("mkdir -p '%s/sys/module/%s/parameters'", root, name);
+  tu_sh("mkdir -p '%s/sys/module/%s/parameters'", root, name);
   if (nested)
-    sh("echo '%s' > '%s/sys/module/%s/parameters/nested'", nested, root, name);
+    tu_sh("echo '%s' > '%s/sys/module/%s/parameters/nested'", nested, root, name);
 }
 
-static void fake_dev_kvm(void) { sh("mkdir -p '%s/dev' && touch '%s/dev/kvm'", root, root); }
+static void fake_dev_kvm(void) { tu_sh("mkdir -p '%s/dev' && touch '%s/dev/kvm'", root, root); }
 
 /* Hardware virtualization is absent for why, KVM is passed over for TCG with
  * that reason, and nested virtualization is absent too. */
@@ -442,7 +430,7 @@ static void test_fake_kvm_nested_on(void **state) {
   vmctr_caps_unref(caps);
 
   /* kvm_amd reports nested as 1. */
-  sh("rm -r '%s/sys/module/kvm_intel'", root);
+  tu_sh("rm -r '%s/sys/module/kvm_intel'", root);
   fake_module("kvm_amd", "1");
   fake_kvm_works();
   caps = probe_fake_full();
@@ -468,7 +456,7 @@ static void test_fake_kvm_nested_off(void **state) {
   vmctr_caps_unref(caps);
 
   /* A vendor module without a nested parameter: taken as off. */
-  sh("rm '%s/sys/module/kvm_amd/parameters/nested'", root);
+  tu_sh("rm '%s/sys/module/kvm_amd/parameters/nested'", root);
   caps = probe_fake_full();
   assert_int_equal(vmctr_caps_has(caps, VMCTR_CAP_NESTED_VIRT, &why), 0);
   contains(why, "does not report a nested parameter");
@@ -558,7 +546,7 @@ static void test_fake_kvm_cannot_open(void **state) {
   vmctr_caps *caps;
   const char *why;
   fake_module("kvm_intel", "Y");
-  sh("mkdir -p '%s/dev/kvm'", root); /* a directory: exists, will not open O_RDWR */
+  tu_sh("mkdir -p '%s/dev/kvm'", root); /* a directory: exists, will not open O_RDWR */
   fake_kvm_works();
   caps = probe_fake_full();
   expect_tcg(caps, "cannot open /dev/kvm", "not usable");
@@ -567,7 +555,7 @@ static void test_fake_kvm_cannot_open(void **state) {
   assert_int_equal(fk.asked + fk.guests, 0);
   vmctr_caps_unref(caps);
   if (geteuid() != 0) { /* root opens a mode-0 file */
-    sh("rmdir '%s/dev/kvm' && touch '%s/dev/kvm' && chmod 0 '%s/dev/kvm'", root, root, root);
+    tu_sh("rmdir '%s/dev/kvm' && touch '%s/dev/kvm' && chmod 0 '%s/dev/kvm'", root, root, root);
     caps = probe_fake_full();
     expect_tcg(caps, "add this user to the kvm group", "not usable");
     vmctr_caps_unref(caps);
@@ -604,15 +592,15 @@ static void test_fake_qemu_version_failure(void **state) {
 static void test_fake_tap_needs_net_admin(void **state) {
   vmctr_caps *caps;
   const char *why;
-  sh("mkdir -p '%s/dev/net' '%s/proc/self'", root, root);
-  sh("touch '%s/dev/net/tun'", root);
-  sh("printf 'Name:\\tx\\nCapEff:\\t0000000000000000\\n' > '%s/proc/self/status'", root);
+  tu_sh("mkdir -p '%s/dev/net' '%s/proc/self'", root, root);
+  tu_sh("touch '%s/dev/net/tun'", root);
+  tu_sh("printf 'Name:\\tx\\nCapEff:\\t0000000000000000\\n' > '%s/proc/self/status'", root);
   caps = probe_fake("/bin/sh", NULL);
   assert_int_equal(vmctr_caps_has(caps, VMCTR_CAP_TUN, NULL), 1);
   assert_int_equal(vmctr_caps_has(caps, VMCTR_CAP_TAP, &why), 0);
   contains(why, "CAP_NET_ADMIN");
   vmctr_caps_free(caps);
-  sh("printf 'CapEff:\\t0000000000001000\\n' > '%s/proc/self/status'", root);
+  tu_sh("printf 'CapEff:\\t0000000000001000\\n' > '%s/proc/self/status'", root);
   caps = probe_fake("/bin/sh", NULL);
   assert_int_equal(vmctr_caps_has(caps, VMCTR_CAP_TAP, NULL), 1);
   vmctr_caps_free(caps);

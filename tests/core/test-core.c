@@ -32,32 +32,18 @@
 #include "core/time.h"
 #include "core/util.h"
 #include "vmctr.h"
+#include "testutil.h"
 
 static char tmpdir[256];
 
 static int setup_tmp(void **state) {
-  snprintf(tmpdir, sizeof(tmpdir), "%s/vmctr-core-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  (void)state;
+  return tu_tmpdir(tmpdir, sizeof(tmpdir), "vmctr-core");
 }
 
 static int teardown_tmp(void **state) {
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static size_t count_entries(const char *dir) {
-  char cmd[512];
-  FILE *f;
-  size_t n = 0;
-  int c;
-  snprintf(cmd, sizeof(cmd), "ls -A '%s'", dir);
-  f = popen(cmd, "r");
-  while ((c = fgetc(f)) != EOF)
-    if (c == '\n')
-      n++;
-  pclose(f);
-  return n;
+  (void)state;
+  return tu_rm_rf(tmpdir);
 }
 
 /* ---- errors ---- */
@@ -401,7 +387,7 @@ static void test_write_atomic(void **state) {
   assert_int_equal(vmctr__read_file(path, 100, &buf, NULL), 0);
   assert_string_equal(buf, "two!");
   free(buf);
-  assert_int_equal(count_entries(tmpdir), 1); /* no temp file left */
+  assert_int_equal(tu_count_entries(tmpdir), 1); /* no temp file left */
 }
 
 static void test_write_atomic_failure_leaves_nothing(void **state) {
@@ -410,13 +396,13 @@ static void test_write_atomic_failure_leaves_nothing(void **state) {
   assert_int_equal(mkdir(sub, 0755), 0);
   /* The target is a directory: refused before any temp file exists. */
   assert_int_equal(vmctr__write_file_atomic(sub, "x", 1, 0644), VMCTR_EINVAL);
-  assert_int_equal(count_entries(tmpdir), 1);
+  assert_int_equal(tu_count_entries(tmpdir), 1);
   /* A missing parent directory. */
   snprintf(path, sizeof(path), "%s/nope/file", tmpdir);
   assert_int_equal(vmctr__write_file_atomic(path, "x", 1, 0644), VMCTR_ENOENT);
   assert_non_null(strstr(vmctr_error_last()->message, path));
-  assert_int_equal(count_entries(tmpdir), 1);
-  assert_int_equal(count_entries(sub), 0);
+  assert_int_equal(tu_count_entries(tmpdir), 1);
+  assert_int_equal(tu_count_entries(sub), 0);
 }
 
 static void test_write_atomic_write_error_keeps_old(void **state) {
@@ -442,7 +428,7 @@ static void test_write_atomic_write_error_keeps_old(void **state) {
   assert_int_equal(vmctr__read_file(path, 100, &buf, NULL), 0);
   assert_string_equal(buf, "old");
   free(buf);
-  assert_int_equal(count_entries(tmpdir), 1);
+  assert_int_equal(tu_count_entries(tmpdir), 1);
 }
 
 static void test_read_line(void **state) {

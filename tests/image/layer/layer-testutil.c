@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "layer-testutil.h"
+#include "testutil.h"
 
 struct tb {
   struct archive *a;
@@ -181,8 +182,7 @@ char *sb_snapshot(const sandbox *s) {
 void sb_init(sandbox *s) {
   char p[400];
   memset(s, 0, sizeof(*s));
-  strcpy(s->dir, "/tmp/vmctr-test-layer-XXXXXX");
-  assert_non_null(mkdtemp(s->dir));
+  assert_int_equal(tu_tmpdir(s->dir, sizeof(s->dir), "vmctr-test-layer"), 0);
   snprintf(s->root, sizeof(s->root), "%s/root", s->dir);
   snprintf(s->layers, sizeof(s->layers), "%s/layers", s->dir);
   snprintf(s->layer, sizeof(s->layer), "%s/layers/layer.tar", s->dir);
@@ -209,25 +209,9 @@ void sb_check(sandbox *s) {
   free(after);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  if (flag == FTW_DP || flag == FTW_D)
-    chmod(path, 0700);
-  return remove(path);
-}
-
-static void rm_tree(const char *dir) {
-  /* Make every directory writable first (layers may make them read-only). */
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null", dir);
-  (void)!system(cmd);
-  nftw(dir, rm_one, 64, FTW_DEPTH | FTW_PHYS);
-}
-
 void sb_reset_root(sandbox *s) {
   close(s->root_fd);
-  rm_tree(s->root);
+  tu_rm_rf(s->root);
   assert_int_equal(mkdir(s->root, 0755), 0);
   s->root_fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   assert_true(s->root_fd >= 0);
@@ -236,7 +220,7 @@ void sb_reset_root(sandbox *s) {
 void sb_free(sandbox *s) {
   if (s->root_fd >= 0)
     close(s->root_fd);
-  rm_tree(s->dir);
+  tu_rm_rf(s->dir);
   free(s->before);
 }
 

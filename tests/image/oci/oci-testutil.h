@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the OCI tests: temp dirs, hand-built layouts. */
+/* Helpers shared by the OCI tests: hand-built layouts (scratch directories
+ * come from tests/common/testutil.h). */
 #ifndef VMCTR_TEST_OCI_UTIL_H
 #define VMCTR_TEST_OCI_UTIL_H
 
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +12,7 @@
 #include <unistd.h>
 
 #include "image/oci/oci-priv.h"
-
-static inline int tu_rm1(const char *p, const struct stat *st, int f, struct FTW *w) {
-  (void)st;
-  (void)w;
-  return f == FTW_DP ? rmdir(p) : unlink(p);
-}
-static inline void tu_rmrf(const char *p) { nftw(p, tu_rm1, 16, FTW_DEPTH | FTW_PHYS); }
+#include "testutil.h"
 
 static inline void tu_write(const char *path, const void *data, size_t n) {
   FILE *f = fopen(path, "wb");

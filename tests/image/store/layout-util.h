@@ -30,10 +30,6 @@ int tl_write_layout(const char *dir, const tl_layer *layers, size_t n, const cha
  * one entry per line, sorted; malloc'd. */
 char *tl_tree_listing(const char *root);
 
-/* rm -rf */
-void tl_rm_rf(const char *path);
-/* Count entries of a directory (without . and ..); -1 if absent. */
-int tl_count_entries(const char *dir);
 char *tl_read(const char *path);
 
 #endif

@@ -112,8 +112,7 @@ int main(void) {
     printf("1..0 # SKIP umoci, skopeo or /bin/busybox missing\n");
     return 0;
   }
-  snprintf(root, sizeof(root), "/tmp/vmctr-ocit-XXXXXX");
-  if (!mkdtemp(root))
+  if (tu_tmpdir(root, sizeof(root), "vmctr-ocit") < 0)
     return 1;
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(umoci_skopeo_formats),
@@ -121,6 +120,6 @@ int main(void) {
     cmocka_unit_test(writer_readable_by_tools),
   };
   int r = cmocka_run_group_tests(tests, NULL, NULL);
-  tu_rmrf(root);
+  tu_rm_rf(root);
   return r;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the VM integration tests share: a fixture (a temporary image store
- * holding the default busybox image, a private runtime parent), an output
+ * holding the busybox test image, a private runtime parent), root disks for
+ * containers, an output
  * collector for process callbacks, and counters for what a test must not
  * leave behind (child processes, runtime entries). Public API only. */
 #ifndef VMCTR_TEST_VMTEST_H
@@ -18,8 +19,9 @@ struct vmtest {
   const char *kernel;     /* $VMCTR_TEST_KERNEL */
   char dir[64];           /* the temporary directory: the store */
   char run_dir[96];       /* our $XDG_RUNTIME_DIR: VMs' runtime dirs go below it */
+  char layout[96];        /* the image's OCI layout, as built */
   vmctr_image_store *store;
-  vmctr_image *image;     /* the default busybox image */
+  vmctr_image *image;     /* the busybox test image (busybox-image.h) */
 };
 
 /* 0 with everything set up, -1 (reason on stderr) otherwise. prefix names
@@ -27,6 +29,18 @@ struct vmtest {
 int vmtest_setup(struct vmtest *t, const char *prefix);
 /* Free and remove everything; 0 or -1. */
 int vmtest_teardown(struct vmtest *t);
+
+/* A container's root: a writable copy of the image and a block mount of it. */
+struct vmtest_rootfs {
+  char disk[160]; /* DIR/containers/NAME.ext4 */
+  vmctr_mount *mount;
+};
+/* Make NAME's root from image (NULL: the fixture's); 0, or -1 with the
+ * reason on stderr. */
+int vmtest_rootfs(const struct vmtest *t, vmctr_image *image, const char *name,
+                  struct vmtest_rootfs *out);
+/* Free the mount and remove the disk. */
+void vmtest_rootfs_free(struct vmtest_rootfs *r);
 
 /* A tap of a process's output, for VMCTR_STDIO_CALLBACK. */
 struct vmtest_out {
@@ -48,8 +62,6 @@ pid_t vmtest_child_pid(const char *comm);
 /* Entries below dir, recursing into real directories (never through links);
  * each named on stderr when loud. */
 int vmtest_entries(const char *dir, bool loud);
-/* Direct entries of dir (no recursion). */
-int vmtest_count(const char *dir);
 /* Entries in the fixture's runtime parent. */
 int vmtest_runtime_entries(const struct vmtest *t, bool loud);
 
