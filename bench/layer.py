@@ -4,9 +4,9 @@
 grouped by directory, as a tar of a real tree lists them, and 5 large ones;
 data that compresses about 2:1) in a temp dir, then extracts it 5
 times each with `tar -xzf` and with libvmctr (bench/layer-bench.c, built as
-BUILD/tests/layer/layer-bench) and prints the medians and their ratio.
+BUILD/bench/layer-bench) and prints the medians and their ratio.
 
-    python3 bench/layer.py BUILD/tests/layer/layer-bench [RUNS] [SCALE]
+    python3 bench/layer.py BUILD/bench/layer-bench [RUNS] [SCALE]
 
 SCALE (default 1.0) multiplies the layer size. The temp dir is on the
 filesystem of $TMPDIR (default /tmp); both extract there.

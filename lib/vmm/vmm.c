@@ -161,8 +161,10 @@ int vmctr_vmm_set_hypervisor_args(vmctr_vmm *vmm, const char *const *args, size_
   if (n && !args)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_hypervisor_args: args is NULL");
   for (size_t i = 0; i < n; i++) {
-    if (!args[i])
+    if (!args[i]) {
+      vmctr__strv_clear(&a);
       return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_hypervisor_args: args[%zu] is NULL", i);
+    }
     vmctr__strv_add(&a, args[i]);
   }
   if (n && (r = vmctr__strv_finish(&a, &v)) < 0)
