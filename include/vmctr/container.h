@@ -339,8 +339,24 @@ VMCTR_API int vmctr_process_wait(vmctr_process *p, int32_t timeout_ms, int32_t *
 /** Send a signal (a Linux number, VMCTR_SIG*) to the process. @return 0, VMCTR_EINVAL, VMCTR_ESTATE (exited) or VMCTR_EIO. */
 VMCTR_API int vmctr_process_kill(vmctr_process *p, int32_t signo);
 
-/** Write to the process's stdin (VMCTR_STDIO_WRITE). Blocks while the guest's window is full. @return bytes written, VMCTR_ESTATE or VMCTR_EIO. */
+/**
+ * Write to the process's stdin (VMCTR_STDIO_WRITE). The bytes are copied;
+ * the library holds at most 1 MiB of a process's stdin, and the guest takes
+ * more only as the process reads. So this blocks while that buffer is full,
+ * until every byte is buffered (not yet read by the process), or the process
+ * exits (VMCTR_ESTATE). len above INT32_MAX writes INT32_MAX bytes.
+ * @return len, VMCTR_ESTATE (stdin is not VMCTR_STDIO_WRITE, was closed, or
+ * the process exited) or VMCTR_EIO (the VM went away).
+ */
 VMCTR_API int vmctr_process_write_stdin(vmctr_process *p, const void *data, size_t len);
+
+/**
+ * vmctr_process_write_stdin() that never blocks: it buffers what fits.
+ * @return the bytes taken (> 0, or 0 for len 0), VMCTR_EBUSY when the buffer
+ * is full (try again once the process has read some; its message tells the
+ * stream's credit state), VMCTR_ESTATE or VMCTR_EIO.
+ */
+VMCTR_API int vmctr_process_try_write_stdin(vmctr_process *p, const void *data, size_t len);
 
 /** Close the process's stdin. @return 0, VMCTR_ESTATE or VMCTR_EIO. */
 VMCTR_API int vmctr_process_close_stdin(vmctr_process *p);

@@ -12,6 +12,12 @@
 #define AGENT_LOG "agent"
 /* Stop reading stdin sources while this much is queued for the socket. */
 #define AGENT_OUTQ_HIGH (1u << 20)
+/* At most this much caller data waits in a stream's write buffer
+ * (vmctr__agent_stream_write blocks, _write_some takes less). */
+#define AGENT_WBUF_MAX (1u << 20)
+/* A stream without progress for this long is logged once with its credit
+ * state (INFO when bytes or credit are stuck, else DEBUG). */
+#define AGENT_STALL_MS 5000
 
 typedef struct agent_out {
   struct agent_out *next;
@@ -46,6 +52,9 @@ typedef struct agent_stream {
   size_t wcap, woff, wlen;
   bool tx_close;        /* send EOF once wbuf drained */
   bool tx_eof_sent;
+  /* Diagnostics: the last time bytes, credit or EOF moved either way. */
+  int64_t progress_ms;
+  bool stall_logged;
 } agent_stream;
 
 typedef struct agent_pending {
@@ -100,6 +109,11 @@ int agent__queue(vmctr__agent *a, uint16_t type, uint32_t stream, const void *p,
 /* Record the connection's error as this thread's error detail. */
 int agent__dead_err(vmctr__agent *a);
 
+/* Bounded, printable, valid UTF-8 copy of guest text (see client-frame.c);
+ * NULL when out of memory. */
+#define AGENT_TEXT_MAX 512u
+char *agent__sanitize(const char *in, size_t n, size_t max);
+
 /* client-frame.c: process bytes from the guest. Lock held; may drop it
  * around stream callbacks. */
 void agent__input(vmctr__agent *a, const uint8_t *data, size_t len);
@@ -119,5 +133,10 @@ int agent__on_credit(vmctr__agent *a, agent_stream *s, uint32_t bytes);
 /* Move data between streams and their fds/callbacks, queue DATA/EOF/CREDIT. */
 void agent__pump(vmctr__agent *a);
 void agent__streams_free(vmctr__agent *a);
+/* Log streams that made no progress for AGENT_STALL_MS (once per stall);
+ * returns the ms until the next check is due, or -1 for none. Lock held. */
+int agent__check_stalls(vmctr__agent *a);
+/* One line of a stream's credit state, for logs and timeout errors. */
+void agent__stream_state(vmctr__agent *a, agent_stream *s, char *buf, size_t size);
 
 #endif

@@ -168,8 +168,11 @@ static int reply_error(vmctr__agent_reply *r) {
   int code;
   if (vmctr__agent_get_i32(&r->msg, VMCTR_AT_ERRNO, &e) < 0 || e == 0)
     return 0;
-  if (vmctr__agent_get_str(&r->msg, VMCTR_AT_MESSAGE, &msg) < 0)
-    msg = NULL;
+  const uint8_t *raw;
+  size_t n;
+  /* The guest's words reach logs and terminals: printable UTF-8 only. */
+  if (vmctr__agent_get_bytes(&r->msg, VMCTR_AT_MESSAGE, &raw, &n) == 0)
+    msg = agent__sanitize((const char *)raw, n, AGENT_TEXT_MAX);
   code = vmctr__err(vmctr__code_from_errno(host_errno(e)), host_errno(e), "guest: %s",
                     msg && *msg ? msg : "request failed");
   free(msg);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "client-priv.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/time.h"
 
 #define SRC_CHUNK 65536u
 
@@ -42,6 +44,11 @@ void agent__streams_free(vmctr__agent *a) {
   }
 }
 
+static void progress(agent_stream *s) {
+  s->progress_ms = vmctr__now_ms();
+  s->stall_logged = false;
+}
+
 /* --- frames from the guest --- */
 
 int agent__on_data(vmctr__agent *a, agent_stream *s, const uint8_t *p, size_t n) {
@@ -55,6 +62,7 @@ int agent__on_data(vmctr__agent *a, agent_stream *s, const uint8_t *p, size_t n)
     return -1;
   }
   s->rx.used += n;
+  progress(s);
   if (s->released || n == 0)
     return 0;
   /* Buffered bytes never exceed the window: credit is returned only for
@@ -91,6 +99,7 @@ int agent__on_eof(vmctr__agent *a, agent_stream *s) {
     return -1;
   }
   s->rx_eof = true;
+  progress(s);
   return 0;
 }
 
@@ -101,6 +110,7 @@ int agent__on_credit(vmctr__agent *a, agent_stream *s, uint32_t bytes) {
     return -1;
   }
   s->tx.granted += bytes;
+  progress(s);
   return 0;
 }
 
@@ -109,6 +119,8 @@ int agent__on_credit(vmctr__agent *a, agent_stream *s, uint32_t bytes) {
 static void consumed(agent_stream *s, size_t n) {
   s->roff += n;
   s->owed += n;
+  if (n)
+    progress(s);
   if (s->roff == s->rlen)
     s->roff = s->rlen = 0;
 }
@@ -200,6 +212,8 @@ static void pump_tx(vmctr__agent *a, agent_stream *s) {
       }
       s->tx.used += n;
       s->woff += n;
+      progress(s);
+      pthread_cond_broadcast(&a->cond); /* room for a blocked writer */
     }
     if (s->woff == s->wlen)
       s->woff = s->wlen = 0;
@@ -215,6 +229,7 @@ static void pump_tx(vmctr__agent *a, agent_stream *s) {
         return;
       }
       s->tx.used += (size_t)n;
+      progress(s);
     } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
       send_eof(a, s);
     }
@@ -268,6 +283,7 @@ int vmctr__agent_stream_new(vmctr__agent *a, uint32_t *id) {
   s->rx.granted = a->host_window;
   s->rx_done = !a->alive;
   s->tx.granted = a->peer_window;
+  s->progress_ms = vmctr__now_ms();
   s->next = a->streams;
   a->streams = s;
   *id = s->id;
@@ -334,41 +350,109 @@ int vmctr__agent_stream_send_fd(vmctr__agent *a, uint32_t id, int fd) {
   return attach(a, id, fd, false, NULL, NULL);
 }
 
-int vmctr__agent_stream_write(vmctr__agent *a, uint32_t id, const void *data, size_t len) {
+/* Copy what fits below AGENT_WBUF_MAX into wbuf; the count taken. */
+static size_t wbuf_append(agent_stream *s, const uint8_t *data, size_t len) {
+  size_t room, cap;
+  if (s->woff) { /* keep the live bytes at the front: memory stays bounded */
+    memmove(s->wbuf, s->wbuf + s->woff, s->wlen - s->woff);
+    s->wlen -= s->woff;
+    s->woff = 0;
+  }
+  room = AGENT_WBUF_MAX - s->wlen;
+  if (len > room)
+    len = room;
+  if (len == 0)
+    return 0;
+  if (s->wcap - s->wlen < len) {
+    uint8_t *nb;
+    cap = s->wcap ? s->wcap : 16384;
+    while (cap < s->wlen + len)
+      cap *= 2;
+    if (cap > AGENT_WBUF_MAX)
+      cap = AGENT_WBUF_MAX;
+    if (!(nb = realloc(s->wbuf, cap)))
+      return 0;
+    s->wbuf = nb;
+    s->wcap = cap;
+  }
+  memcpy(s->wbuf + s->wlen, data, len);
+  s->wlen += len;
+  progress(s);
+  return len;
+}
+
+struct room_arg {
+  uint32_t id;
+};
+
+static bool has_room(vmctr__agent *a, void *arg) {
+  agent_stream *s = agent__stream_find(a, ((struct room_arg *)arg)->id);
+  return !a->alive || !s || s->released || s->tx_close || s->wlen - s->woff < AGENT_WBUF_MAX;
+}
+
+int vmctr__agent_stream_write_some(vmctr__agent *a, uint32_t id, const void *data, size_t len,
+                                   int timeout_ms) {
   agent_stream *s;
+  struct room_arg arg = {id};
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
+  size_t took = 0;
   int r;
   if (!a || (!data && len))
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_stream_write: bad argument");
   pthread_mutex_lock(&a->lock);
-  if ((r = lookup(a, id, &s)) < 0)
-    goto out;
-  if (s->src_fd >= 0 || s->tx_close) {
-    r = vmctr__err(VMCTR_ESTATE, 0, "agent stream %u is %s", id,
-                   s->tx_close ? "closed for writing" : "fed from an fd");
-    goto out;
-  }
-  if (!a->alive) {
-    r = agent__dead_err(a);
-    goto out;
-  }
-  s->src_mem = true;
-  if (s->wcap - s->wlen < len) {
-    size_t cap = s->wlen + len;
-    uint8_t *nb = realloc(s->wbuf, cap);
-    if (!nb) {
+  for (;;) {
+    if ((r = lookup(a, id, &s)) < 0)
+      goto out;
+    if (s->src_fd >= 0 || s->tx_close) {
+      r = vmctr__err(VMCTR_ESTATE, 0, "agent stream %u is %s", id,
+                     s->tx_close ? "closed for writing" : "fed from an fd");
+      goto out;
+    }
+    if (!a->alive) {
+      r = agent__dead_err(a);
+      goto out;
+    }
+    s->src_mem = true;
+    if (len == 0)
+      break;
+    took = wbuf_append(s, data, len);
+    if (took) {
+      agent__wake(a);
+      break;
+    }
+    if (s->wlen < AGENT_WBUF_MAX) {
       r = vmctr__err_nomem();
       goto out;
     }
-    s->wbuf = nb;
-    s->wcap = cap;
+    /* Full: the guest withholds credit. Detached, nothing would ever drain it. */
+    if (a->detached || timeout_ms == 0 ||
+        agent__wait(a, vmctr__remaining_ms(deadline), has_room, &arg) < 0) {
+      char st[512];
+      agent__stream_state(a, s, st, sizeof(st));
+      r = vmctr__err(VMCTR_EBUSY, 0,
+                     "agent stream %u: %u bytes already wait for the guest to take them; "
+                     "try again later (%s)",
+                     id, AGENT_WBUF_MAX, st);
+      goto out;
+    }
   }
-  if (len)
-    memcpy(s->wbuf + s->wlen, data, len);
-  s->wlen += len;
-  agent__wake(a);
+  r = (int)(took > INT32_MAX ? INT32_MAX : took);
 out:
   pthread_mutex_unlock(&a->lock);
   return r;
+}
+
+int vmctr__agent_stream_write(vmctr__agent *a, uint32_t id, const void *data, size_t len) {
+  const uint8_t *p = data;
+  do {
+    size_t n = len > INT32_MAX ? INT32_MAX : len;
+    int r = vmctr__agent_stream_write_some(a, id, p, n, -1);
+    if (r < 0)
+      return r;
+    p += r;
+    len -= (size_t)r;
+  } while (len);
+  return 0;
 }
 
 int vmctr__agent_stream_close(vmctr__agent *a, uint32_t id) {
@@ -395,14 +479,24 @@ static bool rx_done(vmctr__agent *a, void *arg) {
 
 int vmctr__agent_stream_wait(vmctr__agent *a, uint32_t id, int timeout_ms) {
   agent_stream *s;
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
   int r;
   if (!a)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_stream_wait: NULL agent");
   pthread_mutex_lock(&a->lock);
   if ((r = lookup(a, id, &s)) < 0)
     goto out;
-  if (agent__wait(a, timeout_ms, rx_done, &id) < 0) {
-    r = vmctr__err(VMCTR_ETIMEDOUT, 0, "no EOF on agent stream %u in time", id);
+  while (agent__wait(a, vmctr__remaining_ms(deadline), rx_done, &id) < 0) {
+    char st[512];
+    /* After the guest's EOF only the sink's pace is left: a slow reader
+     * that keeps taking bytes is given the time it needs. */
+    s = agent__stream_find(a, id);
+    if (s && s->rx_eof && vmctr__now_ms() - s->progress_ms < timeout_ms) {
+      deadline = s->progress_ms + timeout_ms;
+      continue;
+    }
+    agent__stream_state(a, s, st, sizeof(st));
+    r = vmctr__err(VMCTR_ETIMEDOUT, 0, "no EOF on agent stream %u in time (%s)", id, st);
     goto out;
   }
   /* Done without the guest's EOF means the connection died. (After death the
@@ -435,4 +529,65 @@ size_t vmctr__agent_stream_buffered(vmctr__agent *a, uint32_t id) {
     n = s->rlen - s->roff;
   pthread_mutex_unlock(&a->lock);
   return n;
+}
+
+/* --- diagnostics --- */
+
+void agent__stream_state(vmctr__agent *a, agent_stream *s, char *buf, size_t size) {
+  size_t nout = 0;
+  agent_pending *p;
+  size_t npend = 0;
+  if (!s) {
+    snprintf(buf, size, "stream released");
+    return;
+  }
+  for (agent_out *o = a->out_head; o; o = o->next)
+    nout++;
+  for (p = a->pending; p; p = p->next)
+    npend += !p->done;
+  snprintf(buf, size,
+           "stream %u, no progress for %lld ms; guest->host: %zu bytes buffered, credit granted "
+           "%llu used %llu (guest may send %llu), %llu owed back, eof %d, delivered %d, sink %s; "
+           "host->guest: %zu bytes waiting, credit granted %llu used %llu, source %s, eof %s; "
+           "connection: %zu frames (%zu bytes) queued for the guest, %zu of a frame read, "
+           "%zu requests pending%s",
+           s->id, (long long)(vmctr__now_ms() - s->progress_ms), s->rlen - s->roff,
+           (unsigned long long)s->rx.granted, (unsigned long long)s->rx.used,
+           (unsigned long long)vmctr__agent_credit_avail(&s->rx), (unsigned long long)s->owed,
+           s->rx_eof, s->rx_done,
+           s->cb ? (s->cb_busy ? "callback (running)" : "callback")
+           : s->sink_fd >= 0 ? (s->sink_ready ? "fd (writable)" : "fd (polled)")
+           : s->sink_gone ? "gone" : "none",
+           s->wlen - s->woff, (unsigned long long)s->tx.granted, (unsigned long long)s->tx.used,
+           s->src_fd >= 0 ? "fd" : s->src_mem ? "memory" : "none",
+           s->tx_eof_sent ? "sent" : s->tx_close ? "queued" : "no", nout, a->out_bytes, a->in_len,
+           npend, a->alive ? "" : ", dead");
+}
+
+/* Bytes or credit are stuck, as opposed to a quiet process. */
+static bool stuck(agent_stream *s) {
+  return s->rlen > s->roff || s->owed || (!s->rx_eof && vmctr__agent_credit_avail(&s->rx) == 0) ||
+         s->wlen > s->woff || (s->src_fd >= 0 && vmctr__agent_credit_avail(&s->tx) == 0) ||
+         (s->rx_eof && !s->rx_done);
+}
+
+int agent__check_stalls(vmctr__agent *a) {
+  int64_t now = vmctr__now_ms(), next = -1;
+  for (agent_stream *s = a->streams; s; s = s->next) {
+    bool tx_open = !s->tx_eof_sent && (s->src_fd >= 0 || s->wlen > s->woff);
+    int64_t due;
+    if (s->released || s->stall_logged || (s->rx_done && !tx_open))
+      continue;
+    due = s->progress_ms + AGENT_STALL_MS;
+    if (now >= due) {
+      char st[768];
+      agent__stream_state(a, s, st, sizeof(st));
+      vmctr__log(stuck(s) ? VMCTR_LOG_INFO : VMCTR_LOG_DEBUG, AGENT_LOG, "stalled: %s", st);
+      s->stall_logged = true;
+      continue;
+    }
+    if (next < 0 || due < next)
+      next = due;
+  }
+  return next < 0 ? -1 : (int)(next - now);
 }

@@ -203,8 +203,10 @@ static void *io_main(void *arg) {
         pfd[n++] = (struct pollfd){.fd = s->src_fd, .events = POLLIN};
       }
     }
+    /* Wake up for the stall log only: nothing here depends on time. */
+    int tmo = agent__check_stalls(a);
     pthread_mutex_unlock(&a->lock);
-    int r = poll(pfd, n, -1);
+    int r = poll(pfd, n, tmo);
     pthread_mutex_lock(&a->lock);
     if (r < 0)
       continue; /* EINTR; anything else repeats harmlessly */
@@ -329,10 +331,15 @@ static int check_hello(vmctr__agent *a, const uint8_t *payload, size_t len) {
   }
   a->peer_frame = frame < VMCTR_AGENT_MAX_FRAME ? frame : VMCTR_AGENT_MAX_FRAME;
   a->peer_window = window;
-  r = vmctr__agent_get_str(&m, VMCTR_AT_AGENT_INFO, &a->info);
-  if (r == -ENOMEM) {
-    r = vmctr__err_nomem();
-    goto out;
+  {
+    const uint8_t *raw;
+    size_t n;
+    /* Logged and shown to users: printable UTF-8 only, bounded. */
+    if (vmctr__agent_get_bytes(&m, VMCTR_AT_AGENT_INFO, &raw, &n) == 0 &&
+        !(a->info = agent__sanitize((const char *)raw, n, 128))) {
+      r = vmctr__err_nomem();
+      goto out;
+    }
   }
   r = 0; /* agent info is optional and informative only */
 out:

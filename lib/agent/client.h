@@ -22,6 +22,11 @@
  *
  * Functions return 0 or a negative VMCTR_E* code with detail recorded
  * (vmctr__err), except where noted.
+ *
+ * A stream that makes no progress for AGENT_STALL_MS (5 s) is logged once
+ * per stall with its credit state: bytes buffered and credit granted, used
+ * and owed in each direction, frames queued (INFO when bytes or credit are
+ * stuck, DEBUG when the process is merely quiet).
  */
 #ifndef VMCTR_AGENT_CLIENT_H
 #define VMCTR_AGENT_CLIENT_H
@@ -106,12 +111,22 @@ int vmctr__agent_stream_recv_cb(vmctr__agent *a, uint32_t id, vmctr__agent_data_
  * credit; EOF is sent at the fd's EOF (or read error). */
 int vmctr__agent_stream_send_fd(vmctr__agent *a, uint32_t id, int fd);
 /* Host -> guest from memory: the bytes are copied and sent within credit;
- * _close sends EOF after them. Not with send_fd on the same stream. */
+ * _close sends EOF after them. Not with send_fd on the same stream. At most
+ * AGENT_WBUF_MAX (1 MiB) waits on the host per stream, whatever the guest
+ * does: _write blocks until every byte is taken (0; it never blocks on a
+ * detached connection, returning VMCTR_EBUSY instead). _write_some copies
+ * what fits and returns that count (> 0 unless len is 0); when nothing fits
+ * it waits up to timeout_ms (0: not at all, <0: forever) for room, then
+ * gives VMCTR_EBUSY with the stream's credit state in the message. */
 int vmctr__agent_stream_write(vmctr__agent *a, uint32_t id, const void *data, size_t len);
+int vmctr__agent_stream_write_some(vmctr__agent *a, uint32_t id, const void *data, size_t len,
+                                   int timeout_ms);
 int vmctr__agent_stream_close(vmctr__agent *a, uint32_t id);
 
 /* Wait until the guest's EOF on the stream arrived and every byte reached
- * the sink: 0, VMCTR_ETIMEDOUT, or the connection's error. */
+ * the sink: 0, VMCTR_ETIMEDOUT (its message holds the stream's credit state),
+ * or the connection's error. Once the EOF is in, timeout_ms counts from the
+ * last progress, so a slow consumer that keeps reading is not cut off. */
 int vmctr__agent_stream_wait(vmctr__agent *a, uint32_t id, int timeout_ms);
 /* Host is done with the stream: close its fds, drop buffered data; later
  * guest frames for it are discarded. */

@@ -192,7 +192,20 @@ int vmctr__process_wait(vmctr_process *p, int32_t timeout_ms, int32_t *code, int
   return 0;
 }
 
-static int stdin_op(vmctr_process *p, const void *data, size_t len, bool close) {
+/* How often a blocked stdin write looks whether the process is still there. */
+#define STDIN_SLICE_MS 250
+
+static bool proc_exited(vmctr_process *p) {
+  pthread_mutex_lock(&p->c->lock);
+  bool e = p->exited;
+  pthread_mutex_unlock(&p->c->lock);
+  return e;
+}
+
+/* The agent buffers at most 1 MiB of stdin per stream (the guest takes more
+ * only as the process reads), so a write either blocks until its last byte
+ * is buffered or, nonblocking, takes what fits. */
+static int stdin_op(vmctr_process *p, const void *data, size_t len, bool close, bool nonblock) {
   if (!p->stdin_write || !p->stream[0])
     return vmctr__err(VMCTR_ESTATE, 0, "the process's stdin is not VMCTR_STDIO_WRITE");
   if (close) {
@@ -201,8 +214,24 @@ static int stdin_op(vmctr_process *p, const void *data, size_t len, bool close) 
   }
   if (len > INT32_MAX)
     len = INT32_MAX;
-  int r = vmctr__agent_stream_write(p->c->agent, p->stream[0], data, len);
-  return r < 0 ? r : (int)len;
+  if (nonblock)
+    return vmctr__agent_stream_write_some(p->c->agent, p->stream[0], data, len, 0);
+  size_t done = 0;
+  while (done < len || len == 0) {
+    int r = vmctr__agent_stream_write_some(p->c->agent, p->stream[0], (const uint8_t *)data + done,
+                                           len - done, STDIN_SLICE_MS);
+    if (r == VMCTR_EBUSY && !proc_exited(p))
+      continue;
+    if (r == VMCTR_EBUSY)
+      return vmctr__err(VMCTR_ESTATE, 0, "process %u has exited; %zu bytes of its stdin were "
+                        "not taken", p->pid, len - done);
+    if (r < 0)
+      return r;
+    done += (size_t)r;
+    if (len == 0)
+      break;
+  }
+  return (int)len;
 }
 
 /* Kill if needed and free. Returns false (and frees nothing) when the
@@ -258,13 +287,19 @@ int vmctr_process_kill(vmctr_process *p, int32_t signo) {
 int vmctr_process_write_stdin(vmctr_process *p, const void *data, size_t len) {
   if (!p || (!data && len))
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_write_stdin: bad arguments");
-  return stdin_op(p, data, len, false);
+  return stdin_op(p, data, len, false, false);
+}
+
+int vmctr_process_try_write_stdin(vmctr_process *p, const void *data, size_t len) {
+  if (!p || (!data && len))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_try_write_stdin: bad arguments");
+  return stdin_op(p, data, len, false, true);
 }
 
 int vmctr_process_close_stdin(vmctr_process *p) {
   if (!p)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_close_stdin: p is NULL");
-  return stdin_op(p, NULL, 0, true);
+  return stdin_op(p, NULL, 0, true, false);
 }
 
 int vmctr_process_resize(vmctr_process *p, uint32_t rows, uint32_t cols) {

@@ -15,6 +15,9 @@
 
 #include "guest/guest-priv.h"
 
+/* Log what a process waits for after this long without any event. */
+#define STALL_MS 10000
+
 static void wbuf_reserve(guest_agent *a, size_t n) {
   if (a->woff && a->woff == a->wlen)
     a->woff = a->wlen = 0;
@@ -183,9 +186,15 @@ static int handle_frame(guest_agent *a, const vmctr__agent_hdr *h, const uint8_t
     handle_request(a, h->stream, p, h->len);
     return 0;
   case VMCTR_AF_DATA:
-    /* Data for a stream already closed (the child exited) is dropped. */
+    /* Data for a stream already closed (the child exited or closed its
+     * stdin) is dropped, and its credit handed back: the host bounds what
+     * it buffers, so a writer there would otherwise block for good. */
     s = guest_stream_find(a, h->stream, true);
-    return s ? guest_stream_data(a, s, p, h->len) : 0;
+    if (s)
+      return guest_stream_data(a, s, p, h->len);
+    if (h->len)
+      guest_send_credit(a, h->stream, h->len);
+    return 0;
   case VMCTR_AF_EOF:
     s = guest_stream_find(a, h->stream, true);
     if (s)
@@ -266,6 +275,42 @@ struct slot {
   guest_stream *s;
 };
 
+/* The hang of "vmctr-run -- dd ... | wc -c" (one run in ~36): a child that
+ * exits while its last output still sits in its pipe, waiting for host
+ * credit, is not "drained", so the SIGCHLD round cannot answer its WAIT.
+ * guest_proc_settle used to run only on SIGCHLD and on WAIT, so once the
+ * credit came and the rest went out (EOF included), nothing asked again:
+ * the host waited for WAIT forever with every queue empty and the guest
+ * idle. Every round now settles exited processes that still owe a WAIT,
+ * after their streams were pumped, so the answer follows the last byte. */
+static void settle_exited(guest_agent *a) {
+  for (guest_proc *p = a->procs; p; p = p->next)
+    if (p->exited && !p->dead && p->nwaits)
+      guest_proc_settle(a, p);
+}
+
+/* Nothing happened for STALL_MS while a process exists: say on the console
+ * what a WAIT or a stream is waiting for, when that is not just a quiet
+ * process (an exited one owes a WAIT, or output waits for host credit). */
+static void log_stalls(guest_agent *a) {
+  for (guest_proc *p = a->procs; p; p = p->next) {
+    guest_stream *ss[2] = {&p->out, &p->err};
+    bool starved = false;
+    for (int i = 0; i < 2; i++)
+      starved |= ss[i]->fd >= 0 && vmctr__agent_credit_avail(&ss[i]->credit) == 0;
+    if (p->dead || !((p->exited && p->nwaits) || starved))
+      continue;
+    guest_log("stall: pid %d exited %d waits %zu; stdout %u fd %d credit %llu/%llu empty %d; "
+              "stderr %u fd %d credit %llu/%llu empty %d; stdin %u pending %zu; "
+              "%zu bytes queued for the host",
+              (int)p->pid, p->exited, p->nwaits, p->out.id, p->out.fd,
+              (unsigned long long)p->out.credit.used, (unsigned long long)p->out.credit.granted,
+              p->out.empty, p->err.id, p->err.fd, (unsigned long long)p->err.credit.used,
+              (unsigned long long)p->err.credit.granted, p->err.empty, p->in.id,
+              p->in.pend_len - p->in.pend_off, a->wlen - a->woff);
+  }
+}
+
 int guest_agent_run(guest_agent *a) {
   struct pollfd *pfds = NULL;
   struct slot *slots = NULL;
@@ -318,10 +363,15 @@ int guest_agent_run(guest_agent *a) {
         }
       }
     }
-    if (poll(pfds, n, -1) < 0) {
+    int pr = poll(pfds, n, a->procs ? STALL_MS : -1);
+    if (pr < 0) {
       if (errno == EINTR)
         continue;
       guest_fatal("poll: %s", strerror(errno));
+    }
+    if (pr == 0) {
+      log_stalls(a);
+      continue;
     }
     /* Streams first: handling frames or exits may retire processes (their
      * memory is swept at the top of the next round). */
@@ -340,6 +390,7 @@ int guest_agent_run(guest_agent *a) {
       if (r < 0)
         break;
     }
+    settle_exited(a);
     r = flush(a);
     if (r < 0)
       break;

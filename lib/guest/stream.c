@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -44,12 +45,25 @@ guest_stream *guest_stream_find(guest_agent *a, uint32_t id, bool is_in) {
   return NULL;
 }
 
+/* Whether the pipe or pty holds bytes not read yet (true when unknown). */
+static bool has_unread(int fd) {
+  int n = 0;
+  return ioctl(fd, FIONREAD, &n) < 0 || n > 0;
+}
+
+/* `empty` must be true only when the fd held nothing when we last looked:
+ * guest_proc_settle answers WAIT on it. A read that ends for want of credit
+ * says nothing about what is left, so look with FIONREAD then; otherwise an
+ * EAGAIN from an earlier round would claim the output is through while the
+ * child's last bytes still sit in the pipe. */
 void guest_stream_pump_out(guest_agent *a, guest_stream *s) {
   static uint8_t buf[READ_CHUNK];
   while (s->fd >= 0) {
     uint64_t n = vmctr__agent_credit_avail(&s->credit);
-    if (n == 0 || a->wlen - a->woff > GUEST_WBUF_HIGH)
+    if (n == 0 || a->wlen - a->woff > GUEST_WBUF_HIGH) {
+      s->empty = !has_unread(s->fd);
       return;
+    }
     if (n > a->send_frame)
       n = a->send_frame;
     if (n > sizeof(buf))
