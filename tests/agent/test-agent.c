@@ -304,6 +304,7 @@ static void test_free_with_pending_requests(void **state) {
 
 #include "test-agent-hostile.inc"
 #include "test-agent-stdio.inc"
+#include "test-agent-text.inc"
 
 /* --- the seed corpus means what its names say --- */
 
@@ -391,6 +392,9 @@ int main(void) {
     cmocka_unit_test(test_stdout_flow_control_slow_consumer),
     cmocka_unit_test(test_stdout_callback),
     cmocka_unit_test(test_corpus_semantics),
+    cmocka_unit_test(test_guest_text_sanitized),
+    cmocka_unit_test(test_agent_info_sanitized),
+    cmocka_unit_test(test_stdin_memory_bounded),
   };
   return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
 }
