@@ -427,7 +427,7 @@ int vmctr__agent_stream_write_some(vmctr__agent *a, uint32_t id, const void *dat
     /* Full: the guest withholds credit. Detached, nothing would ever drain it. */
     if (a->detached || timeout_ms == 0 ||
         agent__wait(a, vmctr__remaining_ms(deadline), has_room, &arg) < 0) {
-      char st[512];
+      char st[768];
       agent__stream_state(a, s, st, sizeof(st));
       r = vmctr__err(VMCTR_EBUSY, 0,
                      "agent stream %u: %u bytes already wait for the guest to take them; "
@@ -487,7 +487,7 @@ int vmctr__agent_stream_wait(vmctr__agent *a, uint32_t id, int timeout_ms) {
   if ((r = lookup(a, id, &s)) < 0)
     goto out;
   while (agent__wait(a, vmctr__remaining_ms(deadline), rx_done, &id) < 0) {
-    char st[512];
+    char st[768];
     /* After the guest's EOF only the sink's pace is left: a slow reader
      * that keeps taking bytes is given the time it needs. */
     s = agent__stream_find(a, id);
