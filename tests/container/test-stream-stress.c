@@ -231,7 +231,7 @@ static void seq_expect(uint32_t n, uint64_t *count, uint64_t *h) {
 
 static int runs(void) {
   const char *e = getenv("VMCTR_STRESS_RUNS");
-  int n = e && *e ? atoi(e) : 10;
+  int n = e && *e ? atoi(e) : 3; /* CI: bounded; by hand: VMCTR_STRESS_RUNS=200 */
   return n > 0 ? n : 1;
 }
 
