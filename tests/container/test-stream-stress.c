@@ -5,7 +5,7 @@
  * a checksum, and cat with stdin and stdout both busy. Every byte must
  * arrive, and nothing may hang: each run has a deadline and on a stall the
  * test fails with the library's logged credit state. VMCTR_STRESS_RUNS sets
- * the number of runs (default 10; 200 for the long version). Exits 77
+ * the number of runs (default 3 in CI; 200 for the long version). Exits 77
  * without a guest kernel. */
 #define _GNU_SOURCE
 #include <setjmp.h>
