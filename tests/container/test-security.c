@@ -104,6 +104,8 @@ static void exec_status(struct sec *t, struct vmtest_out *o) {
   assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, o, NULL), 0);
   assert_int_equal(vmctr_container_exec(t->c, p, &proc), 0);
   assert_int_equal(vmctr_process_wait(proc, 60000, &code, &sig), 0);
+  if (code != 0)
+    fprintf(stderr, "# exec'd probe: code %d signal %d\n%s\n# stderr: %s\n", code, sig, o->buf, o->err);
   assert_int_equal(code, 0);
   vmctr_process_free(proc);
   vmctr_process_config_free(p);
