@@ -6,7 +6,8 @@
  *   confined          every escape attempt; "FAIL ..." lines and a count
  *   status            capability sets, Seccomp, the fds it started with
  *   hunt SECONDS      look for vmctr-init's children before they enter, and
- *                     try to take their fds or trace them
+ *                     try to take their fds or trace them, until
+ *                     /tmp/vmctr-stop-hunt exists
  *   privileged        status, then mount a tmpfs
  */
 #define _GNU_SOURCE
@@ -24,6 +25,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,7 +177,8 @@ static void hunt(int seconds) {
   time_t end = time(NULL) + seconds;
   char self[16];
   snprintf(self, sizeof(self), "%d", getpid());
-  while (time(NULL) < end) {
+  /* Until the test says stop (an exec'd touch), or SECONDS at most. */
+  while (time(NULL) < end && access("/tmp/vmctr-stop-hunt", F_OK) != 0) {
     DIR *d = opendir("/proc");
     struct dirent *e;
     scans++;
@@ -186,33 +189,56 @@ static void hunt(int seconds) {
       seen++;
       int pid = atoi(e->d_name);
       char p[64];
+      int got_fd = 0, got_getfd = 0, got_trace = 0;
       snprintf(p, sizeof(p), "/proc/%d/fd", pid);
+      /* Listing the directory is allowed (root with DAC_OVERRIDE, as under
+       * runc); following or opening an entry needs ptrace access. */
       DIR *fds = opendir(p);
-      if (fds) {
-        stolen++;
-        printf("STOLEN opened %s\n", p);
-        closedir(fds);
+      struct dirent *fe;
+      while (fds && (fe = readdir(fds))) {
+        if (fe->d_name[0] == '.')
+          continue;
+        char link[256];
+        int o = openat(dirfd(fds), fe->d_name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (o >= 0) {
+          got_fd = 1;
+          close(o);
+        }
+        if (readlinkat(dirfd(fds), fe->d_name, link, sizeof(link)) >= 0)
+          got_fd = 1;
       }
+      if (fds)
+        closedir(fds);
       int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
       for (int fd = 3; pfd >= 0 && fd < 16; fd++) {
         int got = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
         if (got >= 0) {
-          stolen++;
-          printf("STOLEN pidfd_getfd %d of %d\n", fd, pid);
+          got_getfd = 1;
           close(got);
         }
       }
       if (pfd >= 0)
         close(pfd);
-      if (ptrace(PTRACE_ATTACH, pid, 0, 0) == 0) {
-        stolen++;
-        printf("STOLEN ptrace %d\n", pid);
+      /* SEIZE, not ATTACH: no SIGSTOP that could leave a process stopped. */
+      if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
+        /* Stop, reap the stop, detach: a tracee left attached would report
+         * its exit to us, not to vmctr-init. */
+        got_trace = 1;
+        ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+        waitpid(pid, NULL, __WALL);
         ptrace(PTRACE_DETACH, pid, 0, 0);
+      }
+      /* A success on a process that has exec'd meanwhile is on the container's
+       * own process, which is fair game; one on vmctr-init's child is not. */
+      if ((got_fd || got_getfd || got_trace) && is_agent(e->d_name)) {
+        stolen++;
+        printf("STOLEN pid %d:%s%s%s\n", pid, got_fd ? " /proc/PID/fd/N" : "",
+               got_getfd ? " pidfd_getfd" : "", got_trace ? " ptrace" : "");
       }
     }
     if (d)
       closedir(d);
-    sched_yield();
+    usleep(2000); /* one vCPU under TCG: leave room for the execs we hunt */
   }
   printf("hunt: scans=%ld seen=%ld stolen=%ld\n", scans, seen, stolen);
 }

@@ -102,7 +102,10 @@ static void exec_status(struct sec *t, struct vmtest_out *o) {
   assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK,
                                                   VMCTR_STDIO_CALLBACK), 0);
   assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, o, NULL), 0);
-  assert_int_equal(vmctr_container_exec(t->c, p, &proc), 0);
+  int r = vmctr_container_exec(t->c, p, &proc);
+  if (r < 0)
+    fprintf(stderr, "# exec: %s\n# init so far:\n%s\n", vmctr_error_last()->message, t->out.buf);
+  assert_int_equal(r, 0);
   assert_int_equal(vmctr_process_wait(proc, 60000, &code, &sig), 0);
   if (code != 0)
     fprintf(stderr, "# exec'd probe: code %d signal %d\n%s\n# stderr: %s\n", code, sig, o->buf, o->err);
@@ -117,7 +120,7 @@ static void exec_status(struct sec *t, struct vmtest_out *o) {
 static void test_default_confined(void **state) {
   (void)state;
   static const char *const argv[] = {
-    "sh", "-c", "/probe/vmctr-probe confined; exec /probe/vmctr-probe hunt 20"};
+    "sh", "-c", "/probe/vmctr-probe confined; exec /probe/vmctr-probe hunt 300"};
   struct sec t;
   sec_new(&t, "sec-default", argv, 3, NULL);
   assert_int_equal(vmctr_container_start(t.c), 0);
@@ -132,6 +135,18 @@ static void test_default_confined(void **state) {
     assert_non_null(strstr(o.buf, "CapInh: 0000000000000000\n"));
     assert_non_null(strstr(o.buf, "CapAmb: 0000000000000000\n"));
     assert_non_null(strstr(o.buf, "Seccomp: 2\n"));
+  }
+  {
+    static const char *const stop[] = {"touch", "/tmp/vmctr-stop-hunt"};
+    vmctr_process_config *p;
+    vmctr_process *proc;
+    int32_t code = -1, sig = -1;
+    assert_int_equal(vmctr_process_config_new(&p), 0);
+    assert_int_equal(vmctr_process_config_set_args(p, stop, 2), 0);
+    assert_int_equal(vmctr_container_exec(t.c, p, &proc), 0);
+    assert_int_equal(vmctr_process_wait(proc, 60000, &code, &sig), 0);
+    vmctr_process_free(proc);
+    vmctr_process_config_free(p);
   }
   sec_wait(&t);
   assert_non_null(strstr(t.out.buf, "confined: 0 failures\n"));
