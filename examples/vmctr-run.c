@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -33,6 +34,9 @@ struct opts {
   size_t nenv;
   const char **mounts;
   size_t nmounts;
+  const char **cap_add, **cap_drop;
+  size_t ncap_add, ncap_drop;
+  bool privileged, unconfined;
   char **args;
   size_t nargs;
 };
@@ -52,6 +56,12 @@ static void usage(FILE *f) {
         "  --mount SPEC        e.g. type=share,source=/srv,target=/srv,readonly (repeatable;\n"
         "                      see doc/mount.md)\n"
         "  --hostname NAME     container hostname (default: the name)\n"
+        "  --cap-add CAP       add a capability, e.g. NET_ADMIN, or ALL (repeatable)\n"
+        "  --cap-drop CAP      drop a capability, e.g. CHOWN, or ALL (repeatable)\n"
+        "  --security-opt seccomp=unconfined\n"
+        "                      run without the default seccomp profile\n"
+        "  --privileged        all capabilities, no seccomp, unmasked /proc and /sys,\n"
+        "                      writable cgroup (see doc/security-guest.md)\n"
         "  --name ID           container id (default: vmctr-<random>)\n"
         "  --virtualization    expose nested virtualization to the container\n"
         "  --rm                remove the container's disk when it exits\n"
@@ -91,7 +101,7 @@ static int parse_size(const char *s, uint64_t *out) {
 
 static int parse_args(int argc, char **argv, struct opts *o) {
   enum { O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
-         O_INITFS, O_STORE, O_MODULES };
+         O_INITFS, O_STORE, O_MODULES, O_CAP_ADD, O_CAP_DROP, O_SECOPT, O_PRIVILEGED };
   static const struct option lo[] = {
       {"image", required_argument, 0, O_IMAGE},   {"cpus", required_argument, 0, O_CPUS},
       {"memory", required_argument, 0, O_MEMORY}, {"env", required_argument, 0, 'e'},
@@ -102,11 +112,16 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"rm", no_argument, 0, O_RM},               {"kernel", required_argument, 0, O_KERNEL},
       {"initfs", required_argument, 0, O_INITFS}, {"store", required_argument, 0, O_STORE},
       {"modules", required_argument, 0, O_MODULES},
+      {"cap-add", required_argument, 0, O_CAP_ADD}, {"cap-drop", required_argument, 0, O_CAP_DROP},
+      {"security-opt", required_argument, 0, O_SECOPT},
+      {"privileged", no_argument, 0, O_PRIVILEGED},
       {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   o->cpus = 1;
   o->env = calloc((size_t)argc, sizeof(char *));
   o->mounts = calloc((size_t)argc, sizeof(char *));
+  o->cap_add = calloc((size_t)argc, sizeof(char *));
+  o->cap_drop = calloc((size_t)argc, sizeof(char *));
   int c;
   while ((c = getopt_long(argc, argv, "+e:w:u:tiqh", lo, NULL)) != -1) {
     switch (c) {
@@ -142,6 +157,17 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     case O_INITFS: o->initfs = optarg; break;
     case O_STORE: o->store = optarg; break;
     case O_MODULES: o->modules = optarg; break;
+    case O_CAP_ADD: o->cap_add[o->ncap_add++] = optarg; break;
+    case O_CAP_DROP: o->cap_drop[o->ncap_drop++] = optarg; break;
+    case O_PRIVILEGED: o->privileged = true; break;
+    case O_SECOPT:
+      if (strcmp(optarg, "seccomp=unconfined") != 0 && strcmp(optarg, "seccomp:unconfined") != 0) {
+        fprintf(stderr, "vmctr-run: --security-opt %s: only seccomp=unconfined is supported\n",
+                optarg);
+        return -1;
+      }
+      o->unconfined = true;
+      break;
     case 'q': o->quiet = true; break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); return -1;
@@ -232,6 +258,21 @@ static int make_process(const struct opts *o, vmctr_process_config **out) {
     r = vmctr_process_config_set_cwd(p, o->workdir);
   if (r == 0 && o->user)
     r = vmctr_process_config_set_user(p, o->user);
+  /* As docker run: with --cap-add ALL the drops come after the adds, else
+   * before them (--cap-drop ALL --cap-add X leaves X), whatever the order. */
+  bool add_all = false;
+  for (size_t i = 0; i < o->ncap_add; i++)
+    add_all |= strcasecmp(o->cap_add[i], "ALL") == 0 || strcasecmp(o->cap_add[i], "CAP_ALL") == 0;
+  if (r == 0 && add_all)
+    r = vmctr_process_config_add_capability(p, "ALL");
+  for (size_t i = 0; r == 0 && i < o->ncap_drop; i++)
+    r = vmctr_process_config_drop_capability(p, o->cap_drop[i]);
+  for (size_t i = 0; r == 0 && i < o->ncap_add; i++)
+    r = vmctr_process_config_add_capability(p, o->cap_add[i]);
+  if (r == 0 && o->unconfined)
+    r = vmctr_process_config_set_seccomp(p, VMCTR_SECCOMP_UNCONFINED);
+  if (r == 0 && o->privileged)
+    r = vmctr_process_config_set_privileged(p, 1);
   if (r == 0 && o->tty) {
     /* Like docker run -t: the terminal's type, unless -e gave one. */
     bool has_term = false;
@@ -398,5 +439,7 @@ out_early:
   vmctr_bootcfg_free(boot);
   free(o.env);
   free(o.mounts);
+  free(o.cap_add);
+  free(o.cap_drop);
   return rc;
 }

@@ -160,6 +160,29 @@ VMCTR_API int vmctr_process_config_set_rlimit(vmctr_process_config *p, uint32_t 
 /** Set no_new_privileges (prctl PR_SET_NO_NEW_PRIVS). @return 0 or VMCTR_EINVAL. */
 VMCTR_API int vmctr_process_config_set_no_new_privileges(vmctr_process_config *p, int32_t enabled);
 
+/* Confinement (doc/security-guest.md). A process starts with the OCI default
+ * capabilities less CAP_MKNOD, and the default seccomp profile. */
+
+/** Add a capability to the process's set (bounding = permitted = effective):
+ * "CAP_NET_ADMIN" or "NET_ADMIN", any case, or "ALL". Adds and drops apply
+ * in call order ("drop ALL" then "add NET_BIND_SERVICE" leaves just that).
+ * @return 0, or VMCTR_EINVAL (NULL, an unknown name). */
+VMCTR_API int vmctr_process_config_add_capability(vmctr_process_config *p, const char *name);
+/** Drop a capability (names as for _add_capability). @return 0 or VMCTR_EINVAL. */
+VMCTR_API int vmctr_process_config_drop_capability(vmctr_process_config *p, const char *name);
+
+#define VMCTR_SECCOMP_UNCONFINED 0u /**< no seccomp filter */
+#define VMCTR_SECCOMP_DEFAULT 1u    /**< the Docker-like default profile (the default) */
+/** Choose the seccomp profile, VMCTR_SECCOMP_*. @return 0 or VMCTR_EINVAL. */
+VMCTR_API int vmctr_process_config_set_seccomp(vmctr_process_config *p, uint32_t profile);
+
+/** Privileged (docker run --privileged): every capability and no seccomp
+ * filter; on the init process (vmctr_container_config_set_process), the
+ * container also gets no masked or read-only /proc and /sys paths and a
+ * writable cgroup2, and its exec'd processes are privileged too.
+ * @return 0 or VMCTR_EINVAL. */
+VMCTR_API int vmctr_process_config_set_privileged(vmctr_process_config *p, int32_t enabled);
+
 /**
  * Give the process a terminal (a pty in the guest): stdin, stdout and
  * stderr all go through it, and output arrives as stdout only.

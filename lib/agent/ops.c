@@ -82,7 +82,8 @@ int vmctr__agent_mount(vmctr__agent *a, const vmctr__agent_mount_args *m, int ti
   if ((r = check_path(m->target, fn, "the target")) < 0 ||
       (r = check_str(m->source, fn, "the source")) < 0 ||
       (r = check_str(m->fstype, fn, "the file system type")) < 0 ||
-      (r = check_str(m->data, fn, "the mount options")) < 0)
+      (r = check_str(m->data, fn, "the mount options")) < 0 ||
+      (m->root && (r = check_path(m->root, fn, "the root")) < 0))
     return r;
   vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
@@ -96,6 +97,8 @@ int vmctr__agent_mount(vmctr__agent *a, const vmctr__agent_mount_args *m, int ti
     vmctr__agent_put_str(&b, VMCTR_AT_MOUNT_DATA, m->data);
   if (m->mkdir)
     vmctr__agent_put_u32(&b, VMCTR_AT_MKDIR, 1);
+  if (m->root)
+    vmctr__agent_put_str(&b, VMCTR_AT_ROOT, m->root);
   return call(a, &b, timeout_ms, "MOUNT", "source, target and options", NULL);
 }
 
@@ -116,10 +119,14 @@ int vmctr__agent_mkdir(vmctr__agent *a, const char *path, uint32_t mode, int tim
   return call(a, &b, timeout_ms, "MKDIR", "the path", NULL);
 }
 
-int vmctr__agent_write_file(vmctr__agent *a, const char *path, const void *data, size_t len,
-                            uint32_t mode, uint32_t flags, int timeout_ms) {
+static int write_file(vmctr__agent *a, const char *root, const char *path, const void *data,
+                      size_t len, uint32_t mode, uint32_t flags, int timeout_ms) {
   static const char fn[] = "vmctr__agent_write_file";
   int r;
+  if (root && ((r = check_path(root, fn, "the root")) < 0))
+    return r;
+  if (root && (flags & VMCTR__AGENT_WRITE_IN_PLACE))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: a file in place cannot go with a root", fn);
   if (!a || (!data && len))
     return vmctr__err(VMCTR_EINVAL, 0, "%s: a is NULL, or data is NULL with a length", fn);
   if ((r = check_path(path, fn, "the file")) < 0)
@@ -138,8 +145,22 @@ int vmctr__agent_write_file(vmctr__agent *a, const char *path, const void *data,
   vmctr__agent_put_u32(&b, VMCTR_AT_MODE, mode);
   if (flags & VMCTR__AGENT_WRITE_IN_PLACE)
     vmctr__agent_put_u32(&b, VMCTR_AT_IN_PLACE, 1);
+  if (root)
+    vmctr__agent_put_str(&b, VMCTR_AT_ROOT, root);
   vmctr__agent_put_bytes(&b, VMCTR_AT_CONTENT, data, len);
   return call(a, &b, timeout_ms, "WRITE_FILE", "the content plus path", NULL);
+}
+
+int vmctr__agent_write_file(vmctr__agent *a, const char *path, const void *data, size_t len,
+                            uint32_t mode, uint32_t flags, int timeout_ms) {
+  return write_file(a, NULL, path, data, len, mode, flags, timeout_ms);
+}
+
+int vmctr__agent_write_file_in(vmctr__agent *a, const char *root, const char *path, const void *data,
+                               size_t len, uint32_t mode, int timeout_ms) {
+  if (!root)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_write_file_in: root is NULL");
+  return write_file(a, root, path, data, len, mode, 0, timeout_ms);
 }
 
 int vmctr__agent_set_time(vmctr__agent *a, uint64_t realtime_ns, int timeout_ms) {
@@ -201,10 +222,10 @@ static int spawn_check(const vmctr__agent_spawn_args *s) {
   if (s->ngids > VMCTR_AGENT_MAX_LIST || s->nrlimits > VMCTR_AGENT_MAX_LIST)
     return vmctr__err(VMCTR_ETOOBIG, 0, "%s: more than %u supplementary groups or rlimits", fn,
                       VMCTR_AGENT_MAX_LIST);
-  /* OP, the 19 single fields at most, and the lists. */
-  if (20 + nargv + nenv + s->ngids + s->nrlimits > VMCTR_AGENT_MAX_FIELDS)
+  /* OP, the 22 single fields at most, and the lists. */
+  if (23 + nargv + nenv + s->ngids + s->nrlimits > VMCTR_AGENT_MAX_FIELDS)
     return vmctr__err(VMCTR_ETOOBIG, 0, "%s: arguments, environment, groups and rlimits "
-                      "together must be fewer than %u entries", fn, VMCTR_AGENT_MAX_FIELDS - 20);
+                      "together must be fewer than %u entries", fn, VMCTR_AGENT_MAX_FIELDS - 23);
   if (s->cwd && (r = check_path(s->cwd, fn, "the working directory")) < 0)
     return r;
   if (s->root && s->join_pid)
@@ -226,6 +247,17 @@ static int spawn_check(const vmctr__agent_spawn_args *s) {
   if ((r = check_str(s->cgroup, fn, "the cgroup")) < 0 ||
       (r = check_str(s->cpu_max, fn, "cpu_max")) < 0)
     return r;
+  if (s->has_security && !s->root && !s->join_pid)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: capabilities and seccomp apply to a container's "
+                      "process (root or join_pid)", fn);
+  if (s->has_security && (s->caps & ~VMCTR_AGENT_CAPS_ALL))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: capability bits 0x%llx are beyond CAP_LAST_CAP (%u)", fn,
+                      (unsigned long long)(s->caps & ~VMCTR_AGENT_CAPS_ALL), VMCTR_AGENT_CAP_LAST);
+  if (s->has_security && s->seccomp > VMCTR_ASECCOMP_DEFAULT)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: unknown seccomp profile %u", fn, s->seccomp);
+  if (s->has_security && ((s->relax & ~VMCTR_ARELAX_ALL) || (s->relax && !s->root)))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: relax 0x%x: unknown flags, or not a new container", fn,
+                      s->relax);
   if (s->pty && !s->stdout_stream)
     return vmctr__err(VMCTR_EINVAL, 0, "%s: a pty needs a stdout stream", fn);
   if (s->pty && (s->rows > TERM_MAX || s->cols > TERM_MAX))
@@ -292,6 +324,12 @@ int vmctr__agent_spawn(vmctr__agent *a, const vmctr__agent_spawn_args *s, int ti
     vmctr__agent_put_u64(&b, VMCTR_AT_MEMORY_MAX, s->memory_max);
   if (s->cpu_max)
     vmctr__agent_put_str(&b, VMCTR_AT_CPU_MAX, s->cpu_max);
+  if (s->has_security) {
+    vmctr__agent_put_u64(&b, VMCTR_AT_CAPS, s->caps);
+    vmctr__agent_put_u32(&b, VMCTR_AT_SECCOMP, s->seccomp);
+    if (s->relax)
+      vmctr__agent_put_u32(&b, VMCTR_AT_RELAX, s->relax);
+  }
   if ((r = call(a, &b, timeout_ms, "SPAWN", "arguments plus environment", &rep)) < 0)
     return r;
   r = vmctr__agent_get_u32(vmctr__agent_reply_msg(rep), VMCTR_AT_PID, &p);

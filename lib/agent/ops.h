@@ -39,6 +39,7 @@ typedef struct vmctr__agent_mount_args {
   uint64_t flags; /* Linux MS_* */
   const char *data;
   bool mkdir;
+  const char *root; /* non-NULL: target is a path inside this root, resolved in it (no link escapes) */
 } vmctr__agent_mount_args;
 
 /* One setrlimit in the new process: a Linux RLIMIT_* number. */
@@ -61,6 +62,12 @@ typedef struct vmctr__agent_spawn_args {
   const char *root; uint32_t namespaces; const char *hostname;
   const char *cgroup; uint64_t memory_max; const char *cpu_max; /* 0/NULL: unset */
   uint32_t join_pid;
+  /* Confinement of a container's process (root or join_pid): sent when set.
+   * caps: Linux capability bits (VMCTR_AGENT_CAPS_*); seccomp: VMCTR_ASECCOMP_*;
+   * relax: VMCTR_ARELAX_* (a new container only). */
+  bool has_security;
+  uint64_t caps;
+  uint32_t seccomp, relax;
 } vmctr__agent_spawn_args;
 
 /* write_file flags. IN_PLACE: open and truncate the existing file instead of
@@ -74,6 +81,10 @@ int vmctr__agent_mkdir(vmctr__agent *a, const char *path, uint32_t mode, int tim
  * VMCTR_AGENT_MAX_FILE; mode 0..07777. */
 int vmctr__agent_write_file(vmctr__agent *a, const char *path, const void *data, size_t len,
                             uint32_t mode, uint32_t flags, int timeout_ms);
+/* write_file for path inside root (both absolute): the guest resolves it in root with
+ * RESOLVE_IN_ROOT and creates missing parent directories there. */
+int vmctr__agent_write_file_in(vmctr__agent *a, const char *root, const char *path, const void *data,
+                               size_t len, uint32_t mode, int timeout_ms);
 /* CLOCK_REALTIME in ns since the epoch. */
 int vmctr__agent_set_time(vmctr__agent *a, uint64_t realtime_ns, int timeout_ms);
 /* 1 to 64 bytes. */

@@ -112,6 +112,12 @@ enum {
   VMCTR_AT_RLIMIT = 49,       /* bytes [*]: u32 resource, u64 soft, u64 hard (20 bytes) */
   VMCTR_AT_NO_NEW_PRIVS = 50, /* u32 1 = prctl(PR_SET_NO_NEW_PRIVS) */
   VMCTR_AT_PID = 51,          /* u32 response: guest pid; request: process to act on */
+  /* Confinement of a container's process (ROOT or JOIN_PID). Absent: the
+   * defaults (VMCTR_AGENT_CAPS_DEFAULT, SECCOMP_DEFAULT, no RELAX); a plain
+   * guest process (neither ROOT nor JOIN_PID) is left as vmctr-init is. */
+  VMCTR_AT_CAPS = 52,         /* u64 capability bits: bounding = permitted = effective */
+  VMCTR_AT_SECCOMP = 53,      /* u32 VMCTR_ASECCOMP_* profile */
+  VMCTR_AT_RELAX = 54,        /* u32 VMCTR_ARELAX_* (new container only) */
 
   /* SIGNAL / WAIT / RESIZE */
   VMCTR_AT_SIGNO = 60,        /* u32 */
@@ -132,5 +138,22 @@ enum {
   VMCTR_AT_MKDIR = 80,        /* u32 1 = mkdir -p TARGET first */
   VMCTR_AT_IN_PLACE = 81,     /* u32 1 = WRITE_FILE writes the existing file in place (procfs, sysfs) */
 };
+
+/* SECCOMP profiles. The guest builds the filter itself from the profile and
+ * CAPS (rules that a capability unlocks): no BPF crosses the wire. */
+#define VMCTR_ASECCOMP_UNCONFINED 0u
+#define VMCTR_ASECCOMP_DEFAULT 1u
+
+/* RELAX flags: what a privileged container leaves out. */
+#define VMCTR_ARELAX_PATHS (1u << 0)   /* no masked or read-only /proc and /sys paths */
+#define VMCTR_ARELAX_CGROUP (1u << 1)  /* cgroup2 mounted read-write */
+#define VMCTR_ARELAX_ALL (VMCTR_ARELAX_PATHS | VMCTR_ARELAX_CGROUP)
+
+/* The OCI/Docker default capabilities less CAP_MKNOD (doc/security-guest.md):
+ * CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE
+ * NET_RAW SYS_CHROOT AUDIT_WRITE SETFCAP. */
+#define VMCTR_AGENT_CAPS_DEFAULT 0xa00425fbull
+#define VMCTR_AGENT_CAP_LAST 40u           /* CAP_CHECKPOINT_RESTORE */
+#define VMCTR_AGENT_CAPS_ALL ((1ull << (VMCTR_AGENT_CAP_LAST + 1)) - 1)
 
 #endif /* VMCTR_AGENT_PROTO_H */

@@ -54,6 +54,9 @@ struct vmctr_process_config {
   struct vmctr__rlimit rlimits[VMCTR__MAX_RLIMITS];
   size_t nrlimits;
   bool no_new_privs;
+  uint64_t caps;      /* Linux capability bits; VMCTR_AGENT_CAPS_DEFAULT at first */
+  uint32_t seccomp;   /* VMCTR_SECCOMP_* */
+  bool privileged;
   bool terminal;
   uint32_t rows, cols;
   int32_t stdio[3];
@@ -115,6 +118,14 @@ int vmctr__container_check_id(const char *id);
 int vmctr__container_config_set_defaults(vmctr_container_config *c, const char *const *entrypoint,
                                          const char *const *cmd, const char *const *env,
                                          const char *workdir, const char *user, const char *rootfs);
+
+/* procfg.c: a capability name ("CAP_SYS_ADMIN", "sys_admin") to its Linux
+ * number; "ALL" is -2; an unknown name -1. */
+int vmctr__cap_from_name(const char *name);
+/* The confinement fields of a SPAWN for cfg (NULL: the defaults); privileged:
+ * the container's (its init process's) flag, which exec'd processes inherit. */
+void vmctr__process_security(const vmctr_process_config *cfg, bool container_privileged, bool is_init,
+                             vmctr__agent_spawn_args *s);
 
 struct vmctr__outcb *vmctr__outcb_ref(struct vmctr__outcb *cb);
 void vmctr__outcb_unref(struct vmctr__outcb *cb);

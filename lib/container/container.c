@@ -52,29 +52,35 @@ static int guest_failed(int r, const char *what, const char *arg) {
   return r;
 }
 
-static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index, const char *target) {
+/* root: target is a path inside it, resolved by the guest there (a link in
+ * the image cannot move a volume outside the rootfs). */
+static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index, const char *root,
+                       const char *target) {
   vmctr__mount_request req;
   int r = vmctr__mount_guest_request(m, index, &req);
   if (r < 0)
     return r;
   vmctr__agent_mount_args a = {
     .source = req.source, .target = target, .fstype = req.fstype,
-    .flags = req.flags, .data = req.data, .mkdir = true,
+    .flags = req.flags, .data = req.data, .mkdir = true, .root = root,
   };
   r = vmctr__agent_mount(c->agent, &a, VMCTR__CONTAINER_OP_TIMEOUT_MS);
   if (r < 0) {
     char what[600];
-    snprintf(what, sizeof(what), "cannot mount %s on %s in the guest", req.source, target);
+    snprintf(what, sizeof(what), "cannot mount %s on %s%s in the guest", req.source,
+             root ? root : "", target);
     vmctr__err_prefix(what);
   }
   vmctr__mount_request_clear(&req);
   return r;
 }
 
-static int guest_write(vmctr_container *c, const char *path, const char *text, uint32_t flags) {
-  int r = vmctr__agent_write_file(c->agent, path, text, strlen(text), 0644, flags,
-                                  VMCTR__CONTAINER_OP_TIMEOUT_MS);
-  return r < 0 ? guest_failed(r, "cannot write in the guest: ", path) : 0;
+/* A file of the container's, inside its rootfs: the guest resolves path in the
+ * root and creates /etc when the image has none. */
+static int guest_write(vmctr_container *c, const char *path, const char *text) {
+  int r = vmctr__agent_write_file_in(c->agent, VMCTR__GUEST_ROOTFS, path, text, strlen(text), 0644,
+                                     VMCTR__CONTAINER_OP_TIMEOUT_MS);
+  return r < 0 ? guest_failed(r, "cannot write in the container's root: ", path) : 0;
 }
 
 static int guest_set_time(vmctr_container *c) {
@@ -85,7 +91,7 @@ static int guest_set_time(vmctr_container *c) {
   return r < 0 ? guest_failed(r, "cannot set the guest's clock", "") : 0;
 }
 
-/* /etc/hosts and /etc/resolv.conf of the container, and its sysctls. */
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf of the container, and its sysctls. */
 static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
   vmctr__strbuf sb = {0};
   vmctr__sb_printf(&sb, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -95,8 +101,13 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
   char *hosts = vmctr__sb_steal(&sb);
   if (!hosts)
     return VMCTR_ENOMEM;
-  int r = guest_write(c, VMCTR__GUEST_ROOTFS "/etc/hosts", hosts, 0);
+  int r = guest_write(c, "/etc/hosts", hosts);
   free(hosts);
+  if (r == 0) {
+    char name[80];
+    snprintf(name, sizeof(name), "%s\n", c->hostname);
+    r = guest_write(c, "/etc/hostname", name);
+  }
   if (r == 0 && (cfg->dns_servers || cfg->dns_search)) {
     for (size_t i = 0; cfg->dns_servers && cfg->dns_servers[i]; i++)
       vmctr__sb_printf(&sb, "nameserver %s\n", cfg->dns_servers[i]);
@@ -109,7 +120,7 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
     char *resolv = vmctr__sb_steal(&sb);
     if (!resolv)
       return VMCTR_ENOMEM;
-    r = guest_write(c, VMCTR__GUEST_ROOTFS "/etc/resolv.conf", resolv, 0);
+    r = guest_write(c, "/etc/resolv.conf", resolv);
     free(resolv);
   }
   for (size_t i = 0; r == 0 && i < cfg->nsysctls; i++) {
@@ -164,14 +175,12 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
   if ((r = vmctr__evset_add(c->events, vmctr_vmm_event_fd(c->vmm))) < 0 ||
       (r = vmctr__evset_add(c->events, vmctr__agent_state_fd(c->agent))) < 0)
     return r;
-  if ((r = guest_set_time(c)) < 0 || (r = guest_mount(c, rootfs, 0, VMCTR__GUEST_ROOTFS)) < 0)
+  if ((r = guest_set_time(c)) < 0 || (r = guest_mount(c, rootfs, 0, NULL, VMCTR__GUEST_ROOTFS)) < 0)
     return r;
-  for (size_t i = 0; i < cfg->nmounts; i++) {
-    char target[4200];
-    snprintf(target, sizeof(target), "%s%s", VMCTR__GUEST_ROOTFS, vmctr_mount_destination(cfg->mounts[i]));
-    if ((r = guest_mount(c, cfg->mounts[i], (uint32_t)i + 1, target)) < 0)
+  for (size_t i = 0; i < cfg->nmounts; i++)
+    if ((r = guest_mount(c, cfg->mounts[i], (uint32_t)i + 1, VMCTR__GUEST_ROOTFS,
+                         vmctr_mount_destination(cfg->mounts[i]))) < 0)
       return r;
-  }
   return guest_files(c, cfg);
 }
 

@@ -120,6 +120,8 @@ int vmctr__process_spawn(vmctr_container *c, const vmctr_process_config *cfg,
   for (size_t i = 0; i < s.nrlimits; i++)
     rl[i] = (vmctr__agent_rlimit){cfg->rlimits[i].resource, cfg->rlimits[i].soft, cfg->rlimits[i].hard};
   vmctr__container_placement(c, is_init, &s, cgroup, sizeof(cgroup), cpu, sizeof(cpu));
+  const vmctr_process_config *initcfg = c->defaults ? c->defaults->process : NULL;
+  vmctr__process_security(cfg, initcfg && initcfg->privileged, is_init, &s);
   if ((r = vmctr__agent_spawn(c->agent, &s, VMCTR__CONTAINER_OP_TIMEOUT_MS, &p->pid)) < 0) {
     vmctr__err_prefix("cannot start the process");
     goto fail;

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "container/container-priv.h"
 #include "core/error.h"
@@ -52,6 +53,8 @@ int vmctr_process_config_new(vmctr_process_config **out) {
   if (!p)
     return vmctr__err_nomem();
   p->stdio[0] = p->stdio[1] = p->stdio[2] = VMCTR_STDIO_NULL;
+  p->caps = VMCTR_AGENT_CAPS_DEFAULT;
+  p->seccomp = VMCTR_SECCOMP_DEFAULT;
   *out = p;
   return 0;
 }
@@ -271,4 +274,73 @@ int vmctr_process_config_set_output_callback(vmctr_process_config *p, vmctr_outp
   vmctr__outcb_unref(p->outcb);
   p->outcb = cb;
   return 0;
+}
+
+/* Linux capability numbers (include/uapi/linux/capability.h), by name. */
+static const char *const cap_names[VMCTR_AGENT_CAP_LAST + 1] = {
+  "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+  "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+  "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+  "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+  "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+  "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+};
+
+int vmctr__cap_from_name(const char *name) {
+  if (!name)
+    return -1;
+  if (strncasecmp(name, "CAP_", 4) == 0)
+    name += 4;
+  if (strcasecmp(name, "ALL") == 0)
+    return -2;
+  for (int i = 0; i <= (int)VMCTR_AGENT_CAP_LAST; i++)
+    if (strcasecmp(name, cap_names[i]) == 0)
+      return i;
+  return -1;
+}
+
+static int change_cap(vmctr_process_config *p, const char *name, bool add, const char *fn) {
+  if (!p || !name)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: p and name must be set", fn);
+  int c = vmctr__cap_from_name(name);
+  if (c == -1)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: \"%s\" is not a capability name (e.g. \"CAP_NET_ADMIN\", "
+                      "\"NET_ADMIN\" or \"ALL\")", fn, name);
+  uint64_t bits = c == -2 ? VMCTR_AGENT_CAPS_ALL : 1ull << c;
+  p->caps = add ? p->caps | bits : p->caps & ~bits;
+  return 0;
+}
+
+int vmctr_process_config_add_capability(vmctr_process_config *p, const char *name) {
+  return change_cap(p, name, true, "vmctr_process_config_add_capability");
+}
+
+int vmctr_process_config_drop_capability(vmctr_process_config *p, const char *name) {
+  return change_cap(p, name, false, "vmctr_process_config_drop_capability");
+}
+
+int vmctr_process_config_set_seccomp(vmctr_process_config *p, uint32_t profile) {
+  if (!p || profile > VMCTR_SECCOMP_DEFAULT)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_config_set_seccomp: p is NULL or profile %u "
+                      "is not VMCTR_SECCOMP_UNCONFINED or VMCTR_SECCOMP_DEFAULT", profile);
+  p->seccomp = profile;
+  return 0;
+}
+
+int vmctr_process_config_set_privileged(vmctr_process_config *p, int32_t enabled) {
+  if (!p)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_process_config_set_privileged: p is NULL");
+  p->privileged = enabled != 0;
+  return 0;
+}
+
+void vmctr__process_security(const vmctr_process_config *cfg, bool container_privileged, bool is_init,
+                             vmctr__agent_spawn_args *s) {
+  bool priv = container_privileged || (cfg && cfg->privileged);
+  s->has_security = true;
+  s->caps = priv ? VMCTR_AGENT_CAPS_ALL : cfg ? cfg->caps : VMCTR_AGENT_CAPS_DEFAULT;
+  s->seccomp = priv ? VMCTR_ASECCOMP_UNCONFINED
+                    : cfg && cfg->seccomp == VMCTR_SECCOMP_UNCONFINED ? VMCTR_ASECCOMP_UNCONFINED
+                                                                      : VMCTR_ASECCOMP_DEFAULT;
+  s->relax = is_init && container_privileged ? VMCTR_ARELAX_ALL : 0;
 }

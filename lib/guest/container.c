@@ -17,7 +17,7 @@
 
 #include "guest/guest-priv.h"
 
-enum { ST_CG = 2, ST_MNT = 100, ST_DEV, ST_HOST, ST_PIVOT };
+enum { ST_CG = 2, ST_MNT = 100, ST_DEV, ST_HOST, ST_PIVOT, ST_MASK };
 
 #define FAIL(st) do { *stage = (st); return -1; } while (0)
 
@@ -87,12 +87,26 @@ struct cmount {
 static const struct cmount cmounts[] = {
   {"proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
   {"sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, false},
-  {"tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", false},
+  /* nodev: a node the container makes here opens nothing. The standard
+   * nodes are bind mounts, with their own (device-allowing) mounts. */
+  {"tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k", false},
   {"devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
    "newinstance,ptmxmode=0666,mode=0620", false},
   {"shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", false},
   {"mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
+  /* Read-only unless RELAX_CGROUP (mount_std): the container cannot raise its own limits. */
   {"cgroup2", "sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
+};
+
+/* The OCI runtime spec's (and Docker's) defaults. Masked: a file gets
+ * /dev/null bound over it, a directory an empty read-only tmpfs. */
+static const char *const masked[] = {
+  "proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats",
+  "proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware",
+  "sys/devices/virtual/powercap",
+};
+static const char *const readonly[] = {
+  "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
 };
 
 static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
@@ -112,12 +126,49 @@ static int mountpoint_dir(const char *path) {
   return 0;
 }
 
-static int mount_std(const char *root, int *stage) {
+/* Paths the kernel lacks (no ACPI, no sound) are skipped. These live in the
+ * proc and sysfs we just mounted, not in the image: no link of its can
+ * redirect them. */
+static int mask_paths(const char *root, int *stage) {
+  char path[4200];
+  struct stat st;
+  for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+    snprintf(path, sizeof(path), "%s/%s", root, masked[i]);
+    if (lstat(path, &st) < 0) {
+      if (errno == ENOENT)
+        continue;
+      FAIL(ST_MASK);
+    }
+    int r = S_ISDIR(st.st_mode)
+                ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        "size=0,mode=0555")
+                : mount("/dev/null", path, NULL, MS_BIND, NULL);
+    if (r < 0)
+      FAIL(ST_MASK);
+  }
+  for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+    snprintf(path, sizeof(path), "%s/%s", root, readonly[i]);
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+      if (errno == ENOENT)
+        continue;
+      FAIL(ST_MASK);
+    }
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) < 0)
+      FAIL(ST_MASK);
+  }
+  return 0;
+}
+
+static int mount_std(const char *root, uint32_t relax, int *stage) {
   char path[4200];
   for (size_t i = 0; i < sizeof(cmounts) / sizeof(cmounts[0]); i++) {
     const struct cmount *m = &cmounts[i];
+    unsigned long flags = m->flags;
+    if (!strcmp(m->type, "cgroup2") && !(relax & VMCTR_ARELAX_CGROUP))
+      flags |= MS_RDONLY;
     snprintf(path, sizeof(path), "%s/%s", root, m->target);
-    if (mountpoint_dir(path) < 0 || mount(m->src, path, m->type, m->flags, m->data) < 0) {
+    if (mountpoint_dir(path) < 0 || mount(m->src, path, m->type, flags, m->data) < 0) {
       if (m->optional)
         continue;
       FAIL(ST_MNT);
@@ -143,7 +194,7 @@ static int mount_std(const char *root, int *stage) {
     if (symlink(links[i][0], path) < 0)
       FAIL(ST_DEV);
   }
-  return 0;
+  return (relax & VMCTR_ARELAX_PATHS) ? 0 : mask_paths(root, stage);
 }
 
 /* pivot_root, or where the current root cannot be pivoted (the initramfs
@@ -174,7 +225,7 @@ int guest_container_setup(const guest_spawn *sp, int *stage) {
     FAIL(ST_MNT);
   if (mount(sp->root, sp->root, NULL, MS_BIND | MS_REC, NULL) < 0)
     FAIL(ST_MNT);
-  if (mount_std(sp->root, stage) < 0)
+  if (mount_std(sp->root, sp->relax, stage) < 0)
     return -1;
   if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
     FAIL(ST_HOST);

@@ -129,6 +129,11 @@ typedef struct guest_spawn {
   const uint8_t *const *rlimits;
   size_t nrlimits;
   bool no_new_privs;
+  /* Confinement (container processes): doc/security-guest.md. */
+  bool confine;           /* apply caps and seccomp (ROOT or JOIN_PID) */
+  uint64_t caps;
+  uint32_t seccomp;       /* VMCTR_ASECCOMP_* */
+  uint32_t relax;         /* VMCTR_ARELAX_* */
   int stdio[3];           /* fds for 0, 1, 2 in the child */
   bool pty;
   int errfd;              /* CLOEXEC pipe: {stage, errno} on failure */
@@ -144,6 +149,23 @@ const char *guest_spawn_stage(int stage);
 /* container.c */
 int guest_container_setup(const guest_spawn *sp, int *stage);
 int guest_cgroup_join(const char *cgroup, const guest_spawn *sp, int *stage);
+
+/* caps.c: before the id switch, drop the bounding set and clear the
+ * inheritable and ambient sets; after it, permitted = effective = caps. */
+int guest_caps_bound(uint64_t caps);
+int guest_caps_set(uint64_t caps);
+
+/* seccomp.c: the default profile as BPF, for a process holding caps. */
+struct sock_filter;
+int guest_seccomp_build(uint64_t caps, struct sock_filter *out, size_t cap, size_t *n);
+/* Install profile (VMCTR_ASECCOMP_*) for the calling thread; 0 or -errno. */
+int guest_seccomp_install(uint32_t profile, uint64_t caps);
+
+/* Open PATH (absolute, inside root_fd) with openat2(RESOLVE_IN_ROOT), creating
+ * missing directories (mode 0755) when mkdir_p; an O_PATH directory fd when
+ * dir, else the parent directory's fd with *leaf set to the last component.
+ * -errno on failure. */
+int guest_open_in_root(int root_fd, const char *path, bool mkdir_p, bool dir, const char **leaf);
 
 /* ops.c */
 void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);

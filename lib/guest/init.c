@@ -307,6 +307,11 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* Not dumpable: no process of a container can ptrace us, open our
+   * /proc/PID/fd or pidfd_getfd our fds. Every child inherits this across
+   * fork until its execve, which is when it becomes the container's. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
   memset(&a, 0, sizeof(a));
   a.pid1 = guest_is_pid1;
   a.sigfd = setup_signals();

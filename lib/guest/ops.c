@@ -83,7 +83,7 @@ static int find_disk(const char *serial, char *dev, size_t size) {
 }
 
 void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
-  char *src = NULL, *target = NULL, *type = NULL, *data = NULL, dev[300], msg[512];
+  char *src = NULL, *target = NULL, *type = NULL, *data = NULL, *root = NULL, dev[300], msg[600];
   uint64_t flags = 0;
   uint32_t mk = 0;
   int err = 0;
@@ -95,9 +95,10 @@ void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   vmctr__agent_get_str(m, VMCTR_AT_MOUNT_DATA, &data);
   vmctr__agent_get_u64(m, VMCTR_AT_MOUNT_FLAGS, &flags);
   vmctr__agent_get_u32(m, VMCTR_AT_MKDIR, &mk);
-  if (!src || !absolute(target)) {
+  vmctr__agent_get_str(m, VMCTR_AT_ROOT, &root);
+  if (!src || !absolute(target) || (root && !absolute(root))) {
     err = EINVAL;
-    what = "MOUNT needs SOURCE and an absolute TARGET";
+    what = "MOUNT needs SOURCE and an absolute TARGET (and ROOT, when given)";
     goto out;
   }
   const char *source = src;
@@ -113,6 +114,29 @@ void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
       goto out;
     }
     source = dev;
+  }
+  if (root) {
+    /* TARGET is a path inside ROOT, resolved there (guest_open_in_root). */
+    int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int tfd = rfd < 0 ? -errno : guest_open_in_root(rfd, target, mk, true, NULL);
+    if (rfd >= 0)
+      close(rfd);
+    if (tfd < 0) {
+      err = -tfd;
+      snprintf(msg, sizeof(msg), "%s inside %s: %s", target, root, strerror(err));
+      what = msg;
+      goto out;
+    }
+    char fdpath[64];
+    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", tfd);
+    if (mount(source, fdpath, type, (unsigned long)flags, data) < 0) {
+      err = errno;
+      snprintf(msg, sizeof(msg), "mount %s (%s) on %s inside %s: %s", source, type ? type : "-",
+               target, root, strerror(err));
+      what = msg;
+    }
+    close(tfd);
+    goto out;
   }
   if (mk) {
     int r = guest_mkdir_p(target, 0755);
@@ -135,6 +159,7 @@ out:
   free(target);
   free(type);
   free(data);
+  free(root);
 }
 
 void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
@@ -153,11 +178,12 @@ void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
 
 /* Temp file in the same directory, fsync, rename: readers see the old or
  * the new content, never a mix; nothing is left behind on failure. */
-static int write_atomic(const char *path, const uint8_t *p, size_t n, mode_t mode) {
-  char tmp[4200];
-  if (snprintf(tmp, sizeof(tmp), "%s.vmctr-tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-    return -ENAMETOOLONG;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+static int write_atomic(int dirfd, const char *leaf, const uint8_t *p, size_t n, mode_t mode) {
+  char tmp[300];
+  if (!leaf[0] || strchr(leaf, '/') || strlen(leaf) > 255)
+    return -EINVAL;
+  snprintf(tmp, sizeof(tmp), ".%.255s.vmctr-tmp.%d", leaf, (int)getpid());
+  int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0)
     return -errno;
   int e = 0;
@@ -176,11 +202,31 @@ static int write_atomic(const char *path, const uint8_t *p, size_t n, mode_t mod
     e = errno;
   if (close(fd) < 0 && !e)
     e = errno;
-  if (!e && rename(tmp, path) < 0)
+  /* rename replaces a link at leaf itself; it never follows it. */
+  if (!e && renameat(dirfd, tmp, dirfd, leaf) < 0)
     e = errno;
   if (e)
-    unlink(tmp);
+    unlinkat(dirfd, tmp, 0);
   return -e;
+}
+
+/* PATH inside ROOT ("/" without one): the parent directory is resolved
+ * with RESOLVE_IN_ROOT, and created when in_root (images FROM scratch have
+ * no /etc); without ROOT it must exist. */
+static int write_file_at(const char *root, const char *path, const uint8_t *p, size_t n,
+                         mode_t mode) {
+  int rfd = open(root ? root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0)
+    return -errno;
+  const char *leaf = NULL;
+  int dfd = guest_open_in_root(rfd, path, root != NULL, false, &leaf);
+  close(rfd);
+  if (dfd < 0)
+    return dfd;
+  /* O_PATH fds serve as dirfd for openat, renameat and unlinkat. */
+  int r = write_atomic(dfd, leaf, p, n, mode);
+  close(dfd);
+  return r;
 }
 
 /* procfs and sysfs files cannot be replaced, only written: sysctls. */
@@ -200,7 +246,7 @@ static int write_in_place(const char *path, const uint8_t *p, size_t n) {
 }
 
 void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
-  char *path = NULL;
+  char *path = NULL, *root = NULL;
   uint32_t in_place = 0;
   const uint8_t *p = NULL;
   size_t n = 0;
@@ -208,19 +254,21 @@ void guest_op_write_file(guest_agent *a, uint32_t id, const vmctr__agent_msg *m)
   vmctr__agent_get_str(m, VMCTR_AT_PATH, &path);
   vmctr__agent_get_u32(m, VMCTR_AT_MODE, &mode);
   vmctr__agent_get_u32(m, VMCTR_AT_IN_PLACE, &in_place);
+  vmctr__agent_get_str(m, VMCTR_AT_ROOT, &root);
   if (vmctr__agent_get_bytes(m, VMCTR_AT_CONTENT, &p, &n) == -ENOENT)
     n = 0;
-  if (!absolute(path)) {
-    guest_respond(a, id, EINVAL, "WRITE_FILE needs an absolute PATH");
+  if (!absolute(path) || (root && (!absolute(root) || in_place))) {
+    guest_respond(a, id, EINVAL, "WRITE_FILE needs an absolute PATH (ROOT: absolute, not IN_PLACE)");
   } else if (n > VMCTR_AGENT_MAX_FILE) {
     guest_respond(a, id, EFBIG, "WRITE_FILE content is larger than 512 KiB");
   } else {
-    int r = in_place ? write_in_place(path, p, n) : write_atomic(path, p, n, mode & 07777);
+    int r = in_place ? write_in_place(path, p, n) : write_file_at(root, path, p, n, mode & 07777);
     char msg[512];
     snprintf(msg, sizeof(msg), "%s: %s", path, strerror(-r));
     guest_respond(a, id, -r, r < 0 ? msg : NULL);
   }
   free(path);
+  free(root);
 }
 
 void guest_op_set_hostname(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {

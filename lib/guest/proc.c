@@ -106,6 +106,23 @@ static const char *spawn_parse(const vmctr__agent_msg *m, guest_spawn *sp) {
   if (sp->hostname && !(sp->ns & CLONE_NEWUTS))
     return "HOSTNAME needs a new UTS namespace (ROOT + NAMESPACES)";
   sp->ns |= sp->root ? CLONE_NEWNS : 0;
+  /* A container's process is confined unless the host relaxes it; a plain
+   * guest process (a helper the host runs) is not. */
+  sp->confine = sp->root || sp->join_pid;
+  sp->caps = VMCTR_AGENT_CAPS_DEFAULT;
+  sp->seccomp = VMCTR_ASECCOMP_DEFAULT;
+  if (vmctr__agent_get_u64(m, VMCTR_AT_CAPS, &sp->caps) == -EINVAL ||
+      vmctr__agent_get_u32(m, VMCTR_AT_SECCOMP, &sp->seccomp) == -EINVAL ||
+      vmctr__agent_get_u32(m, VMCTR_AT_RELAX, &sp->relax) == -EINVAL)
+    return "bad CAPS, SECCOMP or RELAX";
+  if (sp->seccomp > VMCTR_ASECCOMP_DEFAULT)
+    return "SECCOMP names an unknown profile";
+  if (sp->relax & ~VMCTR_ARELAX_ALL)
+    return "RELAX holds unknown flags";
+  if (sp->relax && !sp->root)
+    return "RELAX needs ROOT (a new container)";
+  if (!sp->confine && (vmctr__agent_count(m, VMCTR_AT_CAPS) || vmctr__agent_count(m, VMCTR_AT_SECCOMP)))
+    return "CAPS and SECCOMP need ROOT or JOIN_PID";
   return NULL;
 }
 

@@ -15,13 +15,15 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "guest/guest-priv.h"
 
 enum {
   ST_SETSID, ST_CTTY, ST_CGROUP, ST_SETNS, ST_CHROOT, ST_CONTAINER, ST_RLIMIT,
-  ST_STDIO, ST_CWD, ST_GROUPS, ST_UID, ST_NNP, ST_EXEC, ST_COUNT
+  ST_STDIO, ST_CWD, ST_GROUPS, ST_UID, ST_NNP, ST_EXEC, ST_FDS, ST_SECCOMP, ST_CAPS,
+  ST_COUNT
 };
 
 static const char *const stage_names[ST_COUNT] = {
@@ -32,6 +34,8 @@ static const char *const stage_names[ST_COUNT] = {
   [ST_STDIO] = "stdio for", [ST_CWD] = "changing to CWD for",
   [ST_GROUPS] = "setting groups for", [ST_UID] = "setting uid/gid for",
   [ST_NNP] = "no_new_privs for", [ST_EXEC] = "exec",
+  [ST_FDS] = "closing the agent's fds for", [ST_SECCOMP] = "installing the seccomp profile for",
+  [ST_CAPS] = "setting the capabilities of",
 };
 
 const char *guest_spawn_stage(int stage) {
@@ -39,8 +43,9 @@ const char *guest_spawn_stage(int stage) {
     return stage_names[stage];
   static const char *const cstages[] = {  /* container.c's own, from 100 */
     "mounting the container's filesystems for", "creating the container's /dev for",
-    "setting the hostname for", "entering ROOT for"};
-  if (stage >= 100 && stage < 104)
+    "setting the hostname for", "entering ROOT for",
+    "masking /proc and /sys paths for"};
+  if (stage >= 100 && stage < 105)
     return cstages[stage - 100];
   return "spawning";
 }
@@ -110,10 +115,79 @@ static void join(const guest_spawn *sp) {
     fail(sp, ST_CHROOT, errno);
 }
 
+static int cmp_int(const void *a, const void *b) {
+  return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd of vmctr-init's (the channel, the signalfd, other
+ * processes' pipes and pty masters) but 0-2 and those the child needs, so
+ * that nothing of the agent's is open when the process enters the container. */
+static int close_agent_fds(const guest_spawn *sp) {
+  int keep[12], n = 0;
+  keep[n++] = sp->errfd;
+  for (int i = 0; i < 3; i++)
+    keep[n++] = sp->stdio[i];
+  keep[n++] = sp->join_root;
+  for (int i = 0; i < 6; i++)
+    keep[n++] = sp->join_ns[i];
+  qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
+  unsigned lo = 3;
+  for (int i = 0; i <= n; i++) {
+    unsigned hi = i < n ? (unsigned)keep[i] : ~0u;
+    if (i < n && (keep[i] < 3 || (unsigned)keep[i] < lo))
+      continue;
+    if (hi > lo) {
+      if (syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
+        if (errno != ENOSYS)
+          return -1;
+        for (unsigned fd = lo; fd < hi && fd < 65536; fd++) /* kernels before 5.9 */
+          close((int)fd);
+      }
+    }
+    lo = hi + 1;
+    if (hi == ~0u)
+      break;
+  }
+  return 0;
+}
+
+/* The exec'd binary's capabilities and syscalls; ids in between. Seccomp
+ * comes first, while the child still has CAP_SYS_ADMIN (no no_new_privs
+ * needed); the calls after it are all in the default profile. */
+static void set_ids_and_confine(const guest_spawn *sp) {
+  int r;
+  if (sp->confine && (r = guest_seccomp_install(sp->seccomp, sp->caps)) < 0)
+    fail(sp, ST_SECCOMP, -r);
+  if (sp->confine && (r = guest_caps_bound(sp->caps)) < 0)
+    fail(sp, ST_CAPS, -r);
+  if (sp->has_uid || sp->has_gid || sp->ngids) {
+    gid_t g[VMCTR_AGENT_MAX_LIST];
+    for (size_t i = 0; i < sp->ngids && i < VMCTR_AGENT_MAX_LIST; i++)
+      g[i] = sp->gids[i];
+    if (setgroups(sp->ngids, g) < 0)
+      fail(sp, ST_GROUPS, errno);
+    if (sp->has_gid && setgid(sp->gid) < 0)
+      fail(sp, ST_UID, errno);
+    if (sp->has_uid && setuid(sp->uid) < 0)
+      fail(sp, ST_UID, errno);
+  }
+  if (sp->confine && (r = guest_caps_set(sp->caps)) < 0)
+    fail(sp, ST_CAPS, -r);
+}
+
+/* Order, for a process that enters a container (doc/security-guest.md):
+ * it was forked non-dumpable (vmctr-init is), so nothing in the container
+ * can ptrace it or take its fds; it first closes the agent's fds, then
+ * joins the cgroup, the namespaces and the root, and only then takes the
+ * container's limits, seccomp, capabilities and ids. execve makes it
+ * dumpable again, as the container's own process. */
 void guest_spawn_child(const guest_spawn *sp) {
   sigset_t all;
   int stage;
 
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* inherited already; never rely on it */
+  if (close_agent_fds(sp) < 0)
+    fail(sp, ST_FDS, errno);
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
   signal(SIGPIPE, SIG_DFL);
@@ -144,17 +218,7 @@ void guest_spawn_child(const guest_spawn *sp) {
       fail(sp, ST_STDIO, errno);
   if (chdir(sp->cwd ? sp->cwd : "/") < 0)
     fail(sp, ST_CWD, errno);
-  if (sp->has_uid || sp->has_gid || sp->ngids) {
-    gid_t g[VMCTR_AGENT_MAX_LIST];
-    for (size_t i = 0; i < sp->ngids && i < VMCTR_AGENT_MAX_LIST; i++)
-      g[i] = sp->gids[i];
-    if (setgroups(sp->ngids, g) < 0)
-      fail(sp, ST_GROUPS, errno);
-    if (sp->has_gid && setgid(sp->gid) < 0)
-      fail(sp, ST_UID, errno);
-    if (sp->has_uid && setuid(sp->uid) < 0)
-      fail(sp, ST_UID, errno);
-  }
+  set_ids_and_confine(sp);
   if (sp->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail(sp, ST_NNP, errno);
   fail(sp, ST_EXEC, exec_path(sp->argv, sp->env));

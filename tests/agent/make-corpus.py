@@ -23,6 +23,7 @@ T_MAGIC, T_VERSION, T_MAX_FRAME, T_WINDOW, T_INFO = 1, 2, 3, 4, 5
 T_OP, T_ERRNO, T_MESSAGE = 10, 20, 21
 T_ARGV, T_ENV, T_CWD, T_GIDS, T_PID = 30, 31, 32, 35, 51
 T_EXIT_CODE, T_TERM_SIGNAL = 61, 62
+T_ROOT, T_JOIN_PID, T_CAPS, T_SECCOMP, T_RELAX, T_PATH, T_CONTENT = 42, 44, 52, 53, 54, 75, 77
 
 
 def frame(ftype, stream, payload=b"", flags=0, length=None):
@@ -77,6 +78,13 @@ GOOD = {
     "mixed": frame(DATA, 1, b"out") + resp(2, i32(T_ERRNO, 0)) + credit(3, 100)
     + frame(DATA, 2, b"err") + frame(EOF, 1) + resp(1, i32(T_ERRNO, 0)),
     "data-one-byte": frame(DATA, 1, b"x"),
+    # Bare field lists: a SPAWN's confinement fields and a WRITE_FILE inside a root.
+    "fields-spawn-security": u32(T_OP, 1) + s(T_ARGV, "sh") + s(T_ROOT, "/run/vmctr/rootfs")
+    + field(T_CAPS, struct.pack("<Q", 0xA00425FB)) + u32(T_SECCOMP, 1) + u32(T_RELAX, 3),
+    "fields-exec-unconfined": u32(T_OP, 1) + s(T_ARGV, "sh") + u32(T_JOIN_PID, 7)
+    + field(T_CAPS, struct.pack("<Q", (1 << 41) - 1)) + u32(T_SECCOMP, 0),
+    "fields-write-file-in-root": u32(T_OP, 8) + s(T_ROOT, "/run/vmctr/rootfs")
+    + s(T_PATH, "/etc/hosts") + field(T_CONTENT, b"127.0.0.1 localhost\n"),
 }
 # The same frames fed one byte and seven bytes at a time.
 GOOD["mixed-bytewise"] = GOOD["mixed"]
@@ -113,6 +121,8 @@ BAD = {
     "fields-too-many": b"\0" * (6 * 8193),
     "fields-list-too-long": b"".join(s(T_ENV, "A=1") for _ in range(4097)),
     "fields-string-too-long": s(T_MESSAGE, b"x" * 65537),
+    "fields-caps-short": u32(T_OP, 1) + field(T_CAPS, b"\xfb\x25\x04\xa0"),
+    "fields-seccomp-long": u32(T_OP, 1) + field(T_SECCOMP, b"\1\0\0\0\0"),
     "fields-len-overflow": struct.pack("<HI", 1, 0xFFFFFFFA) + b"\0" * 8,
 }
 

@@ -346,6 +346,67 @@ static void test_spawn_encoding(void **state) {
   vmctr__agent_put_u32(&w, VMCTR_AT_STDERR, 0);
   vmctr__agent_put_u32(&w, VMCTR_AT_JOIN_PID, 1234);
   assert_sent(f, &w);
+
+  /* Confinement fields: CAPS u64, SECCOMP u32, RELAX only when set. */
+  s = (vmctr__agent_spawn_args){.argv = argv2, .join_pid = 1234, .has_security = true,
+                                .caps = VMCTR_AGENT_CAPS_DEFAULT, .seccomp = VMCTR_ASECCOMP_DEFAULT};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), 0);
+  w = req(VMCTR_AOP_SPAWN);
+  vmctr__agent_put_str(&w, VMCTR_AT_ARGV, "ls");
+  vmctr__agent_put_u32(&w, VMCTR_AT_UID, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_GID, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDIN, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDOUT, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDERR, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_JOIN_PID, 1234);
+  vmctr__agent_put_u64(&w, VMCTR_AT_CAPS, 0xa00425fbull);
+  vmctr__agent_put_u32(&w, VMCTR_AT_SECCOMP, 1);
+  assert_sent(f, &w);
+
+  s = (vmctr__agent_spawn_args){.argv = argv2, .root = "/r", .has_security = true,
+                                .caps = VMCTR_AGENT_CAPS_ALL, .relax = VMCTR_ARELAX_ALL};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), 0);
+  w = req(VMCTR_AOP_SPAWN);
+  vmctr__agent_put_str(&w, VMCTR_AT_ARGV, "ls");
+  vmctr__agent_put_u32(&w, VMCTR_AT_UID, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_GID, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDIN, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDOUT, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDERR, 0);
+  vmctr__agent_put_str(&w, VMCTR_AT_ROOT, "/r");
+  vmctr__agent_put_u64(&w, VMCTR_AT_CAPS, 0x1ffffffffffull);
+  vmctr__agent_put_u32(&w, VMCTR_AT_SECCOMP, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_RELAX, 3);
+  assert_sent(f, &w);
+
+  /* Bad confinement is refused before anything is sent. */
+  s = (vmctr__agent_spawn_args){.argv = argv2, .has_security = true}; /* no container */
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+  s = (vmctr__agent_spawn_args){.argv = argv2, .join_pid = 1, .has_security = true, .caps = 1ull << 41};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+  s = (vmctr__agent_spawn_args){.argv = argv2, .join_pid = 1, .has_security = true, .seccomp = 2};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+  s = (vmctr__agent_spawn_args){.argv = argv2, .join_pid = 1, .has_security = true, .relax = 1};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+
+  /* MOUNT and WRITE_FILE inside a root. */
+  vmctr__agent_mount_args m = {.source = "/a", .target = "/data", .root = "/run/vmctr/rootfs"};
+  assert_int_equal(vmctr__agent_mount(f->a, &m, T), 0);
+  w = req(VMCTR_AOP_MOUNT);
+  vmctr__agent_put_str(&w, VMCTR_AT_SOURCE, "/a");
+  vmctr__agent_put_str(&w, VMCTR_AT_TARGET, "/data");
+  vmctr__agent_put_u64(&w, VMCTR_AT_MOUNT_FLAGS, 0);
+  vmctr__agent_put_str(&w, VMCTR_AT_ROOT, "/run/vmctr/rootfs");
+  assert_sent(f, &w);
+  assert_int_equal(vmctr__agent_write_file_in(f->a, "/run/vmctr/rootfs", "/etc/hosts", "x", 1, 0644, T), 0);
+  w = req(VMCTR_AOP_WRITE_FILE);
+  vmctr__agent_put_str(&w, VMCTR_AT_PATH, "/etc/hosts");
+  vmctr__agent_put_u32(&w, VMCTR_AT_MODE, 0644);
+  vmctr__agent_put_str(&w, VMCTR_AT_ROOT, "/run/vmctr/rootfs");
+  vmctr__agent_put_bytes(&w, VMCTR_AT_CONTENT, "x", 1);
+  assert_sent(f, &w);
+  assert_int_equal(vmctr__agent_write_file_in(f->a, "relative", "/etc/hosts", "x", 1, 0644, T),
+                   VMCTR_EINVAL);
 }
 
 /* Replies the real guest does not send are protocol errors, not successes. */

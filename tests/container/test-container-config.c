@@ -296,8 +296,60 @@ static void test_container_config_builder(void **state) {
   vmctr_container_config_free(c);
 }
 
+static void test_capability_names(void **state) {
+  (void)state;
+  assert_int_equal(vmctr__cap_from_name("CAP_CHOWN"), 0);
+  assert_int_equal(vmctr__cap_from_name("net_admin"), 12);
+  assert_int_equal(vmctr__cap_from_name("cap_sys_admin"), 21);
+  assert_int_equal(vmctr__cap_from_name("CHECKPOINT_RESTORE"), 40);
+  assert_int_equal(vmctr__cap_from_name("ALL"), -2);
+  assert_int_equal(vmctr__cap_from_name("CAP_ALL"), -2);
+  assert_int_equal(vmctr__cap_from_name("CAP_"), -1);
+  assert_int_equal(vmctr__cap_from_name("NET_ADMINX"), -1);
+  assert_int_equal(vmctr__cap_from_name(""), -1);
+
+  vmctr_process_config *p;
+  vmctr__agent_spawn_args s = {0};
+  assert_int_equal(vmctr_process_config_new(&p), 0);
+  vmctr__process_security(p, false, true, &s);
+  assert_true(s.has_security);
+  assert_int_equal(s.caps, 0xa00425fbull); /* the OCI default less MKNOD */
+  assert_int_equal(s.seccomp, VMCTR_ASECCOMP_DEFAULT);
+  assert_int_equal(s.relax, 0);
+  assert_int_equal(vmctr_process_config_add_capability(p, "MKNOD"), 0);
+  assert_int_equal(vmctr_process_config_drop_capability(p, "CAP_NET_RAW"), 0);
+  vmctr__process_security(p, false, true, &s);
+  assert_int_equal(s.caps, 0xa80405fbull);
+  assert_int_equal(vmctr_process_config_drop_capability(p, "all"), 0);
+  assert_int_equal(vmctr_process_config_add_capability(p, "NET_BIND_SERVICE"), 0);
+  assert_int_equal(vmctr_process_config_set_seccomp(p, VMCTR_SECCOMP_UNCONFINED), 0);
+  vmctr__process_security(p, false, false, &s);
+  assert_int_equal(s.caps, 1ull << 10);
+  assert_int_equal(s.seccomp, VMCTR_ASECCOMP_UNCONFINED);
+  assert_int_equal(vmctr_process_config_add_capability(p, "BOGUS"), VMCTR_EINVAL);
+  assert_int_equal(vmctr_process_config_add_capability(p, NULL), VMCTR_EINVAL);
+  assert_int_equal(vmctr_process_config_set_seccomp(p, 2), VMCTR_EINVAL);
+  /* A clone keeps the set. */
+  vmctr_process_config *q;
+  assert_int_equal(vmctr_process_config_clone(&q, p), 0);
+  vmctr__process_security(q, false, false, &s);
+  assert_int_equal(s.caps, 1ull << 10);
+  vmctr_process_config_free(q);
+  /* Privileged: everything, and the container relaxed when it is the init's. */
+  assert_int_equal(vmctr_process_config_set_privileged(p, 1), 0);
+  vmctr__process_security(p, false, false, &s);
+  assert_int_equal(s.caps, VMCTR_AGENT_CAPS_ALL);
+  assert_int_equal(s.seccomp, VMCTR_ASECCOMP_UNCONFINED);
+  assert_int_equal(s.relax, 0);
+  vmctr__process_security(NULL, true, true, &s);
+  assert_int_equal(s.relax, VMCTR_ARELAX_ALL);
+  assert_int_equal(s.caps, VMCTR_AGENT_CAPS_ALL);
+  vmctr_process_config_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_capability_names),
       cmocka_unit_test(test_image_defaults),
       cmocka_unit_test(test_args_replace_cmd),
       cmocka_unit_test(test_env_merge),

@@ -79,6 +79,20 @@ def main():
         else:
             t.skip('-t on a terminal', 'script(1) is not installed')
 
+        # Confinement and its relaxations, as docker run spells them.
+        status = "grep -E '^(CapEff|Seccomp):' /proc/self/status | tr -s '\\t' ' '"
+        p = run(['--', 'sh', '-c', status])
+        t.eq(p.stdout, 'CapEff: 00000000a00425fb\nSeccomp: 2\n', 'default capabilities and seccomp')
+        p = run(['--cap-add', 'NET_ADMIN', '--cap-drop', 'ALL', '--security-opt',
+                 'seccomp=unconfined', '--', 'sh', '-c', status])
+        t.eq(p.stdout, 'CapEff: 0000000000001000\nSeccomp: 0\n',
+             '--cap-drop ALL --cap-add NET_ADMIN --security-opt seccomp=unconfined')
+        p = run(['--privileged', '--', 'sh', '-c', status + '; mount -t tmpfs none /mnt && echo mounted'])
+        t.eq(p.stdout, 'CapEff: 000001ffffffffff\nSeccomp: 0\nmounted\n', '--privileged')
+        p = run(['--cap-add', 'NO_SUCH', '--', 'true'])
+        t.ok(p.returncode == 125 and 'NO_SUCH' in p.stderr, 'an unknown capability: exit 125',
+             p.stderr)
+
         p = run(['--virtualization', '--', 'true'])
         t.ok(p.returncode == 125 and 'nested virtualization' in p.stderr,
              '--virtualization fails before boot with the capability message',

@@ -353,6 +353,45 @@ static void test_mkdir_write_file(void **state) {
   assert_int_equal(tu_rm_rf(dir), 0);
 }
 
+/* WRITE_FILE with ROOT: PATH is resolved inside ROOT. A planted absolute
+ * link (etc -> /) stays inside (the file lands in ROOT/hosts, not in the
+ * host's /hosts), and a missing /etc is created (images FROM scratch). */
+static void test_write_file_in_root(void **state) {
+  h_conn *c = *state;
+  char dir[64], p[300], buf[32] = {0};
+  vmctr__agent_buf b;
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-guest-inroot"), 0);
+  for (int round = 0; round < 2; round++) {
+    if (round == 1) {
+      snprintf(p, sizeof(p), "%s/etc", dir);
+      assert_int_equal(symlink("/", p), 0);
+    }
+    vmctr__agent_buf_init(&b);
+    vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
+    vmctr__agent_put_str(&b, VMCTR_AT_ROOT, dir);
+    vmctr__agent_put_str(&b, VMCTR_AT_PATH, round ? "/etc/vmctr-escape-test" : "/etc/hosts");
+    vmctr__agent_put_bytes(&b, VMCTR_AT_CONTENT, "inside", 6);
+    assert_int_equal(req_errno(c, h_request(c, &b)), 0);
+    if (round == 0)
+      assert_int_equal(tu_rm_rf((snprintf(p, sizeof(p), "%s/etc", dir), p)), 0);
+  }
+  assert_int_equal(access("/vmctr-escape-test", F_OK), -1);
+  snprintf(p, sizeof(p), "%s/vmctr-escape-test", dir);
+  int fd = open(p, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+  close(fd);
+  assert_string_equal(buf, "inside");
+  /* ROOT with IN_PLACE is refused. */
+  vmctr__agent_buf_init(&b);
+  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_WRITE_FILE);
+  vmctr__agent_put_str(&b, VMCTR_AT_ROOT, dir);
+  vmctr__agent_put_str(&b, VMCTR_AT_PATH, "/x");
+  vmctr__agent_put_u32(&b, VMCTR_AT_IN_PLACE, 1);
+  assert_int_equal(req_errno(c, h_request(c, &b)), EINVAL);
+  assert_int_equal(tu_rm_rf(dir), 0);
+}
+
 /* A tiny rootfs: busybox-static and a few links. */
 static int make_rootfs(char *dir, size_t size) {
   char cmd[600];
@@ -471,6 +510,7 @@ int main(int argc, char **argv) {
     cmocka_unit_test_setup_teardown(test_many, setup, teardown),
     cmocka_unit_test_setup_teardown(test_flow_control, setup, teardown),
     cmocka_unit_test_setup_teardown(test_mkdir_write_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_write_file_in_root, setup, teardown),
     cmocka_unit_test_setup_teardown(test_container, setup, teardown),
     cmocka_unit_test(test_close_kills_children),
   };
