@@ -49,20 +49,22 @@ static void human(uint64_t v, char *buf, size_t n) {
   snprintf(buf, n, d == (double)(uint64_t)d ? "%.0f %s" : "%.1f %s", d, unit[u]);
 }
 
-static int limit_err(vmctr__layer_ctx *c, const char *what, uint64_t limit) {
+/* entries: the entry limit, else the byte limit. */
+static int limit_err(vmctr__layer_ctx *c, bool entries, uint64_t limit) {
   char h[32];
-  human(limit, h, sizeof(h));
-  return vmctr__layer_err(c, VMCTR_ETOOBIG, 0, "the image unpacks to more than %s%s%s, its "
-                          "limit on %s%s%s", h, strcmp(what, "entries") == 0 ? "" : " of ",
-                          strcmp(what, "entries") == 0 ? " entries" : "file data",
-                          what, c->opts.limit_hint ? "; " : "",
-                          c->opts.limit_hint ? c->opts.limit_hint : "");
+  const char *hint = c->opts.limit_hint;
+  if (entries)
+    snprintf(h, sizeof(h), "%llu entries", (unsigned long long)limit);
+  else
+    human(limit, h, sizeof(h));
+  return vmctr__layer_err(c, VMCTR_ETOOBIG, 0, "the image unpacks to more than %s%s, its limit%s%s",
+                          h, entries ? "" : " of file data", hint ? "; " : "", hint ? hint : "");
 }
 
 int vmctr__layer_charge_bytes(vmctr__layer_ctx *c, uint64_t n) {
   uint64_t max = c->opts.max_bytes;
   if (max && (c->usage->bytes > max || n > max - c->usage->bytes))
-    return limit_err(c, "unpacked bytes", max);
+    return limit_err(c, false, max);
   c->usage->bytes += n;
   return 0;
 }
@@ -159,7 +161,7 @@ static int apply(vmctr__layer_ctx *c) {
     raw = archive_entry_pathname(e);
     set_disp(c, raw);
     if (c->opts.max_entries && c->usage->entries >= c->opts.max_entries)
-      return limit_err(c, "entries", c->opts.max_entries);
+      return limit_err(c, true, c->opts.max_entries);
     c->usage->entries++;
     if ((r = vmctr__layer_normalize(c, "its path", raw, c->pathbuf)) < 0)
       return r;
