@@ -68,6 +68,18 @@ VMCTR_API const char *vmctr_image_store_root(const vmctr_image_store *store);
 /** Import flag: skip the syncfs() that makes a new snapshot durable before it is published. */
 #define VMCTR_IMAGE_IMPORT_NO_SYNC (1u << 1)
 
+/**
+ * Default limit on the file data one image unpacks to: 64 GiB. The largest
+ * real images (CUDA and ML stacks) unpack to 10-30 GiB; the bytes counted are
+ * data actually written, so holes of sparse files count nothing.
+ */
+#define VMCTR_IMAGE_IMPORT_DEFAULT_MAX_BYTES (64ull * 1024 * 1024 * 1024)
+/**
+ * Default limit on the tar entries of one image, over all its layers: 4 Mi
+ * (4194304). A full distribution with toolchains holds under a million files.
+ */
+#define VMCTR_IMAGE_IMPORT_DEFAULT_MAX_ENTRIES (4ull * 1024 * 1024)
+
 /** Options of vmctr_image_store_import(). */
 typedef struct vmctr_image_import_options {
   uint32_t version;           /**< VMCTR_IMAGE_IMPORT_OPTIONS_VERSION */
@@ -75,17 +87,25 @@ typedef struct vmctr_image_import_options {
   const char *architecture;   /**< OCI architecture to pick from an index ("amd64", "arm64"); NULL: the host's */
   vmctr_progress_fn progress; /**< called during verify/copy and unpack; may be NULL */
   void *userdata;             /**< passed to progress */
+  /* version 2: */
+  /** Most bytes of file data the image may unpack to, over all layers (0: the
+   *  default, VMCTR_IMAGE_IMPORT_DEFAULT_MAX_BYTES; UINT64_MAX: no limit). */
+  uint64_t max_bytes;
+  /** Most tar entries over all layers (0: VMCTR_IMAGE_IMPORT_DEFAULT_MAX_ENTRIES;
+   *  UINT64_MAX: no limit). */
+  uint64_t max_entries;
 } vmctr_image_import_options;
 
-/** The version of vmctr_image_import_options in this header. */
-#define VMCTR_IMAGE_IMPORT_OPTIONS_VERSION 1u
+/** The version of vmctr_image_import_options in this header (1: up to userdata). */
+#define VMCTR_IMAGE_IMPORT_OPTIONS_VERSION 2u
 /** Initializer for vmctr_image_import_options. */
-#define VMCTR_IMAGE_IMPORT_OPTIONS_INIT { VMCTR_IMAGE_IMPORT_OPTIONS_VERSION, 0u, NULL, NULL, NULL }
+#define VMCTR_IMAGE_IMPORT_OPTIONS_INIT \
+  { VMCTR_IMAGE_IMPORT_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u, 0u }
 
 /**
  * Fill opts with the defaults of VMCTR_IMAGE_IMPORT_OPTIONS_INIT (for bindings
- * that cannot use the macro).
- * @param version VMCTR_IMAGE_IMPORT_OPTIONS_VERSION.
+ * that cannot use the macro). Version 1 fills only the fields of version 1.
+ * @param version 1 or VMCTR_IMAGE_IMPORT_OPTIONS_VERSION.
  * @return 0, or VMCTR_EINVAL (NULL opts, unknown version).
  */
 VMCTR_API int vmctr_image_import_options_init(vmctr_image_import_options *opts, uint32_t version);
@@ -107,8 +127,11 @@ VMCTR_API int vmctr_image_import_options_init(vmctr_image_import_options *opts, 
  *                NULL when the caller only wants the import.
  * @return 0; VMCTR_ENOENT (no source), VMCTR_EPARSE (bad image), VMCTR_EIO
  *         (I/O, including a full disk: the message says "No space left on device"),
- *         VMCTR_ECANCELED (progress returned non-zero), VMCTR_EPERM, VMCTR_EINVAL
- *         or VMCTR_ENOMEM. On failure the store is as before.
+ *         VMCTR_ETOOBIG (the image passes opts->max_bytes or opts->max_entries: the
+ *         message names the limit), VMCTR_ECANCELED (progress returned non-zero),
+ *         VMCTR_EPERM, VMCTR_EINVAL or VMCTR_ENOMEM. On failure no snapshot or
+ *         staging is left; verified blobs stay in ROOT/blobs (see
+ *         doc/security-images.md).
  */
 VMCTR_API int vmctr_image_store_import(vmctr_image_store *store, const char *source,
                                        const vmctr_image_import_options *opts, vmctr_image **out);
@@ -215,7 +238,8 @@ VMCTR_API int vmctr_image_ext4_options_init(vmctr_image_ext4_options *opts, uint
 /**
  * The image's root filesystem as an ext4 block image, built on first use.
  *
- * The file is sparse, sized from the content (apparent sizes and inode count)
+ * The file is sparse, sized from the content (allocated blocks, each hard-linked
+ * file once, and the inode count: a sparse file's holes never size the disk)
  * plus opts->extra_bytes, at least opts->min_size, and made with e2fsprogs'
  * `mke2fs -d`, which keeps owners, modes, links and extended attributes. It is
  * cached in the snapshot (built under a temporary name, then renamed), and a

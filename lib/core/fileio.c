@@ -93,6 +93,19 @@ int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len) 
   return read_fd(fd, path, max, out, out_len);
 }
 
+int vmctr__read_file_regular(const char *path, size_t max, char **out, size_t *out_len) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), e;
+  if (fd < 0)
+    return vmctr__err_os(errno, "%s", path);
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    e = errno;
+    close(fd);
+    return vmctr__err(VMCTR_EINVAL, e, "%s is not a regular file", path);
+  }
+  return read_fd(fd, path, max, out, out_len);
+}
+
 int vmctr__read_file_in_root(const char *root, const char *rel, size_t max, char **out,
                              size_t *out_len) {
 #ifdef __linux__

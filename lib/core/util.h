@@ -34,6 +34,11 @@ void vmctr__sb_free(vmctr__strbuf *sb);
  * *out is NUL-terminated. Errors name the path. */
 int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len);
 
+/* The same for a file an image or another untrusted party controls: opened
+ * O_NONBLOCK, and only a regular file (symlinks followed) is read: a FIFO, socket or device is VMCTR_EINVAL, never a blocking
+ * open or read. */
+int vmctr__read_file_regular(const char *path, size_t max, char **out, size_t *out_len);
+
 /* The same for root/rel, resolved as if root were "/" (a symlink in the
  * tree cannot lead out of it). Only a regular file is read: a FIFO or
  * device is VMCTR_EINVAL, never a blocking open. VMCTR_ENOENT if absent.
@@ -56,10 +61,11 @@ int vmctr__write_file_atomic(const char *path, const void *data, size_t len, uns
 char *vmctr__find_executable(const char *name);
 
 /* The library's directory of a kind for this user (malloc'd; NULL and
- * ENOMEM recorded on failure): VMCTR__DIR_RUNTIME is $XDG_RUNTIME_DIR/libvmctr,
+ * an error recorded on failure): VMCTR__DIR_RUNTIME is $XDG_RUNTIME_DIR/libvmctr,
  * else /run/libvmctr for root, else /tmp/libvmctr-UID; VMCTR__DIR_CACHE is
  * $VMCTR_CACHE_DIR, else $XDG_CACHE_HOME/libvmctr, else /var/cache/libvmctr
- * for root, else ~/.cache/libvmctr, else /tmp/libvmctr-cache-UID. */
+ * for root, else ~/.cache/libvmctr, else $XDG_RUNTIME_DIR/libvmctr/cache, else
+ * NULL with VMCTR_ENOENT recorded (never a shared /tmp name: see doc/initfs.md). */
 #define VMCTR__DIR_RUNTIME 0
 #define VMCTR__DIR_CACHE 1
 char *vmctr__user_dir(int kind);

@@ -31,7 +31,7 @@ static int read_regular(const char *path, size_t max, bool want_exec, vmctr__ini
                       (unsigned long long)st.st_size, max);
   /* Bounded by the size just seen: vmctr__read_file allocates its bound up
    * front, and a file that grows meanwhile is refused. */
-  return vmctr__read_file(path, (size_t)st.st_size, &b->data, &b->len);
+  return vmctr__read_file_regular(path, (size_t)st.st_size, &b->data, &b->len);
 }
 
 /* A module name is a plain file name ending in .ko: no path, no hidden or odd names. */

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,10 +70,24 @@ static int count_temps(const char *dir) {
   if (!d)
     return 0;
   while ((de = readdir(d)))
-    if (strncmp(de->d_name, ".initfs-", 8) == 0)
+    if (strncmp(de->d_name, ".new-", 5) == 0)
       n++;
   closedir(d);
   return n;
+}
+
+static char *tl_slurp(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  char *buf = NULL;
+  size_t n = 0;
+  assert_non_null(fp);
+  buf = malloc(1 << 24);
+  assert_non_null(buf);
+  n = fread(buf, 1, 1 << 24, fp);
+  fclose(fp);
+  if (len)
+    *len = n;
+  return buf;
 }
 
 static int count_files(const char *dir) {
@@ -80,9 +96,11 @@ static int count_files(const char *dir) {
   int n = 0;
   if (!d)
     return 0;
-  while ((de = readdir(d)))
-    if (de->d_name[0] != '.')
+  while ((de = readdir(d))) {
+    size_t len = strlen(de->d_name);
+    if (de->d_name[0] != '.' && len > 8 && strcmp(de->d_name + len - 8, ".cpio.gz") == 0)
       n++;
+  }
   closedir(d);
   return n;
 }
@@ -353,11 +371,124 @@ static void test_bad_inputs(void **state) {
   assert_int_equal(count_temps(f->cache), 0);
 }
 
+/* The cache directory is made 0700; one of ours left 0755 by an older
+ * release is tightened; group/world-writable or another user's is refused,
+ * and nothing is written into it. */
+static void test_cache_dir_perms(void **state) {
+  fixture *f = *state;
+  vmctr__initfs_params p = {.init_path = f->init, .modules_dir = NULL, .cache_dir = f->cache};
+  char *path = NULL;
+  struct stat st;
+  free(get_ok(f->init, NULL, f->cache));
+  assert_int_equal(stat(f->cache, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0700);
+  chmod(f->cache, 0755);
+  free(get_ok(f->init, NULL, f->cache));
+  assert_int_equal(stat(f->cache, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0700);
+
+  tu_rm_rf(f->cache);
+  assert_int_equal(mkdir(f->cache, 0777), 0);
+  assert_int_equal(chmod(f->cache, 0777), 0);
+  assert_fails_with(vmctr__initfs_get(&p, &path), VMCTR_EPERM, "group- or world-writable");
+  assert_null(path);
+  assert_int_equal(tu_count_entries(f->cache), 0);
+  assert_int_equal(chmod(f->cache, 0700), 0);
+
+  if (geteuid() == 0) {
+    assert_int_equal(chown(f->cache, 4242, 4242), 0);
+    assert_fails_with(vmctr__initfs_get(&p, &path), VMCTR_EPERM, "owned by another user");
+    assert_null(path);
+    assert_int_equal(tu_count_entries(f->cache), 0);
+    assert_int_equal(chown(f->cache, 0, 0), 0);
+  }
+  /* A symlink in the cache's place (pointing at a dir someone else controls). */
+  char link[256];
+  snprintf(link, sizeof(link), "%s/linked", f->dir);
+  assert_int_equal(symlink(f->cache, link), 0);
+  p.cache_dir = link;
+  assert_fails_with(vmctr__initfs_get(&p, &path), VMCTR_EPERM, "symlink");
+}
+
+/* Same name, other content: the entry is rebuilt, not used. */
+static void test_tampered_entry(void **state) {
+  fixture *f = *state;
+  struct stat a, b;
+  char *p1 = get_ok(f->init, f->mods, f->cache), *good = tl_slurp(p1, NULL);
+  size_t glen = 0;
+  free(tl_slurp(p1, &glen));
+  assert_int_equal(stat(p1, &a), 0);
+  /* Planted content under the right name (as if written by another hand). */
+  write_file(p1, "#!/bin/sh\necho evil\n", 20, 0644);
+  char *p2 = get_ok(f->init, f->mods, f->cache);
+  assert_string_equal(p1, p2);
+  size_t nlen = 0;
+  char *now = tl_slurp(p2, &nlen);
+  assert_int_equal(nlen, glen);
+  assert_memory_equal(now, good, glen);
+  /* A FIFO under the name: replaced without blocking. */
+  unlink(p1);
+  assert_int_equal(mkfifo(p1, 0644), 0);
+  char *p3 = get_ok(f->init, f->mods, f->cache);
+  assert_int_equal(stat(p3, &b), 0);
+  assert_true(S_ISREG(b.st_mode));
+  /* The recorded hash removed: rebuilt too (an entry is never trusted on its name). */
+  char sum[300];
+  snprintf(sum, sizeof(sum), "%.*s.sha256", (int)(strlen(p1) - strlen(".cpio.gz")), p1);
+  assert_int_equal(unlink(sum), 0);
+  free(get_ok(f->init, f->mods, f->cache));
+  assert_int_equal(access(sum, F_OK), 0);
+  assert_int_equal(count_files(f->cache), 1);
+  assert_int_equal(count_temps(f->cache), 0);
+  free(good), free(now), free(p1), free(p2), free(p3);
+}
+
+/* Temp files of dead builders are swept; a live builder's (locked) stays. */
+static void test_debris_sweep(void **state) {
+  fixture *f = *state;
+  char dead[256], live[256];
+  int pipefd[2];
+  free(get_ok(f->init, NULL, f->cache));
+  snprintf(dead, sizeof(dead), "%s/.new-1-dead", f->cache);
+  snprintf(live, sizeof(live), "%s/.new-2-live", f->cache);
+  write_file(dead, "torn", 4, 0600);
+  write_file(live, "busy", 4, 0600);
+  assert_int_equal(pipe(pipefd), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(live, O_RDONLY);
+    char c;
+    if (fd < 0 || flock(fd, LOCK_EX) < 0)
+      _exit(1);
+    if (write(pipefd[1], "x", 1) != 1)
+      _exit(1);
+    (void)c;
+    pause(); /* holds the lock until killed */
+    _exit(0);
+  }
+  char c;
+  assert_int_equal(read(pipefd[0], &c, 1), 1);
+  free(get_ok(f->init, NULL, f->cache));
+  assert_int_equal(access(dead, F_OK), -1);
+  assert_int_equal(access(live, F_OK), 0);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  free(get_ok(f->init, NULL, f->cache));
+  assert_int_equal(access(live, F_OK), -1);
+  assert_int_equal(count_temps(f->cache), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_contents, setup, tu_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_no_modules, setup, tu_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_cache_hit, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cache_dir_perms, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_tampered_entry, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_debris_sweep, setup, tu_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_hash_follows_content, setup, tu_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_concurrent, setup, tu_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_bad_inputs, setup, tu_fixture_teardown),

@@ -95,6 +95,8 @@ static int file_data(vmctr__layer_ctx *c, struct archive_entry *e, int fd) {
                               archive_error_string(c->a) ? archive_error_string(c->a)
                                                          : "archive error");
     if (len) {
+      if ((r = vmctr__layer_charge_bytes(c, len)) < 0)
+        return r;
       r = write_all(fd, buf, len, off, off == pos);
       if (r < 0)
         return vmctr__layer_err(c, 0, -r, "cannot write its data");
@@ -114,6 +116,15 @@ static int make_file(vmctr__layer_ctx *c, struct archive_entry *e, int pfd, cons
                      const char *path) {
   struct timespec t[2];
   int fd, r;
+  /* A plain entry's declared size is data that follows: refuse it before
+   * writing any when it cannot fit. A sparse entry's declared size is mostly
+   * holes, which stay holes: only the data written is charged. */
+  if (archive_entry_sparse_count(e) == 0 && archive_entry_size_is_set(e) &&
+      archive_entry_size(e) > 0 && c->opts.max_bytes) {
+    uint64_t want = (uint64_t)archive_entry_size(e), used = c->usage->bytes;
+    if (used > c->opts.max_bytes || want > c->opts.max_bytes - used)
+      return vmctr__layer_charge_bytes(c, want);
+  }
   fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 && errno == EEXIST) {
     if ((r = vmctr__layer_replace(c, pfd, name, path)) < 0)

@@ -45,6 +45,7 @@ typedef struct vmctr__layer_ctx {
   size_t ndirs, dirs_cap;
   char disp[224]; /* the current entry's name for messages, shortened */
   uint64_t entries, skipped, blob_size;
+  vmctr__layer_usage own_usage, *usage; /* usage: opts.usage, else own_usage */
   struct timespec last_progress;
   char *pathbuf, *linkbuf; /* PATH_MAX each */
 } vmctr__layer_ctx;
@@ -82,6 +83,9 @@ int vmctr__layer_whiteout(vmctr__layer_ctx *c, const char *path, const char *bas
 int vmctr__layer_entry(vmctr__layer_ctx *c, struct archive_entry *e, const char *path);
 /* Report progress if due (force: start and end). Nonzero callback: cancel. */
 int vmctr__layer_progress(vmctr__layer_ctx *c, bool force);
+
+/* Count n more bytes of file data against opts.max_bytes (ETOOBIG past it). */
+int vmctr__layer_charge_bytes(vmctr__layer_ctx *c, uint64_t n);
 
 /* Record an error about the current entry: "layer entry 'x': ...". */
 int vmctr__layer_err(vmctr__layer_ctx *c, int code, int os_errno, const char *fmt, ...)

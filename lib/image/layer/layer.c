@@ -33,6 +33,42 @@ int vmctr__layer_err(vmctr__layer_ctx *c, int code, int os_errno, const char *fm
   return vmctr__err(code ? code : VMCTR_EGENERIC, os_errno, "layer entry '%s': %s", c->disp, msg);
 }
 
+/* "64 GiB", "1.5 MiB", "123 bytes": limits in messages. */
+static void human(uint64_t v, char *buf, size_t n) {
+  static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double d = (double)v;
+  int u = -1;
+  if (v < 1024) {
+    snprintf(buf, n, "%llu bytes", (unsigned long long)v);
+    return;
+  }
+  while (d >= 1024 && u < 5) {
+    d /= 1024;
+    u++;
+  }
+  snprintf(buf, n, d == (double)(uint64_t)d ? "%.0f %s" : "%.1f %s", d, unit[u]);
+}
+
+/* entries: the entry limit, else the byte limit. */
+static int limit_err(vmctr__layer_ctx *c, bool entries, uint64_t limit) {
+  char h[32];
+  const char *hint = c->opts.limit_hint;
+  if (entries)
+    snprintf(h, sizeof(h), "%llu entries", (unsigned long long)limit);
+  else
+    human(limit, h, sizeof(h));
+  return vmctr__layer_err(c, VMCTR_ETOOBIG, 0, "the image unpacks to more than %s%s, its limit%s%s",
+                          h, entries ? "" : " of file data", hint ? "; " : "", hint ? hint : "");
+}
+
+int vmctr__layer_charge_bytes(vmctr__layer_ctx *c, uint64_t n) {
+  uint64_t max = c->opts.max_bytes;
+  if (max && (c->usage->bytes > max || n > max - c->usage->bytes))
+    return limit_err(c, false, max);
+  c->usage->bytes += n;
+  return 0;
+}
+
 /* Names in messages are cut: a hostile layer may send a 10k-byte path. */
 static void set_disp(vmctr__layer_ctx *c, const char *name) {
   size_t n;
@@ -124,6 +160,9 @@ static int apply(vmctr__layer_ctx *c) {
                                                                : "archive error");
     raw = archive_entry_pathname(e);
     set_disp(c, raw);
+    if (c->opts.max_entries && c->usage->entries >= c->opts.max_entries)
+      return limit_err(c, true, c->opts.max_entries);
+    c->usage->entries++;
     if ((r = vmctr__layer_normalize(c, "its path", raw, c->pathbuf)) < 0)
       return r;
     base = strrchr(c->pathbuf, '/');
@@ -168,6 +207,7 @@ static int setup(vmctr__layer_ctx *c, int root_fd, const vmctr__layer_opts *opts
   c->cache_fd = -1;
   if (opts)
     c->opts = *opts;
+  c->usage = c->opts.usage ? c->opts.usage : &c->own_usage;
   c->is_root = geteuid() == 0;
   strcpy(c->disp, "(none yet)");
   if (filter < 0)
@@ -215,11 +255,17 @@ int vmctr__layer_apply(int root_fd, const char *blob_path, const vmctr__layer_op
 
   if (root_fd < 0 || !blob_path)
     return vmctr__err(VMCTR_EINVAL, 0, "layer apply needs a root directory fd and a blob path");
-  fd = open(blob_path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO in the blob's place must not hang us (refused below). */
+  fd = open(blob_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return vmctr__err_os(errno, "cannot open layer %s", blob_path);
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    r = vmctr__err(VMCTR_EINVAL, errno, "layer %s is not a regular file", blob_path);
+    close(fd);
+    return r;
+  }
   n = pread(fd, magic, sizeof(magic), 0);
-  if (n < 0 || fstat(fd, &st) < 0) {
+  if (n < 0) {
     r = vmctr__err_os(errno, "cannot read layer %s", blob_path);
     close(fd);
     return r;

@@ -10,6 +10,14 @@
 
 #include "vmctr/progress.h"
 
+/* What an image has unpacked so far: layers add to it, and the limits of
+ * vmctr__layer_opts apply to these running totals. bytes counts the file data
+ * actually written (a sparse entry's holes count nothing); entries counts
+ * every tar header (whiteouts and skipped device nodes too). */
+typedef struct vmctr__layer_usage {
+  uint64_t bytes, entries;
+} vmctr__layer_usage;
+
 typedef struct vmctr__layer_opts {
   bool keep_owner;    /* chown entries to their uid/gid and keep setuid/setgid bits (as root);
                          else entries stay owned by the caller and lose those bits */
@@ -22,6 +30,11 @@ typedef struct vmctr__layer_opts {
   const char *item;
   uint32_t item_index, item_count;
   uint64_t bytes_before, bytes_total;
+  /* Limits on usage (0: none). A layer that would pass one stops with
+   * VMCTR_ETOOBIG, naming the limit and limit_hint (how to raise it). */
+  uint64_t max_bytes, max_entries;
+  const char *limit_hint;
+  vmctr__layer_usage *usage; /* in/out running totals; NULL: this layer alone */
 } vmctr__layer_opts;
 
 /* Apply the layer at blob_path (tar, gzip or zstd, detected by magic bytes)

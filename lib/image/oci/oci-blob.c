@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,8 +94,17 @@ int vmctr__oci_blob_begin(vmctr__oci_blobw *w, int dirfd, uint64_t limit, const 
                  ((uint64_t)tries * 0x9e3779b97f4a7c15ull);
     snprintf(w->tmp, sizeof(w->tmp), ".tmp-%016llx", (unsigned long long)x);
     w->fd = openat(dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (w->fd >= 0)
+    /* Held for the writer's life: a store's sweeper removes only unlocked
+     * temp files (a crashed writer's), see vmctr__store_clean_tmp(). */
+    if (w->fd >= 0 && flock(w->fd, LOCK_EX | LOCK_NB) == 0)
       return 0;
+    if (w->fd >= 0) {
+      int e = errno;
+      close(w->fd);
+      unlinkat(dirfd, w->tmp, 0);
+      w->fd = -1;
+      return vmctr__err_os(e, "cannot lock a temp file in the blob directory for %s", what);
+    }
     if (errno != EEXIST)
       return vmctr__err_os(errno, "cannot create a temp file in the blob directory for %s",
                            what);
@@ -187,7 +197,7 @@ int vmctr__oci_blob_have(int dirfd, const char *hex, uint64_t size, vmctr__oci_p
   uint8_t *buf;
   int fd, r = 0;
   snprintf(path, sizeof(path), "sha256/%s", hex);
-  if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+  if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0) {
     if (errno == ENOENT)
       return 0;
     if (errno == ELOOP)

@@ -124,7 +124,8 @@ static int dir_open_blob(dir_src *d, const char *hex, uint64_t size, int *out) {
   struct stat st;
   int fd;
   snprintf(p, sizeof(p), "blobs/sha256/%s", hex);
-  if ((fd = openat(d->fd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+  /* O_NONBLOCK: a FIFO planted as a blob must not hang the import (refused below). */
+  if ((fd = openat(d->fd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0) {
     if (errno == ENOENT)
       return vmctr__err(VMCTR_ENOENT, ENOENT, "%s: blob sha256:%s is missing (the layout is "
                         "incomplete)", d->path, hex);
@@ -152,7 +153,7 @@ static int dir_read_doc(oci_src *s, const char *hex, uint64_t size, char **out, 
     return r;
   close(fd);
   snprintf(p, sizeof(p), "%s/blobs/sha256/%s", d->path, hex);
-  return vmctr__read_file(p, OCI_DOC_MAX, out, len);
+  return vmctr__read_file_regular(p, OCI_DOC_MAX, out, len);
 }
 
 static int dir_copy(oci_src *s, const vmctr__oci_desc *const *want, size_t n, int blob_dirfd,
@@ -219,7 +220,7 @@ int vmctr__oci_src_dir(const char *path, oci_src **out) {
     goto fail;
   }
   snprintf(p, sizeof(p), "%s/oci-layout", path);
-  if ((r = vmctr__read_file(p, 65536, &text, &len)) < 0) {
+  if ((r = vmctr__read_file_regular(p, 65536, &text, &len)) < 0) {
     vmctr__err_prefix("not an OCI image layout (no readable oci-layout file)");
     goto fail;
   }
@@ -228,7 +229,7 @@ int vmctr__oci_src_dir(const char *path, oci_src **out) {
   if (r < 0)
     goto fail;
   snprintf(p, sizeof(p), "%s/index.json", path);
-  if ((r = vmctr__read_file(p, OCI_DOC_MAX, &d->s.index_json, &d->s.index_len)) < 0)
+  if ((r = vmctr__read_file_regular(p, OCI_DOC_MAX, &d->s.index_json, &d->s.index_len)) < 0)
     goto fail;
   *out = &d->s;
   return 0;

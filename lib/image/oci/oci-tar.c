@@ -92,9 +92,17 @@ static int write_entry(tctx *t, const char *full, const char *rel, const struct 
   if (!e)
     goto out;
   if (S_ISREG(st->st_mode) && !archive_entry_hardlink(e) && st->st_size > 0 &&
-      (fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+      (fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0) {
     r = vmctr__err_os(errno, "cannot read %s", full);
     goto out;
+  }
+  if (fd >= 0) { /* swapped for a FIFO or device since the walk saw it? */
+    struct stat fst;
+    if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_ino != st->st_ino) {
+      r = vmctr__err(VMCTR_EIO, 0, "%s changed while it was packed (no longer the regular "
+                     "file the walk saw)", full);
+      goto out;
+    }
   }
   if (archive_write_header(t->w, e) < ARCHIVE_WARN) {
     r = fail_ar(t, t->w, full);

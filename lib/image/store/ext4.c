@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The ext4 form of an image: sized from the tree, made by mke2fs -d in a
+/* The ext4 form of an image: sized from the tree's real data, made by mke2fs -d in a
  * staging directory, renamed into the snapshot, reused while large enough. */
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +27,83 @@
 
 static uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
-/* nftw has no userdata: the walk runs under this thread's accumulator. */
-static _Thread_local struct { uint64_t bytes, inodes; } walk;
+/* nftw has no userdata: the walk runs under this thread's accumulator.
+ * Sizes are allocated blocks (st_blocks), never apparent sizes: a layer's
+ * sparse file declaring a terabyte must not give the container a terabyte
+ * disk. A file with several links is counted once (inodes seen is an
+ * open-addressing set of dev/ino), or a layer of many links to one big file
+ * would size the disk at links x size. */
+static _Thread_local struct {
+  uint64_t bytes, inodes;
+  uint64_t *seen; /* ino ^ dev mix, 0 = empty slot */
+  size_t cap, len;
+  bool nomem;
+} walk;
+
+static uint64_t ino_key(const struct stat *st) {
+  uint64_t k = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev;
+  return k ? k : 1;
+}
+
+/* 1 if first seen, 0 if seen, -1 out of memory. */
+static int seen_add(uint64_t k) {
+  if (walk.len * 2 >= walk.cap) {
+    size_t ncap = walk.cap ? walk.cap * 2 : 1024;
+    uint64_t *n = calloc(ncap, sizeof(*n));
+    if (!n)
+      return -1;
+    for (size_t i = 0; i < walk.cap; i++)
+      if (walk.seen[i]) {
+        size_t j = (size_t)(walk.seen[i] % ncap);
+        while (n[j])
+          j = (j + 1) % ncap;
+        n[j] = walk.seen[i];
+      }
+    free(walk.seen);
+    walk.seen = n;
+    walk.cap = ncap;
+  }
+  size_t j = (size_t)(k % walk.cap);
+  while (walk.seen[j]) {
+    if (walk.seen[j] == k)
+      return 0;
+    j = (j + 1) % walk.cap;
+  }
+  walk.seen[j] = k;
+  walk.len++;
+  return 1;
+}
 
 static int account(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)path;
   (void)flag;
   (void)ftw;
+  if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
+    int r = seen_add(ino_key(st));
+    if (r < 0) {
+      walk.nomem = true;
+      return 1;
+    }
+    if (r == 0)
+      return 0; /* another name of a file already counted */
+  }
   walk.inodes++;
-  if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
-    walk.bytes += round_up((uint64_t)st->st_size, BLK); /* apparent size, whole blocks */
-  else if (S_ISLNK(st->st_mode) && st->st_size >= 60)
-    walk.bytes += BLK; /* longer targets do not fit in the inode */
+  if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) || S_ISLNK(st->st_mode))
+    walk.bytes += round_up((uint64_t)st->st_blocks * 512u, BLK); /* data really held */
   return 0;
+}
+
+/* Measure tree: its data bytes (whole blocks) and inodes. */
+static int measure(const char *tree, uint64_t *bytes, uint64_t *inodes) {
+  int r = 0;
+  memset(&walk, 0, sizeof(walk));
+  if (nftw(tree, account, 64, FTW_PHYS | FTW_MOUNT) != 0)
+    r = walk.nomem ? vmctr__err_nomem() : vmctr__err_os(errno, "measuring %s", tree);
+  *bytes = walk.bytes;
+  *inodes = walk.inodes;
+  free(walk.seen);
+  memset(&walk, 0, sizeof(walk));
+  return r;
 }
 
 int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *src_dir) {
@@ -120,7 +185,7 @@ int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, cha
   const vmctr_image_ext4_options *o = opts ? opts : &def;
   char *final = NULL, *staging = NULL, *tmp = NULL, *tmp_abs = NULL, *root = NULL;
   char name[VMCTR__DIGEST_HEX + 32];
-  uint64_t size, inodes;
+  uint64_t size, inodes, data;
   int lock = -1, sfd = -1, fd, r;
   struct stat st;
 
@@ -129,14 +194,13 @@ int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, cha
   if ((r = vmctr__options_check(o, VMCTR_IMAGE_EXT4_OPTIONS_VERSION, 0,
                                 "vmctr_image_ext4_options")) < 0)
     return r;
-  walk.bytes = walk.inodes = 0;
-  if (nftw(img->rootfs, account, 64, FTW_PHYS | FTW_MOUNT) != 0)
-    return vmctr__err_os(errno, "measuring %s", img->rootfs);
-  inodes = walk.inodes + 1024 + o->extra_bytes / (16 * 1024);
-  if (o->extra_bytes > UINT64_MAX / 4 || walk.bytes > UINT64_MAX / 4)
+  if ((r = measure(img->rootfs, &data, &inodes)) < 0)
+    return r;
+  inodes += 1024 + o->extra_bytes / (16 * 1024);
+  if (o->extra_bytes > UINT64_MAX / 4 || data > UINT64_MAX / 4)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4: extra_bytes is too large");
   /* Content + inode tables + journal + ~5% metadata (bitmaps, descriptors, extents). */
-  size = walk.bytes + inodes * INODE_SIZE;
+  size = data + inodes * INODE_SIZE;
   size += size / 20 + 8 * MIB + o->extra_bytes;
   size += size >= 1024 * MIB ? 32 * MIB : size >= 256 * MIB ? 16 * MIB : 4 * MIB;
   if (size < o->min_size)

@@ -78,21 +78,48 @@ int vmctr__rm_rf_at(int dirfd, const char *path) {
 
 int vmctr__store_lock(int root_fd, const char *name, int op, bool nonblock) {
   char path[128];
+  struct stat a, b;
   int fd;
   snprintf(path, sizeof(path), "locks/%s", name);
-  fd = openat(root_fd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return vmctr__err_os(errno, "image store lock %s", path);
-  while (flock(fd, op | (nonblock ? LOCK_NB : 0)) < 0) {
-    int e = errno;
-    if (e == EINTR)
-      continue;
+  for (int tries = 0;; tries++) {
+    fd = openat(root_fd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (fd < 0)
+      return vmctr__err_os(errno, "image store lock %s", path);
+    while (flock(fd, op | (nonblock ? LOCK_NB : 0)) < 0) {
+      int e = errno;
+      if (e == EINTR)
+        continue;
+      close(fd);
+      if (e == EWOULDBLOCK)
+        return vmctr__err(VMCTR_EBUSY, e, "image store lock %s is held by another user", path);
+      return vmctr__err_os(e, "image store lock %s", path);
+    }
+    /* The sweeper unlinks unheld stale lock files: a lock taken on a file
+     * that was unlinked (or replaced) meanwhile protects nothing, so retry. */
+    if (fstat(fd, &a) == 0 && fstatat(root_fd, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+        a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+      return fd;
     close(fd);
-    if (e == EWOULDBLOCK)
-      return vmctr__err(VMCTR_EBUSY, e, "image store lock %s is held by another user", path);
-    return vmctr__err_os(e, "image store lock %s", path);
+    if (tries > 100)
+      return vmctr__err(VMCTR_EIO, 0, "image store lock %s keeps vanishing", path);
   }
-  return fd;
+}
+
+int vmctr__store_check_dir(int dirfd, const char *name, const char *shown) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return vmctr__err_os(errno, "image store %s", shown);
+  if (!S_ISDIR(st.st_mode))
+    return vmctr__err(VMCTR_EPERM, ENOTDIR, "image store %s is not a directory (a symlink or "
+                      "file there is refused); remove it or choose another store", shown);
+  if (st.st_uid != geteuid() || (st.st_mode & 022))
+    return vmctr__err(VMCTR_EPERM, EPERM,
+                      "image store %s is %s (uid %u, mode %04o): another user could plant "
+                      "blobs or snapshots there; it must be owned by uid %u and not writable by "
+                      "group or others (chown/chmod go-w it, or choose another store)", shown,
+                      st.st_uid != geteuid() ? "owned by another user" : "group- or world-writable",
+                      (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+  return 0;
 }
 
 int vmctr__store_staging(int root_fd, const char *prefix, char **name_out, int *fd_out) {
@@ -133,34 +160,67 @@ out:
   return r;
 }
 
-void vmctr__store_clean_tmp(int root_fd) {
-  int lock, fd;
-  DIR *d;
+/* Remove the entries of dir (under root_fd) that match keep() and that no
+ * live process holds a flock on: their owner died. */
+static void sweep_dir(int root_fd, const char *dir, bool (*match)(int root_fd, const char *name)) {
   struct dirent *de;
-  lock = vmctr__store_lock(root_fd, "store.lock", LOCK_EX, true);
-  if (lock < 0)
-    return; /* someone is creating staging right now: clean next time */
-  fd = openat(root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  int fd = openat(root_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 || !(d = fdopendir(fd))) {
     if (fd >= 0)
       close(fd);
-    close(lock);
     return;
   }
   while ((de = readdir(d))) {
-    if (de->d_name[0] == '.')
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || !match(root_fd, de->d_name))
       continue;
-    int e = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (e < 0)
+    int e = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (e < 0) {
+      if (errno == ELOOP) /* a symlink has no owner to ask: debris */
+        (void)unlinkat(dirfd(d), de->d_name, 0);
       continue;
-    /* A live owner holds LOCK_EX on its staging directory for its whole life. */
+    }
+    /* A live owner holds LOCK_EX on its staging directory / temp file for its whole life. */
     if (flock(e, LOCK_EX | LOCK_NB) == 0) {
-      vmctr__log(VMCTR_LOG_INFO, "image", "removing stale staging tmp/%s", de->d_name);
+      vmctr__log(VMCTR_LOG_INFO, "image", "removing %s/%s, left by a process that died", dir,
+                 de->d_name);
       (void)vmctr__rm_rf_at(dirfd(d), de->d_name);
     }
     close(e);
   }
   closedir(d);
+}
+
+static bool is_staging(int root_fd, const char *name) {
+  (void)root_fd;
+  return name[0] != '.';
+}
+
+static bool is_blob_tmp(int root_fd, const char *name) {
+  (void)root_fd;
+  return strncmp(name, ".tmp-", 5) == 0;
+}
+
+/* locks/<hex>.<kind> of a snapshot that is gone (store.lock always stays). */
+static bool is_stale_lock(int root_fd, const char *name) {
+  char snap[VMCTR__DIGEST_HEX + 16];
+  const char *dot = strchr(name, '.');
+  struct stat st;
+  if (!dot || dot - name != VMCTR__DIGEST_HEX || strspn(name, "0123456789abcdef") != VMCTR__DIGEST_HEX)
+    return false;
+  snprintf(snap, sizeof(snap), "snapshots/%.64s", name);
+  return fstatat(root_fd, snap, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
+void vmctr__store_clean_tmp(int root_fd) {
+  int lock = vmctr__store_lock(root_fd, "store.lock", LOCK_EX, true);
+  if (lock < 0) {
+    vmctr_error_clear();
+    return; /* an import or staging creation runs right now: clean next time */
+  }
+  sweep_dir(root_fd, "tmp", is_staging);
+  sweep_dir(root_fd, "blobs", is_blob_tmp);
+  sweep_dir(root_fd, "locks", is_stale_lock);
   close(lock);
 }
 

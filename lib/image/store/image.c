@@ -123,7 +123,7 @@ static int image_load(vmctr_image *img) {
   int r;
   if (!path)
     return VMCTR_ENOMEM;
-  if ((r = vmctr__read_file(path, IMAGE_JSON_MAX, &text, &len)) < 0 ||
+  if ((r = vmctr__read_file_regular(path, IMAGE_JSON_MAX, &text, &len)) < 0 ||
       (r = vmctr__json_parse(text, len, path, &root)) < 0)
     goto out;
   if (!cJSON_IsObject(root)) {

@@ -3,6 +3,7 @@
  * write image.json, and publish the snapshot with one rename. Per-image
  * locks make concurrent imports of one image produce one snapshot. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,48 @@
 
 #define IMPORT_KNOWN_FLAGS (VMCTR_IMAGE_IMPORT_NO_DEVICES | VMCTR_IMAGE_IMPORT_NO_SYNC)
 
+/* Version 1 ends at userdata. */
+#define IMPORT_V1_SIZE (offsetof(vmctr_image_import_options, userdata) + sizeof(void *))
+
 int vmctr_image_import_options_init(vmctr_image_import_options *opts, uint32_t version) {
   static const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  if (opts && version == 1) {
+    memcpy(opts, &def, IMPORT_V1_SIZE);
+    opts->version = 1;
+    return 0;
+  }
   return vmctr__options_init(opts, &def, sizeof(def), version, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION,
                              "vmctr_image_import_options");
+}
+
+/* The caller's options as the latest version: fields its version lacks get
+ * their defaults, and 0 limits the default limits. */
+static int import_opts(const vmctr_image_import_options *in, vmctr_image_import_options *o) {
+  static const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  uint32_t head[2];
+  int r;
+  *o = def;
+  if (!in)
+    goto limits;
+  memcpy(head, in, sizeof(head));
+  if (head[0] != 1 && head[0] != VMCTR_IMAGE_IMPORT_OPTIONS_VERSION)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options: unknown version %u (this "
+                      "library knows 1 and %u)", head[0], VMCTR_IMAGE_IMPORT_OPTIONS_VERSION);
+  if (head[0] == 1) {
+    memcpy(o, in, IMPORT_V1_SIZE);
+    o->version = VMCTR_IMAGE_IMPORT_OPTIONS_VERSION;
+  } else {
+    *o = *in;
+  }
+  if ((r = vmctr__options_check(o, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION, IMPORT_KNOWN_FLAGS,
+                                "vmctr_image_import_options")) < 0)
+    return r;
+limits:
+  if (!o->max_bytes)
+    o->max_bytes = VMCTR_IMAGE_IMPORT_DEFAULT_MAX_BYTES;
+  if (!o->max_entries)
+    o->max_entries = VMCTR_IMAGE_IMPORT_DEFAULT_MAX_ENTRIES;
+  return 0;
 }
 
 /* Apply every layer into staging/rootfs and write staging/image.json. */
@@ -34,6 +73,7 @@ static int unpack(vmctr_image_store *s, const char *staging, const vmctr__oci_im
   int root_fd = -1, r;
   uint64_t total = 0, before = 0;
   bool root = geteuid() == 0;
+  vmctr__layer_usage usage = {0, 0};
   if (!rootfs)
     return VMCTR_ENOMEM;
   if (mkdirat(s->root_fd, rootfs, 0755) < 0 ||
@@ -55,6 +95,11 @@ static int unpack(vmctr_image_store *s, const char *staging, const vmctr__oci_im
       .item_count = (uint32_t)oci->n_layers,
       .bytes_before = before,
       .bytes_total = total,
+      .max_bytes = o->max_bytes == UINT64_MAX ? 0 : o->max_bytes,
+      .max_entries = o->max_entries == UINT64_MAX ? 0 : o->max_entries,
+      .limit_hint = "to import it anyway, raise max_bytes / max_entries in "
+                    "vmctr_image_import_options",
+      .usage = &usage,
     };
     if (strncmp(l->digest, "sha256:", 7) != 0) {
       r = vmctr__err(VMCTR_EPARSE, 0, "layer %zu: unsupported digest %s", i, l->digest);
@@ -119,24 +164,28 @@ out:
 
 int vmctr_image_store_import(vmctr_image_store *s, const char *source,
                              const vmctr_image_import_options *opts, vmctr_image **out) {
-  const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
-  const vmctr_image_import_options *o = opts ? opts : &def;
+  vmctr_image_import_options ob, *o = &ob;
   vmctr__oci_image *oci = NULL;
   char *blobs = NULL, name[VMCTR__DIGEST_HEX + 16];
   const char *hex;
   size_t hlen;
-  int lock = -1, r;
+  int lock = -1, busy = -1, r;
   struct stat st;
 
   if (!s || !source || !*source)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: %s is NULL",
                       !s ? "store" : "source");
-  if ((r = vmctr__options_check(o, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION, IMPORT_KNOWN_FLAGS,
-                                "vmctr_image_import_options")) < 0)
+  if ((r = import_opts(opts, &ob)) < 0)
     return r;
   vmctr__store_clean_tmp(s->root_fd);
-  if (!(blobs = vmctr__path_join(s->root, "blobs")))
+  /* Shared for the whole import: the sweeper (exclusive) never takes this
+   * import's blob temp files or staging for debris. */
+  if ((busy = vmctr__store_lock(s->root_fd, "store.lock", LOCK_SH, false)) < 0)
+    return busy;
+  if (!(blobs = vmctr__path_join(s->root, "blobs"))) {
+    close(busy);
     return VMCTR_ENOMEM;
+  }
   if ((r = vmctr__oci_fetch(source, blobs, o->architecture, o->progress, o->userdata, &oci)) < 0)
     goto out;
   hex = vmctr__digest_hex(oci->config_digest, &hlen);
@@ -170,6 +219,7 @@ out:
   }
   if (lock >= 0)
     close(lock);
+  close(busy);
   vmctr__oci_image_free(oci);
   free(blobs);
   return r;

@@ -35,11 +35,16 @@ int vmctr__rm_rf_at(int dirfd, const char *path);
 /* flock() the file locks/<name> (created 0600); returns the fd or a negative code.
  * With nonblock, a held lock gives VMCTR_EBUSY. */
 int vmctr__store_lock(int root_fd, const char *name, int op, bool nonblock);
+/* Refuse (VMCTR_EPERM) dirfd/name unless it is a directory (not a symlink)
+ * owned by the effective uid and not writable by group or others. */
+int vmctr__store_check_dir(int dirfd, const char *name, const char *shown);
 /* A staging directory under tmp/: created, opened and flocked (LOCK_EX) under the
  * store lock, so that the cleaner never takes one in use. *name_out is "tmp/<name>". */
 int vmctr__store_staging(int root_fd, const char *prefix, char **name_out, int *fd_out);
-/* Remove every unlocked entry of tmp/ (left by crashed processes). Best effort:
- * skipped while another process holds the store lock. */
+/* Sweep crash debris, under the store lock (LOCK_EX, non-blocking): every
+ * unlocked entry of tmp/, every unlocked blobs/.tmp-* and the unheld lock
+ * files of snapshots that no longer exist. Best effort: skipped while any
+ * process holds the store lock (an import holds it shared throughout). */
 void vmctr__store_clean_tmp(int root_fd);
 /* "sha256:<hex>" or "<hex>" (or a prefix) -> the hex part; NULL if not hex. */
 const char *vmctr__digest_hex(const char *digest, size_t *len);

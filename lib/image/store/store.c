@@ -37,11 +37,18 @@ int vmctr_image_store_open(vmctr_image_store **out, const char *root, uint32_t f
     r = vmctr__err_os(errno, "image store %s", root);
     goto fail;
   }
-  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(store_dirs); i++)
+  if ((r = vmctr__store_check_dir(s->root_fd, ".", s->root)) < 0)
+    goto fail;
+  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(store_dirs); i++) {
+    char shown[64];
     if (mkdirat(s->root_fd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
       r = vmctr__err_os(errno, "creating %s/%s", root, store_dirs[i]);
       goto fail;
     }
+    snprintf(shown, sizeof(shown), "directory %s", store_dirs[i]);
+    if ((r = vmctr__store_check_dir(s->root_fd, store_dirs[i], shown)) < 0)
+      goto fail;
+  }
   vmctr__store_clean_tmp(s->root_fd);
   *out = s;
   return 0;

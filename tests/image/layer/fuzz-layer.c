@@ -18,7 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char dir[64], root[80];
-  vmctr__layer_opts o = {.keep_owner = false, .allow_devices = false};
+  /* Bounded like an import (lower limits): a bomb in the corpus stops early. */
+  vmctr__layer_opts o = {.keep_owner = false, .allow_devices = false,
+                         .max_bytes = 64u << 20, .max_entries = 4096};
   int fd;
   if (tu_tmpdir(dir, sizeof(dir), "vmctr-fuzz-layer") < 0)
     abort();

@@ -92,6 +92,40 @@ huge[148:156] = b' ' * 8
 huge[148:156] = b'%06o\0 ' % sum(huge)
 bad['huge-declared.tar'] = bytes(huge)
 
+# Resource bombs and special files where a regular file is expected (see
+# doc/security-images.md): the replay applies them under the fuzzer's limits.
+fifo = info('etc/passwd', tarfile.FIFOTYPE)
+dev = info('etc/passwd', tarfile.CHRTYPE)
+dev[0].devmajor, dev[0].devminor = 1, 3
+bad['fifo-passwd.tar'] = tar([info('etc/', D), fifo])
+bad['device-passwd.tar'] = tar([info('etc/', D), dev])
+# 96 MiB of zeros in about 100 KiB: past the replay's 64 MiB limit.
+bomb = io.BytesIO()
+with tarfile.open(fileobj=bomb, mode='w', format=tarfile.GNU_FORMAT) as t:
+    ti, _ = info('zeros', F)
+    ti.size = 96 << 20
+    t.addfile(ti, io.BytesIO(bytes(96 << 20)))
+bad['gzip-bomb.tar.gz'] = gzip.compress(bomb.getvalue(), 9, mtime=0)
+# More entries than the replay's limit of 4096.
+bad['many-entries.tar.gz'] = gzip.compress(
+    tar([info('f%05d' % i, F) for i in range(5000)], tarfile.GNU_FORMAT), 9, mtime=0)
+# A PAX sparse file declaring 1 TiB with 8 bytes of data (GNU tar: Python's
+# tarfile cannot write sparse entries).
+if shutil.which('tar'):
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, 'big')
+        with open(big, 'wb') as f:
+            f.write(b'data')
+            f.truncate(1 << 40)
+            f.seek((1 << 40) - 4096)
+            f.write(b'tail')
+        os.utime(big, (1000000000, 1000000000))
+        bad['sparse-1tib.tar'] = subprocess.run(
+            ['tar', '--sparse', '--posix', '--numeric-owner', '--owner=0', '--group=0',
+             '--pax-option=delete=atime,delete=ctime,exthdr.name=%d/PaxHeaders/%f',
+             '-C', tmp, '-cf', '-', 'big'], check=True, capture_output=True).stdout
+
 for d, files in ((GOOD, good), (BAD, bad)):
     os.makedirs(d, exist_ok=True)
     for name, data in files.items():

@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-/* One tar entry: type 'f' file, 'd' dir, 'l' symlink, 'h' hardlink; data is
- * the content (f) or the link target (l, h). */
+/* One tar entry: type 'f' file, 'd' dir, 'l' symlink, 'h' hardlink, 'p'
+ * FIFO, 'c' char device; data is the content (f), the link target (l, h) or
+ * "major:minor" (c). */
 typedef struct tl_entry {
   char type;
   const char *path;
@@ -25,6 +26,10 @@ typedef struct tl_layer {
  * cmd/env (NULL-terminated). Returns 0 or -1. */
 int tl_write_layout(const char *dir, const tl_layer *layers, size_t n, const char *const *cmd,
                     const char *const *env, const char *arch);
+
+/* The same with one layer whose tar is the file tar_path (gzipped here). */
+int tl_write_layout_tar(const char *dir, const char *tar_path, const char *const *cmd,
+                        const char *const *env, const char *arch);
 
 /* A canonical listing of a tree (path type mode uid gid size sha256/target),
  * one entry per line, sorted; malloc'd. */

@@ -75,7 +75,12 @@ static void test_options_init(void **state) {
   vmctr_image_build_options bo;
   (void)state;
   assert_int_equal(vmctr_image_import_options_init(&io, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION), 0);
+  assert_int_equal(io.version, 2);
+  assert_true(io.max_bytes == 0 && io.max_entries == 0);
+  memset(&io, 0xff, sizeof(io));
+  assert_int_equal(vmctr_image_import_options_init(&io, 1), 0);
   assert_int_equal(io.version, 1);
+  assert_true(io.max_bytes == UINT64_MAX); /* not a v1 field: untouched */
   assert_int_equal(vmctr_image_ext4_options_init(&eo, 1), 0);
   assert_true(eo.extra_bytes == VMCTR_IMAGE_EXT4_DEFAULT_EXTRA);
   assert_int_equal(vmctr_image_writable_options_init(&wo, 1), 0);
