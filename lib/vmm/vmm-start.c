@@ -73,7 +73,7 @@ static int resolve_initfs(vmctr_vmm *vmm) {
                       "with vmctr_bootcfg_set_initfs() or point VMCTR_GUEST_INIT at vmctr-init",
                       p.init_path);
   if (!(dir = vmctr__user_dir(VMCTR__DIR_CACHE)))
-    return VMCTR_ENOMEM;
+    return vmctr_error_last()->code; /* no memory, or no cache directory for this user */
   p.cache_dir = dir;
   r = vmctr__initfs_get(&p, &vmm->initfs);
   free(dir);
