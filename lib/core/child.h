@@ -5,11 +5,12 @@
  * pid is ever waited for, through its pidfd, so nothing else of the host
  * process is reaped and nothing of ours is left a zombie.
  *
- * PDEATHSIG caveat: Linux sends it when the *thread* that forked exits, not
- * the process. A child spawned from a short-lived thread is killed when that
- * thread ends. Spawn from a thread that outlives the VM (the usual case: the
- * application's main or event-loop thread); the owning object's free kills
- * and reaps the child in any case. */
+ * Linux sends PDEATHSIG when the *thread* that forked exits, not the
+ * process. So every child is forked by one library-owned spawner thread
+ * that lives as long as the process (started on first use, again in a
+ * forked child of the application): a child outlives the thread that asked
+ * for it and dies with the process. The owning object's free kills and
+ * reaps it in any case. */
 #ifndef VMCTR_CORE_CHILD_H
 #define VMCTR_CORE_CHILD_H
 
@@ -39,6 +40,13 @@ typedef struct vmctr__child_fd {
  * the child, the error is reported here (through a CLOEXEC pipe). */
 int vmctr__child_spawn(vmctr__child *c, const char *name, const char *path, char *const argv[],
                        char *const envp[], const vmctr__child_fd *fds, size_t nfds);
+
+/* The same, confined by jail (core/jail.h; NULL: none) and in its own
+ * session. A jail step that fails is named in the error. */
+struct vmctr__jail;
+int vmctr__child_spawn_jailed(vmctr__child *c, const char *name, const char *path,
+                              char *const argv[], char *const envp[], const vmctr__child_fd *fds,
+                              size_t nfds, const struct vmctr__jail *jail);
 
 /* Reap without blocking: 1 if the child has exited (c->status set), 0 if it
  * runs, negative on error. Idempotent once exited. */
