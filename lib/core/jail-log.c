@@ -57,7 +57,7 @@ static int put(vmctr__boundlog *b, const char *p, size_t n) {
 static void *pump(void *arg) {
   vmctr__boundlog *b = arg;
   char buf[16384];
-  bool stopping = false;
+  bool stopping = false, broken = false;
   for (;;) {
     struct pollfd p[2] = {{.fd = b->src, .events = POLLIN}, {.fd = b->stop[0], .events = POLLIN}};
     if (!stopping && poll(p, 2, -1) < 0 && errno != EINTR)
@@ -67,9 +67,11 @@ static void *pump(void *arg) {
     ssize_t n = read(b->src, buf, sizeof(buf));
     if (n > 0) {
       atomic_fetch_add(&b->total, (uint64_t)n);
-      if (put(b, buf, (size_t)n) < 0) {
+      /* A log that cannot be written is dropped, the stream still drained:
+       * the guest's console must never stall on us. */
+      if (!broken && put(b, buf, (size_t)n) < 0) {
         vmctr__log(VMCTR_LOG_WARN, "vmm", "cannot write the boot log: %s", strerror(errno));
-        break;
+        broken = true;
       }
       continue;
     }
@@ -94,7 +96,7 @@ int vmctr__boundlog_start(vmctr__boundlog **out, int fd, const char *path, uint6
   b->cap = cap;
   b->stop[0] = b->stop[1] = -1;
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  b->out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  b->out = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (b->out < 0) {
     r = vmctr__err_os(errno, "cannot create the boot log %s", path);
     goto fail;

@@ -273,13 +273,11 @@ int vmctr__vm_jail_share(const vmctr__vm_jail *vj, const vmctr__vm_spec *spec, s
     *source_out = vmctr__strdup(s->host_path);
     return *source_out ? 0 : VMCTR_ENOMEM;
   }
-  if (asprintf(&dst, "%s/share-%zu", spec->runtime_dir, i) < 0)
-    return vmctr__err_nomem();
-  if (mkdir(dst, 0700) < 0 && errno != EEXIST) {
-    int r = vmctr__err_os(errno, "cannot create %s", dst);
-    free(dst);
-    return r;
-  }
+  /* The source bound onto itself in the daemon's own mount namespace: the
+   * same path, but nosuid, nodev, and read-only for a read-only share,
+   * whatever the guest asks. Nothing of it is visible on the host. */
+  if (!(dst = vmctr__strdup(s->host_path)))
+    return VMCTR_ENOMEM;
   *bind = (vmctr__jail_bind){s->host_path, dst,
                              VMCTR__JAIL_BIND_DIR | (s->read_only ? VMCTR__JAIL_BIND_RO : 0)};
   out->namespaces = true;

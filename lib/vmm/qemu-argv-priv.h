@@ -15,11 +15,12 @@
 typedef struct vmctr__qemu_layout {
   const char *binary;
   int qmp_fd, agent_fd;             /* connected socketpair ends QEMU inherits */
-  int console_fd;                   /* the guest console's stream, -1: spec->console_log */
-  int share_fd0;                    /* share i's connected socket is fd share_fd0 + i; -1: path */
+  /* fds QEMU inherits (all >= 3; 0 means "not passed, open the path") */
+  int console_fd;                   /* the guest console's stream; 0: spec->console_log */
+  int share_fd0;                    /* share i's connected socket is fd share_fd0 + i; 0: path */
   char *const *share_sockets;       /* one per spec share (when share_fd0 < 0) */
   int disk_fd0;                     /* disk i's fds (-add-fd set i + 1): disk_fd0 + 2i (read-only),
-                                     * + 2i + 1 (read-write disks); -1: open by path */
+                                     * + 2i + 1 (read-write disks); 0: open by path */
   const char *kernel, *initfs;      /* the paths QEMU opens; NULL: the spec's */
   bool sandbox;                     /* -sandbox with every deny group */
   unsigned long tsc_khz;

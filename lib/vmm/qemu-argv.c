@@ -92,11 +92,12 @@ static void disk_args(const vmctr__vm_disk *d, int fd0, int set, vmctr__strv *a)
    * and a flush stops at the first node with no-flush set. */
   if (fd0 >= 0) {
     /* The library opened the image (as itself); QEMU only gets the fds. */
-    vmctr__strv_add(a, "-add-fd");
-    vmctr__strv_addf(a, "fd=%d,set=%d", fd0, set);
-    if (!d->read_only) {
+    for (int k = 0; k < (d->read_only ? 1 : 2); k++) {
+      /* opaque: the image's path, for whoever reads the command line. */
       vmctr__strv_add(a, "-add-fd");
-      vmctr__strv_addf(a, "fd=%d,set=%d", fd0 + 1, set);
+      vmctr__sb_printf(&sb, "fd=%d,set=%d,opaque=", fd0 + k, set);
+      vmctr__qemu_escape_to(&sb, d->path);
+      take(a, &sb);
     }
   }
   vmctr__strv_add(a, "-blockdev");
@@ -192,7 +193,7 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
 
   /* Guest console into the log; QMP and the agent on inherited fds. */
   vmctr__strv_add(&a, "-chardev");
-  if (l->console_fd >= 0) {
+  if (l->console_fd > 0) {
     /* A stream the library drains into a bounded log. */
     vmctr__strv_addf(&a, "socket,id=console,fd=%d", l->console_fd);
   } else {
@@ -221,10 +222,10 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
     vmctr__strv_add(&a, "virtio-rng-device,rng=rng");
   }
   for (size_t i = 0; i < spec->ndisks; i++)
-    disk_args(&spec->disks[i], l->disk_fd0 >= 0 ? l->disk_fd0 + 2 * (int)i : -1, (int)i + 1, &a);
+    disk_args(&spec->disks[i], l->disk_fd0 > 0 ? l->disk_fd0 + 2 * (int)i : -1, (int)i + 1, &a);
   for (size_t i = 0; i < spec->nshares; i++)
     share_args(&spec->shares[i], i, l->share_sockets ? l->share_sockets[i] : NULL,
-               l->share_fd0 >= 0 ? l->share_fd0 + (int)i : -1, &a);
+               l->share_fd0 > 0 ? l->share_fd0 + (int)i : -1, &a);
   /* The application's own arguments last, so they can add to what we built. */
   vmctr__strv_addv(&a, spec->hypervisor_args);
   return vmctr__strv_finish(&a, out);

@@ -158,11 +158,8 @@ void vmctr__qemu_mounts_clear(vmctr__qemu_mounts *qm) {
       vmctr__strv_free(qm->daemon_argv[i]);
     if (qm->conns && qm->conns[i] >= 0)
       close(qm->conns[i]);
-    if (qm->sources && qm->sources[i]) {
-      if (qm->binds && qm->binds[i].dst == qm->sources[i])
-        rmdir(qm->sources[i]); /* the empty mount point (the mount was the daemon's) */
+    if (qm->sources)
       free(qm->sources[i]);
-    }
     if (qm->sockets && qm->sockets[i]) {
       unlink(qm->sockets[i]);
       free(qm->sockets[i]);

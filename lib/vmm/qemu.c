@@ -131,7 +131,8 @@ static int open_disks(qemu_vm *vm, const vmctr__vm_spec *spec) {
     const vmctr__vm_disk *d = &spec->disks[i];
     if ((vm->disk_fds[2 * i] = open(d->path, O_RDONLY | O_CLOEXEC)) < 0 ||
         (!d->read_only && (vm->disk_fds[2 * i + 1] = open(d->path, O_RDWR | O_CLOEXEC)) < 0))
-      return vmctr__err_os(errno, "cannot open the disk image %s", d->path);
+      return vmctr__err(VMCTR_EIO, errno, "cannot open the disk image %s: %s", d->path,
+                        strerror(errno));
   }
   return 0;
 }
