@@ -137,6 +137,12 @@ static void __attribute__((noreturn)) child_exec(int errfd, const spawn_req *q) 
   /* The jail (mounts, pivot_root, cgroup, limits, ids) while its fd is open. */
   if (q->jail && vmctr__jail_apply(&jl, &step) < 0)
     child_fail(errfd, step);
+  /* The id change re-armed PDEATHSIG: the process may have died meanwhile. */
+  if (q->self_pidfd >= 0) {
+    struct pollfd p = {.fd = q->self_pidfd, .events = POLLIN};
+    if (poll(&p, 1, 0) != 0)
+      _exit(127);
+  }
   /* Close everything else except errfd (CLOEXEC, it reports exec failure)
    * and the cgroup fd (CLOEXEC as well). */
   if (errfd > hi && sys_close_range((unsigned)hi, (unsigned)errfd - 1) < 0)

@@ -197,6 +197,11 @@ int vmctr__jail_apply(const vmctr__jail *j, const char **step) {
         syscall(SYS_setresgid, j->gid, j->gid, j->gid) < 0 ||
         syscall(SYS_setresuid, j->uid, j->uid, j->uid) < 0)
       return -1;
+    /* A change of credentials clears the parent-death signal: arm it again
+     * (the caller checks afterwards that the parent still lives). */
+    *step = "PR_SET_PDEATHSIG after the id change";
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+      return -1;
   }
   *step = "PR_SET_NO_NEW_PRIVS";
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
