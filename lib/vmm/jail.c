@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/jail-cleanup.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "vmm/jail-priv.h"
@@ -83,6 +84,7 @@ static int take_id(vmctr__vm_jail *j, const char *parent, uint32_t first, uint32
         stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
       j->uid_lock = path;
       j->uid_lock_fd = fd;
+      vmctr__cleanup_add(path, VMCTR__CLEANUP_FILE);
       *out = id;
       return 0;
     }
@@ -169,6 +171,7 @@ static void make_cgroup(vmctr__vm_jail *j, const vmctr__vm_spec *spec) {
     goto skip;
   }
   j->cgroup = path;
+  vmctr__cleanup_add(path, VMCTR__CLEANUP_RMDIR);
   /* For the sweep after a crash: which cgroup this runtime dir owned. */
   if (asprintf(&procs, "%s/cgroup", spec->runtime_dir) >= 0) {
     if (vmctr__write_file_atomic(procs, path, strlen(path), 0600) < 0)
@@ -292,9 +295,12 @@ void vmctr__vm_jail_clear(vmctr__vm_jail *j) {
     close(j->cgroup_procs_fd);
   if (j->cgroup && rmdir(j->cgroup) < 0 && errno != ENOENT)
     vmctr__log(VMCTR_LOG_WARN, "jail", "cannot remove cgroup %s: %s", j->cgroup, strerror(errno));
+  if (j->cgroup)
+    vmctr__cleanup_del(j->cgroup);
   free(j->cgroup);
   if (j->uid_lock) {
     unlink(j->uid_lock);
+    vmctr__cleanup_del(j->uid_lock);
     free(j->uid_lock);
   }
   if (j->uid_lock_fd >= 0)
