@@ -208,13 +208,17 @@ static struct {
   bool started;
   int req[2];
   int self_pidfd;
-} spawner = {PTHREAD_MUTEX_INITIALIZER, false, {-1, -1}, -1};
+  pthread_t thread;
+  size_t children; /* spawned through it and not yet released */
+} spawner = {PTHREAD_MUTEX_INITIALIZER, false, {-1, -1}, -1, 0, 0};
 
 static void *spawner_main(void *arg) {
   int rfd = (int)(intptr_t)arg;
   for (;;) {
     spawn_req *q;
     ssize_t n = read(rfd, &q, sizeof(q));
+    if (n == (ssize_t)sizeof(q) && !q)
+      return NULL; /* asked to end: no child of ours is left */
     if (n == (ssize_t)sizeof(q)) {
       do_spawn(q);
       sem_post(&q->done);
@@ -234,6 +238,7 @@ static void spawner_atfork_child(void) {
       close(spawner.self_pidfd);
   }
   spawner.started = false;
+  spawner.children = 0;
   spawner.req[0] = spawner.req[1] = spawner.self_pidfd = -1;
 }
 
@@ -254,7 +259,6 @@ static int spawner_fd(int *self_pidfd) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&at, 256 * 1024);
     /* No application signal is ever delivered to it. */
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -262,6 +266,7 @@ static int spawner_fd(int *self_pidfd) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&at);
     if (r == 0) {
+      spawner.thread = t;
       spawner.started = true;
       spawner.self_pidfd = sys_pidfd_open(getpid());
     } else {
@@ -275,11 +280,36 @@ static int spawner_fd(int *self_pidfd) {
   }
   fd = spawner.started ? spawner.req[1] : -1;
   *self_pidfd = spawner.self_pidfd;
+  if (spawner.started)
+    spawner.children++; /* held by the request until spawned or failed */
   pthread_mutex_unlock(&spawner.lock);
   return fd;
 }
 
-static void spawn_via_spawner(spawn_req *q) {
+/* One child (or request) fewer; the last one ends and joins the thread. */
+static void spawner_put(void) {
+  pthread_mutex_lock(&spawner.lock);
+  if (spawner.started && spawner.children > 0 && --spawner.children == 0) {
+    void *stop = NULL;
+    ssize_t n;
+    do
+      n = write(spawner.req[1], &stop, sizeof(stop));
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(stop)) {
+      pthread_join(spawner.thread, NULL);
+      close(spawner.req[0]);
+      close(spawner.req[1]);
+      if (spawner.self_pidfd >= 0)
+        close(spawner.self_pidfd);
+      spawner.req[0] = spawner.req[1] = spawner.self_pidfd = -1;
+      spawner.started = false;
+    }
+  }
+  pthread_mutex_unlock(&spawner.lock);
+}
+
+/* true if the spawner did it (the caller then holds one count). */
+static bool spawn_via_spawner(spawn_req *q) {
   int fd = spawner_fd(&q->self_pidfd);
   ssize_t n = -1;
   if (fd >= 0 && sem_init(&q->done, 0, 0) == 0) {
@@ -291,8 +321,13 @@ static void spawn_via_spawner(spawn_req *q) {
       }
     sem_destroy(&q->done);
   }
-  if (n != (ssize_t)sizeof(q))
-    do_spawn(q);
+  if (n == (ssize_t)sizeof(q))
+    return true;
+  if (fd >= 0)
+    spawner_put();
+  q->self_pidfd = -1;
+  do_spawn(q);
+  return false;
 }
 
 static void set_status(vmctr__child *c, const siginfo_t *si) {
@@ -315,8 +350,10 @@ int vmctr__child_spawn_jailed(vmctr__child *c, const char *name, const char *pat
   snprintf(c->name, sizeof(c->name), "%s", name);
   if (nfds > 64)
     return vmctr__err(VMCTR_EINVAL, 0, "%s: too many fds to pass", name);
-  spawn_via_spawner(&q);
+  bool held = spawn_via_spawner(&q);
   if (q.pid <= 0) {
+    if (held)
+      spawner_put();
     if (q.err == ENOSYS || q.err == EINVAL)
       return vmctr__err(VMCTR_EUNSUPPORTED, q.err,
                         "cannot start %s: clone with a pidfd failed (%s); libvmctr needs Linux "
@@ -325,6 +362,7 @@ int vmctr__child_spawn_jailed(vmctr__child *c, const char *name, const char *pat
   }
   c->pid = q.pid;
   c->pidfd = q.pidfd;
+  c->held = held;
   if (q.err) {
     vmctr__child_release(c);
     *c = (vmctr__child)VMCTR__CHILD_INIT;
@@ -406,6 +444,10 @@ void vmctr__child_release(vmctr__child *c) {
     close(c->pidfd);
   c->pidfd = -1;
   c->pid = 0;
+  if (c->held) {
+    c->held = false;
+    spawner_put();
+  }
 }
 
 /* Copy what the child writes into sb (at most max bytes, the rest is read

@@ -7,9 +7,10 @@
  *
  * Linux sends PDEATHSIG when the *thread* that forked exits, not the
  * process. So every child is forked by one library-owned spawner thread
- * that lives as long as the process (started on first use, again in a
- * forked child of the application): a child outlives the thread that asked
- * for it and dies with the process. The owning object's free kills and
+ * that lives as long as any child it forked is unreleased (started on first
+ * use, again in a forked child of the application, and ended, joined, when
+ * the last child is released, so an idle library holds no thread): a child
+ * outlives the thread that asked for it and dies with the process. The owning object's free kills and
  * reaps it in any case. */
 #ifndef VMCTR_CORE_CHILD_H
 #define VMCTR_CORE_CHILD_H
@@ -24,6 +25,7 @@ typedef struct vmctr__child {
   bool exited;   /* reaped */
   int status;    /* exit code, or 128 + signal, once exited (-1 if unknown) */
   char name[32]; /* for messages */
+  bool held;     /* it keeps the spawner thread alive until released */
 } vmctr__child;
 
 /* Map parent_fd to child_fd in the child (both >= 0). child_fd 0..2 not
@@ -33,7 +35,7 @@ typedef struct vmctr__child_fd {
   int child_fd;
 } vmctr__child_fd;
 
-#define VMCTR__CHILD_INIT {0, -1, false, -1, {0}}
+#define VMCTR__CHILD_INIT {0, -1, false, -1, {0}, false}
 
 /* Spawn path with argv (envp NULL = the current environment). On failure
  * nothing is left running; the message names the program. If exec fails in

@@ -26,8 +26,9 @@ typedef struct msg {
 static struct {
   pthread_mutex_t lock;
   bool tried;
-  int fd; /* write end, -1 */
-} cl = {PTHREAD_MUTEX_INITIALIZER, false, -1};
+  int fd;       /* write end, -1 */
+  size_t count; /* registered, not yet removed by the owner */
+} cl = {PTHREAD_MUTEX_INITIALIZER, false, -1, 0};
 
 /* --- in the cleaner: system calls only (it is a fork of a threaded process) --- */
 
@@ -145,6 +146,7 @@ static void atfork_child(void) {
     close(cl.fd);
   cl.fd = -1;
   cl.tried = false;
+  cl.count = 0;
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -205,6 +207,15 @@ static void send_msg(uint32_t op, const char *path, uint32_t kind) {
   }
   if (cl.fd >= 0 && write(cl.fd, &m, sizeof(m)) != (ssize_t)sizeof(m))
     vmctr__log(VMCTR_LOG_DEBUG, "vmm", "cleaner: cannot register %s", path);
+  if (op == OP_ADD)
+    cl.count++;
+  else if (cl.count > 0 && --cl.count == 0 && cl.fd >= 0) {
+    /* Nothing left to guard: the cleaner reads EOF with an empty table and
+     * exits; the next VM starts another. An idle library holds no process. */
+    close(cl.fd);
+    cl.fd = -1;
+    cl.tried = false;
+  }
   pthread_mutex_unlock(&cl.lock);
 }
 

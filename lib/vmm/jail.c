@@ -188,6 +188,34 @@ skip:
   free(path);
 }
 
+/* A file the jail uid may read: src itself when others may read it, else a
+ * read-only copy in the runtime directory (a private kernel or initfs). */
+static const char *readable(vmctr__vm_jail *j, const vmctr__vm_spec *spec, const char *src,
+                            const char *name, int *r) {
+  struct stat st;
+  char *dst = NULL;
+  *r = 0;
+  if (!j->qemu.set_ids || (stat(src, &st) == 0 && (st.st_mode & S_IROTH)))
+    return src;
+  if (asprintf(&dst, "%s/%s", spec->runtime_dir, name) < 0) {
+    *r = vmctr__err_nomem();
+    return NULL;
+  }
+  int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
+  ssize_t n = 1;
+  if (in >= 0)
+    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  while (out >= 0 && (n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) > 0) {
+  }
+  if (in < 0 || out < 0 || n < 0)
+    *r = vmctr__err_os(errno, "cannot copy %s for the jailed hypervisor", src);
+  if (in >= 0)
+    close(in);
+  if (out >= 0)
+    close(out);
+  return keep(j, dst);
+}
+
 int vmctr__vm_jail_plan(vmctr__vm_jail *j, const vmctr__vm_spec *spec) {
   const char *binary = vmctr_caps_qemu_path(spec->caps);
   int r = 0;
@@ -252,11 +280,13 @@ int vmctr__vm_jail_plan(vmctr__vm_jail *j, const vmctr__vm_spec *spec) {
   if (spec->accel == VMCTR_ACCEL_KVM &&
       (r = add_bind(j, "/dev/kvm", "dev/kvm", VMCTR__JAIL_BIND_DEV)) < 0)
     return r;
-  if ((r = add_bind(j, spec->kernel, "kernel", VMCTR__JAIL_BIND_RO | VMCTR__JAIL_BIND_NOEXEC)) < 0)
+  const char *k = readable(j, spec, spec->kernel, "kernel.copy", &r);
+  if (r < 0 || (r = add_bind(j, k, "kernel", VMCTR__JAIL_BIND_RO | VMCTR__JAIL_BIND_NOEXEC)) < 0)
     return r;
   j->kernel = "/kernel";
   if (spec->initfs) {
-    if ((r = add_bind(j, spec->initfs, "initfs", VMCTR__JAIL_BIND_RO | VMCTR__JAIL_BIND_NOEXEC)) < 0)
+    const char *i = readable(j, spec, spec->initfs, "initfs.copy", &r);
+    if (r < 0 || (r = add_bind(j, i, "initfs", VMCTR__JAIL_BIND_RO | VMCTR__JAIL_BIND_NOEXEC)) < 0)
       return r;
     j->initfs = "/initfs";
   }

@@ -171,9 +171,14 @@ static int32_t ct_sh(struct ct *t, const char *script, struct vmtest_out *o) {
   assert_int_equal(vmctr_process_wait(proc, 120000, &code, &sig), 0);
   vmctr_process_free(proc);
   vmctr_process_config_free(p);
-  printf("# [%s] -> %d: %s%s", script, code, o->buf, o->err);
-  if (!o->buf[0] && !o->err[0])
-    printf("\n");
+  /* Every line a TAP comment. */
+  printf("# [%s] -> %d\n", script, code);
+  for (int k = 0; k < 2; k++) {
+    char copy[1 << 16];
+    snprintf(copy, sizeof(copy), "%s", k ? o->err : o->buf);
+    for (char *l = strtok(copy, "\n"); l; l = strtok(NULL, "\n"))
+      printf("#   %s\n", l);
+  }
   return code;
 }
 
@@ -227,7 +232,16 @@ static void test_qemu_jail(void **s) {
   for (ssize_t i = 0; i < n; i++)
     if (!buf[i])
       buf[i] = '\n';
-  printf("# qemu environment: %s", buf);
+  for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+    printf("# qemu environment: %s\n", l);
+  /* strtok cut buf: read it again for the checks. */
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  buf[n > 0 ? n : 0] = 0;
+  for (ssize_t i = 0; i < n; i++)
+    if (!buf[i])
+      buf[i] = '\n';
   assert_null(strstr(buf, MARKER_NAME));
   assert_null(strstr(buf, "the-application-secret"));
   assert_null(strstr(buf, "XDG_RUNTIME_DIR"));
