@@ -124,6 +124,26 @@ VMCTR_API int vmctr_vmm_add_mount(vmctr_vmm *vmm, const vmctr_mount *mount);
  */
 VMCTR_API int vmctr_vmm_set_hypervisor_args(vmctr_vmm *vmm, const char *const *args, size_t n);
 
+/** The first id of the default jail range (see vmctr_vmm_set_jail_ids()). */
+#define VMCTR_VMM_DEFAULT_JAIL_ID_FIRST 2000000000u
+/** How many ids the default jail range holds. */
+#define VMCTR_VMM_DEFAULT_JAIL_ID_COUNT 65536u
+
+/**
+ * Choose the ids the hypervisor runs as when the library runs as root: each
+ * VM takes one id of [first, first + count) that no other VM on this host
+ * holds (a lock file .uid-N in the runtime parent), and its hypervisor
+ * process (QEMU) runs as that uid and gid with no supplementary groups, so
+ * two VMs never share an identity with each other or with any host user.
+ * Pick a range that no host account or user-namespace mapping uses. The
+ * default is VMCTR_VMM_DEFAULT_JAIL_ID_FIRST + VMCTR_VMM_DEFAULT_JAIL_ID_COUNT.
+ * count = 0 keeps the caller's ids (not recommended; for debugging). Without
+ * root this setting has no effect. Only before start. See doc/security.md.
+ * @return 0, VMCTR_EINVAL (first is 0, or the range passes 2^32 - 2) or
+ *   VMCTR_ESTATE.
+ */
+VMCTR_API int vmctr_vmm_set_jail_ids(vmctr_vmm *vmm, uint32_t first, uint32_t count);
+
 /**
  * Boot the VM and wait until its guest agent has connected.
  *

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,12 +16,16 @@
 #include "core/child.h"
 #include "core/error.h"
 #include "core/fd.h"
+#include "core/jail.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/time.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
 #endif
 
 extern char **environ;
@@ -31,22 +38,62 @@ static int sys_close_range(unsigned lo, unsigned hi) {
   return (int)syscall(SYS_close_range, lo, hi, 0);
 }
 
-/* In the child between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-child_exec(pid_t parent, int errfd, const char *path, char *const argv[], char *const envp[],
-           const vmctr__child_fd *fds, size_t nfds) {
+/* What one spawn needs, and what it gave. */
+typedef struct spawn_req {
+  const char *path;
+  char *const *argv, *const *envp;
+  const vmctr__child_fd *fds;
+  size_t nfds;
+  const vmctr__jail *jail;
+  int self_pidfd;   /* this process; readable once it is gone */
+  sem_t done;
+  pid_t pid;        /* > 0 on success */
+  int pidfd;
+  int err;
+  char step[64];    /* the jail step that failed, "" if none */
+} spawn_req;
+
+typedef struct child_err {
+  int err;
+  char step[64];
+} child_err;
+
+static void __attribute__((noreturn)) child_fail(int errfd, const char *step) {
+  child_err ce = {.err = errno};
+  if (step)
+    for (size_t i = 0; i + 1 < sizeof(ce.step) && step[i]; i++)
+      ce.step[i] = step[i];
+  (void)!write(errfd, &ce, sizeof(ce));
+  _exit(127);
+}
+
+/* In the child between clone and exec: async-signal-safe calls only. */
+static void __attribute__((noreturn)) child_exec(int errfd, const spawn_req *q) {
   struct sigaction sa;
   sigset_t none;
+  const vmctr__child_fd *fds = q->fds;
+  size_t nfds = q->nfds;
+  const char *step = NULL;
   int hi = 3, e;
 
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-    goto fail; /* the parent is already gone: don't become an orphan */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+    child_fail(errfd, "PR_SET_PDEATHSIG");
+  /* The process we belong to may have died before PDEATHSIG was armed: then
+   * its pidfd is readable and we must not become an orphan. */
+  if (q->self_pidfd >= 0) {
+    struct pollfd p = {.fd = q->self_pidfd, .events = POLLIN};
+    if (poll(&p, 1, 0) != 0)
+      _exit(127);
+  }
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; s++)
     sigaction(s, &sa, NULL); /* SIGKILL/SIGSTOP and RT internals fail harmlessly */
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Its own session: the application's terminal signals (Ctrl-C) stay there. */
+  if (q->jail && setsid() < 0)
+    child_fail(errfd, "setsid");
 
   for (size_t i = 0; i < nfds; i++)
     if (fds[i].child_fd >= hi)
@@ -55,12 +102,16 @@ child_exec(pid_t parent, int errfd, const char *path, char *const argv[], char *
    * source that another mapping still needs. */
   int moved[64];
   if (nfds > 64)
-    goto fail;
+    child_fail(errfd, NULL);
   for (size_t i = 0; i < nfds; i++)
     if ((moved[i] = fcntl(fds[i].parent_fd, F_DUPFD_CLOEXEC, hi)) < 0)
-      goto fail;
+      child_fail(errfd, NULL);
+  /* The jail's own fd (cgroup.procs) above the targets too, below errfd. */
+  vmctr__jail jl = q->jail ? *q->jail : (vmctr__jail)VMCTR__JAIL_INIT;
+  if (jl.cgroup_procs_fd >= 0 && (jl.cgroup_procs_fd = fcntl(jl.cgroup_procs_fd, F_DUPFD_CLOEXEC, hi)) < 0)
+    child_fail(errfd, NULL);
   if ((e = fcntl(errfd, F_DUPFD_CLOEXEC, hi)) < 0)
-    goto fail;
+    child_fail(errfd, NULL);
   errfd = e;
   for (int t = 0; t < 3; t++) {
     bool mapped = false;
@@ -69,13 +120,13 @@ child_exec(pid_t parent, int errfd, const char *path, char *const argv[], char *
     if (!mapped) {
       int n = open("/dev/null", O_RDWR | O_CLOEXEC);
       if (n < 0 || dup2(n, t) < 0)
-        goto fail;
+        child_fail(errfd, NULL);
       close(n);
     }
   }
   for (size_t i = 0; i < nfds; i++)
     if (dup2(moved[i], fds[i].child_fd) < 0)
-      goto fail;
+      child_fail(errfd, NULL);
   for (int fd = 3; fd < hi; fd++) {
     bool mapped = false;
     for (size_t i = 0; i < nfds; i++)
@@ -83,16 +134,200 @@ child_exec(pid_t parent, int errfd, const char *path, char *const argv[], char *
     if (!mapped)
       close(fd);
   }
-  /* Close everything else except errfd (CLOEXEC, it reports exec failure). */
+  /* The jail (mounts, pivot_root, cgroup, limits, ids) while its fd is open. */
+  if (q->jail && vmctr__jail_apply(&jl, &step) < 0)
+    child_fail(errfd, step);
+  /* The id change re-armed PDEATHSIG: the process may have died meanwhile. */
+  if (q->self_pidfd >= 0) {
+    struct pollfd p = {.fd = q->self_pidfd, .events = POLLIN};
+    if (poll(&p, 1, 0) != 0)
+      _exit(127);
+  }
+  /* Close everything else except errfd (CLOEXEC, it reports exec failure)
+   * and the cgroup fd (CLOEXEC as well). */
   if (errfd > hi && sys_close_range((unsigned)hi, (unsigned)errfd - 1) < 0)
-    goto fail;
+    child_fail(errfd, NULL);
   if (sys_close_range((unsigned)errfd + 1, ~0u) < 0 && errno != ENOSYS)
-    goto fail;
-  execve(path, argv, envp ? envp : environ);
-fail:
-  e = errno;
-  (void)!write(errfd, &e, sizeof(e));
-  _exit(127);
+    child_fail(errfd, NULL);
+  if (q->jail && vmctr__jail_seccomp(&jl, &step) < 0)
+    child_fail(errfd, step);
+  execve(q->path, q->argv, q->envp ? q->envp : environ);
+  child_fail(errfd, "exec");
+}
+
+/* Clone (with the jail's namespaces) and wait for exec or its failure. */
+static void do_spawn(spawn_req *q) {
+  int pipefd[2], pidfd = -1;
+  unsigned long flags = CLONE_PIDFD | SIGCHLD;
+  child_err ce = {0};
+  ssize_t n;
+
+  q->pid = 0;
+  q->pidfd = -1;
+  q->err = 0;
+  q->step[0] = 0;
+  if (q->jail && q->jail->namespaces)
+    flags |= CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID;
+  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    q->err = errno;
+    snprintf(q->step, sizeof(q->step), "pipe");
+    return;
+  }
+  /* A raw clone: fork semantics (a copy of this stack), plus namespaces
+   * and a pidfd that names the child before anyone could reap it. */
+  pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, NULL);
+  if (pid == 0) {
+    close(pipefd[0]);
+    child_exec(pipefd[1], q);
+  }
+  close(pipefd[1]);
+  if (pid < 0) {
+    q->err = errno;
+    snprintf(q->step, sizeof(q->step), "clone");
+    close(pipefd[0]);
+    return;
+  }
+  do
+    n = read(pipefd[0], &ce, sizeof(ce));
+  while (n < 0 && errno == EINTR);
+  close(pipefd[0]);
+  q->pid = pid;
+  q->pidfd = pidfd;
+  if (n > 0) {
+    q->err = ce.err ? ce.err : EIO;
+    ce.step[sizeof(ce.step) - 1] = 0;
+    memcpy(q->step, ce.step, sizeof(q->step));
+  }
+}
+
+/* The spawner: one thread that lives as long as the process and forks every
+ * child. PR_SET_PDEATHSIG fires when the forking *thread* exits, so children
+ * forked here die with the process, never with the thread that asked. */
+static struct {
+  pthread_mutex_t lock;
+  bool started;
+  int req[2];
+  int self_pidfd;
+  pthread_t thread;
+  size_t children; /* spawned through it and not yet released */
+} spawner = {PTHREAD_MUTEX_INITIALIZER, false, {-1, -1}, -1, 0, 0};
+
+static void *spawner_main(void *arg) {
+  int rfd = (int)(intptr_t)arg;
+  for (;;) {
+    spawn_req *q;
+    ssize_t n = read(rfd, &q, sizeof(q));
+    if (n == (ssize_t)sizeof(q) && !q)
+      return NULL; /* asked to end: no child of ours is left */
+    if (n == (ssize_t)sizeof(q)) {
+      do_spawn(q);
+      sem_post(&q->done);
+    } else if (n < 0 && errno != EINTR) {
+      return NULL;
+    }
+  }
+}
+
+/* After fork() in the application, the child has no spawner thread. */
+static void spawner_atfork_child(void) {
+  pthread_mutex_init(&spawner.lock, NULL);
+  if (spawner.started) {
+    close(spawner.req[0]);
+    close(spawner.req[1]);
+    if (spawner.self_pidfd >= 0)
+      close(spawner.self_pidfd);
+  }
+  spawner.started = false;
+  spawner.children = 0;
+  spawner.req[0] = spawner.req[1] = spawner.self_pidfd = -1;
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void register_atfork(void) {
+  pthread_atfork(NULL, NULL, spawner_atfork_child);
+}
+
+/* The write end of the spawner's request pipe, starting it on first use;
+ * -1 if no thread could be started. */
+static int spawner_fd(int *self_pidfd) {
+  int fd;
+  pthread_once(&atfork_once, register_atfork);
+  pthread_mutex_lock(&spawner.lock);
+  if (!spawner.started && pipe2(spawner.req, O_CLOEXEC) == 0) {
+    pthread_t t;
+    pthread_attr_t at;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    /* No application signal is ever delivered to it. */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int r = pthread_create(&t, &at, spawner_main, (void *)(intptr_t)spawner.req[0]);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&at);
+    if (r == 0) {
+      spawner.thread = t;
+      spawner.started = true;
+      spawner.self_pidfd = sys_pidfd_open(getpid());
+    } else {
+      close(spawner.req[0]);
+      close(spawner.req[1]);
+      spawner.req[0] = spawner.req[1] = -1;
+      vmctr__log(VMCTR_LOG_WARN, "child",
+                 "cannot start the spawner thread (%s); children die with the thread that "
+                 "starts them", strerror(r));
+    }
+  }
+  fd = spawner.started ? spawner.req[1] : -1;
+  *self_pidfd = spawner.self_pidfd;
+  if (spawner.started)
+    spawner.children++; /* held by the request until spawned or failed */
+  pthread_mutex_unlock(&spawner.lock);
+  return fd;
+}
+
+/* One child (or request) fewer; the last one ends and joins the thread. */
+static void spawner_put(void) {
+  pthread_mutex_lock(&spawner.lock);
+  if (spawner.started && spawner.children > 0 && --spawner.children == 0) {
+    void *stop = NULL;
+    ssize_t n;
+    do
+      n = write(spawner.req[1], &stop, sizeof(stop));
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(stop)) {
+      pthread_join(spawner.thread, NULL);
+      close(spawner.req[0]);
+      close(spawner.req[1]);
+      if (spawner.self_pidfd >= 0)
+        close(spawner.self_pidfd);
+      spawner.req[0] = spawner.req[1] = spawner.self_pidfd = -1;
+      spawner.started = false;
+    }
+  }
+  pthread_mutex_unlock(&spawner.lock);
+}
+
+/* true if the spawner did it (the caller then holds one count). */
+static bool spawn_via_spawner(spawn_req *q) {
+  int fd = spawner_fd(&q->self_pidfd);
+  ssize_t n = -1;
+  if (fd >= 0 && sem_init(&q->done, 0, 0) == 0) {
+    do
+      n = write(fd, &q, sizeof(q));
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(q))
+      while (sem_wait(&q->done) < 0 && errno == EINTR) {
+      }
+    sem_destroy(&q->done);
+  }
+  if (n == (ssize_t)sizeof(q))
+    return true;
+  if (fd >= 0)
+    spawner_put();
+  q->self_pidfd = -1;
+  do_spawn(q);
+  return false;
 }
 
 static void set_status(vmctr__child *c, const siginfo_t *si) {
@@ -105,53 +340,45 @@ static void set_status(vmctr__child *c, const siginfo_t *si) {
     c->status = -1;
 }
 
-int vmctr__child_spawn(vmctr__child *c, const char *name, const char *path, char *const argv[],
-                       char *const envp[], const vmctr__child_fd *fds, size_t nfds) {
-  int pipefd[2], err = 0, pidfd;
-  pid_t pid, self = getpid();
-  ssize_t n;
+int vmctr__child_spawn_jailed(vmctr__child *c, const char *name, const char *path,
+                              char *const argv[], char *const envp[], const vmctr__child_fd *fds,
+                              size_t nfds, const vmctr__jail *jail) {
+  spawn_req q = {.path = path, .argv = argv, .envp = envp, .fds = fds, .nfds = nfds,
+                 .jail = jail, .self_pidfd = -1};
 
   *c = (vmctr__child)VMCTR__CHILD_INIT;
   snprintf(c->name, sizeof(c->name), "%s", name);
   if (nfds > 64)
     return vmctr__err(VMCTR_EINVAL, 0, "%s: too many fds to pass", name);
-  if (pipe2(pipefd, O_CLOEXEC) < 0)
-    return vmctr__err_os(errno, "%s: pipe", name);
-  pid = fork();
-  if (pid < 0) {
-    err = errno;
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return vmctr__err_os(err, "cannot start %s: fork", name);
+  bool held = spawn_via_spawner(&q);
+  if (q.pid <= 0) {
+    if (held)
+      spawner_put();
+    if (q.err == ENOSYS || q.err == EINVAL)
+      return vmctr__err(VMCTR_EUNSUPPORTED, q.err,
+                        "cannot start %s: clone with a pidfd failed (%s); libvmctr needs Linux "
+                        "5.4 or newer", name, strerror(q.err));
+    return vmctr__err_os(q.err, "cannot start %s: %s", name, q.step);
   }
-  if (pid == 0)
-    child_exec(self, pipefd[1], path, argv, envp, fds, nfds);
-  close(pipefd[1]);
-  /* The pid cannot be recycled before we reap it, so this pidfd is ours. */
-  pidfd = sys_pidfd_open(pid);
-  do
-    n = read(pipefd[0], &err, sizeof(err));
-  while (n < 0 && errno == EINTR);
-  close(pipefd[0]);
-  c->pid = pid;
-  c->pidfd = pidfd;
-  if (pidfd < 0) {
-    err = errno;
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-    }
-    *c = (vmctr__child)VMCTR__CHILD_INIT;
-    return vmctr__err(err == ENOSYS ? VMCTR_EUNSUPPORTED : vmctr__code_from_errno(err), err,
-                      "%s: pidfd_open failed (%s); libvmctr needs Linux 5.4 or newer", name,
-                      strerror(err));
-  }
-  if (n > 0) {
+  c->pid = q.pid;
+  c->pidfd = q.pidfd;
+  c->held = held;
+  if (q.err) {
     vmctr__child_release(c);
     *c = (vmctr__child)VMCTR__CHILD_INIT;
-    return vmctr__err_os(err, "cannot run %s (%s)", name, path);
+    if (q.step[0] && strcmp(q.step, "exec") != 0)
+      return vmctr__err_os(q.err, "cannot run %s (%s): jail step \"%s\" failed", name, path,
+                           q.step);
+    return vmctr__err_os(q.err, "cannot run %s (%s)", name, path);
   }
-  vmctr__log(VMCTR_LOG_DEBUG, "child", "started %s, pid %d", name, (int)pid);
+  vmctr__log(VMCTR_LOG_DEBUG, "child", "started %s, pid %d%s", name, (int)q.pid,
+             jail ? (jail->namespaces ? ", jailed" : ", jailed without namespaces") : "");
   return 0;
+}
+
+int vmctr__child_spawn(vmctr__child *c, const char *name, const char *path, char *const argv[],
+                       char *const envp[], const vmctr__child_fd *fds, size_t nfds) {
+  return vmctr__child_spawn_jailed(c, name, path, argv, envp, fds, nfds, NULL);
 }
 
 int vmctr__child_poll(vmctr__child *c) {
@@ -217,6 +444,10 @@ void vmctr__child_release(vmctr__child *c) {
     close(c->pidfd);
   c->pidfd = -1;
   c->pid = 0;
+  if (c->held) {
+    c->held = false;
+    spawner_put();
+  }
 }
 
 /* Copy what the child writes into sb (at most max bytes, the rest is read

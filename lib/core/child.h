@@ -5,11 +5,13 @@
  * pid is ever waited for, through its pidfd, so nothing else of the host
  * process is reaped and nothing of ours is left a zombie.
  *
- * PDEATHSIG caveat: Linux sends it when the *thread* that forked exits, not
- * the process. A child spawned from a short-lived thread is killed when that
- * thread ends. Spawn from a thread that outlives the VM (the usual case: the
- * application's main or event-loop thread); the owning object's free kills
- * and reaps the child in any case. */
+ * Linux sends PDEATHSIG when the *thread* that forked exits, not the
+ * process. So every child is forked by one library-owned spawner thread
+ * that lives as long as any child it forked is unreleased (started on first
+ * use, again in a forked child of the application, and ended, joined, when
+ * the last child is released, so an idle library holds no thread): a child
+ * outlives the thread that asked for it and dies with the process. The owning object's free kills and
+ * reaps it in any case. */
 #ifndef VMCTR_CORE_CHILD_H
 #define VMCTR_CORE_CHILD_H
 
@@ -23,6 +25,7 @@ typedef struct vmctr__child {
   bool exited;   /* reaped */
   int status;    /* exit code, or 128 + signal, once exited (-1 if unknown) */
   char name[32]; /* for messages */
+  bool held;     /* it keeps the spawner thread alive until released */
 } vmctr__child;
 
 /* Map parent_fd to child_fd in the child (both >= 0). child_fd 0..2 not
@@ -32,13 +35,20 @@ typedef struct vmctr__child_fd {
   int child_fd;
 } vmctr__child_fd;
 
-#define VMCTR__CHILD_INIT {0, -1, false, -1, {0}}
+#define VMCTR__CHILD_INIT {0, -1, false, -1, {0}, false}
 
 /* Spawn path with argv (envp NULL = the current environment). On failure
  * nothing is left running; the message names the program. If exec fails in
  * the child, the error is reported here (through a CLOEXEC pipe). */
 int vmctr__child_spawn(vmctr__child *c, const char *name, const char *path, char *const argv[],
                        char *const envp[], const vmctr__child_fd *fds, size_t nfds);
+
+/* The same, confined by jail (core/jail.h; NULL: none) and in its own
+ * session. A jail step that fails is named in the error. */
+struct vmctr__jail;
+int vmctr__child_spawn_jailed(vmctr__child *c, const char *name, const char *path,
+                              char *const argv[], char *const envp[], const vmctr__child_fd *fds,
+                              size_t nfds, const struct vmctr__jail *jail);
 
 /* Reap without blocking: 1 if the child has exited (c->status set), 0 if it
  * runs, negative on error. Idempotent once exited. */

@@ -76,6 +76,10 @@ typedef struct vmctr__vm_spec {
   /* Arguments the application explicitly passed for the hypervisor
    * (vmctr_vmm_set_hypervisor_args); never from a file. May be NULL. */
   char *const *hypervisor_args;
+  /* When the library runs as root, the hypervisor processes that need no
+   * privilege run as a per-VM uid = gid out of [first, first + count);
+   * count 0 keeps the caller's ids (vmctr_vmm_set_jail_ids). */
+  uint32_t jail_id_first, jail_id_count;
 } vmctr__vm_spec;
 
 typedef struct vmctr__backend_ops {

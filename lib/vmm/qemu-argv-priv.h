@@ -15,9 +15,19 @@
 typedef struct vmctr__qemu_layout {
   const char *binary;
   int qmp_fd, agent_fd;             /* connected socketpair ends QEMU inherits */
-  char *const *share_sockets;       /* one per spec share */
+  /* fds QEMU inherits (all >= 3; 0 means "not passed, open the path") */
+  int console_fd;                   /* the guest console's stream; 0: spec->console_log */
+  int share_fd0;                    /* share i's connected socket is fd share_fd0 + i; 0: path */
+  char *const *share_sockets;       /* one per spec share (when share_fd0 < 0) */
+  int disk_fd0;                     /* disk i's fds (-add-fd set i + 1): disk_fd0 + 2i (read-only),
+                                     * + 2i + 1 (read-write disks); 0: open by path */
+  const char *kernel, *initfs;      /* the paths QEMU opens; NULL: the spec's */
+  bool sandbox;                     /* -sandbox with every deny group */
   unsigned long tsc_khz;
 } vmctr__qemu_layout;
+
+/* The TCG translation cache per VM (-accel tcg,tb-size=, MiB); see doc/security.md. */
+#define VMCTR__QEMU_TB_MIB 128
 
 /* Build QEMU's argv (NULL-terminated, malloc'd; free with
  * vmctr__strv_free). VMCTR_EUNSUPPORTED for an architecture without a
@@ -32,6 +42,9 @@ char *vmctr__qemu_cmdline(const vmctr__vm_spec *spec, unsigned long tsc_khz);
  * daemon cannot create namespaces (not root). */
 int vmctr__qemu_virtiofsd_argv(const vmctr__vm_share *s, const char *binary, const char *socket,
                                bool unprivileged, char ***out);
+/* The same with source (the daemon's view of the share) and its fd limit. */
+int vmctr__qemu_virtiofsd_argv2(const vmctr__vm_share *s, const char *binary, const char *socket,
+                                const char *source, bool unprivileged, unsigned nofile, char ***out);
 
 /* Append s escaped for QEMU's option syntax (',' doubled). */
 void vmctr__qemu_escape_to(vmctr__strbuf *sb, const char *s);

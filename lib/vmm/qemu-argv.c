@@ -76,7 +76,7 @@ char *vmctr__qemu_cmdline(const vmctr__vm_spec *spec, unsigned long tsc_khz) {
 
 /* Disk i: two nodes (file, then raw) and a virtio-blk device whose serial
  * is how the guest finds it. */
-static void disk_args(const vmctr__vm_disk *d, vmctr__strv *a) {
+static void disk_args(const vmctr__vm_disk *d, int fd0, int set, vmctr__strv *a) {
   struct stat st;
   vmctr__strbuf sb = {0};
   /* cached (and auto: QEMU's own default) → host page cache; uncached → O_DIRECT. */
@@ -90,9 +90,22 @@ static void disk_args(const vmctr__vm_disk *d, vmctr__strv *a) {
 
   /* Both nodes carry the cache options: with -blockdev nothing is inherited,
    * and a flush stops at the first node with no-flush set. */
+  if (fd0 >= 0) {
+    /* The library opened the image (as itself); QEMU only gets the fds. */
+    for (int k = 0; k < (d->read_only ? 1 : 2); k++) {
+      /* opaque: the image's path, for whoever reads the command line. */
+      vmctr__strv_add(a, "-add-fd");
+      vmctr__sb_printf(&sb, "fd=%d,set=%d,opaque=", fd0 + k, set);
+      vmctr__qemu_escape_to(&sb, d->path);
+      take(a, &sb);
+    }
+  }
   vmctr__strv_add(a, "-blockdev");
   vmctr__sb_printf(&sb, "driver=%s,node-name=%s-file,filename=", driver, d->serial);
-  vmctr__qemu_escape_to(&sb, d->path);
+  if (fd0 >= 0)
+    vmctr__sb_printf(&sb, "/dev/fdset/%d", set);
+  else
+    vmctr__qemu_escape_to(&sb, d->path);
   vmctr__sb_printf(&sb, ",read-only=%s,cache.direct=%s,cache.no-flush=%s", ro, direct, no_flush);
   take(a, &sb);
   vmctr__strv_add(a, "-blockdev");
@@ -106,11 +119,16 @@ static void disk_args(const vmctr__vm_disk *d, vmctr__strv *a) {
   take(a, &sb);
 }
 
-static void share_args(const vmctr__vm_share *s, size_t i, const char *sock, vmctr__strv *a) {
+static void share_args(const vmctr__vm_share *s, size_t i, const char *sock, int fd,
+                       vmctr__strv *a) {
   vmctr__strbuf sb = {0};
   vmctr__strv_add(a, "-chardev");
-  vmctr__sb_printf(&sb, "socket,id=vfs%zu,path=", i);
-  vmctr__qemu_escape_to(&sb, sock);
+  if (fd >= 0) {
+    vmctr__sb_printf(&sb, "socket,id=vfs%zu,fd=%d", i, fd);
+  } else {
+    vmctr__sb_printf(&sb, "socket,id=vfs%zu,path=", i);
+    vmctr__qemu_escape_to(&sb, sock);
+  }
   take(a, &sb);
   vmctr__strv_add(a, "-device");
   vmctr__sb_printf(&sb, "vhost-user-fs-device,id=vfs%zu-dev,chardev=vfs%zu,tag=", i, i);
@@ -131,7 +149,17 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
   vmctr__strv_add(&a, "-M");
   vmctr__strv_addf(&a, "%s,memory-backend=mem", spec->firmware_tables ? m->machine_tables : m->machine);
   vmctr__strv_add(&a, "-accel");
-  vmctr__strv_add(&a, spec->accel == VMCTR_ACCEL_KVM ? "kvm" : "tcg");
+  /* A bounded translation cache: QEMU's default is up to 1 GiB per VM. */
+  if (spec->accel == VMCTR_ACCEL_KVM)
+    vmctr__strv_add(&a, "kvm");
+  else
+    vmctr__strv_addf(&a, "tcg,tb-size=%d", VMCTR__QEMU_TB_MIB);
+  if (l->sandbox) {
+    /* seccomp: no obsolete calls, no set*id, no fork/exec, no scheduler or
+     * resource-limit changes. */
+    vmctr__strv_add(&a, "-sandbox");
+    vmctr__strv_add(&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+  }
   if (spec->accel == VMCTR_ACCEL_KVM) {
     vmctr__strv_add(&a, "-cpu");
     vmctr__strv_add(&a, "host");
@@ -155,19 +183,24 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
   vmctr__strv_addf(&a, "memory-backend-memfd,id=mem,size=%" PRIu64 "M,share=on", mib);
 
   vmctr__strv_add(&a, "-kernel"); /* plain path arguments: no option syntax */
-  vmctr__strv_add(&a, spec->kernel);
+  vmctr__strv_add(&a, l->kernel ? l->kernel : spec->kernel);
   if (spec->initfs) {
     vmctr__strv_add(&a, "-initrd");
-    vmctr__strv_add(&a, spec->initfs);
+    vmctr__strv_add(&a, l->initfs ? l->initfs : spec->initfs);
   }
   vmctr__strv_add(&a, "-append");
   vmctr__strv_take(&a, vmctr__qemu_cmdline(spec, l->tsc_khz));
 
   /* Guest console into the log; QMP and the agent on inherited fds. */
   vmctr__strv_add(&a, "-chardev");
-  vmctr__sb_puts(&sb, "file,id=console,path=");
-  vmctr__qemu_escape_to(&sb, spec->console_log);
-  take(&a, &sb);
+  if (l->console_fd > 0) {
+    /* A stream the library drains into a bounded log. */
+    vmctr__strv_addf(&a, "socket,id=console,fd=%d", l->console_fd);
+  } else {
+    vmctr__sb_puts(&sb, "file,id=console,path=");
+    vmctr__qemu_escape_to(&sb, spec->console_log);
+    take(&a, &sb);
+  }
   vmctr__strv_add(&a, "-serial");
   vmctr__strv_add(&a, "chardev:console");
   vmctr__strv_add(&a, "-chardev");
@@ -189,9 +222,10 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
     vmctr__strv_add(&a, "virtio-rng-device,rng=rng");
   }
   for (size_t i = 0; i < spec->ndisks; i++)
-    disk_args(&spec->disks[i], &a);
+    disk_args(&spec->disks[i], l->disk_fd0 > 0 ? l->disk_fd0 + 2 * (int)i : -1, (int)i + 1, &a);
   for (size_t i = 0; i < spec->nshares; i++)
-    share_args(&spec->shares[i], i, l->share_sockets[i], &a);
+    share_args(&spec->shares[i], i, l->share_sockets ? l->share_sockets[i] : NULL,
+               l->share_fd0 > 0 ? l->share_fd0 + (int)i : -1, &a);
   /* The application's own arguments last, so they can add to what we built. */
   vmctr__strv_addv(&a, spec->hypervisor_args);
   return vmctr__strv_finish(&a, out);
@@ -211,6 +245,13 @@ static void fuse_escape(vmctr__strbuf *sb, const char *s) {
  * behaviour does not move with the daemon's defaults. */
 int vmctr__qemu_virtiofsd_argv(const vmctr__vm_share *s, const char *binary, const char *socket,
                                bool unprivileged, char ***out) {
+  return vmctr__qemu_virtiofsd_argv2(s, binary, socket, s->host_path, unprivileged,
+                                     0, out);
+}
+
+int vmctr__qemu_virtiofsd_argv2(const vmctr__vm_share *s, const char *binary, const char *socket,
+                                const char *source, bool unprivileged, unsigned nofile,
+                                char ***out) {
   static const char *const cache[] = {NULL, "auto", "always", "none"};
   vmctr__strv a = VMCTR__STRV_INIT;
   vmctr__strbuf sb = {0};
@@ -222,7 +263,7 @@ int vmctr__qemu_virtiofsd_argv(const vmctr__vm_share *s, const char *binary, con
   vmctr__strv_addf(&a, "--socket-path=%s", socket);
   vmctr__strv_add(&a, "-o");
   vmctr__sb_puts(&sb, "source=");
-  fuse_escape(&sb, s->host_path);
+  fuse_escape(&sb, source);
   take(&a, &sb);
   vmctr__strv_add(&a, "-o");
   vmctr__strv_addf(&a, "cache=%s", cache[s->cache]);
@@ -246,8 +287,15 @@ int vmctr__qemu_virtiofsd_argv(const vmctr__vm_share *s, const char *binary, con
   /* Requests are served on the virtqueue thread: lowest latency for the
    * small, mostly serial I/O of a container, and no thread pool per VM. */
   vmctr__strv_add(&a, "--thread-pool-size=0");
-  /* Raising RLIMIT_NOFILE to its default 1,000,000 fails without CAP_SYS_RESOURCE. */
-  if (unprivileged)
-    vmctr__strv_add(&a, "--rlimit-nofile=0");
+  /* No device nodes through the share (the host would get real ones):
+   * without CAP_MKNOD mknod of a device fails; FIFOs and sockets need none. */
+  if (!unprivileged) {
+    vmctr__strv_add(&a, "-o");
+    vmctr__strv_add(&a, "modcaps=-mknod");
+  }
+  /* A bounded fd table (it holds an O_PATH fd per inode the guest knows).
+   * 0 leaves the limit as is: raising it to virtiofsd's default 1,000,000
+   * fails without CAP_SYS_RESOURCE. */
+  vmctr__strv_addf(&a, "--rlimit-nofile=%u", unprivileged ? 0 : nofile);
   return vmctr__strv_finish(&a, out);
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -11,10 +13,26 @@
 #include "core/error.h"
 #include "core/time.h"
 #include "core/util.h"
+#include "vmm/jail-priv.h"
 #include "vmm/qemu-argv-priv.h"
 #include "vmm/qemu-mounts-priv.h"
 
 int vmctr__qemu_mounts_prepare(vmctr__qemu_mounts *qm, const vmctr__vm_spec *spec) {
+  return vmctr__qemu_mounts_prepare_jailed(qm, spec, NULL);
+}
+
+/* Its fd limit: enough for a large tree (one O_PATH fd per inode the guest
+ * holds), bounded, and never above our hard limit (raising needs
+ * CAP_SYS_RESOURCE). */
+static unsigned nofile_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+    return 0;
+  return rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : (unsigned)rl.rlim_max;
+}
+
+int vmctr__qemu_mounts_prepare_jailed(vmctr__qemu_mounts *qm, const vmctr__vm_spec *spec,
+                                      const struct vmctr__vm_jail *vj) {
   struct sockaddr_un sun;
   const char *bin = vmctr_caps_virtiofsd_path(spec->caps);
   int r = 0;
@@ -29,13 +47,20 @@ int vmctr__qemu_mounts_prepare(vmctr__qemu_mounts *qm, const vmctr__vm_spec *spe
   qm->daemon_argv = calloc(spec->nshares, sizeof(*qm->daemon_argv));
   qm->sockets = calloc(spec->nshares + 1, sizeof(*qm->sockets));
   qm->daemons = calloc(spec->nshares, sizeof(*qm->daemons));
-  if (!qm->daemon_argv || !qm->sockets || !qm->daemons) {
+  qm->jails = calloc(spec->nshares, sizeof(*qm->jails));
+  qm->binds = calloc(spec->nshares, sizeof(*qm->binds));
+  qm->sources = calloc(spec->nshares, sizeof(*qm->sources));
+  qm->conns = calloc(spec->nshares, sizeof(*qm->conns));
+  if (!qm->daemon_argv || !qm->sockets || !qm->daemons || !qm->jails || !qm->binds ||
+      !qm->sources || !qm->conns) {
     vmctr__qemu_mounts_clear(qm);
     return vmctr__err_nomem();
   }
   qm->n = spec->nshares;
-  for (size_t i = 0; i < qm->n; i++)
+  for (size_t i = 0; i < qm->n; i++) {
     qm->daemons[i] = (vmctr__child)VMCTR__CHILD_INIT;
+    qm->conns[i] = -1;
+  }
   for (size_t i = 0; i < qm->n && r == 0; i++) {
     if (asprintf(&qm->sockets[i], "%s/vfsd-%zu.sock", spec->runtime_dir, i) < 0) {
       qm->sockets[i] = NULL;
@@ -45,14 +70,43 @@ int vmctr__qemu_mounts_prepare(vmctr__qemu_mounts *qm, const vmctr__vm_spec *spe
                      "share %s: socket path %s is longer than a unix socket allows (%zu bytes); "
                      "use a shorter runtime directory",
                      spec->shares[i].host_path, qm->sockets[i], sizeof(sun.sun_path) - 1);
-    } else {
+    } else if (!vj) {
       r = vmctr__qemu_virtiofsd_argv(&spec->shares[i], bin, qm->sockets[i], geteuid() != 0,
                                      &qm->daemon_argv[i]);
+    } else if ((r = vmctr__vm_jail_share(vj, spec, i, &qm->jails[i], &qm->binds[i],
+                                         &qm->sources[i])) == 0) {
+      r = vmctr__qemu_virtiofsd_argv2(&spec->shares[i], bin, qm->sockets[i], qm->sources[i],
+                                      geteuid() != 0, nofile_limit(), &qm->daemon_argv[i]);
     }
   }
   if (r < 0)
     vmctr__qemu_mounts_clear(qm);
   return r;
+}
+
+/* The socket exists once bound, perhaps before the daemon listens. */
+static int connect_socket(vmctr__child *d, const char *path, int64_t deadline, int *out) {
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+  for (;;) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return vmctr__err_os(errno, "socket");
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+      *out = fd;
+      return 0;
+    }
+    int e = errno;
+    close(fd);
+    if (e != ECONNREFUSED && e != ENOENT && e != EAGAIN)
+      return vmctr__err_os(e, "cannot connect to %s at %s", d->name, path);
+    if (vmctr__child_poll(d) != 0)
+      return vmctr__err(VMCTR_EIO, 0, "%s exited with status %d at start", d->name, d->status);
+    if (vmctr__remaining_ms(deadline) == 0)
+      return vmctr__err(VMCTR_ETIMEDOUT, 0, "%s does not accept on %s", d->name, path);
+    struct pollfd p = {.fd = d->pidfd, .events = POLLIN};
+    poll(&p, 1, 5);
+  }
 }
 
 int vmctr__qemu_mounts_start(vmctr__qemu_mounts *qm, int timeout_ms) {
@@ -62,8 +116,9 @@ int vmctr__qemu_mounts_start(vmctr__qemu_mounts *qm, int timeout_ms) {
     char name[32];
     snprintf(name, sizeof(name), "virtiofsd[%zu]", i);
     unlink(qm->sockets[i]);
-    if ((r = vmctr__child_spawn(&qm->daemons[i], name, qm->daemon_argv[i][0], qm->daemon_argv[i],
-                                NULL, NULL, 0)) < 0)
+    if ((r = vmctr__child_spawn_jailed(&qm->daemons[i], name, qm->daemon_argv[i][0],
+                                       qm->daemon_argv[i], vmctr__jail_env, NULL, 0,
+                                       qm->sources[i] ? &qm->jails[i] : NULL)) < 0)
       return r;
   }
   /* QEMU connects at start-up, so each socket must exist first. */
@@ -79,6 +134,9 @@ int vmctr__qemu_mounts_start(vmctr__qemu_mounts *qm, int timeout_ms) {
       struct pollfd p = {.fd = qm->daemons[i].pidfd, .events = POLLIN};
       poll(&p, 1, 10);
     }
+    if (qm->sources[i] && (r = connect_socket(&qm->daemons[i], qm->sockets[i], deadline,
+                                              &qm->conns[i])) < 0)
+      return r;
   }
   return 0;
 }
@@ -98,6 +156,10 @@ void vmctr__qemu_mounts_clear(vmctr__qemu_mounts *qm) {
       vmctr__child_release(&qm->daemons[i]);
     if (qm->daemon_argv)
       vmctr__strv_free(qm->daemon_argv[i]);
+    if (qm->conns && qm->conns[i] >= 0)
+      close(qm->conns[i]);
+    if (qm->sources)
+      free(qm->sources[i]);
     if (qm->sockets && qm->sockets[i]) {
       unlink(qm->sockets[i]);
       free(qm->sockets[i]);
@@ -106,5 +168,9 @@ void vmctr__qemu_mounts_clear(vmctr__qemu_mounts *qm) {
   free(qm->daemon_argv);
   free(qm->sockets);
   free(qm->daemons);
+  free(qm->jails);
+  free(qm->binds);
+  free(qm->sources);
+  free(qm->conns);
   memset(qm, 0, sizeof(*qm));
 }

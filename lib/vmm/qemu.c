@@ -14,9 +14,11 @@
 #include "core/child.h"
 #include "core/error.h"
 #include "core/event.h"
+#include "core/jail-log.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "vmm/backend-priv.h"
+#include "vmm/jail-priv.h"
 #include "vmm/qemu-argv-priv.h"
 #include "vmm/qemu-mounts-priv.h"
 #include "vmm/qmp-priv.h"
@@ -24,7 +26,12 @@
 /* The fd numbers QEMU sees (its argv names them). */
 #define QMP_CHILD_FD 3
 #define AGENT_CHILD_FD 4
+#define CONSOLE_CHILD_FD 5
+#define SHARE_CHILD_FD0 6 /* then the disks' fds */
 #define QEMU_ERR_MAX 4096
+/* The boot log's bound: the whole of a verbose boot and many screens after
+ * it, yet a guest that floods its console costs at most this much tmpfs. */
+#define BOOT_LOG_MAX (1u << 20)
 
 typedef struct qemu_vm {
   char **argv;
@@ -35,6 +42,13 @@ typedef struct qemu_vm {
   vmctr__child child;
   vmctr__qmp qmp;
   vmctr__qemu_mounts mounts;
+  vmctr__vm_jail jail;
+  bool jail_planned;
+  int console_host, console_peer; /* the console stream; ours goes to the bounded log */
+  char *console_log;
+  vmctr__boundlog *log;
+  int *disk_fds;          /* 2 per disk: read-only, read-write (or -1) */
+  size_t ndisks, nshares;
 } qemu_vm;
 
 static void close_fd(int *fd) {
@@ -55,6 +69,9 @@ static void release_all(qemu_vm *vm) {
   }
   vmctr__child_release(&vm->child);
   vmctr__qemu_mounts_clear(&vm->mounts);
+  /* Every process is reaped: the console is at EOF, the cgroup empty. */
+  vmctr__boundlog_stop(vm->log);
+  vm->log = NULL;
 }
 
 static void qemu_free(void *ctx) {
@@ -67,6 +84,14 @@ static void qemu_free(void *ctx) {
   close_fd(&vm->qmp_peer);
   close_fd(&vm->agent_host);
   close_fd(&vm->agent_peer);
+  close_fd(&vm->console_host);
+  close_fd(&vm->console_peer);
+  for (size_t i = 0; vm->disk_fds && i < 2 * vm->ndisks; i++)
+    close_fd(&vm->disk_fds[i]);
+  free(vm->disk_fds);
+  free(vm->console_log);
+  if (vm->jail_planned)
+    vmctr__vm_jail_clear(&vm->jail);
   if (vm->err_path)
     unlink(vm->err_path);
   if (vm->pid_path)
@@ -94,6 +119,24 @@ static unsigned long host_tsc_khz(void) {
   return khz;
 }
 
+/* The library opens the images, with its own rights; QEMU gets the fds
+ * (read-only, and read-write for a writable disk). */
+static int open_disks(qemu_vm *vm, const vmctr__vm_spec *spec) {
+  vm->ndisks = spec->ndisks;
+  if (!(vm->disk_fds = calloc(2 * spec->ndisks + 1, sizeof(int))))
+    return vmctr__err_nomem();
+  for (size_t i = 0; i < 2 * spec->ndisks; i++)
+    vm->disk_fds[i] = -1;
+  for (size_t i = 0; i < spec->ndisks; i++) {
+    const vmctr__vm_disk *d = &spec->disks[i];
+    if ((vm->disk_fds[2 * i] = open(d->path, O_RDONLY | O_CLOEXEC)) < 0 ||
+        (!d->read_only && (vm->disk_fds[2 * i + 1] = open(d->path, O_RDWR | O_CLOEXEC)) < 0))
+      return vmctr__err(VMCTR_EIO, errno, "cannot open the disk image %s: %s", d->path,
+                        strerror(errno));
+  }
+  return 0;
+}
+
 static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
   qemu_vm *vm = calloc(1, sizeof(*vm));
   const char *binary = vmctr_caps_qemu_path(spec->caps);
@@ -102,6 +145,7 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     return vmctr__err_nomem();
   vm->child = (vmctr__child)VMCTR__CHILD_INIT;
   vm->qmp.fd = vm->qmp_peer = vm->agent_host = vm->agent_peer = -1;
+  vm->console_host = vm->console_peer = -1;
   if (!binary) {
     const char *why = NULL;
     vmctr_caps_has(spec->caps, VMCTR_CAP_BACKEND_QEMU, &why);
@@ -130,14 +174,33 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     r = vmctr__err_nomem();
     goto fail;
   }
-  if ((r = vmctr__evset_new(&vm->exit_set)) < 0 ||
-      (r = vmctr__qemu_mounts_prepare(&vm->mounts, spec)) < 0)
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {
+    r = vmctr__err_os(errno, "socketpair for the console");
     goto fail;
+  }
+  vm->console_host = qmp[0];
+  vm->console_peer = qmp[1];
+  if (!(vm->console_log = vmctr__strdup(spec->console_log))) {
+    r = VMCTR_ENOMEM;
+    goto fail;
+  }
+  if ((r = vmctr__evset_new(&vm->exit_set)) < 0 || (r = vmctr__vm_jail_plan(&vm->jail, spec)) < 0)
+    goto fail;
+  vm->jail_planned = true;
+  if ((r = vmctr__qemu_mounts_prepare_jailed(&vm->mounts, spec, &vm->jail)) < 0 ||
+      (r = open_disks(vm, spec)) < 0)
+    goto fail;
+  vm->nshares = spec->nshares;
   vmctr__qemu_layout l = {
     .binary = binary,
     .qmp_fd = QMP_CHILD_FD,
     .agent_fd = AGENT_CHILD_FD,
-    .share_sockets = vm->mounts.sockets,
+    .console_fd = CONSOLE_CHILD_FD,
+    .share_fd0 = SHARE_CHILD_FD0,
+    .disk_fd0 = SHARE_CHILD_FD0 + (int)spec->nshares,
+    .kernel = vm->jail.kernel,
+    .initfs = vm->jail.initfs,
+    .sandbox = true,
     .tsc_khz = spec->accel == VMCTR_ACCEL_TCG ? host_tsc_khz() : 0,
   };
   if ((r = vmctr__qemu_argv(spec, &l, &vm->argv)) < 0)
@@ -183,14 +246,39 @@ static int qemu_start(void *ctx, int timeout_ms) {
   errfd = open(vm->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (errfd < 0)
     return vmctr__err_os(errno, "cannot create %s", vm->err_path);
-  vmctr__child_fd fds[] = {
-    {errfd, 1}, {errfd, 2}, {vm->qmp_peer, QMP_CHILD_FD}, {vm->agent_peer, AGENT_CHILD_FD},
-  };
-  r = vmctr__child_spawn(&vm->child, "qemu", vm->argv[0], vm->argv, NULL, fds,
-                         VMCTR_ARRAY_SIZE(fds));
+  int cfd = vm->console_host;
+  vm->console_host = -1;
+  if ((r = vmctr__boundlog_start(&vm->log, cfd, vm->console_log, BOOT_LOG_MAX)) < 0) {
+    close(errfd);
+    return r;
+  }
+  size_t nfds = 0;
+  vmctr__child_fd *fds = calloc(5 + vm->nshares + 2 * vm->ndisks, sizeof(*fds));
+  if (!fds) {
+    close(errfd);
+    return vmctr__err_nomem();
+  }
+  fds[nfds++] = (vmctr__child_fd){errfd, 1};
+  fds[nfds++] = (vmctr__child_fd){errfd, 2};
+  fds[nfds++] = (vmctr__child_fd){vm->qmp_peer, QMP_CHILD_FD};
+  fds[nfds++] = (vmctr__child_fd){vm->agent_peer, AGENT_CHILD_FD};
+  fds[nfds++] = (vmctr__child_fd){vm->console_peer, CONSOLE_CHILD_FD};
+  for (size_t i = 0; i < vm->nshares; i++)
+    fds[nfds++] = (vmctr__child_fd){vm->mounts.conns[i], SHARE_CHILD_FD0 + (int)i};
+  for (size_t i = 0; i < 2 * vm->ndisks; i++)
+    if (vm->disk_fds[i] >= 0)
+      fds[nfds++] = (vmctr__child_fd){vm->disk_fds[i], SHARE_CHILD_FD0 + (int)vm->nshares + (int)i};
+  r = vmctr__child_spawn_jailed(&vm->child, "qemu", vm->argv[0], vm->argv, vmctr__jail_env, fds,
+                                nfds, &vm->jail.qemu);
+  free(fds);
   close(errfd);
   close_fd(&vm->qmp_peer);
   close_fd(&vm->agent_peer);
+  close_fd(&vm->console_peer);
+  for (size_t i = 0; i < 2 * vm->ndisks; i++)
+    close_fd(&vm->disk_fds[i]);
+  for (size_t i = 0; i < vm->nshares; i++)
+    close_fd(&vm->mounts.conns[i]);
   if (r < 0)
     return r;
   vm->watching = true;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/jail-cleanup.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "vmm/rundir-priv.h"
@@ -27,8 +28,9 @@ static int remove_dir(int parent_fd, const char *name, int dfd) {
     return -errno;
   }
   while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      unlinkat(dirfd(d), e->d_name, 0);
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+        unlinkat(dirfd(d), e->d_name, 0) < 0 && errno == EISDIR)
+      unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR); /* the (empty) jail directory */
   closedir(d);
   return unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
@@ -104,6 +106,7 @@ int vmctr__rundir_create(const char *parent, char **out, int *out_lock) {
     goto fail;
   }
   free(tmp);
+  vmctr__cleanup_add(dir, VMCTR__CLEANUP_TREE);
   *out = dir;
   *out_lock = fd;
   return 0;
@@ -118,6 +121,7 @@ fail:
 }
 
 void vmctr__rundir_remove(const char *dir, int lock_fd) {
+  vmctr__cleanup_del(dir);
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), r;
   if (dfd >= 0 && (r = remove_dir(AT_FDCWD, dir, dfd)) < 0)
     vmctr__log(VMCTR_LOG_WARN, "vmm", "cannot remove runtime directory %s: %s", dir,

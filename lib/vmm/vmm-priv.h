@@ -18,6 +18,7 @@ struct vmctr_vmm {
   char *boot_log_user; /* set by the caller: kept after free */
   char *rt_parent;     /* NULL: default */
   char **hv_args;      /* vmctr_vmm_set_hypervisor_args(), NULL-terminated, or NULL */
+  uint32_t jail_id_first, jail_id_count; /* vmctr_vmm_set_jail_ids() */
 
   const vmctr__backend_ops *ops;
   void *ctx;           /* backend context, NULL before start */

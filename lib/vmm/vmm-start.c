@@ -233,6 +233,8 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   spec.agent_port = AGENT_VSOCK_PORT;
   spec.caps = caps;
   spec.hypervisor_args = vmm->hv_args;
+  spec.jail_id_first = vmm->jail_id_first;
+  spec.jail_id_count = vmm->jail_id_count;
   if ((r = vmm->ops->create(&vmm->ctx, &spec)) < 0)
     goto out;
   if ((r = vmm->ops->start(vmm->ctx, 10000)) < 0)

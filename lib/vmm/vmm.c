@@ -30,6 +30,8 @@ int vmctr_vmm_new(vmctr_vmm **out, const vmctr_bootcfg *cfg) {
   vmm->rundir_lock = -1;
   vmm->accel_req = VMCTR_ACCEL_AUTO;
   vmm->agent_timeout_ms = VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
+  vmm->jail_id_first = VMCTR_VMM_DEFAULT_JAIL_ID_FIRST;
+  vmm->jail_id_count = VMCTR_VMM_DEFAULT_JAIL_ID_COUNT;
   vmm->state = VMCTR_VMM_STATE_NEW;
   vmm->exit_status = -1;
   if ((r = vmctr_bootcfg_clone(&vmm->cfg, cfg)) < 0 || (r = vmctr__evset_new(&vmm->events)) < 0)
@@ -120,6 +122,20 @@ int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms) {
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_agent_timeout: %s",
                       !vmm ? "vmm is NULL" : "timeout must be 1..2^31-1 ms");
   vmm->agent_timeout_ms = timeout_ms;
+  return 0;
+}
+
+int vmctr_vmm_set_jail_ids(vmctr_vmm *vmm, uint32_t first, uint32_t count) {
+  int r = check_new(vmm, "vmctr_vmm_set_jail_ids");
+  if (r < 0)
+    return r;
+  /* 0 is root and 2^32 - 1 is (uid_t)-1, "no change", to set*id(). */
+  if (count > 0 && (first == 0 || (uint64_t)first + count > 0xfffffffeull))
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "jail ids %u+%u: the range must start above 0 and end below 2^32 - 1",
+                      first, count);
+  vmm->jail_id_first = first;
+  vmm->jail_id_count = count;
   return 0;
 }
 

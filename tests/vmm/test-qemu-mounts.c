@@ -252,8 +252,21 @@ static void test_virtiofsd_argv(void **state) {
     const char *priv[] = {"/opt/virtiofsd", "--socket-path=/run/v,m/vfsd-2.sock", "-o",
                           "source=/srv/a\\,b\\\\c", "-o", cases[i].opt, "-o", "sandbox=namespace",
                           "-o", "no_xattr", "-o", "announce_submounts", "-o", "log_level=warn",
-                          "--thread-pool-size=0", NULL};
+                          "--thread-pool-size=0", "-o", "modcaps=-mknod", "--rlimit-nofile=0",
+                          NULL};
     assert_argv(argv, priv);
+    vmctr__strv_free(argv);
+
+    /* Jailed: the source as the daemon sees it, and a bounded fd table. */
+    argv = NULL;
+    assert_int_equal(vmctr__qemu_virtiofsd_argv2(&sh, "/opt/virtiofsd", "/r/vfsd-1.sock",
+                                                 "/view,1", false, 65536, &argv), 0);
+    const char *jailed[] = {"/opt/virtiofsd", "--socket-path=/r/vfsd-1.sock", "-o",
+                            "source=/view\\,1", "-o", cases[i].opt, "-o", "sandbox=namespace",
+                            "-o", "no_xattr", "-o", "announce_submounts", "-o", "log_level=warn",
+                            "--thread-pool-size=0", "-o", "modcaps=-mknod",
+                            "--rlimit-nofile=65536", NULL};
+    assert_argv(argv, jailed);
     vmctr__strv_free(argv);
 
     argv = NULL;

@@ -52,6 +52,49 @@ static int find_opt(char **argv, const char *opt, const char *prefix) {
   return -1;
 }
 
+/* The jailed layout: seccomp, the console as a stream, the kernel and
+ * initfs at their jail paths, disks as fd sets (read-only: one O_RDONLY fd;
+ * writable: both), shares on connected sockets. */
+static void test_argv_jailed(void **state) {
+  vmctr__vm_spec s = base_spec();
+  vmctr__vm_disk disks[] = {
+    {.path = "/img/ro,1.ext4", .read_only = true, .serial = "vmctr-d0"},
+    {.path = "/img/rw.ext4", .read_only = false, .serial = "vmctr-d1"},
+  };
+  vmctr__vm_share shares[] = {{.host_path = "/h", .tag = "t0", .cache = 1}};
+  s.disks = disks;
+  s.ndisks = 2;
+  s.shares = shares;
+  s.nshares = 1;
+  vmctr__qemu_layout l = base_layout;
+  l.sandbox = true;
+  l.console_fd = 5;
+  l.share_fd0 = 6;
+  l.disk_fd0 = 7;
+  l.kernel = "/kernel";
+  l.initfs = "/initfs";
+  char **argv = NULL;
+  (void)state;
+  assert_int_equal(vmctr__qemu_argv(&s, &l, &argv), 0);
+  assert_string_equal(argv[find_opt(argv, "-sandbox", "")],
+                      "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+  assert_string_equal(argv[find_opt(argv, "-kernel", "")], "/kernel");
+  assert_string_equal(argv[find_opt(argv, "-initrd", "")], "/initfs");
+  assert_true(find_opt(argv, "-chardev", "socket,id=console,fd=5") > 0);
+  assert_int_equal(find_opt(argv, "-chardev", "file,id=console"), -1);
+  assert_true(find_opt(argv, "-chardev", "socket,id=vfs0,fd=6") > 0);
+  assert_true(find_opt(argv, "-add-fd", "fd=7,set=1,opaque=/img/ro,,1.ext4") > 0);
+  assert_int_equal(find_opt(argv, "-add-fd", "fd=8,"), -1); /* read-only: no writable fd */
+  assert_true(find_opt(argv, "-add-fd", "fd=9,set=2,opaque=/img/rw.ext4") > 0);
+  assert_true(find_opt(argv, "-add-fd", "fd=10,set=2,opaque=/img/rw.ext4") > 0);
+  assert_true(find_opt(argv, "-blockdev", "driver=file,node-name=vmctr-d0-file,filename=/dev/fdset/1,read-only=on") > 0);
+  assert_true(find_opt(argv, "-blockdev", "driver=file,node-name=vmctr-d1-file,filename=/dev/fdset/2,read-only=off") > 0);
+  /* No host path of a disk reaches QEMU as a file name. */
+  for (char **a = argv; *a; a++)
+    assert_null(strstr(*a, "filename=/img"));
+  vmctr__strv_free(argv);
+}
+
 static void test_argv_x86(void **state) {
   vmctr__vm_spec s = base_spec();
   char **argv = NULL;
@@ -60,7 +103,9 @@ static void test_argv_x86(void **state) {
   assert_int_equal(vmctr__qemu_argv(&s, &base_layout, &argv), 0);
   assert_string_equal(argv[0], "/usr/bin/qemu");
   assert_string_equal(argv[find_opt(argv, "-M", "")], "microvm,acpi=off,memory-backend=mem");
-  assert_string_equal(argv[find_opt(argv, "-accel", "")], "tcg");
+  /* A bounded translation cache; no -sandbox unless the layout asks. */
+  assert_string_equal(argv[find_opt(argv, "-accel", "")], "tcg,tb-size=128");
+  assert_int_equal(find_opt(argv, "-sandbox", ""), -1);
   assert_int_equal(find_opt(argv, "-cpu", ""), -1);
   assert_string_equal(argv[find_opt(argv, "-m", "")], "256M");
   assert_string_equal(argv[find_opt(argv, "-smp", "")], "2");
@@ -358,7 +403,8 @@ static void test_api_checks(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_argv_x86),   cmocka_unit_test(test_argv_kvm_and_arm),
+    cmocka_unit_test(test_argv_x86),   cmocka_unit_test(test_argv_jailed),
+    cmocka_unit_test(test_argv_kvm_and_arm),
     cmocka_unit_test(test_escape),     cmocka_unit_test(test_qmp_parse),
     cmocka_unit_test(test_qmp_client), cmocka_unit_test(test_child),
     cmocka_unit_test(test_rundir),     cmocka_unit_test(test_api_checks),
