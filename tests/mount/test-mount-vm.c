@@ -236,6 +236,19 @@ static const char *sync_name(uint32_t s) {
 /* Write a file on a fresh ext4 disk at /data and sync; after the VM is
  * gone the host finds it with debugfs and e2fsck finds the filesystem
  * clean. with_ro adds a read-only disk at /ro that the guest cannot write. */
+/* The running QEMU's file node for the disk image at path: the library
+ * passes the image as fds (-add-fd fd=N,set=S,opaque=PATH), and the node
+ * names the set (filename=/dev/fdset/S). */
+static void disk_node_arg(const char *path, char *arg, size_t size) {
+  char needle[700], fdset[64];
+  snprintf(needle, sizeof(needle), "opaque=%s", path);
+  assert_int_equal(vmtest_children("qemu-system", needle, arg, size, 0), 1);
+  const char *set = strstr(arg, ",set=");
+  assert_non_null(set);
+  snprintf(fdset, sizeof(fdset), "filename=/dev/fdset/%d,", atoi(set + 5));
+  assert_int_equal(vmtest_children("qemu-system", fdset, arg, size, 0), 1);
+}
+
 static void block_case(uint32_t caching, uint32_t sync, int with_ro) {
   char name[64], img[600], roimg[600], script[512], what[128];
   snprintf(name, sizeof(name), "%s-%s", caching_name(caching), sync_name(sync));
@@ -268,15 +281,13 @@ static void block_case(uint32_t caching, uint32_t sync, int with_ro) {
   assert_string_equal(t.out.buf, want);
   /* The modes reached QEMU: the disk's file node, as the VM still runs. */
   assert_vm_visible();
-  char arg[1024], needle[700];
-  snprintf(needle, sizeof(needle), "filename=%s,", img);
-  assert_int_equal(vmtest_children("qemu-system", needle, arg, sizeof(arg), 0), 1);
+  char arg[1024];
+  disk_node_arg(img, arg, sizeof(arg));
   assert_non_null(strstr(arg, caching == VMCTR_MOUNT_CACHING_UNCACHED ? "cache.direct=on" : "cache.direct=off"));
   assert_non_null(strstr(arg, sync == VMCTR_MOUNT_SYNC_NONE ? "cache.no-flush=on" : "cache.no-flush=off"));
   assert_non_null(strstr(arg, "read-only=off"));
   if (with_ro) {
-    snprintf(needle, sizeof(needle), "filename=%s,", roimg);
-    assert_int_equal(vmtest_children("qemu-system", needle, arg, sizeof(arg), 0), 1);
+    disk_node_arg(roimg, arg, sizeof(arg));
     assert_non_null(strstr(arg, "read-only=on"));
   }
   snprintf(what, sizeof(what), "block %s", name);
