@@ -300,13 +300,17 @@ static int build(int dfd, const char *dir, const char *name, const char *sum_nam
   int r = vmctr__initfs_write(shown, in, &cpio);
   if (r < 0 && cpio.failed)
     r = vmctr__err_nomem();
-  if (r == 0)
-    r = put_file(dfd, dir, name, cpio.buf, cpio.len);
+  /* The record first: whoever sees the archive under its name also finds
+   * its record, so a concurrent reader never takes a fresh archive for a
+   * tampered one (the archive is reproducible: every builder of the same
+   * inputs writes the same bytes and the same record). */
   if (r == 0) {
     content_hex(cpio.buf, cpio.len, hex);
     hex[64] = '\n';
     r = put_file(dfd, dir, sum_name, hex, 65);
   }
+  if (r == 0)
+    r = put_file(dfd, dir, name, cpio.buf, cpio.len);
   vmctr__sb_free(&cpio);
   return r;
 }
@@ -342,11 +346,9 @@ int vmctr__initfs_get(const vmctr__initfs_params *p, char **out_path) {
     if (faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
       vmctr__log(VMCTR_LOG_WARN, "initfs", "%s does not match its recorded content hash (or "
                  "is not a plain file of ours): rebuilding it", path);
-    /* Whatever sits under the name (a symlink, a FIFO, a tampered file) goes. */
-    if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT && errno != EISDIR) {
-      r = vmctr__err_os(errno, "%s: cannot replace it", path);
-      goto out;
-    }
+    /* Whatever sits under the name (a symlink, a FIFO, a tampered file) is
+     * replaced by the rename of the rebuilt one, never removed first: a
+     * concurrent user of the name always finds a whole file there. */
     if ((r = build(dfd, p->cache_dir, name, sum_name, path, &in)) < 0)
       goto out;
     vmctr__log(VMCTR_LOG_DEBUG, "initfs", "built %s (%zu modules)", path, in.n_mods);
