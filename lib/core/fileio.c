@@ -93,17 +93,23 @@ int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len) 
   return read_fd(fd, path, max, out, out_len);
 }
 
-int vmctr__read_file_regular(const char *path, size_t max, char **out, size_t *out_len) {
+/* read_fd() for a regular file only (a FIFO or device opened O_NONBLOCK
+ * is refused, never read). Takes fd. */
+static int read_regular_fd(int fd, const char *name, size_t max, char **out, size_t *out_len) {
   struct stat st;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), e;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    int e = errno;
+    close(fd);
+    return vmctr__err(VMCTR_EINVAL, e, "%s is not a regular file", name);
+  }
+  return read_fd(fd, name, max, out, out_len);
+}
+
+int vmctr__read_file_regular(const char *path, size_t max, char **out, size_t *out_len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     return vmctr__err_os(errno, "%s", path);
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    e = errno;
-    close(fd);
-    return vmctr__err(VMCTR_EINVAL, e, "%s is not a regular file", path);
-  }
-  return read_fd(fd, path, max, out, out_len);
+  return read_regular_fd(fd, path, max, out, out_len);
 }
 
 int vmctr__read_file_in_root(const char *root, const char *rel, size_t max, char **out,
@@ -121,15 +127,9 @@ int vmctr__read_file_in_root(const char *root, const char *rel, size_t max, char
   close(rfd);
   if (fd < 0)
     return vmctr__err_os(e, "cannot open %s in %s", rel, root);
-  struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    e = errno;
-    close(fd);
-    return vmctr__err(VMCTR_EINVAL, e, "%s in %s is not a regular file", rel, root);
-  }
   char name[512];
   snprintf(name, sizeof(name), "%s in %s", rel, root);
-  return read_fd(fd, name, max, out, out_len);
+  return read_regular_fd(fd, name, max, out, out_len);
 #else
   (void)max, (void)out, (void)out_len;
   return vmctr__err(VMCTR_EUNSUPPORTED, 0,
