@@ -375,7 +375,7 @@ VMCTR_API int vmctr_process_write_stdin(vmctr_process *p, const void *data, size
 
 /**
  * vmctr_process_write_stdin() that never blocks: it buffers what fits.
- * @return the bytes taken (> 0, or 0 for len 0), VMCTR_EBUSY when the buffer
+ * @return the bytes taken (> 0, or 0 for len 0), VMCTR_EAGAIN when the buffer
  * is full (try again once the process has read some; its message tells the
  * stream's credit state), VMCTR_ESTATE or VMCTR_EIO.
  */

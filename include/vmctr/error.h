@@ -47,6 +47,10 @@
 #define VMCTR_EPROTO (-14)
 /** The operation was cancelled. */
 #define VMCTR_ECANCELED (-15)
+/** No space left: a disk, a network's address range. */
+#define VMCTR_ENOSPC (-16)
+/** Not now: a buffer is full; try again once the peer has made room. */
+#define VMCTR_EAGAIN (-17)
 
 /**
  * Detail of the last failure on the calling thread.

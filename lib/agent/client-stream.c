@@ -429,7 +429,7 @@ int vmctr__agent_stream_write_some(vmctr__agent *a, uint32_t id, const void *dat
         agent__wait(a, vmctr__remaining_ms(deadline), has_room, &arg) < 0) {
       char st[768];
       agent__stream_state(a, s, st, sizeof(st));
-      r = vmctr__err(VMCTR_EBUSY, 0,
+      r = vmctr__err(VMCTR_EAGAIN, 0,
                      "agent stream %u: %u bytes already wait for the guest to take them; "
                      "try again later (%s)",
                      id, AGENT_WBUF_MAX, st);

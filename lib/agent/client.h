@@ -114,10 +114,10 @@ int vmctr__agent_stream_send_fd(vmctr__agent *a, uint32_t id, int fd);
  * _close sends EOF after them. Not with send_fd on the same stream. At most
  * AGENT_WBUF_MAX (1 MiB) waits on the host per stream, whatever the guest
  * does: _write blocks until every byte is taken (0; it never blocks on a
- * detached connection, returning VMCTR_EBUSY instead). _write_some copies
+ * detached connection, returning VMCTR_EAGAIN instead). _write_some copies
  * what fits and returns that count (> 0 unless len is 0); when nothing fits
  * it waits up to timeout_ms (0: not at all, <0: forever) for room, then
- * gives VMCTR_EBUSY with the stream's credit state in the message. */
+ * gives VMCTR_EAGAIN with the stream's credit state in the message. */
 int vmctr__agent_stream_write(vmctr__agent *a, uint32_t id, const void *data, size_t len);
 int vmctr__agent_stream_write_some(vmctr__agent *a, uint32_t id, const void *data, size_t len,
                                    int timeout_ms);

@@ -222,9 +222,9 @@ static int stdin_op(vmctr_process *p, const void *data, size_t len, bool close, 
   while (done < len || len == 0) {
     int r = vmctr__agent_stream_write_some(p->c->agent, p->stream[0], (const uint8_t *)data + done,
                                            len - done, STDIN_SLICE_MS);
-    if (r == VMCTR_EBUSY && !proc_exited(p))
+    if (r == VMCTR_EAGAIN && !proc_exited(p))
       continue;
-    if (r == VMCTR_EBUSY)
+    if (r == VMCTR_EAGAIN)
       return vmctr__err(VMCTR_ESTATE, 0, "process %u has exited; %zu bytes of its stdin were "
                         "not taken", p->pid, len - done);
     if (r < 0)

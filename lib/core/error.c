@@ -34,6 +34,8 @@ static const char *const names[] = {
   [13] = "operation not allowed in the current state",
   [14] = "protocol violation by peer",
   [15] = "operation cancelled",
+  [16] = "no space left",
+  [17] = "try again later",
 };
 
 const char *vmctr_strerror(int code) {
@@ -68,6 +70,7 @@ int vmctr__code_from_errno(int e) {
   case EACCES: case EPERM: case EROFS: return VMCTR_EPERM;
   case EFBIG: case E2BIG: case EOVERFLOW: return VMCTR_ETOOBIG;
   case ECANCELED: return VMCTR_ECANCELED;
+  case ENOSPC: case EDQUOT: return VMCTR_ENOSPC;
   case EPROTO: case EBADMSG: return VMCTR_EPROTO;
   default: return VMCTR_EIO;
   }

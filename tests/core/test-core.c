@@ -49,7 +49,7 @@ static int teardown_tmp(void **state) {
 /* ---- errors ---- */
 
 static void test_strerror_all_codes(void **state) {
-  for (int c = 0; c >= VMCTR_ECANCELED; c--) {
+  for (int c = 0; c >= VMCTR_EAGAIN; c--) {
     const char *s = vmctr_strerror(c);
     assert_non_null(s);
     assert_string_not_equal(s, "unknown error");
@@ -76,6 +76,8 @@ static void test_error_fixed_values(void **state) {
   assert_int_equal(VMCTR_ESTATE, -13);
   assert_int_equal(VMCTR_EPROTO, -14);
   assert_int_equal(VMCTR_ECANCELED, -15);
+  assert_int_equal(VMCTR_ENOSPC, -16);
+  assert_int_equal(VMCTR_EAGAIN, -17);
 }
 
 static void test_error_last_and_clear(void **state) {
@@ -115,7 +117,7 @@ static void test_errno_mapping(void **state) {
   assert_int_equal(vmctr__code_from_errno(ENOMEM), VMCTR_ENOMEM);
   assert_int_equal(vmctr__code_from_errno(ETIMEDOUT), VMCTR_ETIMEDOUT);
   assert_int_equal(vmctr__code_from_errno(EIO), VMCTR_EIO);
-  assert_int_equal(vmctr__code_from_errno(ENOSPC), VMCTR_EIO);
+  assert_int_equal(vmctr__code_from_errno(ENOSPC), VMCTR_ENOSPC);
 }
 
 static void *thread_err(void *arg) {

@@ -269,6 +269,7 @@ static void test_full_disk(void **state) {
   print_message("# full disk: %d %s\n", r, err->message);
   assert_true(r < 0);
   assert_null(img);
+  assert_int_equal(r, VMCTR_ENOSPC);
   assert_int_equal(err->os_errno, ENOSPC);
   assert_non_null(strstr(err->message, "No space left on device"));
   char p[256];
