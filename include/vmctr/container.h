@@ -50,6 +50,7 @@
 #include "vmctr/bootcfg.h"
 #include "vmctr/image.h"
 #include "vmctr/mount.h"
+#include "vmctr/network.h"
 
 VMCTR_BEGIN_DECLS
 
@@ -248,6 +249,33 @@ VMCTR_API int vmctr_container_config_add_dns_search(vmctr_container_config *cfg,
 /** Add an /etc/hosts entry. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
 VMCTR_API int vmctr_container_config_add_host(vmctr_container_config *cfg, const char *hostname, const char *address);
 
+/**
+ * Attach the container to a network (copied): one guest interface, with
+ * its own MAC and address (doc/network.md). With no network a container
+ * has loopback only. The first network carries the default route, the DNS
+ * servers (unless vmctr_container_config_add_dns_server() set some) and
+ * the published ports. Isolated NAT networks can be made on the fly with
+ * vmctr_network_new(); shared, host-only and bridged ones must come from a
+ * state directory (vmctr_network_open()), where their addresses are leased.
+ * Attaching happens in vmctr_container_new(); the address is released when
+ * the container stops.
+ * @param ip   the IPv4 address to request, or NULL for the next free one.
+ * @param mac  the MAC to use ("02:00:00:00:00:01"), or NULL for a random
+ *             locally administered one, kept for the container's life.
+ * @return 0, VMCTR_EINVAL, VMCTR_EEXIST (this network is attached already),
+ *         VMCTR_ETOOBIG (more than 8) or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_container_config_add_network(vmctr_container_config *cfg, const vmctr_network *net, const char *ip, const char *mac);
+
+/**
+ * Publish a port of the first network on the host, as `docker run -p`
+ * does: "[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]" (HOST_IP: every host
+ * address when absent). Connections to it reach the guest's GUEST_PORT.
+ * @return 0, VMCTR_EINVAL (malformed), VMCTR_EEXIST (that host port is
+ *         published already), VMCTR_ETOOBIG or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_container_config_publish_port(vmctr_container_config *cfg, const char *spec);
+
 /** Write the VM's console (kernel and vmctr-init messages) to this file. NULL: a file in the runtime directory, removed with the container. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
 VMCTR_API int vmctr_container_config_set_boot_log(vmctr_container_config *cfg, const char *path);
 
@@ -336,6 +364,19 @@ VMCTR_API int32_t vmctr_container_dispatch(vmctr_container *c);
  * @return 0, VMCTR_ESTATE (the init process is not running), VMCTR_ENOENT (no such program), VMCTR_EINVAL or VMCTR_EIO.
  */
 VMCTR_API int vmctr_container_exec(vmctr_container *c, const vmctr_process_config *p, vmctr_process **out);
+
+/** The number of networks the container is attached to (0 if c is NULL). */
+VMCTR_API size_t vmctr_container_network_count(const vmctr_container *c);
+
+/**
+ * The address of its interface on network i (in config order), as
+ * "192.168.64.2/24"; NULL if i is out of range. Borrowed from c until it is
+ * freed; still readable after the container stopped.
+ */
+VMCTR_API const char *vmctr_container_network_address(const vmctr_container *c, size_t i);
+
+/** The MAC of its interface on network i ("02:xx:xx:xx:xx:xx"), or NULL. Borrowed as above. */
+VMCTR_API const char *vmctr_container_network_mac(const vmctr_container *c, size_t i);
 
 /** Stop the container if needed and free it. Leaves no process, runtime directory or copy behind. NULL is ignored. */
 VMCTR_API void vmctr_container_free(vmctr_container *c);

@@ -53,6 +53,7 @@ void vmctr_container_config_free(vmctr_container_config *c) {
   vmctr__strv_free(c->dns_search);
   free_kvs(c->hosts, c->nhosts);
   free(c->boot_log);
+  vmctr__container_config_free_nets(c);
   free(c);
 }
 

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "agent/ops.h"
+#include "net/net.h"
+#include "net/strategy.h"
 #include "core/event.h"
 #include "vmctr/container.h"
 #include "vmctr/vmm.h"
@@ -84,7 +86,21 @@ struct vmctr_container_config {
   char *boot_log;
   uint64_t memory_limit;
   uint32_t millicpus;
+  /* networks (netcfg.c): none means loopback only */
+  struct vmctr__netreq *nets;
+  size_t nnets;
+  vmctr__net_port *ports; /* published on the first network */
+  size_t nports;
 };
+
+/* One requested network attachment. */
+struct vmctr__netreq {
+  vmctr_network *net;
+  char *ip, *mac; /* NULL: allocated */
+};
+
+/* netcfg.c */
+void vmctr__container_config_free_nets(vmctr_container_config *c);
 
 /* What the guest runs, after the image defaults and overrides are applied. */
 struct vmctr__procspec {
@@ -172,6 +188,11 @@ struct vmctr_container {
   uint32_t millicpus;
   bool init_started;
   bool stopped;
+  vmctr__net_attachment *nets; /* attached networks, in config order */
+  size_t nnets;
+  char *peer_hosts;            /* the peers' /etc/hosts lines written last */
+  char *hosts_base;            /* /etc/hosts without the peers */
+  pthread_mutex_t hosts_lock;  /* orders /etc/hosts refreshes */
   vmctr__evset *events; /* the event fd: our changes, and the VM's */
   pthread_mutex_t lock;
   pthread_cond_t cond;

@@ -14,6 +14,7 @@
 #include "core/time.h"
 #include "core/util.h"
 #include "mount/mount.h"
+#include "net/addr.h"
 #include "caps/caps.h"
 #include "vmm/vmm.h"
 
@@ -91,26 +92,79 @@ static int guest_set_time(vmctr_container *c) {
   return r < 0 ? guest_failed(r, "cannot set the guest's clock", "") : 0;
 }
 
+/* /etc/hosts: localhost, the container's own name (at its first network
+ * address, or 127.0.1.1 without one), the configured entries, then the
+ * peers on its networks. */
+static int make_hosts_base(vmctr_container *c, const vmctr_container_config *cfg) {
+  vmctr__strbuf sb = {0};
+  vmctr__sb_puts(&sb, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  if (c->nnets) {
+    char ip[24];
+    snprintf(ip, sizeof(ip), "%s", c->nets[0].addr_text);
+    *strchr(ip, '/') = '\0';
+    vmctr__sb_printf(&sb, "%s\t%s\n", ip, c->hostname);
+  } else {
+    vmctr__sb_printf(&sb, "127.0.1.1\t%s\n", c->hostname);
+  }
+  for (size_t i = 0; i < cfg->nhosts; i++)
+    vmctr__sb_printf(&sb, "%s\t%s\n", cfg->hosts[i].value, cfg->hosts[i].key);
+  return (c->hosts_base = vmctr__sb_steal(&sb)) ? 0 : vmctr__err_nomem();
+}
+
+/* Write /etc/hosts when the peers changed (always when force). Peers of a
+ * shared network come and go: every exec refreshes them. */
+static int refresh_hosts(vmctr_container *c, bool force) {
+  vmctr__strbuf sb = {0};
+  int r = 0;
+  for (size_t i = 0; i < c->nnets && r == 0; i++) {
+    char *t = NULL;
+    if ((r = vmctr__net_peer_hosts(&c->nets[i], &t)) == 0)
+      vmctr__sb_puts(&sb, t);
+    free(t);
+  }
+  char *peers = vmctr__sb_steal(&sb);
+  if (r < 0 || !peers) {
+    free(peers);
+    return r < 0 ? r : vmctr__err_nomem();
+  }
+  pthread_mutex_lock(&c->hosts_lock);
+  if (force || !c->peer_hosts || strcmp(peers, c->peer_hosts) != 0) {
+    vmctr__sb_puts(&sb, c->hosts_base);
+    vmctr__sb_puts(&sb, peers);
+    char *hosts = vmctr__sb_steal(&sb);
+    r = hosts ? guest_write(c, "/etc/hosts", hosts) : vmctr__err_nomem();
+    free(hosts);
+    if (r == 0) {
+      free(c->peer_hosts);
+      c->peer_hosts = peers;
+      peers = NULL;
+    }
+  }
+  pthread_mutex_unlock(&c->hosts_lock);
+  free(peers);
+  return r;
+}
+
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf of the container, and its sysctls. */
 static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
   vmctr__strbuf sb = {0};
-  vmctr__sb_printf(&sb, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                        "127.0.1.1\t%s\n", c->hostname);
-  for (size_t i = 0; i < cfg->nhosts; i++)
-    vmctr__sb_printf(&sb, "%s\t%s\n", cfg->hosts[i].value, cfg->hosts[i].key);
-  char *hosts = vmctr__sb_steal(&sb);
-  if (!hosts)
-    return VMCTR_ENOMEM;
-  int r = guest_write(c, "/etc/hosts", hosts);
-  free(hosts);
+  int r = make_hosts_base(c, cfg);
+  if (r == 0)
+    r = refresh_hosts(c, true);
   if (r == 0) {
     char name[80];
     snprintf(name, sizeof(name), "%s\n", c->hostname);
     r = guest_write(c, "/etc/hostname", name);
   }
-  if (r == 0 && (cfg->dns_servers || cfg->dns_search)) {
+  bool net_dns = !cfg->dns_servers && c->nnets && c->nets[0].ndns;
+  if (r == 0 && (cfg->dns_servers || cfg->dns_search || net_dns)) {
     for (size_t i = 0; cfg->dns_servers && cfg->dns_servers[i]; i++)
       vmctr__sb_printf(&sb, "nameserver %s\n", cfg->dns_servers[i]);
+    for (size_t i = 0; net_dns && i < c->nets[0].ndns; i++) {
+      char ip[16];
+      vmctr__ip4_format(c->nets[0].dns[i], ip);
+      vmctr__sb_printf(&sb, "nameserver %s\n", ip);
+    }
     if (cfg->dns_search) {
       vmctr__sb_puts(&sb, "search");
       for (size_t i = 0; cfg->dns_search[i]; i++)
@@ -151,6 +205,8 @@ static int check_host(const vmctr_bootcfg *boot) {
   return r;
 }
 
+static int attach_networks(vmctr_container *c, const vmctr_container_config *cfg);
+
 /* Boot the VM with the rootfs and the host-backed mounts, then set the
  * container up through the agent. Every mount was validated once, where it
  * entered the library (the rootfs in vmctr_container_new, the others in
@@ -168,6 +224,8 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
   for (size_t i = 0; i < cfg->nmounts; i++)
     if ((r = vmctr__vmm_add_mount_checked(c->vmm, cfg->mounts[i])) < 0)
       return r;
+  if ((r = attach_networks(c, cfg)) < 0)
+    return r;
   if ((r = vmctr_vmm_start(c->vmm)) < 0)
     return r;
   if (!(c->agent = vmctr__vmm_agent(c->vmm)))
@@ -181,7 +239,47 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
     if ((r = guest_mount(c, cfg->mounts[i], (uint32_t)i + 1, VMCTR__GUEST_ROOTFS,
                          vmctr_mount_destination(cfg->mounts[i]))) < 0)
       return r;
+  for (size_t i = 0; i < c->nnets; i++)
+    if ((r = vmctr__agent_config_iface(c->agent, &c->nets[i].gif, VMCTR__CONTAINER_OP_TIMEOUT_MS)) < 0)
+      return guest_failed(r, "cannot configure the guest interface ", c->nets[i].mac_text);
   return guest_files(c, cfg);
+}
+
+/* Each network becomes a NIC of the VM; the first carries the published
+ * ports and the default route. */
+static int attach_networks(vmctr_container *c, const vmctr_container_config *cfg) {
+  if (cfg->nports && !cfg->nnets)
+    return vmctr__err(VMCTR_EINVAL, 0, "published ports need a network: add one with "
+                      "vmctr_container_config_add_network()");
+  if (!cfg->nnets)
+    return 0;
+  if (!(c->nets = calloc(cfg->nnets, sizeof(*c->nets))))
+    return vmctr__err_nomem();
+  for (size_t i = 0; i < cfg->nnets; i++)
+    c->nets[i] = (vmctr__net_attachment)VMCTR__NET_ATTACHMENT_INIT;
+  for (size_t i = 0; i < cfg->nnets; i++) {
+    const struct vmctr__netreq *q = &cfg->nets[i];
+    int r = vmctr__net_attach(&c->nets[i], q->net, c->id, c->hostname, q->ip, q->mac,
+                              i == 0 ? cfg->ports : NULL, i == 0 ? cfg->nports : 0, i == 0);
+    if (r < 0) {
+      char what[200];
+      snprintf(what, sizeof(what), "network %s", vmctr_network_name(q->net));
+      return guest_failed(r, what, "");
+    }
+    c->nnets = i + 1;
+    if ((r = vmctr__vmm_add_netdev(c->vmm, &c->nets[i].dev)) < 0)
+      return r;
+    vmctr__log(VMCTR_LOG_INFO, "container", "%s: %s on network %s (%s)", c->id,
+               c->nets[i].addr_text, vmctr_network_name(q->net), c->nets[i].mac_text);
+  }
+  return 0;
+}
+
+/* Release the leases, taps and host objects; the addresses stay readable
+ * until the container is freed. */
+static void detach_networks(vmctr_container *c) {
+  for (size_t i = 0; i < c->nnets; i++)
+    vmctr__net_detach(&c->nets[i]);
 }
 
 static int check_rootfs(const vmctr_mount *rootfs) {
@@ -207,6 +305,7 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
   if (!c)
     return vmctr__err_nomem();
   pthread_mutex_init(&c->lock, NULL);
+  pthread_mutex_init(&c->hosts_lock, NULL);
   vmctr__cond_init(&c->cond);
   c->id = strdup(id);
   c->hostname = strdup(cfg->hostname ? cfg->hostname : id);
@@ -332,6 +431,10 @@ int vmctr_container_exec(vmctr_container *c, const vmctr_process_config *p, vmct
     return vmctr__err(VMCTR_ESTATE, 0,
                       "container %s: cannot exec, its init process is not running (it %s)", c->id,
                       c->init ? "has exited" : "was never started");
+  /* Peers that joined a shared network since: the new process finds them. */
+  if (c->nnets && refresh_hosts(c, false) < 0)
+    vmctr__log(VMCTR_LOG_WARNING, "container", "%s: /etc/hosts not refreshed: %s", c->id,
+               vmctr_error_last()->message);
   struct vmctr__procspec spec;
   int r = vmctr__procspec_build(p, c->defaults, true, &spec);
   if (r < 0)
@@ -386,6 +489,8 @@ int vmctr_container_stop(vmctr_container *c, uint32_t grace_ms) {
   if (c->vmm && vmctr_vmm_state(c->vmm) == VMCTR_VMM_STATE_RUNNING)
     rc = vmctr_vmm_stop(c->vmm, 5000);
   c->stopped = true;
+  /* The VM is gone: its addresses are free again, its taps closed. */
+  detach_networks(c);
   vmctr__container_changed(c);
   return rc < 0 ? vmctr__err(VMCTR_EIO, 0, "container %s had to be killed", c->id) : 0;
 }
@@ -408,10 +513,25 @@ void vmctr_container_free(vmctr_container *c) {
   /* The VM's and the agent's fds leave the set before they close. */
   vmctr__evset_free(c->events);
   vmctr_vmm_free(c->vmm); /* frees the agent too */
+  detach_networks(c);
+  free(c->nets);
+  free(c->peer_hosts);
+  free(c->hosts_base);
+  pthread_mutex_destroy(&c->hosts_lock);
   vmctr_container_config_free(c->defaults);
   pthread_cond_destroy(&c->cond);
   pthread_mutex_destroy(&c->lock);
   free(c->hostname);
   free(c->id);
   free(c);
+}
+
+size_t vmctr_container_network_count(const vmctr_container *c) { return c ? c->nnets : 0; }
+
+const char *vmctr_container_network_address(const vmctr_container *c, size_t i) {
+  return c && i < c->nnets ? c->nets[i].addr_text : NULL;
+}
+
+const char *vmctr_container_network_mac(const vmctr_container *c, size_t i) {
+  return c && i < c->nnets ? c->nets[i].mac_text : NULL;
 }
