@@ -37,6 +37,9 @@ struct opts {
   const char **cap_add, **cap_drop;
   size_t ncap_add, ncap_drop;
   bool privileged, unconfined;
+  const char **networks, **publish, **dns, **add_hosts;
+  size_t nnetworks, npublish, ndns, nadd_hosts;
+  const char *ip, *mac, *state_dir;
   char **args;
   size_t nargs;
 };
@@ -62,6 +65,16 @@ static void usage(FILE *f) {
         "                      run without the default seccomp profile\n"
         "  --privileged        all capabilities, no seccomp, unmasked /proc and /sys,\n"
         "                      writable cgroup (see doc/security-guest.md)\n"
+        "  --network NET       isolated (default: a NAT of its own), none (loopback\n"
+        "                      only), or a network made by vmctr-network (repeatable)\n"
+        "  -p, --publish [HOST_IP:]HOST_PORT:GUEST_PORT[/udp]\n"
+        "                      publish a port of the first network (repeatable)\n"
+        "  --ip ADDR           IPv4 address on the first network (default: the next free)\n"
+        "  --mac MAC           MAC on the first network (default: random, local)\n"
+        "  --dns ADDR          DNS server for /etc/resolv.conf (repeatable)\n"
+        "  --add-host NAME:IP  an /etc/hosts entry (repeatable)\n"
+        "  --state-dir DIR     where networks live (default: $VMCTR_STATE_DIR, else the\n"
+        "                      library's per-user default; see vmctr-network)\n"
         "  --name ID           container id (default: vmctr-<random>)\n"
         "  --virtualization    expose nested virtualization to the container\n"
         "  --rm                remove the container's disk when it exits\n"
@@ -101,7 +114,8 @@ static int parse_size(const char *s, uint64_t *out) {
 
 static int parse_args(int argc, char **argv, struct opts *o) {
   enum { O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
-         O_INITFS, O_STORE, O_MODULES, O_CAP_ADD, O_CAP_DROP, O_SECOPT, O_PRIVILEGED };
+         O_INITFS, O_STORE, O_MODULES, O_CAP_ADD, O_CAP_DROP, O_SECOPT, O_PRIVILEGED,
+         O_NETWORK, O_IP, O_MAC, O_DNS, O_ADD_HOST, O_STATE_DIR };
   static const struct option lo[] = {
       {"image", required_argument, 0, O_IMAGE},   {"cpus", required_argument, 0, O_CPUS},
       {"memory", required_argument, 0, O_MEMORY}, {"env", required_argument, 0, 'e'},
@@ -115,6 +129,10 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"cap-add", required_argument, 0, O_CAP_ADD}, {"cap-drop", required_argument, 0, O_CAP_DROP},
       {"security-opt", required_argument, 0, O_SECOPT},
       {"privileged", no_argument, 0, O_PRIVILEGED},
+      {"network", required_argument, 0, O_NETWORK}, {"publish", required_argument, 0, 'p'},
+      {"ip", required_argument, 0, O_IP},         {"mac", required_argument, 0, O_MAC},
+      {"dns", required_argument, 0, O_DNS},       {"add-host", required_argument, 0, O_ADD_HOST},
+      {"state-dir", required_argument, 0, O_STATE_DIR},
       {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   o->cpus = 1;
@@ -122,8 +140,12 @@ static int parse_args(int argc, char **argv, struct opts *o) {
   o->mounts = calloc((size_t)argc, sizeof(char *));
   o->cap_add = calloc((size_t)argc, sizeof(char *));
   o->cap_drop = calloc((size_t)argc, sizeof(char *));
+  o->networks = calloc((size_t)argc, sizeof(char *));
+  o->publish = calloc((size_t)argc, sizeof(char *));
+  o->dns = calloc((size_t)argc, sizeof(char *));
+  o->add_hosts = calloc((size_t)argc, sizeof(char *));
   int c;
-  while ((c = getopt_long(argc, argv, "+e:w:u:tiqh", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+e:w:u:p:tiqh", lo, NULL)) != -1) {
     switch (c) {
     case O_IMAGE: o->image = optarg; break;
     case O_CPUS: {
@@ -168,6 +190,19 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       }
       o->unconfined = true;
       break;
+    case O_NETWORK: o->networks[o->nnetworks++] = optarg; break;
+    case 'p': o->publish[o->npublish++] = optarg; break;
+    case O_IP: o->ip = optarg; break;
+    case O_MAC: o->mac = optarg; break;
+    case O_DNS: o->dns[o->ndns++] = optarg; break;
+    case O_ADD_HOST:
+      if (!strchr(optarg, ':') || optarg[0] == ':') {
+        fprintf(stderr, "vmctr-run: --add-host %s: expected NAME:IP\n", optarg);
+        return -1;
+      }
+      o->add_hosts[o->nadd_hosts++] = optarg;
+      break;
+    case O_STATE_DIR: o->state_dir = optarg; break;
     case 'q': o->quiet = true; break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); return -1;
@@ -175,6 +210,17 @@ static int parse_args(int argc, char **argv, struct opts *o) {
   }
   o->args = argv + optind;
   o->nargs = (size_t)(argc - optind);
+  if (o->nnetworks == 0)
+    o->networks[o->nnetworks++] = "isolated";
+  for (size_t i = 0; i < o->nnetworks; i++)
+    if (strcmp(o->networks[i], "none") == 0 && o->nnetworks > 1) {
+      fprintf(stderr, "vmctr-run: --network none cannot be combined with another network\n");
+      return -1;
+    }
+  if (strcmp(o->networks[0], "none") == 0 && (o->npublish || o->ip || o->mac)) {
+    fprintf(stderr, "vmctr-run: --network none has no interface for -p, --ip or --mac\n");
+    return -1;
+  }
   return 0;
 }
 
@@ -298,6 +344,29 @@ static int make_process(const struct opts *o, vmctr_process_config **out) {
   return 0;
 }
 
+/* --network: "isolated" is a NAT of the container's own, "none" nothing
+ * (loopback only), any other name a network of the state directory. */
+static int add_networks(const struct opts *o, vmctr_container_config *c) {
+  const char *state = o->state_dir ? o->state_dir : getenv("VMCTR_STATE_DIR");
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < o->nnetworks; i++) {
+    const char *name = o->networks[i];
+    if (strcmp(name, "none") == 0)
+      return 0;
+    vmctr_network *n = NULL;
+    if (strcmp(name, "isolated") == 0)
+      r = vmctr_network_new(&n, "isolated", VMCTR_NETWORK_ISOLATED_NAT);
+    else
+      r = vmctr_network_open(&n, state && *state ? state : NULL, name);
+    if (r == 0)
+      r = vmctr_container_config_add_network(c, n, i == 0 ? o->ip : NULL, i == 0 ? o->mac : NULL);
+    vmctr_network_free(n);
+  }
+  for (size_t i = 0; r == 0 && i < o->npublish; i++)
+    r = vmctr_container_config_publish_port(c, o->publish[i]);
+  return r;
+}
+
 static int make_config(const struct opts *o, const vmctr_image *img, vmctr_container_config **out) {
   vmctr_container_config *c;
   vmctr_process_config *p = NULL;
@@ -320,6 +389,16 @@ static int make_config(const struct opts *o, const vmctr_image *img, vmctr_conta
       r = vmctr_container_config_add_mount(c, m);
       vmctr_mount_free(m);
     }
+  }
+  r = r < 0 ? r : add_networks(o, c);
+  for (size_t i = 0; r == 0 && i < o->ndns; i++)
+    r = vmctr_container_config_add_dns_server(c, o->dns[i]);
+  for (size_t i = 0; r == 0 && i < o->nadd_hosts; i++) {
+    /* NAME:IP, where an IPv6 address has colons of its own. */
+    char *kv = strdup(o->add_hosts[i]), *colon = strchr(kv, ':');
+    *colon = '\0';
+    r = vmctr_container_config_add_host(c, kv, colon + 1);
+    free(kv);
   }
   if (r < 0) {
     vmctr_container_config_free(c);
@@ -441,5 +520,9 @@ out_early:
   free(o.mounts);
   free(o.cap_add);
   free(o.cap_drop);
+  free(o.networks);
+  free(o.publish);
+  free(o.dns);
+  free(o.add_hosts);
   return rc;
 }
