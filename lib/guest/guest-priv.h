@@ -177,4 +177,9 @@ int guest_mkdir_p(const char *path, mode_t mode);
 /* Write a small string to a file (sysfs, cgroupfs); 0 or -errno. */
 int guest_write_str(const char *path, const char *s);
 
+/* net.c: lo up when it is down (both modes; a failure is logged), and
+ * CONFIG_IFACE. */
+void guest_net_lo_up(void);
+void guest_op_config_iface(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+
 #endif
