@@ -23,13 +23,6 @@ void guest_net_lo_up(void) {
     guest_log("loopback: cannot bring lo up: %s", strerror(-r));
 }
 
-typedef struct iface_req {
-  const uint8_t *mac;
-  uint32_t mtu, addr, prefix, gateway;
-  uint32_t routes[VMCTR_AGENT_MAX_ROUTES][3]; /* dst, prefix, via */
-  size_t nroutes;
-} iface_req;
-
 static bool unicast4(uint32_t ip) {
   return (ip >> 24) != 0 && (ip >> 24) != 127 && ip < 0xe0000000u;
 }
@@ -52,8 +45,8 @@ static void fmt_ip(char *buf, size_t size, uint32_t ip) {
   snprintf(buf, size, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
-/* Fill q from m; NULL, or what is wrong (msg may hold the detail). */
-static const char *iface_parse(const vmctr__agent_msg *m, iface_req *q, char *msg, size_t size) {
+const char *guest_net_parse_iface(const vmctr__agent_msg *m, guest_iface *q, char *msg,
+                                  size_t size) {
   static const uint8_t zero[6];
   const uint8_t *mac;
   size_t n;
@@ -110,9 +103,9 @@ static const char *iface_parse(const vmctr__agent_msg *m, iface_req *q, char *ms
 }
 
 void guest_op_config_iface(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
-  iface_req q;
+  guest_iface q;
   char msg[256], mac[18], ip[16], via[16];
-  const char *bad = iface_parse(m, &q, msg, sizeof(msg));
+  const char *bad = guest_net_parse_iface(m, &q, msg, sizeof(msg));
   if (bad) {
     guest_respond(a, id, EINVAL, bad);
     return;
