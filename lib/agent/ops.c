@@ -188,6 +188,67 @@ int vmctr__agent_poweroff(vmctr__agent *a, int timeout_ms) {
   return op_only(a, VMCTR_AOP_POWEROFF, "poweroff", timeout_ms);
 }
 
+/* A unicast IPv4 address a guest interface may have or route through: not
+ * 0.0.0.0/8, not loopback, not multicast or class E. */
+static bool unicast4(uint32_t ip) {
+  return (ip >> 24) != 0 && (ip >> 24) != 127 && ip < 0xe0000000u;
+}
+
+static uint32_t mask4(uint32_t prefix) {
+  return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+static void put_route4(vmctr__agent_buf *b, const vmctr__net_route *rt) {
+  uint8_t v[VMCTR_AGENT_ROUTE4_SIZE];
+  vmctr__agent_put_le32(v, rt->dst);
+  vmctr__agent_put_le32(v + 4, rt->prefix);
+  vmctr__agent_put_le32(v + 8, rt->via);
+  vmctr__agent_put_bytes(b, VMCTR_AT_ROUTE4, v, sizeof(v));
+}
+
+int vmctr__agent_config_iface(vmctr__agent *a, const vmctr__net_guest_if *ifc, int timeout_ms) {
+  static const char fn[] = "vmctr__agent_config_iface";
+  static const uint8_t zero[6];
+  if (!a || !ifc)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: a and ifc must be set", fn);
+  if ((ifc->mac[0] & 1) || memcmp(ifc->mac, zero, 6) == 0)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: the MAC must be a unicast, nonzero address", fn);
+  if (ifc->mtu && (ifc->mtu < VMCTR_AGENT_MTU_MIN || ifc->mtu > VMCTR_AGENT_MTU_MAX))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: MTU %u is outside %u..%u", fn, ifc->mtu,
+                      VMCTR_AGENT_MTU_MIN, VMCTR_AGENT_MTU_MAX);
+  if (ifc->addr ? !unicast4(ifc->addr) || ifc->prefix < 1 || ifc->prefix > 32 : ifc->prefix != 0)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: address 0x%08x/%u: an address must be unicast with a "
+                      "prefix of 1..32, and no address has no prefix", fn, ifc->addr, ifc->prefix);
+  if (ifc->gateway && !unicast4(ifc->gateway))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: gateway 0x%08x is not a unicast address", fn,
+                      ifc->gateway);
+  if (ifc->nroutes > VMCTR__NET_MAX_ROUTES || (ifc->nroutes && !ifc->routes))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: %zu routes (at most %u, and routes must be set)", fn,
+                      ifc->nroutes, VMCTR__NET_MAX_ROUTES);
+  for (size_t i = 0; i < ifc->nroutes; i++) {
+    const vmctr__net_route *rt = &ifc->routes[i];
+    if (rt->prefix > 32 || (rt->dst & ~mask4(rt->prefix)) || (rt->via && !unicast4(rt->via)))
+      return vmctr__err(VMCTR_EINVAL, 0, "%s: route %zu (0x%08x/%u via 0x%08x): the prefix must "
+                        "be 0..32, the destination have no bits beyond it, the gateway be unicast",
+                        fn, i, rt->dst, rt->prefix, rt->via);
+  }
+  vmctr__agent_buf b;
+  vmctr__agent_buf_init(&b);
+  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_CONFIG_IFACE);
+  vmctr__agent_put_bytes(&b, VMCTR_AT_MAC, ifc->mac, 6);
+  if (ifc->mtu)
+    vmctr__agent_put_u32(&b, VMCTR_AT_MTU, ifc->mtu);
+  if (ifc->addr) {
+    vmctr__agent_put_u32(&b, VMCTR_AT_ADDR4, ifc->addr);
+    vmctr__agent_put_u32(&b, VMCTR_AT_PREFIX, ifc->prefix);
+  }
+  if (ifc->gateway)
+    vmctr__agent_put_u32(&b, VMCTR_AT_GATEWAY4, ifc->gateway);
+  for (size_t i = 0; i < ifc->nroutes; i++)
+    put_route4(&b, &ifc->routes[i]);
+  return call(a, &b, timeout_ms, "CONFIG_IFACE", "the routes", NULL);
+}
+
 int vmctr__agent_ping(vmctr__agent *a, int timeout_ms) {
   return op_only(a, VMCTR_AOP_PING, "ping", timeout_ms);
 }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "agent/client.h"
+#include "net/net.h"
 
 /* Linux clone flags for a new container's namespaces, spelled out (the host need not be Linux). */
 #define VMCTR__AGENT_NS_MOUNT 0x00020000u
@@ -92,6 +93,12 @@ int vmctr__agent_set_hostname(vmctr__agent *a, const char *name, int timeout_ms)
 /* Answered, then the guest syncs and powers off (the connection ends). */
 int vmctr__agent_poweroff(vmctr__agent *a, int timeout_ms);
 int vmctr__agent_ping(vmctr__agent *a, int timeout_ms);
+/* CONFIG_IFACE: the guest finds the link with ifc->mac, sets its MTU (0:
+ * left), brings it up, adds addr/prefix (addr 0: none, prefix then 0), the
+ * routes (at most VMCTR__NET_MAX_ROUTES) and the default route via gateway
+ * (0: none). Addresses and routes it already has are fine, so a repeat is
+ * harmless. An unknown MAC is VMCTR_ENOENT (the guest's ENODEV). */
+int vmctr__agent_config_iface(vmctr__agent *a, const vmctr__net_guest_if *ifc, int timeout_ms);
 
 /* Start a process; *pid (nonzero, the guest's pid) only on success. Attach
  * the stdout/stderr sinks before, and stdin sources after this call (stdin

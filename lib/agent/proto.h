@@ -71,6 +71,7 @@ enum {
   VMCTR_AOP_SET_TIME = 10,    /* TIME_NS: CLOCK_REALTIME in ns since the epoch */
   VMCTR_AOP_POWEROFF = 11,    /* answered, then the guest syncs and powers off */
   VMCTR_AOP_PING = 12,        /* answered at once; liveness and latency */
+  VMCTR_AOP_CONFIG_IFACE = 13,/* MAC, MTU, ADDR4, PREFIX, GATEWAY4, ROUTE4*: one interface */
 };
 
 /* Field tags. Type in brackets; [*] repeats. */
@@ -137,7 +138,22 @@ enum {
   VMCTR_AT_TIME_NS = 79,      /* u64 */
   VMCTR_AT_MKDIR = 80,        /* u32 1 = mkdir -p TARGET first */
   VMCTR_AT_IN_PLACE = 81,     /* u32 1 = WRITE_FILE writes the existing file in place (procfs, sysfs) */
+
+  /* CONFIG_IFACE. IPv4 addresses are u32 numbers (10.0.2.15 is 0x0a00020f),
+   * little-endian on the wire like every integer. */
+  VMCTR_AT_MAC = 90,          /* bytes, exactly 6: the interface to configure */
+  VMCTR_AT_MTU = 91,          /* u32 68..65535; absent or 0: left as it is */
+  VMCTR_AT_ADDR4 = 92,        /* u32 address; absent or 0: link up only */
+  VMCTR_AT_PREFIX = 93,       /* u32 1..32, with a nonzero ADDR4 only */
+  VMCTR_AT_GATEWAY4 = 94,     /* u32 the default route's gateway; absent or 0: none */
+  VMCTR_AT_ROUTE4 = 95,       /* bytes [*]: u32 dst, u32 prefix, u32 via (0: on-link), 12 bytes */
 };
+
+/* CONFIG_IFACE bounds (the guest checks them all before changing anything). */
+#define VMCTR_AGENT_MAX_ROUTES 64u   /* ROUTE4 fields per request (VMCTR__NET_MAX_ROUTES) */
+#define VMCTR_AGENT_ROUTE4_SIZE 12u
+#define VMCTR_AGENT_MTU_MIN 68u
+#define VMCTR_AGENT_MTU_MAX 65535u
 
 /* SECCOMP profiles. The guest builds the filter itself from the profile and
  * CAPS (rules that a capability unlocks): no BPF crosses the wire. */

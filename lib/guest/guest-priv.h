@@ -177,4 +177,20 @@ int guest_mkdir_p(const char *path, mode_t mode);
 /* Write a small string to a file (sysfs, cgroupfs); 0 or -errno. */
 int guest_write_str(const char *path, const char *s);
 
+/* net.c: lo up when it is down (both modes; a failure is logged), and
+ * CONFIG_IFACE. */
+void guest_net_lo_up(void);
+/* A CONFIG_IFACE request, decoded and checked (every bound of proto.h). */
+typedef struct guest_iface {
+  const uint8_t *mac;     /* 6 bytes, borrowed from the message */
+  uint32_t mtu, addr, prefix, gateway;
+  uint32_t routes[VMCTR_AGENT_MAX_ROUTES][3]; /* dst, prefix, via */
+  size_t nroutes;
+} guest_iface;
+/* NULL when m is a valid request, else what is wrong (it may point into
+ * msg, which holds the detail). */
+const char *guest_net_parse_iface(const vmctr__agent_msg *m, guest_iface *q, char *msg,
+                                  size_t size);
+void guest_op_config_iface(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+
 #endif

@@ -307,6 +307,10 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* Loopback, for the VM's own services and every container (they share
+   * the VM's network namespace); never fatal. */
+  guest_net_lo_up();
+
   /* Not dumpable: no process of a container can ptrace us, open our
    * /proc/PID/fd or pidfd_getfd our fds. Every child inherits this across
    * fork until its execve, which is when it becomes the container's. */

@@ -24,6 +24,8 @@ T_OP, T_ERRNO, T_MESSAGE = 10, 20, 21
 T_ARGV, T_ENV, T_CWD, T_GIDS, T_PID = 30, 31, 32, 35, 51
 T_EXIT_CODE, T_TERM_SIGNAL = 61, 62
 T_ROOT, T_JOIN_PID, T_CAPS, T_SECCOMP, T_RELAX, T_PATH, T_CONTENT = 42, 44, 52, 53, 54, 75, 77
+OP_CONFIG_IFACE = 13
+T_MAC, T_MTU, T_ADDR4, T_PREFIX, T_GATEWAY4, T_ROUTE4 = 90, 91, 92, 93, 94, 95
 
 
 def frame(ftype, stream, payload=b"", flags=0, length=None):
@@ -53,6 +55,22 @@ def resp(rid, *fields):
 
 def credit(stream, n):
     return frame(CREDIT, stream, struct.pack("<I", n))
+
+
+def ip4(text):
+    a, b, c, d = (int(x) for x in text.split("."))
+    return a << 24 | b << 16 | c << 8 | d
+
+
+def route4(dst, prefix, via="0.0.0.0", size=12):
+    return field(T_ROUTE4, struct.pack("<III", ip4(dst), prefix, ip4(via))[:size])
+
+
+MAC = field(T_MAC, bytes.fromhex("02564d000001"))
+
+
+def iface(*fields):
+    return u32(T_OP, OP_CONFIG_IFACE) + b"".join(fields)
 
 
 def pattern(n):
@@ -85,6 +103,15 @@ GOOD = {
     + field(T_CAPS, struct.pack("<Q", (1 << 41) - 1)) + u32(T_SECCOMP, 0),
     "fields-write-file-in-root": u32(T_OP, 8) + s(T_ROOT, "/run/vmctr/rootfs")
     + s(T_PATH, "/etc/hosts") + field(T_CONTENT, b"127.0.0.1 localhost\n"),
+    # CONFIG_IFACE (the guest's decoder: tests/guest/fuzz-guest-net.c; the
+    # fields-iface-* files are checked to mean their names by test-guest-net-parse.c).
+    "fields-iface-full": iface(MAC, u32(T_MTU, 1400), u32(T_ADDR4, ip4("10.0.2.15")),
+                               u32(T_PREFIX, 24), u32(T_GATEWAY4, ip4("10.0.2.2")),
+                               route4("192.168.50.0", 24, "10.0.2.3"), route4("172.16.0.0", 16)),
+    "fields-iface-link-only": iface(MAC),
+    "fields-iface-routes-64": iface(MAC, u32(T_ADDR4, ip4("10.0.2.15")), u32(T_PREFIX, 24),
+                                    *[route4("192.168.%d.0" % i, 24, "10.0.2.1")
+                                      for i in range(64)]),
 }
 # The same frames fed one byte and seven bytes at a time.
 GOOD["mixed-bytewise"] = GOOD["mixed"]
@@ -124,6 +151,20 @@ BAD = {
     "fields-caps-short": u32(T_OP, 1) + field(T_CAPS, b"\xfb\x25\x04\xa0"),
     "fields-seccomp-long": u32(T_OP, 1) + field(T_SECCOMP, b"\1\0\0\0\0"),
     "fields-len-overflow": struct.pack("<HI", 1, 0xFFFFFFFA) + b"\0" * 8,
+    "fields-iface-no-mac": iface(u32(T_MTU, 1400)),
+    "fields-iface-mac-short": iface(field(T_MAC, bytes.fromhex("02564d0000"))),
+    "fields-iface-mac-multicast": iface(field(T_MAC, bytes.fromhex("03564d000001"))),
+    "fields-iface-mtu-small": iface(MAC, u32(T_MTU, 67)),
+    "fields-iface-mtu-wrong-size": iface(MAC, field(T_MTU, b"\x78\x05")),
+    "fields-iface-prefix-33": iface(MAC, u32(T_ADDR4, ip4("10.0.2.15")), u32(T_PREFIX, 33)),
+    "fields-iface-prefix-without-addr": iface(MAC, u32(T_PREFIX, 24)),
+    "fields-iface-addr-without-prefix": iface(MAC, u32(T_ADDR4, ip4("10.0.2.15"))),
+    "fields-iface-addr-multicast": iface(MAC, u32(T_ADDR4, ip4("224.0.0.1")), u32(T_PREFIX, 4)),
+    "fields-iface-gateway-loopback": iface(MAC, u32(T_GATEWAY4, ip4("127.0.0.1"))),
+    "fields-iface-routes-65": iface(MAC, *[route4("192.168.%d.0" % i, 24) for i in range(65)]),
+    "fields-iface-route-short": iface(MAC, route4("192.168.1.0", 24, size=11)),
+    "fields-iface-route-host-bits": iface(MAC, route4("192.168.1.1", 24)),
+    "fields-iface-route-prefix-33": iface(MAC, route4("192.168.1.0", 33)),
 }
 
 

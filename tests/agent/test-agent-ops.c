@@ -247,6 +247,76 @@ static void test_fs_and_system_ops(void **state) {
   assert_int_equal(nreq(f), 10);
 }
 
+static void expect_inval(int r);
+
+static void put_route(vmctr__agent_buf *w, uint32_t dst, uint32_t prefix, uint32_t via) {
+  uint8_t v[12];
+  vmctr__agent_put_le32(v, dst);
+  vmctr__agent_put_le32(v + 4, prefix);
+  vmctr__agent_put_le32(v + 8, via);
+  vmctr__agent_put_bytes(w, VMCTR_AT_ROUTE4, v, sizeof(v));
+}
+
+static void test_config_iface(void **state) {
+  fake *f = *state;
+  reply_with(f, 0);
+  static const uint8_t mac[6] = {0x02, 0x56, 0x4d, 0, 0, 1};
+  const vmctr__net_route routes[] = {{0xc0a83200, 24, 0x0a000203}, {0xac100000, 16, 0}};
+  vmctr__net_guest_if ifc = {.mtu = 1400, .addr = 0x0a00020f, .prefix = 24,
+                             .gateway = 0x0a000202, .routes = routes, .nroutes = 2};
+  memcpy(ifc.mac, mac, 6);
+  assert_int_equal(vmctr__agent_config_iface(f->a, &ifc, T), 0);
+  vmctr__agent_buf w = req(VMCTR_AOP_CONFIG_IFACE);
+  vmctr__agent_put_bytes(&w, VMCTR_AT_MAC, mac, 6);
+  vmctr__agent_put_u32(&w, VMCTR_AT_MTU, 1400);
+  vmctr__agent_put_u32(&w, VMCTR_AT_ADDR4, 0x0a00020f);
+  vmctr__agent_put_u32(&w, VMCTR_AT_PREFIX, 24);
+  vmctr__agent_put_u32(&w, VMCTR_AT_GATEWAY4, 0x0a000202);
+  put_route(&w, 0xc0a83200, 24, 0x0a000203);
+  put_route(&w, 0xac100000, 16, 0);
+  assert_sent(f, &w);
+
+  /* Link up only: just the MAC. */
+  vmctr__net_guest_if up = {0};
+  memcpy(up.mac, mac, 6);
+  assert_int_equal(vmctr__agent_config_iface(f->a, &up, T), 0);
+  w = req(VMCTR_AOP_CONFIG_IFACE);
+  vmctr__agent_put_bytes(&w, VMCTR_AT_MAC, mac, 6);
+  assert_sent(f, &w);
+
+  /* Bad arguments send nothing. */
+  unsigned before = nreq(f);
+  vmctr__net_guest_if bad = ifc;
+  bad.prefix = 33;
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  bad = ifc;
+  bad.addr = 0; /* a prefix without an address */
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  bad = ifc;
+  bad.mtu = 65536;
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  bad = ifc;
+  bad.gateway = 0xe0000001;
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  bad = ifc;
+  memset(bad.mac, 0, 6);
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  bad = ifc;
+  bad.nroutes = VMCTR__NET_MAX_ROUTES + 1;
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  bad = ifc;
+  bad.routes = NULL;
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  const vmctr__net_route host_bits[] = {{0xc0a83201, 24, 0}};
+  bad = ifc;
+  bad.routes = host_bits;
+  bad.nroutes = 1;
+  expect_inval(vmctr__agent_config_iface(f->a, &bad, T));
+  expect_inval(vmctr__agent_config_iface(f->a, NULL, T));
+  expect_inval(vmctr__agent_config_iface(NULL, &ifc, T));
+  assert_int_equal(nreq(f), before);
+}
+
 static void test_process_ops(void **state) {
   fake *f = *state;
   reply_with(f, 0);
@@ -613,6 +683,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_fs_and_system_ops, setup, teardown),
     cmocka_unit_test_setup_teardown(test_process_ops, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_config_iface, setup, teardown),
     cmocka_unit_test_setup_teardown(test_spawn_encoding, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_replies, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_arguments_not_sent, setup, teardown),
