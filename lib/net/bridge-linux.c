@@ -24,8 +24,7 @@
 #define BR_LOG "net"
 #define SWEEP_MAX 256
 
-const char *vmctr__host_net_mode_name(uint32_t mode)
-{
+const char *vmctr__host_net_mode_name(uint32_t mode) {
   switch (mode) {
   case VMCTR__HOSTNET_SHARED: return "shared";
   case VMCTR__HOSTNET_HOST_ONLY: return "host-only";
@@ -34,15 +33,13 @@ const char *vmctr__host_net_mode_name(uint32_t mode)
   }
 }
 
-int vmctr__host_net_noperm(uint32_t mode, int os_errno)
-{
+int vmctr__host_net_noperm(uint32_t mode, int os_errno) {
   const char *m = vmctr__host_net_mode_name(mode);
   return vmctr__err(VMCTR_EPERM, os_errno, "%s networks need CAP_NET_ADMIN (run as root or grant it)",
                     m ? m : "shared, host-only and bridged");
 }
 
-int vmctr__host_net_id_ok(const char *id)
-{
+int vmctr__host_net_id_ok(const char *id) {
   if (!id)
     return 0;
   for (size_t i = 0; i < VMCTR__HOSTNET_ID_LEN; i++)
@@ -52,15 +49,13 @@ int vmctr__host_net_id_ok(const char *id)
 }
 
 /* A failed rtnetlink call: a missing capability gets its own message. */
-static int rtnl_fail(const vmctr__host_net *hn, int r, const char *what, const char *name)
-{
+static int rtnl_fail(const vmctr__host_net *hn, int r, const char *what, const char *name) {
   if (r == -EPERM || r == -EACCES)
     return vmctr__host_net_noperm(hn ? hn->mode : 0, -r);
   return vmctr__err_os(-r, "%s %s", what, name);
 }
 
-static int check_net(const vmctr__host_net *hn)
-{
+static int check_net(const vmctr__host_net *hn) {
   if (!hn || !vmctr__host_net_mode_name(hn->mode))
     return vmctr__err(VMCTR_EINVAL, 0, "host network: mode must be shared, host-only or bridged");
   if (!vmctr__host_net_id_ok(hn->id))
@@ -82,15 +77,13 @@ static int check_net(const vmctr__host_net *hn)
   return 0;
 }
 
-static void bridge_name(const char *id, char out[IFNAMSIZ])
-{
+static void bridge_name(const char *id, char out[IFNAMSIZ]) {
   snprintf(out, IFNAMSIZ, VMCTR__HOSTNET_BRIDGE_PREFIX "%s", id);
 }
 
 /* Write "1" to a /proc/sys file unless it already says 1: rewriting
  * ip_forward resets every interface's forwarding setting. */
-static int sysctl_on(const vmctr__host_net *hn, const char *path)
-{
+static int sysctl_on(const vmctr__host_net *hn, const char *path) {
   char buf[8] = "";
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
@@ -114,8 +107,7 @@ static int sysctl_on(const vmctr__host_net *hn, const char *path)
 
 /* Whether ifname carries an IPv4 address (then bridging it would cut the
  * host's traffic over it). */
-static int has_ipv4(const char *ifname, char addr[INET_ADDRSTRLEN])
-{
+static int has_ipv4(const char *ifname, char addr[INET_ADDRSTRLEN]) {
   struct ifaddrs *list = NULL;
   if (getifaddrs(&list) != 0)
     return 0;
@@ -132,8 +124,7 @@ static int has_ipv4(const char *ifname, char addr[INET_ADDRSTRLEN])
   return found;
 }
 
-int vmctr__host_net_up(const vmctr__host_net *hn)
-{
+int vmctr__host_net_up(const vmctr__host_net *hn) {
   int r = check_net(hn);
   if (r < 0)
     return r;
@@ -151,6 +142,13 @@ int vmctr__host_net_up(const vmctr__host_net *hn)
                         "host interface %s carries the address %s: bridging it would cut the "
                         "host off; bridge a dedicated interface",
                         hn->host_if, addr);
+    vmctr__rtnl_link info;
+    r = vmctr__rtnl_link_get(host_idx, &info);
+    if (r < 0)
+      return rtnl_fail(hn, r, "cannot read", hn->host_if);
+    if (info.master && info.master != vmctr__rtnl_ifindex(br))
+      return vmctr__err(VMCTR_EBUSY, 0, "host interface %s already belongs to another bridge or bond",
+                        hn->host_if);
   }
 
   r = vmctr__rtnl_bridge_add(br, hn->mtu);
@@ -186,8 +184,7 @@ int vmctr__host_net_up(const vmctr__host_net *hn)
 }
 
 /* Enslave ifindex to the bridge with the network's MTU, and set it up. */
-static int enslave(const vmctr__host_net *hn, int ifindex, const char *ifname)
-{
+static int enslave(const vmctr__host_net *hn, int ifindex, const char *ifname) {
   char br[IFNAMSIZ];
   bridge_name(hn->id, br);
   int bidx = vmctr__rtnl_ifindex(br);
@@ -206,8 +203,7 @@ static int enslave(const vmctr__host_net *hn, int ifindex, const char *ifname)
   return 0;
 }
 
-int vmctr__host_net_attach(const vmctr__host_net *hn, const char *ifname)
-{
+int vmctr__host_net_attach(const vmctr__host_net *hn, const char *ifname) {
   int r = check_net(hn);
   if (r < 0)
     return r;
@@ -219,8 +215,7 @@ int vmctr__host_net_attach(const vmctr__host_net *hn, const char *ifname)
   return enslave(hn, idx, ifname);
 }
 
-int vmctr__host_net_tap(const vmctr__host_net *hn, int *fd, char name[16])
-{
+int vmctr__host_net_tap(const vmctr__host_net *hn, int *fd, char name[16]) {
   int r = check_net(hn);
   if (r < 0)
     return r;
@@ -253,8 +248,7 @@ int vmctr__host_net_tap(const vmctr__host_net *hn, int *fd, char name[16])
   return 0;
 }
 
-static int del_link(const char *name)
-{
+static int del_link(const char *name) {
   int idx = vmctr__rtnl_ifindex(name);
   if (idx < 0)
     return 0;
@@ -267,8 +261,7 @@ static int del_link(const char *name)
   return 1;
 }
 
-int vmctr__host_net_down(const vmctr__host_net *hn)
-{
+int vmctr__host_net_down(const vmctr__host_net *hn) {
   if (!hn || !vmctr__host_net_id_ok(hn->id))
     return vmctr__err(VMCTR_EINVAL, 0, "host network: id is not 8 lowercase hex characters");
   int r = vmctr__host_nft_delete(hn->id);
@@ -280,8 +273,7 @@ int vmctr__host_net_down(const vmctr__host_net *hn)
   return r < 0 ? r : 0;
 }
 
-static int kept(const char *const *keep, const char *id)
-{
+static int kept(const char *const *keep, const char *id) {
   for (; keep && *keep; keep++)
     if (strcmp(*keep, id) == 0)
       return 1;
@@ -294,8 +286,7 @@ typedef struct sweep_list {
   const char *const *keep;
 } sweep_list;
 
-static int collect_bridge(int ifindex, const char *name, void *ud)
-{
+static int collect_bridge(int ifindex, const char *name, void *ud) {
   (void)ifindex;
   sweep_list *l = ud;
   const char *id = name + strlen(VMCTR__HOSTNET_BRIDGE_PREFIX);
@@ -305,8 +296,7 @@ static int collect_bridge(int ifindex, const char *name, void *ud)
   return 0;
 }
 
-int vmctr__host_net_sweep(const char *const *keep_ids, size_t *removed)
-{
+int vmctr__host_net_sweep(const char *const *keep_ids, size_t *removed) {
   size_t count = 0;
   sweep_list l = {.n = 0, .keep = keep_ids};
 

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <nftables/libnftables.h>
 
 #include "core/error.h"
@@ -19,15 +23,27 @@
 
 #define NFT_LOG "net"
 
-static void fmt_ip(uint32_t a, char out[16])
-{
+static void fmt_ip(uint32_t a, char out[16]) {
   snprintf(out, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xffu, (a >> 8) & 0xffu, a & 0xffu);
+}
+
+/* Whether this thread has CAP_NET_ADMIN in its effective set. libnftables
+ * prints to stderr when the kernel refuses it, so ask first; a namespace
+ * that only the kernel knows we may not touch still ends in the error
+ * buffer's "Operation not permitted". */
+static int have_net_admin(void) {
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &hdr, d) != 0)
+    return 1; /* let the kernel decide */
+  return (d[CAP_NET_ADMIN / 32].effective >> (CAP_NET_ADMIN % 32)) & 1u;
 }
 
 /* Run script in one transaction; output (may be NULL) gets a copy of what
  * nft printed. */
-static int nft_run(const char *script, uint32_t mode, const char *what, char **output)
-{
+static int nft_run(const char *script, uint32_t mode, const char *what, char **output) {
+  if (!have_net_admin())
+    return vmctr__host_net_noperm(mode, EPERM);
   struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (!ctx)
     return vmctr__err_nomem();
@@ -60,14 +76,12 @@ static int nft_run(const char *script, uint32_t mode, const char *what, char **o
 
 /* "add table" first makes the "delete table" valid whether or not the
  * table exists; both sit in the same transaction as what follows. */
-static void table_reset(vmctr__strbuf *sb, const char *id)
-{
+static void table_reset(vmctr__strbuf *sb, const char *id) {
   vmctr__sb_printf(sb, "add table ip " VMCTR__HOSTNET_TABLE_PREFIX "%s\n", id);
   vmctr__sb_printf(sb, "delete table ip " VMCTR__HOSTNET_TABLE_PREFIX "%s\n", id);
 }
 
-int vmctr__host_nft_delete(const char *id)
-{
+int vmctr__host_nft_delete(const char *id) {
   if (!vmctr__host_net_id_ok(id))
     return vmctr__err(VMCTR_EINVAL, 0, "network id \"%s\" is not 8 hex characters", id ? id : "");
   vmctr__strbuf sb = {0};
@@ -80,8 +94,7 @@ int vmctr__host_nft_delete(const char *id)
   return r;
 }
 
-int vmctr__host_nft_ids(char (*ids)[VMCTR__HOSTNET_ID_LEN + 1], size_t max)
-{
+int vmctr__host_nft_ids(char (*ids)[VMCTR__HOSTNET_ID_LEN + 1], size_t max) {
   char *out = NULL;
   int r = nft_run("list tables ip\n", 0, "list tables", &out);
   if (r < 0)
@@ -103,14 +116,12 @@ int vmctr__host_nft_ids(char (*ids)[VMCTR__HOSTNET_ID_LEN + 1], size_t max)
   return (int)n;
 }
 
-static const char *proto_name(uint32_t proto)
-{
+static const char *proto_name(uint32_t proto) {
   return proto == VMCTR__NET_TCP ? "tcp" : proto == VMCTR__NET_UDP ? "udp" : NULL;
 }
 
 /* The match of a forward's host side: its address, or any local one. */
-static void host_match(vmctr__strbuf *sb, const vmctr__host_forward *f)
-{
+static void host_match(vmctr__strbuf *sb, const vmctr__host_forward *f) {
   char ip[16];
   if (f->port.host_ip) {
     fmt_ip(f->port.host_ip, ip);
@@ -122,8 +133,7 @@ static void host_match(vmctr__strbuf *sb, const vmctr__host_forward *f)
 }
 
 static void build_table(vmctr__strbuf *sb, const vmctr__host_net *hn,
-                        const vmctr__host_forward *fw, size_t nfw)
-{
+                        const vmctr__host_forward *fw, size_t nfw) {
   char br[32], net[16], gip[16];
   snprintf(br, sizeof br, "\"" VMCTR__HOSTNET_BRIDGE_PREFIX "%s\"", hn->id);
   fmt_ip(hn->subnet, net);
@@ -186,8 +196,7 @@ static void build_table(vmctr__strbuf *sb, const vmctr__host_net *hn,
       "}\n", br, br, br, br);
 }
 
-static int check_forwards(const vmctr__host_net *hn, const vmctr__host_forward *fw, size_t nfw)
-{
+static int check_forwards(const vmctr__host_net *hn, const vmctr__host_forward *fw, size_t nfw) {
   if (nfw && !fw)
     return vmctr__err(VMCTR_EINVAL, 0, "forwards missing");
   if (hn->mode == VMCTR__HOSTNET_BRIDGED && nfw)
@@ -206,8 +215,7 @@ static int check_forwards(const vmctr__host_net *hn, const vmctr__host_forward *
   return 0;
 }
 
-int vmctr__host_net_sync(const vmctr__host_net *hn, const vmctr__host_forward *fw, size_t nfw)
-{
+int vmctr__host_net_sync(const vmctr__host_net *hn, const vmctr__host_forward *fw, size_t nfw) {
   if (!hn || !vmctr__host_net_id_ok(hn->id) || !vmctr__host_net_mode_name(hn->mode))
     return vmctr__err(VMCTR_EINVAL, 0, "host network: needs a known mode and an 8-hex-char id");
   if (hn->mode != VMCTR__HOSTNET_BRIDGED && (hn->prefix < 1 || hn->prefix > 30))

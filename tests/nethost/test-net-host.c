@@ -6,7 +6,9 @@
  * (G1, G2: a veth end on the bridge instead of a VM's tap) and for the
  * outside (P, linked to H by a veth). Nothing touches the namespace the
  * test started in. Skips (77) unless root. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -324,6 +326,13 @@ static void bridged_body(void) {
      vmctr_error_last()->message);
   CK(!link_exists("vmbr-0000cc03"), "bridge made anyway");
   sh(-1, "ip addr flush dev vh-out");
+  /* So is one that another bridge holds. */
+  sh(-1, "ip link add br-else type bridge && ip link set vh-out master br-else");
+  r = vmctr__host_net_up(&hn);
+  CK(r == VMCTR_EBUSY && strstr(vmctr_error_last()->message, "another bridge"), "%d %s", r,
+     vmctr_error_last()->message);
+  CK(!link_exists("vmbr-0000cc03"), "bridge made anyway");
+  sh(-1, "ip link del br-else");
 
   CK_OK(vmctr__host_net_up(&hn));
   CK_OK(vmctr__host_net_up(&hn));
