@@ -270,6 +270,14 @@ static void shared_body(void) {
   reaches(p, "192.0.2.1", 8081, l81, "192.0.2.2");
   reaches(h_ns, "192.0.2.1", 8081, l81, NULL);
   unreachable(h_ns, "127.0.0.1", 8081); /* bound to 192.0.2.1 only */
+  /* The bridge routes 127/8 now (route_localnet): a guest that sends to
+   * 127.0.0.1 through it must still not reach the host's loopback. */
+  int lh = listen_in(h_ns, 6000);
+  sh(g1, "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && ip addr flush dev lo && "
+         "ip link set lo down && ip route add 127.0.0.0/8 via 10.88.0.1");
+  unreachable(g1, "127.0.0.1", 6000);
+  close(lh);
+  sh(g1, "ip link set lo up && ip route del 127.0.0.0/8 via 10.88.0.1");
 
   /* Sync with fewer forwards: the old one is gone, the kept one works. */
   CK_OK(vmctr__host_net_sync(&hn, fw, 1));
