@@ -93,6 +93,8 @@ static void host_net_of(const vmctr_network *n, vmctr__host_net *hn) {
  * every published port of every live lease. */
 static int sync_firewall(const vmctr_network *n, const vmctr__host_net *hn,
                          const vmctr__net_lease *leases, size_t count) {
+  if (hn->mode == VMCTR__HOSTNET_BRIDGED)
+    return 0; /* the guests are on the host's LAN: no NAT, no table */
   size_t nfw = 0;
   for (size_t i = 0; i < count; i++)
     nfw += leases[i].nports;
@@ -217,6 +219,10 @@ int vmctr__net_attach(vmctr__net_attachment *a, const vmctr_network *n, const ch
   }
   if (!first && nports)
     return vmctr__err(VMCTR_EINVAL, 0, "published ports go with the first network only");
+  if (nports && vmctr_network_mode(n) == VMCTR_NETWORK_BRIDGED)
+    return vmctr__err(VMCTR_EINVAL, 0, "network %s is bridged: its guests are on the host's LAN "
+                      "with addresses of their own, so there is no port to publish",
+                      vmctr_network_name(n));
   if ((r = vmctr_network_clone(&a->net, n)) < 0)
     return r;
   if (!(a->owner = strdup(owner))) {

@@ -371,7 +371,7 @@ static void test_shared_pair(void **state) {
   assert_int_equal(links_with_prefix("vmbr-"), 1);
   down(&a);
   assert_int_equal(links_with_prefix("vmbr-"), 0);
-  assert_int_equal(links_with_prefix("vmtap"), 0);
+  assert_int_equal(links_with_prefix("vmt"), 0);
   assert_int_equal(nft_tables_vmctr(), 0);
   vmctr_network_free(n);
 }
@@ -509,7 +509,7 @@ static void test_crash_cleanup(void **state) {
   assert_string_equal(t.out.buf, "10.85.0.2/24\n");
   down(&t);
   assert_int_equal(links_with_prefix("vmbr-"), 0);
-  assert_int_equal(links_with_prefix("vmtap"), 0);
+  assert_int_equal(links_with_prefix("vmt"), 0);
   assert_int_equal(nft_tables_vmctr(), 0);
   vmctr_network_free(n);
   char path[256];
