@@ -587,6 +587,10 @@ int vmctr__net_leases(const vmctr_network *n, vmctr__net_lease **out, size_t *co
   return 0;
 }
 
+static int cmp_owner(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int vmctr__net_leases_owners(const char *real, const char *name, char ***owners) {
   vmctr__strv b = VMCTR__STRV_INIT;
   leases L = {0};
@@ -596,5 +600,8 @@ int vmctr__net_leases_owners(const char *real, const char *name, char ***owners)
   for (size_t i = 0; i < L.n; i++)
     vmctr__strv_add(&b, L.v[i].owner);
   leases_clear(&L);
-  return vmctr__strv_finish(&b, owners);
+  if ((r = vmctr__strv_finish(&b, owners)) < 0)
+    return r;
+  qsort(*owners, vmctr__strv_len(*owners), sizeof(**owners), cmp_owner);
+  return 0;
 }
