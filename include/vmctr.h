@@ -16,6 +16,7 @@
 #include "vmctr/bootcfg.h"
 #include "vmctr/progress.h"
 #include "vmctr/mount.h"
+#include "vmctr/network.h"
 #include "vmctr/image.h"
 #include "vmctr/vmm.h"
 #include "vmctr/container.h"
