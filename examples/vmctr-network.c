@@ -2,7 +2,7 @@
 /* vmctr-network: manage stored networks from the command line.
  *
  *   vmctr-network [--state-dir DIR] create NAME --mode MODE [--subnet CIDR]
- *                 [--gateway IP] [--mtu N] [--dns IP]...
+ *                 [--gateway IP] [--mtu N] [--dns IP]... [--nat auto|passt|user]
  *   vmctr-network [--state-dir DIR] ls
  *   vmctr-network [--state-dir DIR] inspect NAME
  *   vmctr-network [--state-dir DIR] rm NAME
@@ -20,10 +20,11 @@
 
 static void usage(FILE *f) {
   fputs("usage: vmctr-network [--state-dir DIR] create NAME --mode MODE [--subnet CIDR]\n"
-        "                     [--gateway IP] [--mtu N] [--dns IP]...\n"
+        "                     [--gateway IP] [--mtu N] [--dns IP]... [--nat auto|passt|user]\n"
         "       vmctr-network [--state-dir DIR] ls | inspect NAME | rm NAME\n"
         "\n"
         "MODE: shared, host-only, isolated or bridged:IFNAME.\n"
+        "--nat (isolated only): passt, QEMU's user-mode network, or auto (passt when installed).\n"
         "The state directory defaults to $VMCTR_STATE_DIR, else the library's default.\n",
         f);
 }
@@ -90,6 +91,17 @@ static int create(const char *state, int argc, char **argv) {
       r = vmctr_network_set_gateway(n, v);
     else if (strcmp(a, "--dns") == 0)
       r = vmctr_network_add_dns_server(n, v);
+    else if (strcmp(a, "--nat") == 0) {
+      uint32_t nat = strcmp(v, "passt") == 0 ? VMCTR_NETWORK_NAT_PASST
+                     : strcmp(v, "user") == 0 ? VMCTR_NETWORK_NAT_USER
+                     : strcmp(v, "auto") == 0 ? VMCTR_NETWORK_NAT_AUTO : UINT32_MAX;
+      if (nat == UINT32_MAX) {
+        fprintf(stderr, "vmctr-network: --nat %s: give auto, passt or user\n", v);
+        vmctr_network_free(n);
+        return 2;
+      }
+      r = vmctr_network_set_nat(n, nat);
+    }
     else if (strcmp(a, "--mtu") == 0) {
       unsigned long mtu = strtoul(v, &end, 10);
       if (!*v || *end || mtu > UINT32_MAX) {

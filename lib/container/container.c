@@ -433,7 +433,7 @@ int vmctr_container_exec(vmctr_container *c, const vmctr_process_config *p, vmct
                       c->init ? "has exited" : "was never started");
   /* Peers that joined a shared network since: the new process finds them. */
   if (c->nnets && refresh_hosts(c, false) < 0)
-    vmctr__log(VMCTR_LOG_WARNING, "container", "%s: /etc/hosts not refreshed: %s", c->id,
+    vmctr__log(VMCTR_LOG_WARN, "container", "%s: /etc/hosts not refreshed: %s", c->id,
                vmctr_error_last()->message);
   struct vmctr__procspec spec;
   int r = vmctr__procspec_build(p, c->defaults, true, &spec);

@@ -17,18 +17,6 @@
 #include "net/host.h"
 #endif
 
-/* An isolated NAT's guest address: .15 as user-mode networks give it, or
- * the first host address that is neither the gateway nor the DNS server. */
-static uint32_t isolated_guest_ip(uint32_t subnet, uint32_t prefix, uint32_t gw, uint32_t dns) {
-  uint32_t hosts = prefix >= 31 ? 0 : (1u << (32 - prefix)) - 2;
-  if (hosts >= 15 && subnet + 15 != gw && subnet + 15 != dns)
-    return subnet + 15;
-  for (uint32_t i = 1; i <= hosts; i++)
-    if (subnet + i != gw && subnet + i != dns)
-      return subnet + i;
-  return 0;
-}
-
 static void fill_texts(vmctr__net_attachment *a) {
   char ip[16];
   vmctr__ip4_format(a->gif.addr, ip);
@@ -59,7 +47,7 @@ static int attach_isolated(vmctr__net_attachment *a, const char *req_ip, const u
         (ip & (prefix ? ~0u << (32 - prefix) : 0)) != subnet)
       return vmctr__err(VMCTR_EINVAL, 0, "address %s is not a free host address of network %s (%s)",
                         req_ip, vmctr_network_name(a->net), vmctr_network_subnet(a->net));
-  } else if (!(ip = isolated_guest_ip(subnet, prefix, gw, dns))) {
+  } else if (!(ip = vmctr__network_isolated_guest(a->net))) {
     return vmctr__err(VMCTR_ENOSPC, 0, "network %s (%s) has no host address for a guest",
                       vmctr_network_name(a->net), vmctr_network_subnet(a->net));
   }
@@ -117,13 +105,13 @@ static void host_down_if_unused(const vmctr_network *n, const vmctr__host_net *h
   vmctr__net_lease *leases = NULL;
   size_t count = 0;
   if (vmctr__net_leases(n, &leases, &count, NULL) < 0) {
-    vmctr__log(VMCTR_LOG_WARNING, "net", "network %s: cannot read its leases: %s",
+    vmctr__log(VMCTR_LOG_WARN, "net", "network %s: cannot read its leases: %s",
                vmctr_network_name(n), vmctr_error_last()->message);
     return;
   }
   int r = count == 0 ? vmctr__host_net_down(hn) : sync_firewall(n, hn, leases, count);
   if (r < 0)
-    vmctr__log(VMCTR_LOG_WARNING, "net", "network %s: %s", vmctr_network_name(n),
+    vmctr__log(VMCTR_LOG_WARN, "net", "network %s: %s", vmctr_network_name(n),
                vmctr_error_last()->message);
   vmctr__net_leases_free(leases, count);
 }
@@ -288,12 +276,12 @@ void vmctr__net_detach(vmctr__net_attachment *a) {
     int lock = -1;
     if (vmctr__net_lock(a->net, &lock) == 0) {
       if (a->leased && vmctr__net_lease_remove(a->net, a->owner) < 0)
-        vmctr__log(VMCTR_LOG_WARNING, "net", "container %s: cannot release its address on %s: %s",
+        vmctr__log(VMCTR_LOG_WARN, "net", "container %s: cannot release its address on %s: %s",
                    a->owner, vmctr_network_name(a->net), vmctr_error_last()->message);
       host_down_if_unused(a->net, &hn);
       vmctr__net_unlock(lock);
     } else {
-      vmctr__log(VMCTR_LOG_WARNING, "net", "container %s: cannot lock network %s to release it "
+      vmctr__log(VMCTR_LOG_WARN, "net", "container %s: cannot lock network %s to release it "
                  "(the next user reclaims it): %s", a->owner, vmctr_network_name(a->net),
                  vmctr_error_last()->message);
     }
