@@ -108,7 +108,11 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
     snprintf(name, sizeof(name), "%s\n", c->hostname);
     r = guest_write(c, "/etc/hostname", name);
   }
-  if (r == 0 && (cfg->dns_servers || cfg->dns_search)) {
+  /* Always, as Docker gives every container one: programs expect the file,
+   * and an image FROM scratch has none. */
+  if (r == 0) {
+    if (!cfg->dns_servers && !cfg->dns_search)
+      vmctr__sb_puts(&sb, "# no DNS servers configured (vmctr_container_config_add_dns_server)\n");
     for (size_t i = 0; cfg->dns_servers && cfg->dns_servers[i]; i++)
       vmctr__sb_printf(&sb, "nameserver %s\n", cfg->dns_servers[i]);
     if (cfg->dns_search) {
