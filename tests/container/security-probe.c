@@ -216,6 +216,12 @@ static void modules(int argc, char **argv) {
     free(image);
     close(fd);
   }
+  /* The kernel's memory: masked by default, readable only with RAWIO. */
+  struct stat kst;
+  if (stat("/proc/kcore", &kst) < 0)
+    printf("kcore: absent\n");
+  else
+    printf("kcore: %s\n", read_len("/proc/kcore") > 0 ? "readable" : "nothing");
   static const struct {
     const char *path, *key, *evil;
   } knobs[] = {

@@ -7,7 +7,8 @@
  * is refused by both layers on their own (seccomp, and the capability set
  * without SYS_MODULE); a privileged one is the control: the same calls reach
  * the module loader (EEXIST: the module is already loaded), so the refusals
- * are the confinement and not a bad file. Exits 77 without the kernel.
+ * are the confinement and not a bad file. /proc/kcore, which this kernel
+ * has (the tailored one does not), reads as nothing unless privileged. Exits 77 without the kernel.
  * argv[1] is the static probe (tests/container/security-probe.c). */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -157,6 +158,7 @@ static void test_default_refused(void **state) {
   expect_load(&o, "finit_module", "EPERM");
   expect_load(&o, "init_module", "EPERM");
   expect_knobs_held(&o);
+  assert_non_null(strstr(o.buf, "kcore: nothing\n")); /* there, and masked */
   /* The values are the guest's own, readable and not the probe's. */
   assert_null(strstr(o.buf, "vmctr-evil"));
 }
@@ -208,6 +210,7 @@ static void test_privileged_control(void **state) {
   assert_non_null(strstr(o.buf, "write core_pattern: ok\n"));
   assert_non_null(strstr(o.buf, "core_pattern changed: |/tmp/vmctr-evil %p\n"));
   assert_non_null(strstr(o.buf, "write modprobe: ok\n"));
+  assert_non_null(strstr(o.buf, "kcore: readable\n")); /* no mask, RAWIO held */
 }
 
 int main(int argc, char **argv) {
