@@ -156,8 +156,13 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
     snprintf(name, sizeof(name), "%s\n", c->hostname);
     r = guest_write(c, "/etc/hostname", name);
   }
+  /* Always, as Docker gives every container one: programs expect the file,
+   * and an image FROM scratch has none. Without configured servers, the
+   * first network's. */
   bool net_dns = !cfg->dns_servers && c->nnets && c->nets[0].ndns;
-  if (r == 0 && (cfg->dns_servers || cfg->dns_search || net_dns)) {
+  if (r == 0) {
+    if (!cfg->dns_servers && !cfg->dns_search && !net_dns)
+      vmctr__sb_puts(&sb, "# no DNS servers configured (vmctr_container_config_add_dns_server)\n");
     for (size_t i = 0; cfg->dns_servers && cfg->dns_servers[i]; i++)
       vmctr__sb_printf(&sb, "nameserver %s\n", cfg->dns_servers[i]);
     for (size_t i = 0; net_dns && i < c->nets[0].ndns; i++) {

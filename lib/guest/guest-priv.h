@@ -141,6 +141,11 @@ typedef struct guest_spawn {
   int join_ns[6];         /* /proc/PID/ns/... of JOIN_PID, or -1 */
 } guest_spawn;
 
+/* proc.c: SPAWN's fields decoded and checked into sp (zeroed, fds -1),
+ * NULL or why not; guest_spawn_free frees what it allocated. */
+const char *guest_spawn_parse(const vmctr__agent_msg *m, guest_spawn *sp);
+void guest_spawn_free(guest_spawn *sp);
+
 /* Never returns: execs, or reports on errfd and _exits. */
 void guest_spawn_child(const guest_spawn *sp) __attribute__((noreturn));
 /* Where the child failed, for the SPAWN response's message. */

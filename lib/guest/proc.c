@@ -36,7 +36,7 @@ static bool stream_in_use(guest_agent *a, uint32_t id, bool is_in) {
   return id && guest_stream_find(a, id, is_in) != NULL;
 }
 
-static void spawn_free(guest_spawn *sp) {
+void guest_spawn_free(guest_spawn *sp) {
   vmctr__agent_strv_free(sp->argv);
   vmctr__agent_strv_free(sp->env);
   free(sp->cwd);
@@ -48,8 +48,10 @@ static void spawn_free(guest_spawn *sp) {
   free((void *)sp->rlimits);
 }
 
-/* Fields into sp; a message for the response on failure. */
-static const char *spawn_parse(const vmctr__agent_msg *m, guest_spawn *sp) {
+/* Fields into sp (zeroed by the caller); a message for the response on
+ * failure. Pure: no fd, no process, nothing but memory (fuzzed by
+ * tests/guest/fuzz-guest-spawn.c). */
+const char *guest_spawn_parse(const vmctr__agent_msg *m, guest_spawn *sp) {
   static const char *const defenv[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
   uint32_t v;
@@ -265,14 +267,14 @@ void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
     sp.join_ns[i] = -1;
   if (!p) {
     guest_respond(a, id, ENOMEM, "out of memory");
-    spawn_free(&sp);
+    guest_spawn_free(&sp);
     return;
   }
   guest_stream_init(&p->in, true);
   guest_stream_init(&p->out, false);
   guest_stream_init(&p->err, false);
   p->pty_master = -1;
-  msg = spawn_parse(m, &sp);
+  msg = guest_spawn_parse(m, &sp);
   if (msg) {
     err = EINVAL;
     goto fail;
@@ -317,7 +319,7 @@ void guest_op_spawn(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   p->out.credit.granted = p->err.credit.granted = a->host_window;
   p->next = a->procs;
   a->procs = p;
-  spawn_free(&sp);
+  guest_spawn_free(&sp);
   for (int i = 0; i < 6; i++)
     if (sp.join_ns[i] >= 0)
       close(sp.join_ns[i]);
@@ -352,7 +354,7 @@ fail:
   if (p->pty_master >= 0)
     close(p->pty_master);
   free(p);
-  spawn_free(&sp);
+  guest_spawn_free(&sp);
 }
 
 void guest_op_signal(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {

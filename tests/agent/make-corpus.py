@@ -13,6 +13,8 @@ test-agent.c checks that every good file keeps the connection alive and
 every bad frame file kills it.
 
 Run: python3 tests/agent/make-corpus.py  (rewrites tests/corpus/agent-{good,bad})
+It also writes tests/corpus/guest-spawn-{good,bad}, the SPAWN payloads of
+tests/guest/fuzz-guest-spawn.c.
 """
 import os
 import struct
@@ -167,6 +169,81 @@ BAD = {
     "fields-iface-route-prefix-33": iface(MAC, route4("192.168.1.0", 33)),
 }
 
+# The guest's SPAWN decoder (tests/guest/fuzz-guest-spawn.c): bare REQUEST
+# payloads. Good ones are accepted by guest_spawn_parse, bad ones refused;
+# between them they use every field it reads.
+T_UID, T_GID, T_PTY, T_NAMESPACES, T_HOSTNAME = 33, 34, 39, 43, 45
+T_CGROUP, T_MEMORY_MAX, T_CPU_MAX, T_RLIMIT, T_NO_NEW_PRIVS = 46, 47, 48, 49, 50
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x4000000, 0x8000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x2000000
+CONTAINER_NS = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
+
+
+def u64(tag, v):
+    return field(tag, struct.pack("<Q", v))
+
+
+def rlimit(resource, soft, hard):
+    return field(T_RLIMIT, struct.pack("<IQQ", resource, soft, hard))
+
+
+SPAWN = u32(T_OP, 1) + s(T_ARGV, "/bin/sh") + s(T_ARGV, "-c") + s(T_ARGV, "echo hi")
+ROOT = s(T_ROOT, "/run/vmctr/rootfs")
+SPAWN_GOOD = {
+    "plain": u32(T_OP, 1) + s(T_ARGV, "true"),
+    "plain-everything": SPAWN + s(T_ENV, "PATH=/bin") + s(T_ENV, "HOME=/root") + s(T_CWD, "/tmp")
+    + u32(T_UID, 1000) + u32(T_GID, 1000) + u32(T_GIDS, 10) + u32(T_GIDS, 20) + u32(T_PTY, 1)
+    + s(T_CGROUP, "vmctr/helper") + u64(T_MEMORY_MAX, 64 << 20) + s(T_CPU_MAX, "50000 100000")
+    + rlimit(7, 1024, 4096) + rlimit(6, 100, 200) + u32(T_NO_NEW_PRIVS, 1),
+    "container-defaults": SPAWN + ROOT,
+    "container-all": SPAWN + ROOT + u32(T_NAMESPACES, CONTAINER_NS | CLONE_NEWNET | CLONE_NEWCGROUP)
+    + s(T_HOSTNAME, "web-1") + s(T_CGROUP, "vmctr/c1") + u64(T_CAPS, 0xA00425FB)
+    + u32(T_SECCOMP, 1) + u32(T_RELAX, 0) + s(T_CWD, "/") + u32(T_UID, 0) + u32(T_GID, 0),
+    "container-privileged": SPAWN + ROOT + u32(T_NAMESPACES, CONTAINER_NS)
+    + u64(T_CAPS, (1 << 41) - 1) + u32(T_SECCOMP, 0) + u32(T_RELAX, 3),
+    "container-caps-none": SPAWN + ROOT + u64(T_CAPS, 0) + u32(T_SECCOMP, 1),
+    "container-caps-all-seccomp": SPAWN + ROOT + u64(T_CAPS, (1 << 41) - 1) + u32(T_SECCOMP, 1),
+    "container-sys-admin": SPAWN + ROOT + u64(T_CAPS, 0xA00425FB | 1 << 21) + u32(T_SECCOMP, 1),
+    "exec-join": SPAWN + u32(T_JOIN_PID, 7) + u64(T_CAPS, 0xA00425FB) + u32(T_SECCOMP, 1)
+    + s(T_CWD, "/work") + u32(T_UID, 65534) + u32(T_GID, 65534),
+    "exec-join-unconfined": SPAWN + u32(T_JOIN_PID, 7) + u32(T_SECCOMP, 0),
+    "exec-join-defaults": SPAWN + u32(T_JOIN_PID, 1),
+}
+SPAWN_BAD = {
+    "no-argv": u32(T_OP, 1) + s(T_ENV, "A=1"),
+    "argv-nul": u32(T_OP, 1) + s(T_ARGV, b"sh\0x"),
+    "env-nul": SPAWN + s(T_ENV, b"A=\0"),
+    "cwd-relative": SPAWN + s(T_CWD, "tmp"),
+    "root-relative": SPAWN + s(T_ROOT, "run/vmctr/rootfs"),
+    "root-with-join": SPAWN + ROOT + u32(T_JOIN_PID, 7),
+    "namespaces-without-root": SPAWN + u32(T_NAMESPACES, CLONE_NEWPID),
+    "namespaces-user": SPAWN + ROOT + u32(T_NAMESPACES, CONTAINER_NS | 0x10000000),
+    "hostname-without-uts": SPAWN + ROOT + u32(T_NAMESPACES, CLONE_NEWNS | CLONE_NEWPID)
+    + s(T_HOSTNAME, "x"),
+    "hostname-plain": SPAWN + s(T_HOSTNAME, "x"),
+    "gids-short": SPAWN + field(T_GIDS, b"\1\0"),
+    "rlimit-short": SPAWN + field(T_RLIMIT, b"\0" * 19),
+    "rlimit-long": SPAWN + rlimit(7, 1, 2) + field(T_RLIMIT, b"\0" * 21),
+    "caps-short": SPAWN + ROOT + field(T_CAPS, b"\xfb\x25\x04\xa0"),
+    "caps-plain": SPAWN + u64(T_CAPS, 0xA00425FB),
+    "seccomp-plain": SPAWN + u32(T_SECCOMP, 0),
+    "seccomp-unknown": SPAWN + ROOT + u32(T_SECCOMP, 2),
+    "seccomp-long": SPAWN + ROOT + field(T_SECCOMP, b"\1\0\0\0\0"),
+    "relax-unknown": SPAWN + ROOT + u32(T_RELAX, 4),
+    "relax-exec": SPAWN + u32(T_JOIN_PID, 7) + u32(T_RELAX, 1),
+    "relax-short": SPAWN + ROOT + field(T_RELAX, b"\1"),
+    "cgroup-nul": SPAWN + s(T_CGROUP, b"a\0b"),
+}
+
+
+def write_fields(dirname, files):
+    os.makedirs(dirname, exist_ok=True)
+    for old in os.listdir(dirname):
+        os.unlink(os.path.join(dirname, old))
+    for name, data in files.items():
+        with open(os.path.join(dirname, name), "wb") as f:
+            f.write(data)
+
 
 def write(dirname, files):
     os.makedirs(dirname, exist_ok=True)
@@ -182,6 +259,8 @@ def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus")
     write(os.path.join(root, "agent-good"), GOOD)
     write(os.path.join(root, "agent-bad"), BAD)
+    write_fields(os.path.join(root, "guest-spawn-good"), SPAWN_GOOD)
+    write_fields(os.path.join(root, "guest-spawn-bad"), SPAWN_BAD)
     return 0
 
 

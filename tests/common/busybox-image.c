@@ -76,16 +76,17 @@ static char *slurp(const char *path, size_t *len) {
   return buf;
 }
 
-/* bin/busybox plus a relative link bin/APPLET -> busybox for each applet it lists. */
-static int add_busybox(const char *root, const char *busybox) {
+/* bin/busybox plus, with links, a relative link bin/APPLET -> busybox for
+ * each applet it lists. */
+static int add_busybox(const char *root, const char *busybox, bool links_too) {
   size_t len;
   char *bin = slurp(busybox, &len);
   if (!bin)
     return -1;
   int r = put(root, "bin/busybox", bin, len, 0755);
   free(bin);
-  if (r < 0)
-    return -1;
+  if (r < 0 || !links_too)
+    return r;
   char cmd[4200], line[256];
   snprintf(cmd, sizeof(cmd), "'%s' --list", busybox);
   FILE *list = popen(cmd, "r");
@@ -107,8 +108,25 @@ static int add_busybox(const char *root, const char *busybox) {
   return r;
 }
 
+static int plant_links(const char *root, const char *const *links) {
+  for (size_t i = 0; links && links[i] && links[i + 1]; i += 2) {
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/%s", root, links[i]);
+    if (symlink(links[i + 1], p) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 int tu_busybox_image(const char *work_dir, const char *layout_dir) {
+  return tu_busybox_image_opts(work_dir, layout_dir, NULL);
+}
+
+int tu_busybox_image_opts(const char *work_dir, const char *layout_dir,
+                          const struct tu_image_options *opts) {
+  static const struct tu_image_options defaults = {0};
   static const char *const cmd[] = {"sh", NULL};
+  static const char *const scratch_cmd[] = {"/bin/busybox", "sh", NULL};
   static const char *const env[] = {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
   const char *busybox = tu_busybox_path();
@@ -119,15 +137,26 @@ int tu_busybox_image(const char *work_dir, const char *layout_dir) {
             strerror(errno));
     return VMCTR_EIO;
   }
+  if (!opts)
+    opts = &defaults;
   int r = 0;
-  for (size_t i = 0; r == 0 && i < sizeof(tree_dirs) / sizeof(*tree_dirs); i++) {
+  /* Scratch: bin alone (the first entry). */
+  size_t ndirs = opts->scratch ? 1 : sizeof(tree_dirs) / sizeof(*tree_dirs);
+  for (size_t i = 0; r == 0 && i < ndirs; i++) {
     char p[4200];
     snprintf(p, sizeof(p), "%s/%s", root, tree_dirs[i].path);
     r = mkdir(p, 0755) < 0 || chmod(p, tree_dirs[i].mode) < 0 ? -1 : 0;
   }
-  for (size_t i = 0; r == 0 && i < sizeof(tree_files) / sizeof(*tree_files); i++)
+  for (size_t i = 0; r == 0 && !opts->scratch && i < sizeof(tree_files) / sizeof(*tree_files); i++)
     r = put(root, tree_files[i].path, tree_files[i].text, strlen(tree_files[i].text), 0644);
-  if (r == 0 && add_busybox(root, busybox) < 0) {
+  for (size_t i = 0; r == 0 && opts->dirs && opts->dirs[i]; i++) {
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/%s", root, opts->dirs[i]);
+    r = mkdir(p, 0755);
+  }
+  if (r == 0)
+    r = plant_links(root, opts->links);
+  if (r == 0 && add_busybox(root, busybox, !opts->scratch) < 0) {
     fprintf(stderr, "# busybox image: cannot use %s (%s): install busybox-static\n", busybox,
             strerror(errno));
     r = VMCTR_EIO;
@@ -136,7 +165,7 @@ int tu_busybox_image(const char *work_dir, const char *layout_dir) {
     r = VMCTR_EIO;
   } else {
     vmctr_image_build_options bo = VMCTR_IMAGE_BUILD_OPTIONS_INIT;
-    bo.cmd = cmd;
+    bo.cmd = opts->scratch ? scratch_cmd : cmd;
     bo.env = env;
     r = vmctr_image_build_from_dir(root, layout_dir, &bo);
     if (r < 0)

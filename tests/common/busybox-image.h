@@ -12,4 +12,20 @@ const char *tu_busybox_path(void);
  * with the reason on stderr. */
 int tu_busybox_image(const char *work_dir, const char *layout_dir);
 
+#include <stdbool.h>
+
+/* Variants of the image, for tests of hostile or minimal images. */
+struct tu_image_options {
+  /* FROM scratch: only bin/busybox, no applet links, no /etc and no other
+   * directory; Cmd is /bin/busybox sh. */
+  bool scratch;
+  /* Symbolic links to plant: path, target, path, target, ..., NULL. */
+  const char *const *links;
+  /* Directories to add (after the image's own, before the links), NULL-terminated. */
+  const char *const *dirs;
+};
+/* tu_busybox_image with options (NULL: the default image). */
+int tu_busybox_image_opts(const char *work_dir, const char *layout_dir,
+                          const struct tu_image_options *opts);
+
 #endif

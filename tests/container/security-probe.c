@@ -9,6 +9,8 @@
  *                     try to take their fds or trace them, until
  *                     /tmp/vmctr-stop-hunt exists
  *   privileged        status, then mount a tmpfs
+ *   modules KO...     init_module and finit_module on each module file, and
+ *                     writes to core_pattern and modprobe; what each gave
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -24,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -159,6 +162,84 @@ static void confined(void) {
   printf("confined: %d failures\n", failures);
 }
 
+static const char *err_name(long r, int err) {
+  static char other[32];
+  if (r >= 0)
+    return "ok";
+  switch (err) {
+  case EPERM: return "EPERM";
+  case EEXIST: return "EEXIST";
+  case EACCES: return "EACCES";
+  case EROFS: return "EROFS";
+  case ENOSYS: return "ENOSYS";
+  case ENOEXEC: return "ENOEXEC";
+  default:
+    snprintf(other, sizeof(other), "errno %d", err);
+    return other;
+  }
+}
+
+/* A sysctl's value (first line), "?" when unreadable. */
+static void read_line(const char *path, char *out, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, out, size - 1);
+  if (fd >= 0)
+    close(fd);
+  snprintf(out + (n > 0 ? n : 0), size - (size_t)(n > 0 ? n : 0), "%s", n > 0 ? "" : "?");
+  out[strcspn(out, "\n")] = '\0';
+}
+
+/* Load each module both ways, then try to redirect the kernel's core
+ * handler and module loader; a write that took effect is undone. */
+static void modules(int argc, char **argv) {
+  struct utsname u;
+  printf("kernel: %s\n", uname(&u) == 0 ? u.release : "?");
+  for (int i = 0; i < argc; i++) {
+    const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+    int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
+      printf("FAIL cannot read %s (errno %d)\n", argv[i], errno);
+      if (fd >= 0)
+        close(fd);
+      continue;
+    }
+    long r = syscall(SYS_finit_module, fd, "", 0);
+    printf("finit_module %s: %s\n", name, err_name(r, errno));
+    char *image = malloc((size_t)st.st_size);
+    if (image && pread(fd, image, (size_t)st.st_size, 0) == st.st_size) {
+      r = syscall(SYS_init_module, image, (unsigned long)st.st_size, "");
+      printf("init_module %s: %s\n", name, err_name(r, errno));
+    } else {
+      printf("FAIL cannot read %s into memory\n", argv[i]);
+    }
+    free(image);
+    close(fd);
+  }
+  /* The kernel's memory: masked by default, readable only with RAWIO. */
+  struct stat kst;
+  if (stat("/proc/kcore", &kst) < 0)
+    printf("kcore: absent\n");
+  else
+    printf("kcore: %s\n", read_len("/proc/kcore") > 0 ? "readable" : "nothing");
+  static const struct {
+    const char *path, *key, *evil;
+  } knobs[] = {
+    {"/proc/sys/kernel/core_pattern", "core_pattern", "|/tmp/vmctr-evil %p"},
+    {"/proc/sys/kernel/modprobe", "modprobe", "/tmp/vmctr-evil"},
+  };
+  for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+    char before[256], after[256];
+    read_line(knobs[i].path, before, sizeof(before));
+    int r = write_file(knobs[i].path, knobs[i].evil);
+    printf("write %s: %s\n", knobs[i].key, err_name(r, errno));
+    read_line(knobs[i].path, after, sizeof(after));
+    printf("%s %s: %s\n", knobs[i].key, strcmp(before, after) ? "changed" : "unchanged", after);
+    if (strcmp(before, after) != 0)
+      write_file(knobs[i].path, before);
+  }
+}
+
 static int is_agent(const char *pid) {
   char p[300], comm[64] = "";
   snprintf(p, sizeof(p), "/proc/%s/comm", pid);
@@ -259,8 +340,10 @@ int main(int argc, char **argv) {
     struct statvfs sv;
     printf("cgroup: %s\n", statvfs("/sys/fs/cgroup", &sv) == 0 && !(sv.f_flag & ST_RDONLY) ? "rw" : "ro");
     printf("kcore-mask: %s\n", read_len("/proc/timer_list") > 0 ? "off" : "on");
+  } else if (argc >= 3 && !strcmp(argv[1], "modules")) {
+    modules(argc - 2, argv + 2);
   } else {
-    fprintf(stderr, "usage: vmctr-probe confined|status|hunt SECONDS|privileged\n");
+    fprintf(stderr, "usage: vmctr-probe confined|status|hunt SECONDS|privileged|modules KO...\n");
     return 2;
   }
   return 0;
