@@ -22,7 +22,6 @@ struct vmctr__vm_jail;
 typedef struct vmctr__qemu_net {
   uint32_t *how;         /* per NIC: VMCTR__QEMU_NIC_* */
   char ***daemon_argv;   /* per NIC: passt's argv, or NULL */
-  char **pidfiles;       /* per NIC: the pid file passt writes once ready, or NULL */
   vmctr__child *daemons; /* per NIC */
   vmctr__jail *jails;    /* per NIC: passt's confinement */
   int *qemu_fds;         /* per NIC: QEMU's fd (a dup of the tap, our socket end); -1 */
@@ -38,8 +37,8 @@ typedef struct vmctr__qemu_net {
  * user-mode NIC cannot carry the spec. */
 int vmctr__qemu_net_prepare(vmctr__qemu_net *qn, const vmctr__vm_spec *spec,
                             const struct vmctr__vm_jail *vj);
-/* Start the passt daemons and wait (up to timeout_ms) until each is ready. */
-int vmctr__qemu_net_start(vmctr__qemu_net *qn, int timeout_ms);
+/* Start the passt daemons (QEMU may attach at once: see qemu-net.c). */
+int vmctr__qemu_net_start(vmctr__qemu_net *qn);
 /* 1 (and the daemon's name in *which) if a passt has exited, else 0. */
 int vmctr__qemu_net_poll(vmctr__qemu_net *qn, const char **which);
 /* Close the fds QEMU has inherited (after its spawn). */
@@ -51,9 +50,9 @@ void vmctr__qemu_net_clear(vmctr__qemu_net *qn);
  * the netdev id "nI". fd: the fd number QEMU has for a tap or passt NIC. */
 int vmctr__qemu_nic_args(const vmctr__netdev *nd, size_t i, uint32_t how, int fd,
                          vmctr__strv *a);
-/* passt's argv for nd (pure): on the connected socket fd, ready once it
- * writes pidfile; runas: "UID:GID" to drop to, NULL: passt's own choice. */
+/* passt's argv for nd (pure): on the connected socket fd; runas: "UID:GID"
+ * to drop to, NULL: passt's own choice (nobody, when started as root). */
 int vmctr__qemu_passt_argv(const vmctr__netdev *nd, const char *binary, int fd,
-                           const char *pidfile, const char *runas, char ***out);
+                           const char *runas, char ***out);
 
 #endif

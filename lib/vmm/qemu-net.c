@@ -2,18 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps/caps.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/time.h"
 #include "core/util.h"
 #include "vmm/jail-priv.h"
 #include "vmm/qemu-net-priv.h"
@@ -74,7 +71,7 @@ int vmctr__qemu_nic_args(const vmctr__netdev *nd, size_t i, uint32_t how, int fd
 }
 
 int vmctr__qemu_passt_argv(const vmctr__netdev *nd, const char *binary, int fd,
-                           const char *pidfile, const char *runas, char ***out) {
+                           const char *runas, char ***out) {
   vmctr__strv a = VMCTR__STRV_INIT;
   vmctr__strv_add(&a, binary);
   /* Supervised by us: no daemonizing, warnings and errors only (on stderr,
@@ -85,9 +82,6 @@ int vmctr__qemu_passt_argv(const vmctr__netdev *nd, const char *binary, int fd,
    * quits when it closes (--fd implies --one-off). */
   vmctr__strv_add(&a, "--fd");
   vmctr__strv_addf(&a, "%d", fd);
-  /* Written once initialisation is done: our readiness signal. */
-  vmctr__strv_add(&a, "--pid");
-  vmctr__strv_add(&a, pidfile);
   if (runas) {
     vmctr__strv_add(&a, "--runas");
     vmctr__strv_add(&a, runas);
@@ -148,12 +142,11 @@ int vmctr__qemu_net_prepare(vmctr__qemu_net *qn, const vmctr__vm_spec *spec,
   size_t n = spec->nnics;
   qn->how = calloc(n, sizeof(*qn->how));
   qn->daemon_argv = calloc(n, sizeof(*qn->daemon_argv));
-  qn->pidfiles = calloc(n, sizeof(*qn->pidfiles));
   qn->daemons = calloc(n, sizeof(*qn->daemons));
   qn->jails = calloc(n, sizeof(*qn->jails));
   qn->qemu_fds = calloc(n, sizeof(*qn->qemu_fds));
   qn->daemon_fds = calloc(n, sizeof(*qn->daemon_fds));
-  if (!qn->how || !qn->daemon_argv || !qn->pidfiles || !qn->daemons || !qn->jails ||
+  if (!qn->how || !qn->daemon_argv || !qn->daemons || !qn->jails ||
       !qn->qemu_fds || !qn->daemon_fds) {
     vmctr__qemu_net_clear(qn);
     return vmctr__err_nomem();
@@ -202,18 +195,13 @@ int vmctr__qemu_net_prepare(vmctr__qemu_net *qn, const vmctr__vm_spec *spec,
     }
     qn->qemu_fds[i] = sv[0];
     qn->daemon_fds[i] = sv[1];
-    if (asprintf(&qn->pidfiles[i], "%s/passt-%zu.pid", spec->runtime_dir, i) < 0) {
-      qn->pidfiles[i] = NULL;
-      r = vmctr__err_nomem();
-      break;
-    }
     /* passt confines itself (namespaces, an empty root, seccomp, a dropped
      * id); we add a session, no core dumps, no_new_privs, the VM's cgroup
      * and an fd table of only its socket. It stays in the host's network
      * namespace, whose sockets are what it NATs to. */
     if (vj)
       qn->jails[i].cgroup_procs_fd = vj->cgroup_procs_fd;
-    r = vmctr__qemu_passt_argv(nd, passt, 3, qn->pidfiles[i], ra, &qn->daemon_argv[i]);
+    r = vmctr__qemu_passt_argv(nd, passt, 3, ra, &qn->daemon_argv[i]);
   }
   free(passt);
   if (r < 0)
@@ -221,15 +209,18 @@ int vmctr__qemu_net_prepare(vmctr__qemu_net *qn, const vmctr__vm_spec *spec,
   return r;
 }
 
-int vmctr__qemu_net_start(vmctr__qemu_net *qn, int timeout_ms) {
-  int64_t deadline = vmctr__deadline_ms(timeout_ms);
+/* No readiness wait: QEMU's end of the socketpair is connected from the
+ * start and frames queue in the socket until passt reads them. (passt's
+ * --pid file would say "initialised", but passt opens it after dropping
+ * its ids, and the runtime directory admits only us.) A passt that refuses
+ * its options or a port exits at once; vmctr__qemu_net_poll() reports it. */
+int vmctr__qemu_net_start(vmctr__qemu_net *qn) {
   int r;
   for (size_t i = 0; i < qn->n; i++) {
     if (!qn->daemon_argv[i])
       continue;
     char name[32];
     snprintf(name, sizeof(name), "passt[%zu]", i);
-    unlink(qn->pidfiles[i]);
     vmctr__child_fd fds[] = {{qn->daemon_fds[i], 3}};
     r = vmctr__child_spawn_jailed(&qn->daemons[i], name, qn->daemon_argv[i][0],
                                   qn->daemon_argv[i], vmctr__jail_env, fds, 1, &qn->jails[i]);
@@ -237,23 +228,6 @@ int vmctr__qemu_net_start(vmctr__qemu_net *qn, int timeout_ms) {
     qn->daemon_fds[i] = -1;
     if (r < 0)
       return r;
-  }
-  /* Ready once its pid file exists (after it parsed its options and bound
-   * the published ports): an error then is passt's own exit, reported now. */
-  for (size_t i = 0; i < qn->n; i++) {
-    struct stat st;
-    while (qn->daemon_argv[i] && stat(qn->pidfiles[i], &st) < 0) {
-      if (vmctr__child_poll(&qn->daemons[i]) != 0)
-        return vmctr__err(VMCTR_EIO, 0,
-                          "%s exited with status %d at start (a published port in use, or an "
-                          "option it refused; run passt by hand with these settings to see why)",
-                          qn->daemons[i].name, qn->daemons[i].status);
-      if (vmctr__remaining_ms(deadline) == 0)
-        return vmctr__err(VMCTR_ETIMEDOUT, 0, "%s was not ready within %d ms",
-                          qn->daemons[i].name, timeout_ms);
-      struct pollfd p = {.fd = qn->daemons[i].pidfd, .events = POLLIN};
-      poll(&p, 1, 10);
-    }
   }
   return 0;
 }
@@ -285,14 +259,9 @@ void vmctr__qemu_net_clear(vmctr__qemu_net *qn) {
       close(qn->qemu_fds[i]);
     if (qn->daemon_fds && qn->daemon_fds[i] >= 0)
       close(qn->daemon_fds[i]);
-    if (qn->pidfiles && qn->pidfiles[i]) {
-      unlink(qn->pidfiles[i]);
-      free(qn->pidfiles[i]);
-    }
   }
   free(qn->how);
   free(qn->daemon_argv);
-  free(qn->pidfiles);
   free(qn->daemons);
   free(qn->jails);
   free(qn->qemu_fds);

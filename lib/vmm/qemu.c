@@ -251,7 +251,7 @@ static int qemu_start(void *ctx, int timeout_ms) {
   const char *status;
 
   if ((r = vmctr__qemu_mounts_start(&vm->mounts, timeout_ms)) < 0 ||
-      (r = vmctr__qemu_net_start(&vm->net, timeout_ms)) < 0)
+      (r = vmctr__qemu_net_start(&vm->net)) < 0)
     return r;
   errfd = open(vm->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (errfd < 0)
@@ -279,7 +279,8 @@ static int qemu_start(void *ctx, int timeout_ms) {
     if (vm->disk_fds[i] >= 0)
       fds[nfds++] = (vmctr__child_fd){vm->disk_fds[i], SHARE_CHILD_FD0 + (int)vm->nshares + (int)i};
   for (size_t i = 0; i < vm->net.n; i++)
-    fds[nfds++] = (vmctr__child_fd){vm->net.qemu_fds[i], nic_child_fd(vm, i)};
+    if (vm->net.qemu_fds[i] >= 0)
+      fds[nfds++] = (vmctr__child_fd){vm->net.qemu_fds[i], nic_child_fd(vm, i)};
   r = vmctr__child_spawn_jailed(&vm->child, "qemu", vm->argv[0], vm->argv, vmctr__jail_env, fds,
                                 nfds, &vm->jail.qemu);
   free(fds);
@@ -320,6 +321,11 @@ static int qemu_start(void *ctx, int timeout_ms) {
       r = vmctr__err(VMCTR_EIO, 0, "QEMU is %s, not running", status);
     vmctr__qmp_msg_clear(&m);
   }
+  const char *which = NULL;
+  if (r == 0 && vmctr__qemu_net_poll(&vm->net, &which) == 1)
+    /* QEMU took long enough to answer for a passt that refused to start to be gone. */
+    r = vmctr__err(VMCTR_EIO, 0, "%s exited at start (a published port in use, or a setting "
+                   "it refused: run passt with the same options to see why)", which);
   if (r < 0) {
     /* Most often QEMU refused its arguments and exited: say what it said. */
     if (vmctr__child_wait(&vm->child, 2000) == 0) {

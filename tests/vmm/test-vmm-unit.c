@@ -465,10 +465,9 @@ static void test_argv_nics(void **state) {
   assert_null(argv);
 
   /* passt: on the inherited socket, ready at its pid file, IPv4 only. */
-  assert_int_equal(vmctr__qemu_passt_argv(&nics[1], "/usr/bin/passt", 3, "/run/x/passt-1.pid",
-                                          "70000:70000", &argv), 0);
-  const char *want[] = {"/usr/bin/passt", "--foreground", "--quiet", "--fd", "3", "--pid",
-                        "/run/x/passt-1.pid", "--runas", "70000:70000", "--ipv4-only",
+  assert_int_equal(vmctr__qemu_passt_argv(&nics[1], "/usr/bin/passt", 3, "70000:70000", &argv),
+                   0);
+  const char *want[] = {"/usr/bin/passt", "--foreground", "--quiet", "--fd", "3", "--runas", "70000:70000", "--ipv4-only",
                         "--address", "10.0.2.15", "--netmask", "24", "--gateway", "10.0.2.2",
                         "--mtu", "1500", "--dns-forward", "10.0.2.3", "--no-dhcp-dns",
                         "--no-dhcp-search", "-t", "18080:8080", "-u", "127.0.0.1/5353:53", NULL};
@@ -479,7 +478,7 @@ static void test_argv_nics(void **state) {
   }
   vmctr__strv_free(argv);
   nics[0].dns = 0;
-  assert_int_equal(vmctr__qemu_passt_argv(&nics[0], "passt", 3, "p", NULL, &argv), 0);
+  assert_int_equal(vmctr__qemu_passt_argv(&nics[0], "passt", 3, NULL, &argv), 0);
   for (size_t k = 0; argv[k]; k++) {
     assert_string_not_equal(argv[k], "--dns-forward");
     assert_string_not_equal(argv[k], "--runas");
