@@ -218,7 +218,7 @@ static void guest_fetch(vmctr_vmm *vm, const char *host) {
 
 /* A guest listener on 8080 reached at 127.0.0.1:host_port from the test's
  * namespace: the guest's greeting arrives, ours is what the guest stored. */
-static void published_port(vmctr_vmm *vm, uint16_t host_port) {
+static bool published_port(vmctr_vmm *vm, uint16_t host_port) {
   static const char srv[] = "#!/bb/bin/busybox sh\necho from-guest\nread line\n"
                             "echo \"$line\" > /tmp/got\n";
   char out[4096], buf[64];
@@ -233,7 +233,10 @@ static void published_port(vmctr_vmm *vm, uint16_t host_port) {
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     size_t len = 0;
     assert_true(c >= 0);
-    if (connect(c, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+    int cr = connect(c, (struct sockaddr *)&sin, sizeof(sin));
+    if (tries % 20 == 0)
+      printf("# try %d: connect %d (%s)\n", tries, cr, cr < 0 ? strerror(errno) : "ok");
+    if (cr == 0) {
       /* The NAT accepts at once; the guest's answer shows its listener is up. */
       struct pollfd p = {.fd = c, .events = POLLIN};
       while (len < 11 && poll(&p, 1, 3000) == 1) {
@@ -243,6 +246,8 @@ static void published_port(vmctr_vmm *vm, uint16_t host_port) {
         len += (size_t)n;
       }
       buf[len] = 0;
+      if (tries % 20 == 0)
+        printf("# try %d: got %zu bytes: %s\n", tries, len, buf);
       if (strcmp(buf, "from-guest\n") == 0) {
         assert_int_equal(write(c, "from-host\n", 10), 10);
         ok = true;
@@ -252,11 +257,16 @@ static void published_port(vmctr_vmm *vm, uint16_t host_port) {
     if (!ok)
       usleep(500000);
   }
-  assert_true(ok);
+  if (!ok) {
+    close(fd);
+    vmctr__agent_signal(vmctr__vmm_agent(vm), pid, SIGKILL, T);
+    return false; /* the caller fails after its cleanup */
+  }
   assert_int_equal(guest_wait(vm, pid), 0);
   close(fd);
   assert_int_equal(guest_sh(vm, BB "$B cat /tmp/got", out, sizeof(out)), 0);
   assert_string_equal(out, "from-host\n");
+  return true;
 }
 
 /* passt: the guest reaches the test namespace's loopback through the
@@ -275,7 +285,7 @@ static void test_passt(void **state) {
   guest_ip(vm, "10.0.2.15", "10.0.2.2");
   guest_fetch(vm, "10.0.2.2");
   assert_true(__atomic_load_n(&h.served, __ATOMIC_SEQ_CST) >= 1);
-  published_port(vm, 18080);
+  bool pub = published_port(vm, 18080);
 
   pid_t p = vmtest_child_pid("passt");
   assert_true(p > 0);
@@ -285,6 +295,7 @@ static void test_passt(void **state) {
   assert_int_equal(vmtest_children("qemu", NULL, NULL, 0, false), 0);
   finish(vm, &root);
   http_stop(&h);
+  assert_true(pub);
 }
 
 /* QEMU's user-mode network: the same reach, with hostfwd. */
@@ -300,11 +311,12 @@ static void test_user(void **state) {
   assert_int_equal(vmtest_children("passt", NULL, NULL, 0, false), 0);
   guest_ip(vm, "10.0.2.15", "10.0.2.2");
   guest_fetch(vm, "10.0.2.2");
-  published_port(vm, 18081);
+  bool pub = published_port(vm, 18081);
   assert_int_equal(vmctr_vmm_stop(vm, 10000), 0);
   assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_STOPPED);
   finish(vm, &root);
   http_stop(&h);
+  assert_true(pub);
 }
 
 /* A tap of the test namespace, 192.168.77.1/24, handed to the VM as an fd. */
