@@ -28,6 +28,12 @@ void vmctr__caps_shared_reset(void);
  * none (always NULL on hosts without the qemu backend's virtiofsd). */
 char *vmctr__find_virtiofsd(void);
 
+/* The passt to run for a NAT network interface on the qemu backend: passt
+ * on PATH (the library's PATH, read once per call). A malloc'd path, or NULL
+ * if there is none (always NULL on hosts without the qemu backend); callers
+ * then fall back to QEMU's user-mode network. */
+char *vmctr__find_passt(void);
+
 /* The nested-virtualization message shared by the require call and bootcfg validation. */
 #define VMCTR__NESTED_HINT                                                                       \
   "nested virtualization is not supported on this host (needs Apple M3 or newer and macOS 15+, " \

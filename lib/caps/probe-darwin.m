@@ -107,3 +107,4 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
 
 /* Virtualization.framework shares directories itself: no virtiofsd. */
 char *vmctr__find_virtiofsd(void) { return NULL; }
+char *vmctr__find_passt(void) { return NULL; }

@@ -215,6 +215,10 @@ char *vmctr__find_virtiofsd(void) {
   return found;
 }
 
+char *vmctr__find_passt(void) {
+  return vmctr__find_executable("passt");
+}
+
 static int probe_virtiofsd(struct vmctr_caps *c, const struct vmctr__caps_params *p) {
   const char *named = p->virtiofsd ? p->virtiofsd : VMCTR_DEFAULT_VIRTIOFSD;
 

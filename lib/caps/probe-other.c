@@ -19,3 +19,6 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
 
 /* No virtiofsd serves this platform's VMs. */
 char *vmctr__find_virtiofsd(void) { return NULL; }
+
+/* Nor any passt. */
+char *vmctr__find_passt(void) { return NULL; }

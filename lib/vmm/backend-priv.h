@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/net.h"
 #include "vmctr/caps.h"
 
 /* A disk: the guest finds it by serial (lib/mount's vmctr__mount_serial). */
@@ -33,11 +34,6 @@ typedef struct vmctr__vm_share {
   bool read_only;
   uint32_t cache;     /* VMCTR_MOUNT_SHARE_CACHE_* */
 } vmctr__vm_share;
-
-/* A network interface (filled by the network layer; none yet). */
-typedef struct vmctr__vm_nic {
-  uint8_t mac[6];
-} vmctr__vm_nic;
 
 /* Everything that shapes the VM, fully resolved (paths exist, accelerator
  * chosen). Only read during create(). */
@@ -69,7 +65,10 @@ typedef struct vmctr__vm_spec {
   size_t ndisks;
   const vmctr__vm_share *shares;
   size_t nshares;
-  const vmctr__vm_nic *nics;
+  /* Network interfaces, validated by the shared layer (net/net.h); NIC i
+   * is the guest's i-th virtio-net device. A tap NIC's fd stays open for
+   * the spec's lifetime; the backend dups what it keeps. */
+  const vmctr__netdev *nics;
   size_t nnics;
   /* What the capability probe found (binaries, versions); borrowed. */
   const vmctr_caps *caps;

@@ -21,6 +21,8 @@ typedef struct vmctr__qemu_layout {
   char *const *share_sockets;       /* one per spec share (when share_fd0 < 0) */
   int disk_fd0;                     /* disk i's fds (-add-fd set i + 1): disk_fd0 + 2i (read-only),
                                      * + 2i + 1 (read-write disks); 0: open by path */
+  const uint32_t *nic_how;          /* per spec NIC: VMCTR__QEMU_NIC_* (qemu-net-priv.h) */
+  int nic_fd0;                      /* NIC i's fd (tap, passt socket) is nic_fd0 + i */
   const char *kernel, *initfs;      /* the paths QEMU opens; NULL: the spec's */
   bool sandbox;                     /* -sandbox with every deny group */
   unsigned long tsc_khz;

@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "vmctr/mount.h"
 #include "vmm/qemu-argv-priv.h"
+#include "vmm/qemu-net-priv.h"
 
 /* Per-architecture machine choices. x86_64 uses microvm without ACPI so the
  * virtio-mmio devices are listed on the kernel command line, keeping the RTC
@@ -226,6 +227,14 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
   for (size_t i = 0; i < spec->nshares; i++)
     share_args(&spec->shares[i], i, l->share_sockets ? l->share_sockets[i] : NULL,
                l->share_fd0 > 0 ? l->share_fd0 + (int)i : -1, &a);
+  for (size_t i = 0; i < spec->nnics; i++) {
+    int r = vmctr__qemu_nic_args(&spec->nics[i], i, l->nic_how ? l->nic_how[i] : 0,
+                                 l->nic_fd0 + (int)i, &a);
+    if (r < 0) {
+      vmctr__strv_clear(&a);
+      return r;
+    }
+  }
   /* The application's own arguments last, so they can add to what we built. */
   vmctr__strv_addv(&a, spec->hypervisor_args);
   return vmctr__strv_finish(&a, out);

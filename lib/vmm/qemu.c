@@ -21,13 +21,14 @@
 #include "vmm/jail-priv.h"
 #include "vmm/qemu-argv-priv.h"
 #include "vmm/qemu-mounts-priv.h"
+#include "vmm/qemu-net-priv.h"
 #include "vmm/qmp-priv.h"
 
 /* The fd numbers QEMU sees (its argv names them). */
 #define QMP_CHILD_FD 3
 #define AGENT_CHILD_FD 4
 #define CONSOLE_CHILD_FD 5
-#define SHARE_CHILD_FD0 6 /* then the disks' fds */
+#define SHARE_CHILD_FD0 6 /* then the disks' fds, then the NICs' */
 #define QEMU_ERR_MAX 4096
 /* The boot log's bound: the whole of a verbose boot and many screens after
  * it, yet a guest that floods its console costs at most this much tmpfs. */
@@ -42,6 +43,7 @@ typedef struct qemu_vm {
   vmctr__child child;
   vmctr__qmp qmp;
   vmctr__qemu_mounts mounts;
+  vmctr__qemu_net net;
   vmctr__vm_jail jail;
   bool jail_planned;
   int console_host, console_peer; /* the console stream; ours goes to the bounded log */
@@ -50,6 +52,11 @@ typedef struct qemu_vm {
   int *disk_fds;          /* 2 per disk: read-only, read-write (or -1) */
   size_t ndisks, nshares;
 } qemu_vm;
+
+/* NIC i's fd in QEMU. */
+static int nic_child_fd(const qemu_vm *vm, size_t i) {
+  return SHARE_CHILD_FD0 + (int)vm->nshares + 2 * (int)vm->ndisks + (int)i;
+}
 
 static void close_fd(int *fd) {
   if (*fd >= 0)
@@ -65,10 +72,14 @@ static void release_all(qemu_vm *vm) {
     for (size_t i = 0; i < vm->mounts.n; i++)
       if (vm->mounts.daemons[i].pidfd >= 0)
         vmctr__evset_del(vm->exit_set, vm->mounts.daemons[i].pidfd);
+    for (size_t i = 0; i < vm->net.n; i++)
+      if (vm->net.daemons[i].pidfd >= 0)
+        vmctr__evset_del(vm->exit_set, vm->net.daemons[i].pidfd);
     vm->watching = false;
   }
   vmctr__child_release(&vm->child);
   vmctr__qemu_mounts_clear(&vm->mounts);
+  vmctr__qemu_net_clear(&vm->net);
   /* Every process is reaped: the console is at EOF, the cgroup empty. */
   vmctr__boundlog_stop(vm->log);
   vm->log = NULL;
@@ -152,10 +163,6 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     r = vmctr__err(VMCTR_ENOENT, 0, "cannot boot: %s", why ? why : "no qemu found");
     goto fail;
   }
-  if (spec->nnics > 0) {
-    r = vmctr__err(VMCTR_EUNSUPPORTED, 0, "the qemu backend has no network interfaces yet");
-    goto fail;
-  }
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {
     r = vmctr__err_os(errno, "socketpair for QMP");
     goto fail;
@@ -188,7 +195,7 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     goto fail;
   vm->jail_planned = true;
   if ((r = vmctr__qemu_mounts_prepare_jailed(&vm->mounts, spec, &vm->jail)) < 0 ||
-      (r = open_disks(vm, spec)) < 0)
+      (r = open_disks(vm, spec)) < 0 || (r = vmctr__qemu_net_prepare(&vm->net, spec, &vm->jail)) < 0)
     goto fail;
   vm->nshares = spec->nshares;
   vmctr__qemu_layout l = {
@@ -198,6 +205,8 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     .console_fd = CONSOLE_CHILD_FD,
     .share_fd0 = SHARE_CHILD_FD0,
     .disk_fd0 = SHARE_CHILD_FD0 + (int)spec->nshares,
+    .nic_how = vm->net.how,
+    .nic_fd0 = nic_child_fd(vm, 0),
     .kernel = vm->jail.kernel,
     .initfs = vm->jail.initfs,
     .sandbox = true,
@@ -241,7 +250,8 @@ static int qemu_start(void *ctx, int timeout_ms) {
   char pid[32];
   const char *status;
 
-  if ((r = vmctr__qemu_mounts_start(&vm->mounts, timeout_ms)) < 0)
+  if ((r = vmctr__qemu_mounts_start(&vm->mounts, timeout_ms)) < 0 ||
+      (r = vmctr__qemu_net_start(&vm->net)) < 0)
     return r;
   errfd = open(vm->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (errfd < 0)
@@ -253,7 +263,7 @@ static int qemu_start(void *ctx, int timeout_ms) {
     return r;
   }
   size_t nfds = 0;
-  vmctr__child_fd *fds = calloc(5 + vm->nshares + 2 * vm->ndisks, sizeof(*fds));
+  vmctr__child_fd *fds = calloc(5 + vm->nshares + 2 * vm->ndisks + vm->net.n, sizeof(*fds));
   if (!fds) {
     close(errfd);
     return vmctr__err_nomem();
@@ -268,6 +278,9 @@ static int qemu_start(void *ctx, int timeout_ms) {
   for (size_t i = 0; i < 2 * vm->ndisks; i++)
     if (vm->disk_fds[i] >= 0)
       fds[nfds++] = (vmctr__child_fd){vm->disk_fds[i], SHARE_CHILD_FD0 + (int)vm->nshares + (int)i};
+  for (size_t i = 0; i < vm->net.n; i++)
+    if (vm->net.qemu_fds[i] >= 0)
+      fds[nfds++] = (vmctr__child_fd){vm->net.qemu_fds[i], nic_child_fd(vm, i)};
   r = vmctr__child_spawn_jailed(&vm->child, "qemu", vm->argv[0], vm->argv, vmctr__jail_env, fds,
                                 nfds, &vm->jail.qemu);
   free(fds);
@@ -279,6 +292,7 @@ static int qemu_start(void *ctx, int timeout_ms) {
     close_fd(&vm->disk_fds[i]);
   for (size_t i = 0; i < vm->nshares; i++)
     close_fd(&vm->mounts.conns[i]);
+  vmctr__qemu_net_spawned(&vm->net);
   if (r < 0)
     return r;
   vm->watching = true;
@@ -287,6 +301,10 @@ static int qemu_start(void *ctx, int timeout_ms) {
   for (size_t i = 0; i < vm->mounts.n; i++)
     if (vm->mounts.daemons[i].pidfd >= 0 &&
         (r = vmctr__evset_add(vm->exit_set, vm->mounts.daemons[i].pidfd)) < 0)
+      return r;
+  for (size_t i = 0; i < vm->net.n; i++)
+    if (vm->net.daemons[i].pidfd >= 0 &&
+        (r = vmctr__evset_add(vm->exit_set, vm->net.daemons[i].pidfd)) < 0)
       return r;
   snprintf(pid, sizeof(pid), "%d\n", (int)vm->child.pid);
   if (vmctr__write_file_atomic(vm->pid_path, pid, strlen(pid), 0600) < 0)
@@ -303,6 +321,11 @@ static int qemu_start(void *ctx, int timeout_ms) {
       r = vmctr__err(VMCTR_EIO, 0, "QEMU is %s, not running", status);
     vmctr__qmp_msg_clear(&m);
   }
+  const char *which = NULL;
+  if (r == 0 && vmctr__qemu_net_poll(&vm->net, &which) == 1)
+    /* QEMU took long enough to answer for a passt that refused to start to be gone. */
+    r = vmctr__err(VMCTR_EIO, 0, "%s exited at start (a published port in use, or a setting "
+                   "it refused: run passt with the same options to see why)", which);
   if (r < 0) {
     /* Most often QEMU refused its arguments and exited: say what it said. */
     if (vmctr__child_wait(&vm->child, 2000) == 0) {
@@ -330,8 +353,9 @@ static int qemu_poll(void *ctx, int *status) {
   qemu_vm *vm = ctx;
   const char *which = NULL;
   int r = vmctr__child_poll(&vm->child);
-  if (r == 0 && vmctr__qemu_mounts_poll(&vm->mounts, &which) == 1) {
-    /* A share without its daemon is a broken VM: end it, as if it died. */
+  if (r == 0 && (vmctr__qemu_mounts_poll(&vm->mounts, &which) == 1 ||
+                 vmctr__qemu_net_poll(&vm->net, &which) == 1)) {
+    /* A share or a NIC without its daemon is a broken VM: end it, as if it died. */
     vmctr__log(VMCTR_LOG_WARN, "vmm", "%s exited; stopping the VM", which);
     r = 1;
   }

@@ -38,7 +38,12 @@ struct vmctr_vmm {
   vmctr__vm_disk *disks;
   vmctr__vm_share *shares;
   char (*names)[24];   /* per mount: its disk serial or generated share tag */
+  vmctr__netdev *nics; /* copies (own ports array, own dup of a tap fd) */
+  size_t nnics;
 };
+
+/* vmm-net.c: free the NIC copies (closing their tap fds). */
+void vmctr__vmm_free_nics(vmctr_vmm *vmm);
 
 /* vmm-start.c: everything vmctr_vmm_start() resolves and boots. */
 int vmctr__vmm_boot(vmctr_vmm *vmm);

@@ -231,6 +231,8 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   spec.entropy = true;
   spec.agent_name = AGENT_NAME;
   spec.agent_port = AGENT_VSOCK_PORT;
+  spec.nics = vmm->nics;
+  spec.nnics = vmm->nnics;
   spec.caps = caps;
   spec.hypervisor_args = vmm->hv_args;
   spec.jail_id_first = vmm->jail_id_first;

@@ -66,6 +66,7 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   free(vmm->disks);
   free(vmm->shares);
   free(vmm->names);
+  vmctr__vmm_free_nics(vmm);
   free(vmm);
 }
 

@@ -25,6 +25,8 @@
 #include "testutil.h"
 #include "vmctr.h"
 #include "vmm/qemu-argv-priv.h"
+#include "vmm/qemu-net-priv.h"
+#include "vmm/vmm.h"
 #include "vmm/qmp-priv.h"
 #include "vmm/rundir-priv.h"
 
@@ -401,6 +403,160 @@ static void test_api_checks(void **state) {
   vmctr_bootcfg_free(cfg);
 }
 
+#define A4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+static vmctr__netdev nat_nic(void) {
+  vmctr__netdev nd = {
+    .kind = VMCTR__NETDEV_NAT, .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56}, .mtu = 1500,
+    .tap_fd = -1, .nat_impl = VMCTR__NAT_PASST, .guest_ip = A4(10, 0, 2, 15), .prefix = 24,
+    .gateway = A4(10, 0, 2, 2), .dns = A4(10, 0, 2, 3),
+  };
+  return nd;
+}
+
+/* Each NIC kind's -netdev and its virtio-net device on the machine's MMIO
+ * transport; port forwards in QEMU's and passt's syntax. */
+static void test_argv_nics(void **state) {
+  (void)state;
+  vmctr__vm_spec s = base_spec();
+  vmctr__net_port ports[] = {{VMCTR__NET_TCP, 0, 18080, 8080},
+                             {VMCTR__NET_UDP, A4(127, 0, 0, 1), 5353, 53}};
+  vmctr__netdev nics[3] = {nat_nic(), nat_nic(), nat_nic()};
+  nics[1].mac[5] = 0x57;
+  nics[1].ports = ports;
+  nics[1].nports = 2;
+  nics[2].kind = VMCTR__NETDEV_TAP;
+  nics[2].mac[5] = 0x58;
+  nics[2].mtu = 9000;
+  s.nics = nics;
+  s.nnics = 3;
+  uint32_t how[] = {VMCTR__QEMU_NIC_PASST, VMCTR__QEMU_NIC_USER, VMCTR__QEMU_NIC_TAP};
+  vmctr__qemu_layout l = base_layout;
+  l.nic_how = how;
+  l.nic_fd0 = 9;
+  char **argv = NULL;
+  assert_int_equal(vmctr__qemu_argv(&s, &l, &argv), 0);
+  int i = find_opt(argv, "-netdev", "stream,");
+  assert_true(i > 0);
+  assert_string_equal(argv[i], "stream,id=n0,server=off,addr.type=fd,addr.str=9");
+  assert_string_equal(argv[i + 1], "-device");
+  assert_string_equal(argv[i + 2],
+                      "virtio-net-device,id=n0-dev,netdev=n0,mac=52:54:00:12:34:56,host_mtu=1500");
+  i = find_opt(argv, "-netdev", "user,");
+  assert_true(i > 0);
+  assert_string_equal(argv[i], "user,id=n1,ipv6=off,restrict=off,net=10.0.2.0/24,host=10.0.2.2,"
+                               "dhcpstart=10.0.2.15,dns=10.0.2.3,"
+                               "hostfwd=tcp::18080-10.0.2.15:8080,"
+                               "hostfwd=udp:127.0.0.1:5353-10.0.2.15:53");
+  assert_string_equal(argv[i + 2],
+                      "virtio-net-device,id=n1-dev,netdev=n1,mac=52:54:00:12:34:57,host_mtu=1500");
+  i = find_opt(argv, "-netdev", "tap,");
+  assert_true(i > 0);
+  assert_string_equal(argv[i], "tap,id=n2,fd=11,vhost=off");
+  assert_string_equal(argv[i + 2],
+                      "virtio-net-device,id=n2-dev,netdev=n2,mac=52:54:00:12:34:58,host_mtu=9000");
+  assert_int_equal(find_opt(argv, "-device", "virtio-net-pci"), -1);
+  vmctr__strv_free(argv);
+
+  /* An attachment the backend did not plan is refused, nothing leaks. */
+  l.nic_how = NULL;
+  argv = NULL;
+  assert_int_equal(vmctr__qemu_argv(&s, &l, &argv), VMCTR_EINVAL);
+  assert_null(argv);
+
+  /* passt: on the inherited socket, ready at its pid file, IPv4 only. */
+  assert_int_equal(vmctr__qemu_passt_argv(&nics[1], "/usr/bin/passt", 3, "70000:70000", &argv),
+                   0);
+  const char *want[] = {"/usr/bin/passt", "--foreground", "--quiet", "--fd", "3", "--runas", "70000:70000", "--ipv4-only",
+                        "--address", "10.0.2.15", "--netmask", "24", "--gateway", "10.0.2.2",
+                        "--mtu", "1500", "--dns-forward", "10.0.2.3", "--no-dhcp-dns",
+                        "--no-dhcp-search", "-t", "18080:8080", "-u", "127.0.0.1/5353:53", NULL};
+  for (size_t k = 0; want[k] || argv[k]; k++) {
+    assert_non_null(want[k]);
+    assert_non_null(argv[k]);
+    assert_string_equal(argv[k], want[k]);
+  }
+  vmctr__strv_free(argv);
+  nics[0].dns = 0;
+  assert_int_equal(vmctr__qemu_passt_argv(&nics[0], "passt", 3, NULL, &argv), 0);
+  for (size_t k = 0; argv[k]; k++) {
+    assert_string_not_equal(argv[k], "--dns-forward");
+    assert_string_not_equal(argv[k], "--runas");
+  }
+  vmctr__strv_free(argv);
+}
+
+/* vmctr__vmm_add_netdev: every check, the deep copy, the tap fd's dup. */
+static void test_add_netdev(void **state) {
+  (void)state;
+  vmctr_bootcfg *cfg;
+  vmctr_vmm *vm;
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_int_equal(vmctr_vmm_new(&vm, cfg), 0);
+  vmctr_bootcfg_free(cfg);
+  vmctr__netdev nd = nat_nic(), bad;
+  assert_int_equal(vmctr__vmm_add_netdev(NULL, &nd), VMCTR_EINVAL);
+  assert_int_equal(vmctr__vmm_add_netdev(vm, NULL), VMCTR_EINVAL);
+  bad = nd, bad.kind = 9;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad = nd, bad.mtu = 67;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad = nd, bad.mtu = 65536;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad = nd, bad.mac[0] = 0x01; /* multicast */
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  assert_non_null(strstr(vmctr_error_last()->message, "unicast"));
+  memset(bad.mac, 0, 6);
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad = nd, bad.gateway = A4(10, 0, 3, 2); /* outside 10.0.2.0/24 */
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  assert_non_null(strstr(vmctr_error_last()->message, "10.0.3.2"));
+  bad = nd, bad.gateway = bad.guest_ip;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad = nd, bad.guest_ip = A4(10, 0, 2, 255); /* broadcast */
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad = nd, bad.prefix = 31;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad = nd, bad.nat_impl = 7;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  vmctr__net_port p[] = {{VMCTR__NET_TCP, 0, 0, 80}};
+  bad = nd, bad.ports = p, bad.nports = 1;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  p[0].host_port = 8080;
+  p[0].proto = 1;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  p[0].proto = VMCTR__NET_TCP;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), 0);
+  p[0].host_port = 1; /* copied: the caller's array may change */
+  /* The same MAC twice. */
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &nd), VMCTR_EINVAL);
+  assert_non_null(strstr(vmctr_error_last()->message, "already"));
+
+  /* A tap: fd checked and dup'ed; the caller's own stays open after free. */
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  bad = nd, bad.kind = VMCTR__NETDEV_TAP, bad.mac[5] = 0x99, bad.tap_fd = 1000;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  bad.tap_fd = fds[1];
+  bad.ports = p, bad.nports = 1;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL); /* no ports on a tap */
+  bad.nports = 0;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), 0);
+  for (unsigned k = 2; k < VMCTR__VMM_MAX_NICS; k++) {
+    bad.mac[5] = (uint8_t)k;
+    assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), 0);
+  }
+  bad.mac[5] = 0xfe;
+  assert_int_equal(vmctr__vmm_add_netdev(vm, &bad), VMCTR_EINVAL);
+  vmctr_vmm_free(vm);
+  /* Every dup is closed: the pipe's read end sees EOF only once our write end closes too. */
+  assert_true(fcntl(fds[1], F_GETFD) >= 0);
+  close(fds[1]);
+  char c;
+  assert_int_equal(read(fds[0], &c, 1), 0);
+  close(fds[0]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_argv_x86),   cmocka_unit_test(test_argv_jailed),
@@ -408,6 +564,7 @@ int main(void) {
     cmocka_unit_test(test_escape),     cmocka_unit_test(test_qmp_parse),
     cmocka_unit_test(test_qmp_client), cmocka_unit_test(test_child),
     cmocka_unit_test(test_rundir),     cmocka_unit_test(test_api_checks),
+    cmocka_unit_test(test_argv_nics),  cmocka_unit_test(test_add_netdev),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
