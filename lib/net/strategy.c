@@ -162,6 +162,9 @@ static int attach_bridge(vmctr__net_attachment *a, const char *hostname, const c
   a->gif.prefix = hn.prefix;
   a->dev.kind = VMCTR__NETDEV_TAP;
   a->dev.tap_fd = a->tap_fd;
+  /* Published ports of a tap are the host firewall's (sync_firewall). */
+  a->dev.ports = NULL;
+  a->dev.nports = 0;
   goto out;
 out_down:
   /* Undo ours; the network's objects go if nobody else uses them. */
