@@ -22,7 +22,7 @@ int vmctr_has_feature(const char *name) {
     {"mount", 1},
     {"vmm", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
     {"container", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
-    {"network", 0},
+    {"network", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
   };
   if (!name)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_has_feature: name is NULL");
