@@ -192,7 +192,15 @@ static int guest_sh(vmctr_vmm *vm, const char *script, char *out, size_t size) {
   out[len] = 0;
   close(fd);
   int code = guest_wait(vm, pid);
-  printf("# guest (%d): %s\n", code, out);
+  /* One TAP comment line per output line. */
+  printf("# guest (%d):", code);
+  for (const char *l = out; *l;) {
+    const char *nl = strchr(l, '\n');
+    int n = nl ? (int)(nl - l) : (int)strlen(l);
+    printf(" %.*s%s", n, l, nl ? "\n#" : "");
+    l += n + (nl ? 1 : 0);
+  }
+  printf("\n");
   return code;
 }
 
