@@ -198,7 +198,9 @@ static int exec_in(struct ctr *t, const char *script, char *out, size_t n) {
   assert_int_equal(vmctr_process_wait(proc, 120000, &code, &sig), 0);
   vmctr_process_free(proc);
   pthread_mutex_lock(&o.lock);
-  snprintf(out, n, "%s", o.buf);
+  size_t k = strnlen(o.buf, n - 1);
+  memcpy(out, o.buf, k);
+  out[k] = '\0';
   if (o.err[0] || code != 0)
     print_message("# '%s': exit %d signal %d, stderr: %s\n", script, code, sig, o.err);
   pthread_mutex_unlock(&o.lock);
@@ -533,6 +535,52 @@ static void test_crash_cleanup(void **state) {
   unlink(path);
 }
 
+/* ---- two networks: two interfaces, the default route on the first ---- */
+
+static void test_two_networks(void **state) {
+  (void)state;
+  vmctr_network *iso = isolated(VMCTR_NETWORK_NAT_USER);
+  vmctr_network *sh2 = stored("two", VMCTR_NETWORK_SHARED, "10.84.0.0/24", NULL);
+  struct ctr t;
+  memset(&t, 0, sizeof(t));
+  vmtest_out_init(&t.out);
+  assert_int_equal(vmtest_rootfs(&F, NULL, "two1", &t.root), 0);
+  vmctr_bootcfg *b;
+  assert_int_equal(vmctr_bootcfg_new(&b), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, F.kernel), 0);
+  vmctr_process_config *p;
+  vmctr_container_config *cfg;
+  const char *argv[] = {"sh", "-c",
+                        "ip -o -4 addr show | awk '$2 != \"lo\" {print $2, $4}'; ip route | grep ^default; "
+                        "timeout 20 wget -q -O - http://10.0.2.2:18080/hello.txt"};
+  assert_int_equal(vmctr_process_config_new(&p), 0);
+  assert_int_equal(vmctr_process_config_set_args(p, argv, 3), 0);
+  assert_int_equal(vmctr_process_config_set_stdio(p, VMCTR_STDIO_NULL, VMCTR_STDIO_CALLBACK,
+                                                  VMCTR_STDIO_CALLBACK), 0);
+  assert_int_equal(vmctr_process_config_set_output_callback(p, vmtest_collect, &t.out, NULL), 0);
+  assert_int_equal(vmctr_container_config_new(&cfg), 0);
+  assert_int_equal(vmctr_container_config_set_image(cfg, F.image), 0);
+  assert_int_equal(vmctr_container_config_set_process(cfg, p), 0);
+  assert_int_equal(vmctr_container_config_add_network(cfg, iso, NULL, NULL), 0);
+  assert_int_equal(vmctr_container_config_add_network(cfg, sh2, "10.84.0.7", NULL), 0);
+  /* The same stored network twice is refused at once. */
+  assert_int_equal(vmctr_container_config_add_network(cfg, sh2, NULL, NULL), VMCTR_EEXIST);
+  assert_int_equal(vmctr_container_new(&t.c, "two1", t.root.mount, b, cfg), 0);
+  assert_int_equal(vmctr_container_start(t.c), 0);
+  assert_int_equal(finish(&t), 0);
+  assert_int_equal(vmctr_container_network_count(t.c), 2);
+  assert_string_equal(vmctr_container_network_address(t.c, 1), "10.84.0.7/24");
+  assert_string_equal(t.out.buf, "eth0 10.0.2.15/24\neth1 10.84.0.7/24\n"
+                                 "default via 10.0.2.2 dev eth0 \nhello from the host\n");
+  vmctr_container_config_free(cfg);
+  vmctr_process_config_free(p);
+  vmctr_bootcfg_free(b);
+  down(&t);
+  assert_int_equal(links_with_prefix("vmbr-"), 0);
+  vmctr_network_free(iso);
+  vmctr_network_free(sh2);
+}
+
 /* ---- no network: loopback only, and it works ---- */
 
 static void test_none_loopback(void **state) {
@@ -563,6 +611,7 @@ int main(void) {
       cmocka_unit_test(test_shared_pair),    cmocka_unit_test(test_shared_publish),
       cmocka_unit_test(test_host_only),      cmocka_unit_test(test_bridged),
       cmocka_unit_test(test_exhaustion),     cmocka_unit_test(test_crash_cleanup),
+      cmocka_unit_test(test_two_networks),
   };
   /* NETVM_ONLY=test_name (a cmocka glob) runs a subset by hand. */
   if (getenv("NETVM_ONLY"))
