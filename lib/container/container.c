@@ -336,11 +336,10 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
 fail:
   vmctr__err_prefix("cannot create the container");
   {
-    vmctr_error saved = *vmctr_error_last();
-    char msg[1024];
-    snprintf(msg, sizeof(msg), "%s", saved.message ? saved.message : "");
+    vmctr__err_saved saved;
+    vmctr__err_save(&saved);
     vmctr_container_free(c);
-    vmctr__err(saved.code, saved.os_errno, "%s", msg);
+    vmctr__err_restore(&saved);
   }
   return r;
 }

@@ -129,3 +129,18 @@ int vmctr__err_prefix(const char *prefix) {
   tls.err.message = tls.msg;
   return tls.err.code;
 }
+
+void vmctr__err_save(vmctr__err_saved *s) {
+  const vmctr_error *e = vmctr_error_last();
+  s->code = e->code;
+  s->os_errno = e->os_errno;
+  snprintf(s->msg, sizeof(s->msg), "%s", e->message ? e->message : "");
+}
+
+int vmctr__err_restore(const vmctr__err_saved *s) {
+  if (!s->code) {
+    vmctr_error_clear();
+    return 0;
+  }
+  return vmctr__err(s->code, s->os_errno, "%s", s->msg);
+}

@@ -25,4 +25,13 @@ int vmctr__code_from_errno(int e);
  * and return the current code. Used to add context such as a file name. */
 int vmctr__err_prefix(const char *prefix);
 
+/* The thread's error, kept across cleanup that may record errors of its own:
+ * save, clean up, restore (which records it again and returns its code). */
+typedef struct vmctr__err_saved {
+  int code, os_errno;
+  char msg[1024];
+} vmctr__err_saved;
+void vmctr__err_save(vmctr__err_saved *s);
+int vmctr__err_restore(const vmctr__err_saved *s);
+
 #endif

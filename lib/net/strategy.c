@@ -171,20 +171,13 @@ out_down:
   if (a->tap_fd >= 0)
     close(a->tap_fd);
   a->tap_fd = -1;
-  if (a->leased) {
-    vmctr_error saved = *vmctr_error_last();
-    char msg[1024];
-    snprintf(msg, sizeof(msg), "%s", saved.message ? saved.message : "");
-    vmctr__net_lease_remove(a->net, a->owner);
-    if (a->host_objects)
-      host_down_if_unused(a->net, &hn);
-    vmctr__err(saved.code, saved.os_errno, "%s", msg);
-  } else if (a->host_objects) {
-    vmctr_error saved = *vmctr_error_last();
-    char msg[1024];
-    snprintf(msg, sizeof(msg), "%s", saved.message ? saved.message : "");
+  if (a->leased || a->host_objects) {
+    vmctr__err_saved saved;
+    vmctr__err_save(&saved);
+    if (a->leased)
+      vmctr__net_lease_remove(a->net, a->owner);
     host_down_if_unused(a->net, &hn);
-    vmctr__err(saved.code, saved.os_errno, "%s", msg);
+    vmctr__err_restore(&saved);
   }
   a->leased = false;
   a->host_objects = false;
@@ -271,9 +264,8 @@ void vmctr__net_detach(vmctr__net_attachment *a) {
     return;
 #if defined(__linux__)
   if (a->leased || a->host_objects) {
-    vmctr_error saved = *vmctr_error_last();
-    char msg[1024];
-    snprintf(msg, sizeof(msg), "%s", saved.message ? saved.message : "");
+    vmctr__err_saved saved;
+    vmctr__err_save(&saved);
     vmctr__host_net hn;
     host_net_of(a->net, &hn);
     int lock = -1;
@@ -288,10 +280,7 @@ void vmctr__net_detach(vmctr__net_attachment *a) {
                  "(the next user reclaims it): %s", a->owner, vmctr_network_name(a->net),
                  vmctr_error_last()->message);
     }
-    if (saved.code)
-      vmctr__err(saved.code, saved.os_errno, "%s", msg);
-    else
-      vmctr_error_clear();
+    vmctr__err_restore(&saved);
   }
 #endif
   if (a->tap_fd >= 0)
