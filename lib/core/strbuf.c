@@ -67,6 +67,7 @@ char *vmctr__sb_steal(vmctr__strbuf *sb) {
     return NULL;
   }
   r = sb->buf;
+  r[sb->len] = '\0'; /* also when nothing was ever appended */
   sb->buf = NULL;
   sb->len = sb->cap = 0;
   return r;

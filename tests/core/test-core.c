@@ -234,6 +234,11 @@ static void test_strbuf(void **state) {
   assert_string_equal(s + 2000, "end");
   free(s);
   assert_null(sb.buf);
+  /* Nothing appended: an empty string, not an unterminated buffer. */
+  s = vmctr__sb_steal(&sb);
+  assert_non_null(s);
+  assert_string_equal(s, "");
+  free(s);
 }
 
 static void test_strv(void **state) {
