@@ -475,11 +475,24 @@ static int run(vmctr_container *c, const struct opts *o) {
   return sig > 0 ? 128 + sig : code;
 }
 
+static void free_opts(struct opts *o) {
+  free(o->env);
+  free(o->mounts);
+  free(o->cap_add);
+  free(o->cap_drop);
+  free(o->networks);
+  free(o->publish);
+  free(o->dns);
+  free(o->add_hosts);
+}
+
 int main(int argc, char **argv) {
   example_log_from_env();
   struct opts o = {0};
-  if (parse_args(argc, argv, &o) < 0)
+  if (parse_args(argc, argv, &o) < 0) {
+    free_opts(&o);
     return EXIT_ERROR;
+  }
 
   int rc = EXIT_ERROR;
   struct example_setup st;
@@ -516,13 +529,6 @@ out:
 out_early:
   vmctr_container_config_free(cfg);
   vmctr_bootcfg_free(boot);
-  free(o.env);
-  free(o.mounts);
-  free(o.cap_add);
-  free(o.cap_drop);
-  free(o.networks);
-  free(o.publish);
-  free(o.dns);
-  free(o.add_hosts);
+  free_opts(&o);
   return rc;
 }
