@@ -7,9 +7,9 @@ Runs as root, inside a network and mount namespace of its own (it re-executes
 itself under unshare(1)), so nothing leaves this machine's namespaces. All
 from one interleaved run, medians of N runs (default 5):
 
-  tput   guest -> host TCP throughput: the guest POSTs an M MiB file (default
-         32, made with dd) with busybox wget to an HTTP receiver on the host,
-         timed by the receiver from accept to the last byte of the body
+  tput   guest -> host TCP throughput: `dd if=/dev/zero bs=64k | nc` of M MiB
+         (default 32) from the guest to a receiver on the host, timed by the
+         receiver from accept to EOF (busybox wget --post-file sends nothing)
   req    the guest's `busybox wget` of a 2-byte file from the host, 20 in a
          row, total / 20: a TCP connect plus one request, with the start of a
          wget process in the guest included (the same in the veth namespace)
@@ -30,6 +30,7 @@ import argparse
 import http.server
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,26 +41,32 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    """POST: read the body, record (bytes, seconds since the request began); GET /x: 2 bytes."""
+class Sink:
+    """TCP on 0.0.0.0:port: each connection read to EOF, (bytes, seconds) recorded."""
     results = []
-    lock = threading.Lock()
 
-    def setup(self):
-        self.t0 = time.monotonic()
-        super().setup()
+    def __init__(self, port):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind(("0.0.0.0", port))
+        self.s.listen(8)
+        threading.Thread(target=self.loop, daemon=True).start()
 
-    def do_POST(self):
-        n, left = 0, int(self.headers.get("Content-Length", "0"))
-        while left > 0:
-            b = self.rfile.read(min(left, 1 << 20))
-            if not b:
-                break
-            n += len(b)
-            left -= len(b)
-        with Receiver.lock:
-            Receiver.results.append((n, time.monotonic() - self.t0))
-        self.reply(b"ok\n")
+    def loop(self):
+        while True:
+            c, _ = self.s.accept()
+            t0, n = time.monotonic(), 0
+            while True:
+                b = c.recv(1 << 20)
+                if not b:
+                    break
+                n += len(b)
+            Sink.results.append((n, time.monotonic() - t0))
+            c.close()
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """GET /x: 2 bytes."""
 
     def do_GET(self):
         self.reply(b"x\n")
@@ -81,11 +88,10 @@ def sh(cmd):
 
 def guest_script(host, mib):
     # busybox date has no %N: /proc/uptime gives centiseconds.
-    return ("dd if=/dev/zero of=/tmp/big bs=1M count=%d 2>/dev/null && "
-            "wget -q -O /dev/null --post-file /tmp/big http://%s/post && "
+    return ("dd if=/dev/zero bs=64k count=%d 2>/dev/null | nc %s 19001 && "
             "t0=$(cut -d' ' -f1 /proc/uptime) && for i in $(seq 20); do wget -q -O /dev/null http://%s/x; done && "
             "t1=$(cut -d' ' -f1 /proc/uptime) && "
-            "awk -v a=$t0 -v b=$t1 'BEGIN { printf \"req_ns=%%d\\n\", (b - a) * 1e9 / 20 }'" % (mib, host, host))
+            "awk -v a=$t0 -v b=$t1 'BEGIN { printf \"req_ns=%%d\\n\", (b - a) * 1e9 / 20 }'" % (mib * 16, host.split(":")[0], host))
 
 
 def main():
@@ -118,6 +124,7 @@ def main():
                  ["buser", "--mode", "isolated", "--nat", "user"],
                  ["bpasst", "--mode", "isolated", "--nat", "passt"]):
         subprocess.run([net, "create"] + args, env=env, check=True)
+    Sink(19001)
     srv = http.server.ThreadingHTTPServer(("0.0.0.0", 19000), Receiver)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
 
@@ -133,12 +140,12 @@ def main():
     start = {"none": [], "isolated": []}
 
     def measure(m, cmd):
-        before = len(Receiver.results)
+        before = len(Sink.results)
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
         got = re.search(r"req_ns=(\d+)", p.stdout)
-        if p.returncode != 0 or not got or len(Receiver.results) <= before:
+        if p.returncode != 0 or not got or len(Sink.results) <= before:
             sys.exit("network.py: %s failed (%d): %s %s" % (m, p.returncode, p.stdout, p.stderr[-500:]))
-        n, dt = Receiver.results[before]
+        n, dt = Sink.results[before]
         if n != a.mib << 20:
             sys.exit("network.py: %s: %d bytes arrived of %d MiB" % (m, n, a.mib))
         tput[m].append(n / dt / (1 << 20))
@@ -148,8 +155,9 @@ def main():
         for m, (args, host) in modes.items():
             measure(m, base + args + ["--", "sh", "-c", guest_script(host, a.mib)])
         measure("veth", ["ip", "netns", "exec", "bpeer", "busybox", "sh", "-c",
-                         guest_script("10.98.0.1:19000", a.mib).replace("/tmp/big", tmp + "/big")
+                         guest_script("10.98.0.1:19000", a.mib)
                          .replace("wget", "busybox wget").replace("dd ", "busybox dd ")
+                         .replace("| nc ", "| busybox nc ")
                          .replace("$(seq", "$(busybox seq").replace("$(cut", "$(busybox cut")
                          .replace("awk ", "busybox awk ")])
         for k, args in (("none", ["--network", "none"]), ("isolated", [])):
