@@ -112,6 +112,15 @@ int vmctr__read_file_regular(const char *path, size_t max, char **out, size_t *o
   return read_regular_fd(fd, path, max, out, out_len);
 }
 
+int vmctr__read_file_nofollow(const char *path, size_t max, char **out, size_t *out_len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0 && errno == ELOOP)
+    return vmctr__err(VMCTR_EINVAL, ELOOP, "%s is a symbolic link; it is refused", path);
+  if (fd < 0)
+    return vmctr__err_os(errno, "%s", path);
+  return read_regular_fd(fd, path, max, out, out_len);
+}
+
 int vmctr__read_file_in_root(const char *root, const char *rel, size_t max, char **out,
                              size_t *out_len) {
 #ifdef __linux__

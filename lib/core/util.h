@@ -38,6 +38,9 @@ int vmctr__read_file(const char *path, size_t max, char **out, size_t *out_len);
  * O_NONBLOCK, and only a regular file (symlinks followed) is read: a FIFO, socket or device is VMCTR_EINVAL, never a blocking
  * open or read. */
 int vmctr__read_file_regular(const char *path, size_t max, char **out, size_t *out_len);
+/* The same, and a symbolic link at path is refused too (VMCTR_EINVAL, errno
+ * ELOOP): for state files that only the library writes. */
+int vmctr__read_file_nofollow(const char *path, size_t max, char **out, size_t *out_len);
 
 /* The same for root/rel, resolved as if root were "/" (a symlink in the
  * tree cannot lead out of it). Only a regular file is read: a FIFO or

@@ -54,54 +54,10 @@ static int net_path(char *buf, size_t size, const char *real, const char *name, 
 
 int vmctr__net_read(const char *real, const char *name, const char *ext, size_t max, char **out,
                     size_t *len) {
-  char path[PATH_MAX], *buf = NULL;
-  struct stat st;
-  size_t got = 0;
-  int fd, r;
-  if ((r = net_path(path, sizeof(path), real, name, ext)) < 0)
-    return r;
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == ELOOP)
-      return vmctr__err(VMCTR_EINVAL, ELOOP, "%s is a symbolic link; the store refuses it", path);
-    return vmctr__err_os(errno, "%s", path);
-  }
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    r = vmctr__err(VMCTR_EINVAL, errno, "%s is not a regular file", path);
-    goto out;
-  }
-  if ((uint64_t)st.st_size > max) {
-    r = vmctr__err(VMCTR_ETOOBIG, EFBIG, "%s: %llu bytes, more than the %zu allowed", path,
-                   (unsigned long long)st.st_size, max);
-    goto out;
-  }
-  if (!(buf = malloc((size_t)st.st_size + 1))) {
-    r = vmctr__err_nomem();
-    goto out;
-  }
-  /* The size was taken once: a file that grows meanwhile is read short and
-   * then fails to parse, never overruns. Writers replace, never append. */
-  while (got < (size_t)st.st_size) {
-    ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k < 0) {
-      r = vmctr__err_os(errno, "%s: read", path);
-      goto out;
-    }
-    if (k == 0)
-      break;
-    got += (size_t)k;
-  }
-  buf[got] = '\0';
-  *out = buf;
-  buf = NULL;
-  *len = got;
-  r = 0;
-out:
-  free(buf);
-  close(fd);
-  return r;
+  char path[PATH_MAX];
+  int r = net_path(path, sizeof(path), real, name, ext);
+  /* Untrusted even so: a regular file, no link, bounded, never a blocking open. */
+  return r < 0 ? r : vmctr__read_file_nofollow(path, max, out, len);
 }
 
 int vmctr__net_write(const char *real, const char *name, const char *ext, const char *data,
