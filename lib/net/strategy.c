@@ -79,8 +79,7 @@ static void host_net_of(const vmctr_network *n, vmctr__host_net *hn) {
 
 /* The firewall for the leases now in the store (the caller holds the lock):
  * every published port of every live lease. */
-static int sync_firewall(const vmctr_network *n, const vmctr__host_net *hn,
-                         const vmctr__net_lease *leases, size_t count) {
+static int sync_firewall(const vmctr__host_net *hn, const vmctr__net_lease *leases, size_t count) {
   if (hn->mode == VMCTR__HOSTNET_BRIDGED)
     return 0; /* the guests are on the host's LAN: no NAT, no table */
   size_t nfw = 0;
@@ -95,7 +94,6 @@ static int sync_firewall(const vmctr_network *n, const vmctr__host_net *hn,
       fw[k++] = (vmctr__host_forward){.port = leases[i].ports[j], .guest_ip = leases[i].ip};
   int r = vmctr__host_net_sync(hn, fw, nfw);
   free(fw);
-  (void)n;
   return r;
 }
 
@@ -109,7 +107,7 @@ static void host_down_if_unused(const vmctr_network *n, const vmctr__host_net *h
                vmctr_network_name(n), vmctr_error_last()->message);
     return;
   }
-  int r = count == 0 ? vmctr__host_net_down(hn) : sync_firewall(n, hn, leases, count);
+  int r = count == 0 ? vmctr__host_net_down(hn) : sync_firewall(hn, leases, count);
   if (r < 0)
     vmctr__log(VMCTR_LOG_WARN, "net", "network %s: %s", vmctr_network_name(n),
                vmctr_error_last()->message);
@@ -155,7 +153,7 @@ static int attach_bridge(vmctr__net_attachment *a, const char *hostname, const c
   if ((r = vmctr__host_net_tap(&hn, &a->tap_fd, tap)) < 0)
     goto out_down;
   if ((r = vmctr__net_leases(a->net, &leases, &count, NULL)) < 0 ||
-      (r = sync_firewall(a->net, &hn, leases, count)) < 0)
+      (r = sync_firewall(&hn, leases, count)) < 0)
     goto out_down;
   vmctr__log(VMCTR_LOG_DEBUG, "net", "container %s: tap %s on network %s", a->owner, tap,
              vmctr_network_name(a->net));

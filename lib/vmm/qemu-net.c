@@ -157,14 +157,12 @@ int vmctr__qemu_net_prepare(vmctr__qemu_net *qn, const vmctr__vm_spec *spec,
     qn->jails[i] = (vmctr__jail)VMCTR__JAIL_INIT;
     qn->qemu_fds[i] = qn->daemon_fds[i] = -1;
   }
-  /* passt drops its privileges itself (to nobody when started as root) and
-   * sandboxes itself (namespaces, seccomp). It is not given the VM's jail
-   * id with --runas: Debian 12's passt (2023-03) run that way delivered
-   * data but never the host side's FIN, and published ports accepted and
-   * closed at once (seen with busybox nc through 10.0.2.2 and -t); as
-   * nobody both work. */
-  (void)runas;
-  (void)vj;
+  /* passt drops to the VM's own jail id when the hypervisor has one (else
+   * to nobody, its own default as root), so no two VMs' passt share an id. */
+  if (vj && vj->qemu.set_ids) {
+    snprintf(runas, sizeof(runas), "%" PRIu32 ":%" PRIu32, vj->qemu.uid, vj->qemu.gid);
+    ra = runas;
+  }
   for (size_t i = 0; i < n && r == 0; i++) {
     const vmctr__netdev *nd = &spec->nics[i];
     if (nd->kind == VMCTR__NETDEV_TAP) {
