@@ -99,10 +99,8 @@ static int make_hosts_base(vmctr_container *c, const vmctr_container_config *cfg
   vmctr__strbuf sb = {0};
   vmctr__sb_puts(&sb, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
   if (c->nnets) {
-    char ip[24];
-    snprintf(ip, sizeof(ip), "%s", c->nets[0].addr_text);
-    *strchr(ip, '/') = '\0';
-    vmctr__sb_printf(&sb, "%s\t%s\n", ip, c->hostname);
+    char ip[16];
+    vmctr__sb_printf(&sb, "%s\t%s\n", vmctr__ip4_format(c->nets[0].gif.addr, ip), c->hostname);
   } else {
     vmctr__sb_printf(&sb, "127.0.1.1\t%s\n", c->hostname);
   }

@@ -7,9 +7,12 @@
 #include "container/container-priv.h"
 #include "core/error.h"
 #include "net/addr.h"
+#include "net/store.h"
+#include "vmm/vmm.h"
 
-#define MAX_NETS 8u
-#define MAX_PORTS 256u
+/* What the layers below take: NICs of one VM, ports of one lease. */
+#define MAX_NETS VMCTR__VMM_MAX_NICS
+#define MAX_PORTS VMCTR__NET_MAX_PORTS
 
 void vmctr__container_config_free_nets(vmctr_container_config *c) {
   for (size_t i = 0; i < c->nnets; i++) {

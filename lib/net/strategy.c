@@ -43,8 +43,7 @@ static int attach_isolated(vmctr__net_attachment *a, const char *req_ip, const u
     int r = vmctr__ip4_parse(req_ip, &ip);
     if (r < 0)
       return r;
-    if ((ip & ~((prefix ? ~0u << (32 - prefix) : 0))) == 0 || ip == gw ||
-        (ip & (prefix ? ~0u << (32 - prefix) : 0)) != subnet)
+    if (!vmctr__ip4_is_host(ip, subnet, prefix) || ip == gw || ip == dns)
       return vmctr__err(VMCTR_EINVAL, 0, "address %s is not a free host address of network %s (%s)",
                         req_ip, vmctr_network_name(a->net), vmctr_network_subnet(a->net));
   } else if (!(ip = vmctr__network_isolated_guest(a->net))) {
