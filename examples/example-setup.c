@@ -18,6 +18,13 @@ void example_fail(const char *prog, const char *what) {
 
 int example_setup_rootfs(struct example_setup *s, const char *store_opt, const char *image_path,
                          const char *name, bool quiet) {
+  return example_setup_rootfs_sized(s, store_opt, image_path, name, quiet, 0);
+}
+
+int example_setup_rootfs_sized(struct example_setup *s, const char *store_opt,
+                               const char *image_path, const char *name, bool quiet,
+                               uint64_t rootfs_size) {
+  int32_t form = 0;
   struct example_progress prog = {.quiet = quiet};
   char *layout = NULL;
   int rc = -1;
@@ -49,8 +56,11 @@ int example_setup_rootfs(struct example_setup *s, const char *store_opt, const c
     s->disk = NULL;
     goto out;
   }
+  /* Constant time whatever the image's size: a reflink or a copy-on-write view. */
   vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
-  if (vmctr_image_create_writable(s->image, s->disk, &wo, NULL) < 0) {
+  wo.flags = VMCTR_IMAGE_WRITABLE_USE_COW;
+  wo.size = rootfs_size;
+  if (vmctr_image_create_writable(s->image, s->disk, &wo, &form) < 0) {
     if (vmctr_error_last()->code == VMCTR_EEXIST) {
       fprintf(stderr, "vmctr: a container named %s exists (%s); remove it, or use --rm next time\n",
               name, s->disk);
@@ -63,7 +73,9 @@ int example_setup_rootfs(struct example_setup *s, const char *store_opt, const c
     goto out;
   }
   /* A rootfs mount's destination is not used; any absolute path will do. */
-  if (vmctr_mount_new_block(&s->rootfs, s->disk, NULL) < 0) {
+  if (vmctr_mount_new_block(&s->rootfs, s->disk, NULL) < 0 ||
+      (form == VMCTR_IMAGE_WRITABLE_COW &&
+       vmctr_mount_set_image_format(s->rootfs, VMCTR_MOUNT_IMAGE_COW) < 0)) {
     example_fail("vmctr", "rootfs mount");
     goto out;
   }

@@ -44,6 +44,10 @@ struct example_setup {
  * that name already exists. */
 int example_setup_rootfs(struct example_setup *s, const char *store_opt, const char *image_path,
                          const char *name, bool quiet);
+/* The same with the root disk's size in bytes (0: the library's default). */
+int example_setup_rootfs_sized(struct example_setup *s, const char *store_opt,
+                               const char *image_path, const char *name, bool quiet,
+                               uint64_t rootfs_size);
 /* Free everything; remove the disk when remove_disk. */
 void example_setup_free(struct example_setup *s, bool remove_disk);
 /* Print "PROG: WHAT: <last error>" on stderr. */

@@ -40,6 +40,7 @@ struct opts {
   const char **networks, **publish, **dns, **add_hosts;
   size_t nnetworks, npublish, ndns, nadd_hosts;
   const char *ip, *mac, *state_dir;
+  uint64_t rootfs_size; /* 0: the library's default */
   char **args;
   size_t nargs;
 };
@@ -51,6 +52,8 @@ static void usage(FILE *f) {
         "                      (default: a busybox image built from the host's busybox-static)\n"
         "  --cpus N            vCPUs (default 1)\n"
         "  --memory SIZE       VM memory, e.g. 512M, 1G (default 512M)\n"
+        "  --rootfs-size SIZE  the root disk's size, e.g. 20G (default 8G, sparse: the host\n"
+        "                      stores only what the container writes)\n"
         "  -e, --env K=V       set an environment variable (repeatable)\n"
         "  -w, --workdir DIR   working directory in the container\n"
         "  -u, --user USER     uid[:gid] or name[:group] from the image's /etc/passwd\n"
@@ -115,7 +118,7 @@ static int parse_size(const char *s, uint64_t *out) {
 static int parse_args(int argc, char **argv, struct opts *o) {
   enum { O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
          O_INITFS, O_STORE, O_MODULES, O_CAP_ADD, O_CAP_DROP, O_SECOPT, O_PRIVILEGED,
-         O_NETWORK, O_IP, O_MAC, O_DNS, O_ADD_HOST, O_STATE_DIR };
+         O_NETWORK, O_IP, O_MAC, O_DNS, O_ADD_HOST, O_STATE_DIR, O_ROOTFS_SIZE };
   static const struct option lo[] = {
       {"image", required_argument, 0, O_IMAGE},   {"cpus", required_argument, 0, O_CPUS},
       {"memory", required_argument, 0, O_MEMORY}, {"env", required_argument, 0, 'e'},
@@ -133,6 +136,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"ip", required_argument, 0, O_IP},         {"mac", required_argument, 0, O_MAC},
       {"dns", required_argument, 0, O_DNS},       {"add-host", required_argument, 0, O_ADD_HOST},
       {"state-dir", required_argument, 0, O_STATE_DIR},
+      {"rootfs-size", required_argument, 0, O_ROOTFS_SIZE},
       {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   o->cpus = 1;
@@ -203,6 +207,14 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       o->add_hosts[o->nadd_hosts++] = optarg;
       break;
     case O_STATE_DIR: o->state_dir = optarg; break;
+    case O_ROOTFS_SIZE:
+      if (parse_size(optarg, &o->rootfs_size) < 0 || o->rootfs_size < (1ull << 20) ||
+          o->rootfs_size > VMCTR_IMAGE_WRITABLE_MAX_SIZE) {
+        fprintf(stderr, "vmctr-run: --rootfs-size %s: expected a size from 1M to 1024G, "
+                        "such as 20G\n", optarg);
+        return -1;
+      }
+      break;
     case 'q': o->quiet = true; break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); return -1;
@@ -511,7 +523,7 @@ int main(int argc, char **argv) {
   if ((rc = make_bootcfg(&o, &boot)))
     goto out_early;
   rc = EXIT_ERROR;
-  if (example_setup_rootfs(&st, o.store, o.image, name, o.quiet) != 0)
+  if (example_setup_rootfs_sized(&st, o.store, o.image, name, o.quiet, o.rootfs_size) != 0)
     goto out_early;
   if ((rc = make_config(&o, st.image, &cfg))) {
     rc = EXIT_ERROR;

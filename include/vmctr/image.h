@@ -262,14 +262,37 @@ VMCTR_API int vmctr_image_ext4(vmctr_image *image, const vmctr_image_ext4_option
  * upper layer over the read-only image (lower).
  */
 #define VMCTR_IMAGE_WRITABLE_OVERLAY 3
+/**
+ * A copy-on-write view of the cached ext4 image: blocks the container never
+ * wrote are read from the image, which is never written; writes go to the
+ * new file. Made in constant time whatever the image's size. Its layout is
+ * the backend's (QEMU: a qcow2 overlay with the raw image as its backing
+ * file): mount it with vmctr_mount_set_image_format(VMCTR_MOUNT_IMAGE_COW).
+ */
+#define VMCTR_IMAGE_WRITABLE_COW 4
 
 /** Writable flag: make an overlay scratch disk instead of a copy. */
 #define VMCTR_IMAGE_WRITABLE_USE_OVERLAY (1u << 0)
 /** Writable flag: never reflink, always make a sparse copy (tests, benchmarks). */
 #define VMCTR_IMAGE_WRITABLE_NO_REFLINK (1u << 1)
+/**
+ * Writable flag: prefer a constant-time view of the image: a reflink where
+ * the host filesystem shares blocks (form VMCTR_IMAGE_WRITABLE_REFLINK,
+ * unless VMCTR_IMAGE_WRITABLE_NO_REFLINK), else a copy-on-write overlay
+ * (form VMCTR_IMAGE_WRITABLE_COW). Check form_out to know how to mount it.
+ */
+#define VMCTR_IMAGE_WRITABLE_USE_COW (1u << 2)
 
 /** Default size of an overlay scratch disk: 1 GiB (sparse). */
 #define VMCTR_IMAGE_WRITABLE_DEFAULT_SCRATCH (1024ull * 1024 * 1024)
+/**
+ * Default size of a writable root disk (copy, reflink or copy-on-write
+ * forms): 8 GiB, sparse. The host stores only what the container writes; the
+ * guest grows the image's ext4 to the disk's size when it mounts it.
+ */
+#define VMCTR_IMAGE_WRITABLE_DEFAULT_SIZE (8ull * 1024 * 1024 * 1024)
+/** The largest writable root disk: 1 TiB. */
+#define VMCTR_IMAGE_WRITABLE_MAX_SIZE (1024ull * 1024 * 1024 * 1024)
 
 /** Options of vmctr_image_create_writable(). */
 typedef struct vmctr_image_writable_options {
@@ -277,13 +300,21 @@ typedef struct vmctr_image_writable_options {
   uint32_t flags;                /**< VMCTR_IMAGE_WRITABLE_* flag bits */
   uint64_t scratch_size;         /**< overlay form: size of the scratch disk */
   const vmctr_image_ext4_options *ext4; /**< how to build the ext4 image if not cached; NULL: defaults */
+  /**
+   * Since version 2. Copy, reflink and copy-on-write forms: the disk's size
+   * in bytes, rounded up to 1 MiB; the guest grows the ext4 to it, so the
+   * container's free space is about size minus the image's used space. A
+   * size below the image's ext4 (1, say) keeps the image's size. 0:
+   * VMCTR_IMAGE_WRITABLE_DEFAULT_SIZE. At most VMCTR_IMAGE_WRITABLE_MAX_SIZE.
+   */
+  uint64_t size;
 } vmctr_image_writable_options;
 
 /** The version of vmctr_image_writable_options in this header. */
-#define VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION 1u
+#define VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION 2u
 /** Initializer for vmctr_image_writable_options. */
 #define VMCTR_IMAGE_WRITABLE_OPTIONS_INIT \
-  { VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION, 0u, VMCTR_IMAGE_WRITABLE_DEFAULT_SCRATCH, NULL }
+  { VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION, 0u, VMCTR_IMAGE_WRITABLE_DEFAULT_SCRATCH, NULL, 0u }
 
 /**
  * Fill opts with the defaults of VMCTR_IMAGE_WRITABLE_OPTIONS_INIT.
@@ -297,7 +328,10 @@ VMCTR_API int vmctr_image_writable_options_init(vmctr_image_writable_options *op
  *
  * By default a copy of the image's ext4 form (built first if needed): a
  * reflink where the filesystem can share blocks (btrfs, XFS), else a sparse
- * copy. With VMCTR_IMAGE_WRITABLE_USE_OVERLAY, an empty ext4 scratch disk of
+ * copy. With VMCTR_IMAGE_WRITABLE_USE_COW, a reflink or else a copy-on-write
+ * overlay (VMCTR_IMAGE_WRITABLE_COW), both in constant time; the image's
+ * ext4 is never written. Copies and views have opts->size bytes (sparse).
+ * With VMCTR_IMAGE_WRITABLE_USE_OVERLAY, an empty ext4 scratch disk of
  * opts->scratch_size bytes instead, which the guest stacks over the read-only
  * image with overlayfs. dest_path must not exist; on failure nothing is left there.
  *

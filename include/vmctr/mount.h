@@ -48,6 +48,15 @@ typedef struct vmctr_mount vmctr_mount;
 /** Block filesystem: ext4 (the only one, and the default). */
 #define VMCTR_MOUNT_FORMAT_EXT4 1u
 
+/** Block image: the file or device holds the filesystem itself (the default). */
+#define VMCTR_MOUNT_IMAGE_RAW 1u
+/**
+ * Block image: a copy-on-write disk made by vmctr_image_create_writable()
+ * (form VMCTR_IMAGE_WRITABLE_COW). Its unwritten blocks come from the
+ * read-only backing file it names, which the VM never writes.
+ */
+#define VMCTR_MOUNT_IMAGE_COW 2u
+
 /** Block caching: let the backend choose (QEMU: host page cache; VZ: automatic). */
 #define VMCTR_MOUNT_CACHING_AUTO 1u
 /** Block caching: through the host page cache. */
@@ -191,6 +200,17 @@ VMCTR_API int vmctr_mount_set_format(vmctr_mount *m, uint32_t format);
 
 /** The block format, or 0 if m is NULL or not a block mount. */
 VMCTR_API uint32_t vmctr_mount_format(const vmctr_mount *m);
+
+/**
+ * Block only: set how the host file is laid out (VMCTR_MOUNT_IMAGE_RAW or
+ * VMCTR_MOUNT_IMAGE_COW). The library never guesses it from the file's
+ * bytes: a guest could write any header into a raw disk.
+ * @return 0 or VMCTR_EINVAL (unknown value, or not a block mount).
+ */
+VMCTR_API int vmctr_mount_set_image_format(vmctr_mount *m, uint32_t image_format);
+
+/** The block image format, or 0 if m is NULL or not a block mount. */
+VMCTR_API uint32_t vmctr_mount_image_format(const vmctr_mount *m);
 
 /**
  * Block only: set the host caching mode (VMCTR_MOUNT_CACHING_*).

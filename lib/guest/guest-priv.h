@@ -76,6 +76,11 @@ extern bool guest_is_pid1;
 
 /* init.c */
 void guest_power_off(void) __attribute__((noreturn));
+/* After a read-write ext4 mount of the block device dev at mountpoint: grow
+ * the filesystem online to the device's size, if the device is larger (a
+ * root disk made bigger than its image). Returns 0 or -errno (rootfs.c). */
+int guest_grow_ext4(const char *mountpoint, const char *dev);
+
 /* PID 1 at boot: make a tmpfs the root instead of the initramfs (rootfs.c). */
 void guest_leave_initramfs(void);
 

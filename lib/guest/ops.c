@@ -82,6 +82,17 @@ static int find_disk(const char *serial, char *dev, size_t size) {
   return r;
 }
 
+/* A read-write ext4 disk grows to its device (guest_grow_ext4). A failure
+ * leaves the filesystem as it was, still usable: logged, not fatal. */
+static void grow(const char *source, const char *dev, const char *type, uint64_t flags,
+                 const char *at) {
+  int r;
+  if (source != dev || !type || strcmp(type, "ext4") != 0 || (flags & MS_RDONLY))
+    return;
+  if ((r = guest_grow_ext4(at, dev)) < 0)
+    guest_log("growing the ext4 on %s to its disk's size: %s", dev, strerror(-r));
+}
+
 void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   char *src = NULL, *target = NULL, *type = NULL, *data = NULL, *root = NULL, dev[300], msg[600];
   uint64_t flags = 0;
@@ -134,6 +145,8 @@ void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
       snprintf(msg, sizeof(msg), "mount %s (%s) on %s inside %s: %s", source, type ? type : "-",
                target, root, strerror(err));
       what = msg;
+    } else {
+      grow(source, dev, type, flags, fdpath);
     }
     close(tfd);
     goto out;
@@ -152,6 +165,8 @@ void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
     snprintf(msg, sizeof(msg), "mount %s (%s) on %s: %s", source, type ? type : "-", target,
              strerror(err));
     what = msg;
+  } else {
+    grow(source, dev, type, flags, target);
   }
 out:
   guest_respond(a, id, err, what);

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
 #include "core/util.h"
+#include "image/store/writable-priv.h"
 #include "mount/mount-priv.h"
 
 #define DEST_MAX 4095
@@ -191,6 +193,8 @@ static int validate_block(const vmctr_mount *m, const char *what) {
   int r;
   if (!vmctr__mount_format_name(m->format))
     return vmctr__err(VMCTR_EINVAL, 0, "%s: unknown block format %u", what, m->format);
+  if (!vmctr__mount_image_format_name(m->image_format))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: unknown image format %u", what, m->image_format);
   if (!vmctr__mount_caching_name(m->caching))
     return vmctr__err(VMCTR_EINVAL, 0, "%s: unknown caching mode %u", what, m->caching);
   if (!vmctr__mount_sync_name(m->sync))
@@ -207,6 +211,20 @@ static int validate_block(const vmctr_mount *m, const char *what) {
                       what);
   if ((r = check_host_source(m, what)) < 0)
     return r;
+  if (m->image_format == VMCTR_MOUNT_IMAGE_COW) {
+    char *backing = NULL;
+    struct stat st;
+    if ((r = vmctr__writable_cow_backing(m->source, &backing)) < 0)
+      return r;
+    if (stat(backing, &st) < 0 || !S_ISREG(st.st_mode) || access(backing, R_OK) < 0)
+      r = vmctr__err(VMCTR_EINVAL, errno,
+                     "%s: the backing file %s of the copy-on-write disk %s is missing or "
+                     "unreadable; keep the image in the store while its containers exist",
+                     what, backing, m->source);
+    free(backing);
+    if (r < 0)
+      return r;
+  }
   /* An uncached disk is opened with O_DIRECT, which some filesystems (tmpfs)
    * refuse; say so now rather than as a failed VM start. */
 #ifdef O_DIRECT /* macOS has F_NOCACHE instead, and no such refusal */

@@ -25,6 +25,7 @@ static const struct {
   {"options", ALL},
   {"source", K(VMCTR_MOUNT_BLOCK) | K(VMCTR_MOUNT_SHARE) | K(VMCTR_MOUNT_ANY)},
   {"format", K(VMCTR_MOUNT_BLOCK)},
+  {"image_format", K(VMCTR_MOUNT_BLOCK)},
   {"caching", K(VMCTR_MOUNT_BLOCK)},
   {"sync", K(VMCTR_MOUNT_BLOCK)},
   {"tag", K(VMCTR_MOUNT_SHARE)},
@@ -48,6 +49,9 @@ static int mount_to_cjson(const vmctr_mount *m, cJSON **out) {
   switch (m->kind) {
   case VMCTR_MOUNT_BLOCK:
     ok = ok && vmctr__json_add_string(o, "format", vmctr__mount_format_name(m->format)) &&
+         (m->image_format == VMCTR_MOUNT_IMAGE_RAW ||
+          vmctr__json_add_string(o, "image_format",
+                                 vmctr__mount_image_format_name(m->image_format))) &&
          vmctr__json_add_string(o, "caching", vmctr__mount_caching_name(m->caching)) &&
          vmctr__json_add_string(o, "sync", vmctr__mount_sync_name(m->sync));
     break;
@@ -158,6 +162,9 @@ static int parse_member(const cJSON *item, const char *what, vmctr_mount *m) {
   }
   if (strcmp(key, "format") == 0)
     return parse_name(item, what, vmctr__mount_format_from_name, "\"ext4\"", &m->format);
+  if (strcmp(key, "image_format") == 0)
+    return parse_name(item, what, vmctr__mount_image_format_from_name, "\"raw\" or \"cow\"",
+                      &m->image_format);
   if (strcmp(key, "caching") == 0)
     return parse_name(item, what, vmctr__mount_caching_from_name,
                       "\"auto\", \"cached\" or \"uncached\"", &m->caching);

@@ -109,6 +109,11 @@ static int apply(vmctr_mount *m, const elem *e, const char *spec) {
       return bad(spec, "format: use ", "ext4");
     return vmctr_mount_set_format(m, v);
   }
+  if (!strcmp(k, "image")) {
+    if (!(v = vmctr__mount_image_format_from_name(e->value)))
+      return bad(spec, "image: use ", "raw or cow");
+    return vmctr_mount_set_image_format(m, v);
+  }
   if (!strcmp(k, "caching")) {
     if (!(v = vmctr__mount_caching_from_name(e->value)))
       return bad(spec, "caching: use ", "auto, cached or uncached");

@@ -16,7 +16,7 @@ struct vmctr_mount {
   bool read_only;
   char *options; /* extra options, comma-separated, or NULL */
   /* block */
-  uint32_t format, caching, sync;
+  uint32_t format, caching, sync, image_format;
   /* share */
   char *tag;
   uint32_t share_cache;
@@ -44,10 +44,12 @@ const char *vmctr__mount_caching_name(uint32_t v);
 const char *vmctr__mount_sync_name(uint32_t v);
 const char *vmctr__mount_share_cache_name(uint32_t v);
 const char *vmctr__mount_format_name(uint32_t v);
+const char *vmctr__mount_image_format_name(uint32_t v);
 uint32_t vmctr__mount_kind_from_name(const char *s);
 uint32_t vmctr__mount_caching_from_name(const char *s);
 uint32_t vmctr__mount_sync_from_name(const char *s);
 uint32_t vmctr__mount_share_cache_from_name(const char *s);
 uint32_t vmctr__mount_format_from_name(const char *s);
+uint32_t vmctr__mount_image_format_from_name(const char *s);
 
 #endif

@@ -16,6 +16,7 @@ static const char *const caching_names[] = {NULL, "auto", "cached", "uncached"};
 static const char *const sync_names[] = {NULL, "full", "fsync", "none"};
 static const char *const share_cache_names[] = {NULL, "auto", "always", "never"};
 static const char *const format_names[] = {NULL, "ext4"};
+static const char *const image_format_names[] = {NULL, "raw", "cow"};
 
 #define NAME_OF(table, v) ((v) < VMCTR_ARRAY_SIZE(table) ? (table)[v] : NULL)
 
@@ -31,6 +32,7 @@ const char *vmctr__mount_caching_name(uint32_t v) { return NAME_OF(caching_names
 const char *vmctr__mount_sync_name(uint32_t v) { return NAME_OF(sync_names, v); }
 const char *vmctr__mount_share_cache_name(uint32_t v) { return NAME_OF(share_cache_names, v); }
 const char *vmctr__mount_format_name(uint32_t v) { return NAME_OF(format_names, v); }
+const char *vmctr__mount_image_format_name(uint32_t v) { return NAME_OF(image_format_names, v); }
 uint32_t vmctr__mount_kind_from_name(const char *s) {
   return index_of(kind_names, VMCTR_ARRAY_SIZE(kind_names), s);
 }
@@ -45,6 +47,9 @@ uint32_t vmctr__mount_share_cache_from_name(const char *s) {
 }
 uint32_t vmctr__mount_format_from_name(const char *s) {
   return index_of(format_names, VMCTR_ARRAY_SIZE(format_names), s);
+}
+uint32_t vmctr__mount_image_format_from_name(const char *s) {
+  return index_of(image_format_names, VMCTR_ARRAY_SIZE(image_format_names), s);
 }
 
 /* ---- life cycle ---- */
@@ -67,6 +72,7 @@ vmctr_mount *vmctr__mount_alloc(uint32_t kind) {
   }
   m->kind = kind;
   m->format = VMCTR_MOUNT_FORMAT_EXT4;
+  m->image_format = VMCTR_MOUNT_IMAGE_RAW;
   m->caching = VMCTR_MOUNT_DEFAULT_CACHING;
   m->sync = VMCTR_MOUNT_DEFAULT_SYNC;
   m->share_cache = VMCTR_MOUNT_SHARE_CACHE_AUTO;
@@ -240,6 +246,23 @@ int vmctr_mount_set_format(vmctr_mount *m, uint32_t format) {
 
 uint32_t vmctr_mount_format(const vmctr_mount *m) {
   return m && m->kind == VMCTR_MOUNT_BLOCK ? m->format : 0;
+}
+
+int vmctr_mount_set_image_format(vmctr_mount *m, uint32_t image_format) {
+  int r;
+  if ((r = need_kind(m, VMCTR_MOUNT_BLOCK, "vmctr_mount_set_image_format")) < 0)
+    return r;
+  if (!vmctr__mount_image_format_name(image_format))
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "vmctr_mount_set_image_format: unknown image format %u; use "
+                      "VMCTR_MOUNT_IMAGE_RAW or VMCTR_MOUNT_IMAGE_COW",
+                      image_format);
+  m->image_format = image_format;
+  return 0;
+}
+
+uint32_t vmctr_mount_image_format(const vmctr_mount *m) {
+  return m && m->kind == VMCTR_MOUNT_BLOCK ? m->image_format : 0;
 }
 
 int vmctr_mount_set_caching(vmctr_mount *m, uint32_t caching) {

@@ -25,6 +25,12 @@ typedef struct vmctr__vm_disk {
   uint32_t caching;   /* VMCTR_MOUNT_CACHING_* */
   uint32_t sync;      /* VMCTR_MOUNT_SYNC_* */
   const char *serial; /* at most 20 bytes */
+  /* VMCTR_MOUNT_IMAGE_RAW: path holds the filesystem. VMCTR_MOUNT_IMAGE_COW:
+   * path is a copy-on-write view of backing, whose writes go to path; the
+   * backend must never write backing (QEMU: a qcow2 overlay over a raw,
+   * read-only backing node; a backend without such a view refuses it). */
+  uint32_t image_format;
+  char *backing;      /* COW only: absolute path; owned by the vmm */
 } vmctr__vm_disk;
 
 /* A shared host directory, mounted in the guest by tag. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* QEMU's and virtiofsd's command lines for a VM spec. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,58 @@ char *vmctr__qemu_cmdline(const vmctr__vm_spec *spec, unsigned long tsc_khz) {
   return vmctr__sb_steal(&sb);
 }
 
+/* Disk fdsets are 1 + the disk's index (at most VMCTR__MOUNT_INDEX_MAX + 1);
+ * backing files' come after them. */
+#define BACKING_FDSET0 1000
+
+/* A file node named NAME over fd (in fdset set) or path. */
+static void file_node(const char *name, const char *serial, const char *path, int fd, int set,
+                      bool ro, const char *direct, const char *no_flush, vmctr__strv *a) {
+  vmctr__strbuf sb = {0};
+  if (fd >= 0) {
+    vmctr__strv_add(a, "-add-fd");
+    vmctr__sb_printf(&sb, "fd=%d,set=%d,opaque=", fd, set);
+    vmctr__qemu_escape_to(&sb, path);
+    take(a, &sb);
+  }
+  vmctr__strv_add(a, "-blockdev");
+  vmctr__sb_printf(&sb, "driver=file,node-name=%s-%s,filename=", serial, name);
+  if (fd >= 0)
+    vmctr__sb_printf(&sb, "/dev/fdset/%d", set);
+  else
+    vmctr__qemu_escape_to(&sb, path);
+  vmctr__sb_printf(&sb, ",read-only=%s,cache.direct=%s,cache.no-flush=%s", ro ? "on" : "off",
+                   direct, no_flush);
+  take(a, &sb);
+}
+
+/* A copy-on-write disk: a qcow2 node over the overlay file, whose backing
+ * is a raw, read-only node over the backing file. The backing is given
+ * here, so QEMU neither opens the name in the overlay's header nor probes
+ * the backing's format. Backing fdsets are numbered after the disks'. */
+static void cow_disk_args(const vmctr__vm_disk *d, int fd0, int set, const char *direct,
+                          const char *no_flush, vmctr__strv *a) {
+  vmctr__strbuf sb = {0};
+  const char *ro = d->read_only ? "on" : "off";
+  file_node("bfile", d->serial, d->backing, fd0, set + BACKING_FDSET0, true, direct,
+            no_flush, a);
+  vmctr__strv_add(a, "-blockdev");
+  vmctr__sb_printf(&sb, "driver=raw,node-name=%s-base,file=%s-bfile,read-only=on,"
+                   "cache.direct=%s,cache.no-flush=%s", d->serial, d->serial, direct, no_flush);
+  take(a, &sb);
+  file_node("file", d->serial, d->path, fd0 >= 0 ? fd0 + 1 : -1, set, d->read_only, direct,
+            no_flush, a);
+  vmctr__strv_add(a, "-blockdev");
+  vmctr__sb_printf(&sb, "driver=qcow2,node-name=%s,file=%s-file,backing=%s-base,read-only=%s,"
+                   "cache.direct=%s,cache.no-flush=%s", d->serial, d->serial, d->serial, ro,
+                   direct, no_flush);
+  take(a, &sb);
+  vmctr__strv_add(a, "-device");
+  vmctr__sb_printf(&sb, "virtio-blk-device,id=%s-dev,drive=%s,serial=%s", d->serial, d->serial,
+                   d->serial);
+  take(a, &sb);
+}
+
 /* Disk i: two nodes (file, then raw) and a virtio-blk device whose serial
  * is how the guest finds it. */
 static void disk_args(const vmctr__vm_disk *d, int fd0, int set, vmctr__strv *a) {
@@ -89,6 +142,10 @@ static void disk_args(const vmctr__vm_disk *d, int fd0, int set, vmctr__strv *a)
   /* The file driver refuses block devices; host_device is its twin for them. */
   const char *driver = stat(d->path, &st) == 0 && S_ISBLK(st.st_mode) ? "host_device" : "file";
 
+  if (d->image_format == VMCTR_MOUNT_IMAGE_COW) {
+    cow_disk_args(d, fd0, set, direct, no_flush, a);
+    return;
+  }
   /* Both nodes carry the cache options: with -blockdev nothing is inherited,
    * and a flush stops at the first node with no-flush set. */
   if (fd0 >= 0) {

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "core/child.h"
 #include "core/error.h"
+#include "vmctr/mount.h"
 #include "core/event.h"
 #include "core/jail-log.h"
 #include "core/log.h"
@@ -49,7 +50,8 @@ typedef struct qemu_vm {
   int console_host, console_peer; /* the console stream; ours goes to the bounded log */
   char *console_log;
   vmctr__boundlog *log;
-  int *disk_fds;          /* 2 per disk: read-only, read-write (or -1) */
+  int *disk_fds;          /* 2 per disk: read-only, read-write (or -1); copy-on-write:
+                           * the backing file read-only, the overlay read-write */
   size_t ndisks, nshares;
 } qemu_vm;
 
@@ -140,6 +142,17 @@ static int open_disks(qemu_vm *vm, const vmctr__vm_spec *spec) {
     vm->disk_fds[i] = -1;
   for (size_t i = 0; i < spec->ndisks; i++) {
     const vmctr__vm_disk *d = &spec->disks[i];
+    if (d->image_format == VMCTR_MOUNT_IMAGE_COW) {
+      /* The backing file only ever gets a read-only fd: QEMU cannot write it. */
+      if ((vm->disk_fds[2 * i] = open(d->backing, O_RDONLY | O_CLOEXEC)) < 0)
+        return vmctr__err(VMCTR_EIO, errno, "cannot open the backing file %s of %s: %s",
+                          d->backing, d->path, strerror(errno));
+      if ((vm->disk_fds[2 * i + 1] =
+               open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC)) < 0)
+        return vmctr__err(VMCTR_EIO, errno, "cannot open the disk image %s: %s", d->path,
+                          strerror(errno));
+      continue;
+    }
     if ((vm->disk_fds[2 * i] = open(d->path, O_RDONLY | O_CLOEXEC)) < 0 ||
         (!d->read_only && (vm->disk_fds[2 * i + 1] = open(d->path, O_RDWR | O_CLOEXEC)) < 0))
       return vmctr__err(VMCTR_EIO, errno, "cannot open the disk image %s: %s", d->path,

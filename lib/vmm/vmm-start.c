@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/strv.h"
 #include "core/util.h"
+#include "image/store/writable-priv.h"
 #include "initfs/initfs.h"
 #include "mount/mount.h"
 #include "vmm/rundir-priv.h"
@@ -108,6 +109,7 @@ static int kernel_args(const vmctr_vmm *vmm, char ***out) {
 /* The VM's disks and shares, from its mounts: mount i is named by index i
  * (disk serial, share tag), which is how the guest request finds it. */
 static int devices(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
+  int r;
   vmm->disks = calloc(vmm->nmounts + 1, sizeof(*vmm->disks));
   vmm->shares = calloc(vmm->nmounts + 1, sizeof(*vmm->shares));
   vmm->names = calloc(vmm->nmounts + 1, sizeof(*vmm->names));
@@ -124,7 +126,12 @@ static int devices(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
         .caching = vmctr_mount_caching(m),
         .sync = vmctr_mount_sync(m),
         .serial = vmm->names[i],
+        .image_format = vmctr_mount_image_format(m),
       };
+      if (vmctr_mount_image_format(m) == VMCTR_MOUNT_IMAGE_COW &&
+          (r = vmctr__writable_cow_backing(vmctr_mount_source(m),
+                                           &vmm->disks[spec->ndisks - 1].backing)) < 0)
+        return r;
     } else if (kind == VMCTR_MOUNT_SHARE) {
       const char *tag = vmctr_mount_tag(m);
       if (!tag)

@@ -63,6 +63,8 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   free(vmm->boot_log);
   free(vmm->initfs);
   vmctr__strv_free(vmm->hv_args);
+  for (size_t i = 0; vmm->disks && i < vmm->nmounts; i++)
+    free(vmm->disks[i].backing);
   free(vmm->disks);
   free(vmm->shares);
   free(vmm->names);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* A container's writable root disk: a reflink or sparse copy of the image's
- * ext4 form, or an empty scratch disk for an overlay in the guest. */
+/* A container's writable root disk: a copy-on-write overlay over the image's
+ * ext4 form, a reflink or sparse copy of it, or an empty scratch disk for an
+ * overlay in the guest. */
 #define _FILE_OFFSET_BITS 64
+#include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -17,8 +20,12 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "image/store/store-priv.h"
+#include "image/store/writable-priv.h"
 
-#define WRITABLE_KNOWN_FLAGS (VMCTR_IMAGE_WRITABLE_USE_OVERLAY | VMCTR_IMAGE_WRITABLE_NO_REFLINK)
+#define WRITABLE_KNOWN_FLAGS                                                                       \
+  (VMCTR_IMAGE_WRITABLE_USE_OVERLAY | VMCTR_IMAGE_WRITABLE_NO_REFLINK |                          \
+   VMCTR_IMAGE_WRITABLE_USE_COW)
+#define MIB (1024ull * 1024)
 
 int vmctr_image_writable_options_init(vmctr_image_writable_options *opts, uint32_t version) {
   static const vmctr_image_writable_options def = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
@@ -89,6 +96,151 @@ static int sparse_copy(int in, int out, off_t size) {
   return ftruncate(out, size) < 0 ? -errno : 0;
 }
 
+
+/* ---- the copy-on-write overlay: a qcow2 (version 3) file ----
+ *
+ * Four 64 KiB clusters: the header (with the backing format extension and
+ * the backing file's name), the refcount table, its one refcount block, and
+ * the L1 table, all zero: every guest block reads through to the backing
+ * file until the guest writes it. Fields are big-endian. */
+
+#define QCOW_MAGIC 0x514649fbu /* "QFI\xfb" */
+#define QCOW_CLUSTER_BITS 16
+#define QCOW_CLUSTER (1u << QCOW_CLUSTER_BITS)
+#define QCOW_HEADER_LEN 104u
+#define QCOW_EXT_BACKING_FORMAT 0xe2792acau
+#define QCOW_BACKING_NAME_MAX 1023u /* the format's own limit */
+
+static void put32(unsigned char *p, uint32_t v) {
+  v = htobe32(v);
+  memcpy(p, &v, 4);
+}
+static void put64(unsigned char *p, uint64_t v) {
+  v = htobe64(v);
+  memcpy(p, &v, 8);
+}
+static uint32_t get32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return be32toh(v);
+}
+static uint64_t get64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return be64toh(v);
+}
+
+/* The first cluster and the refcount block of an overlay of size bytes
+ * over backing; the other two clusters are zeros. */
+static void qcow_build(unsigned char *hdr, unsigned char *refblock, uint64_t size,
+                       const char *backing) {
+  size_t name_len = strlen(backing);
+  /* One L2 table maps cluster_size / 8 clusters. */
+  uint64_t l2_span = (uint64_t)(QCOW_CLUSTER / 8) * QCOW_CLUSTER;
+  uint32_t l1_size = (uint32_t)((size + l2_span - 1) / l2_span);
+  size_t ext = QCOW_HEADER_LEN;
+  put32(hdr + 0, QCOW_MAGIC);
+  put32(hdr + 4, 3);                      /* version */
+  put32(hdr + 20, QCOW_CLUSTER_BITS);
+  put64(hdr + 24, size);                  /* virtual size */
+  put32(hdr + 32, 0);                     /* no encryption */
+  put32(hdr + 36, l1_size);
+  put64(hdr + 40, 3ull * QCOW_CLUSTER);   /* L1 table */
+  put64(hdr + 48, 1ull * QCOW_CLUSTER);   /* refcount table */
+  put32(hdr + 56, 1);                     /* its size in clusters */
+  /* 60: no snapshots; 72..95: no feature bits */
+  put32(hdr + 96, 4);                     /* refcount order: 16-bit refcounts */
+  put32(hdr + 100, QCOW_HEADER_LEN);
+  /* Header extension: the backing file is raw (never probed). */
+  put32(hdr + ext, QCOW_EXT_BACKING_FORMAT);
+  put32(hdr + ext + 4, 3);
+  memcpy(hdr + ext + 8, "raw", 3);
+  ext += 16;        /* 8 + 3, padded to 8 */
+  ext += 8;         /* end of extensions: type 0, length 0 */
+  put64(hdr + 8, ext); /* the backing file name follows */
+  put32(hdr + 16, (uint32_t)name_len);
+  memcpy(hdr + ext, backing, name_len);
+  /* Refcount table entry 0 → the block in cluster 2, in which clusters 0..3
+   * (everything allocated so far) have a count of one. */
+  put64(refblock, 2ull * QCOW_CLUSTER);
+  for (int i = 0; i < 4; i++) {
+    refblock[QCOW_CLUSTER + 2 * i] = 0;
+    refblock[QCOW_CLUSTER + 2 * i + 1] = 1;
+  }
+}
+
+static int make_cow(const char *backing, int out, uint64_t size) {
+  /* Clusters 0 (header) and 1..2 (refcount table and block); 3 (L1) is a hole. */
+  unsigned char *buf;
+  int r = 0;
+  if (strlen(backing) > QCOW_BACKING_NAME_MAX)
+    return -ENAMETOOLONG;
+  if (!(buf = calloc(3, QCOW_CLUSTER)))
+    return -ENOMEM;
+  qcow_build(buf, buf + QCOW_CLUSTER, size, backing);
+  for (size_t done = 0, n = 3 * (size_t)QCOW_CLUSTER; done < n;) {
+    ssize_t w = pwrite(out, buf + done, n - done, (off_t)done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      r = w < 0 ? -errno : -EIO;
+      break;
+    }
+    done += (size_t)w;
+  }
+  free(buf);
+  if (r == 0 && ftruncate(out, 4 * (off_t)QCOW_CLUSTER) < 0)
+    r = -errno;
+  return r;
+}
+
+int vmctr__writable_cow_backing(const char *path, char **backing_out) {
+  unsigned char h[QCOW_HEADER_LEN];
+  char *name = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+  ssize_t n;
+  if (fd < 0)
+    return vmctr__err(VMCTR_EINVAL, errno, "copy-on-write disk %s: %s", path, strerror(errno));
+  n = pread(fd, h, sizeof(h), 0);
+  if (n != (ssize_t)sizeof(h) || get32(h) != QCOW_MAGIC || get32(h + 4) != 3) {
+    r = vmctr__err(VMCTR_EINVAL, 0,
+                   "%s is not a copy-on-write disk made by vmctr_image_create_writable() "
+                   "(no qcow2 version 3 header); mount it as a raw image instead", path);
+    goto out;
+  }
+  uint64_t off = get64(h + 8);
+  uint32_t len = get32(h + 16);
+  if (off < QCOW_HEADER_LEN || off >= QCOW_CLUSTER || len == 0 || len > QCOW_BACKING_NAME_MAX ||
+      off + len > QCOW_CLUSTER) {
+    r = vmctr__err(VMCTR_EINVAL, 0, "copy-on-write disk %s names no valid backing file", path);
+    goto out;
+  }
+  if (!(name = calloc(1, len + 1))) {
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  if (pread(fd, name, len, (off_t)off) != (ssize_t)len || strlen(name) != len || name[0] != '/') {
+    r = vmctr__err(VMCTR_EINVAL, 0,
+                   "copy-on-write disk %s: its backing file name is not an absolute path", path);
+    goto out;
+  }
+  *backing_out = name;
+  name = NULL;
+  r = 0;
+out:
+  free(name);
+  close(fd);
+  return r;
+}
+
+/* The disk's size: the requested one (0: the default) rounded up to 1 MiB,
+ * never below the image's ext4. */
+static uint64_t disk_size(const vmctr_image_writable_options *o, uint64_t image_size) {
+  uint64_t want = o->size ? o->size : VMCTR_IMAGE_WRITABLE_DEFAULT_SIZE;
+  want = (want + MIB - 1) / MIB * MIB;
+  return want > image_size ? want : image_size;
+}
+
 static int make_copy(vmctr_image *img, const char *dest, const vmctr_image_writable_options *o,
                      int32_t *form) {
   char *src = NULL;
@@ -107,14 +259,28 @@ static int make_copy(vmctr_image *img, const char *dest, const vmctr_image_writa
                         : vmctr__err_os(errno, "creating %s", dest);
     goto out;
   }
+  uint64_t size = disk_size(o, (uint64_t)st.st_size);
   if (!(o->flags & VMCTR_IMAGE_WRITABLE_NO_REFLINK) && ioctl(out, FICLONE, in) == 0) {
     *form = VMCTR_IMAGE_WRITABLE_REFLINK;
+  } else if (o->flags & VMCTR_IMAGE_WRITABLE_USE_COW) {
+    /* The backing file is named, never opened for writing: the overlay
+     * holds every block the container writes. */
+    if ((r = make_cow(src, out, size)) < 0) {
+      r = vmctr__err_os(-r, "writing the copy-on-write disk %s", dest);
+      goto fail;
+    }
+    *form = VMCTR_IMAGE_WRITABLE_COW;
   } else {
     if ((r = sparse_copy(in, out, st.st_size)) < 0) {
       r = vmctr__err_os(-r, "copying %s to %s", src, dest);
       goto fail;
     }
     *form = VMCTR_IMAGE_WRITABLE_SPARSE_COPY;
+  }
+  if (*form != VMCTR_IMAGE_WRITABLE_COW && size > (uint64_t)st.st_size &&
+      ftruncate(out, (off_t)size) < 0) {
+    r = vmctr__err_os(errno, "sizing %s", dest);
+    goto fail;
   }
   if (fsync(out) < 0) {
     r = vmctr__err_os(errno, "%s", dest);
@@ -163,6 +329,13 @@ int vmctr_image_create_writable(vmctr_image *img, const char *dest,
   if ((r = vmctr__options_check(o, VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION, WRITABLE_KNOWN_FLAGS,
                                 "vmctr_image_writable_options")) < 0)
     return r;
+  if (o->size > VMCTR_IMAGE_WRITABLE_MAX_SIZE)
+    return vmctr__err(VMCTR_EINVAL, 0, "writable disk: %llu bytes is more than the %llu allowed",
+                      (unsigned long long)o->size,
+                      (unsigned long long)VMCTR_IMAGE_WRITABLE_MAX_SIZE);
+  if ((o->flags & VMCTR_IMAGE_WRITABLE_USE_OVERLAY) && (o->flags & VMCTR_IMAGE_WRITABLE_USE_COW))
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "writable disk: USE_OVERLAY and USE_COW exclude each other; choose one");
   if (o->flags & VMCTR_IMAGE_WRITABLE_USE_OVERLAY) {
     if (o->scratch_size < 16ull * 1024 * 1024)
       return vmctr__err(VMCTR_EINVAL, 0, "overlay scratch disk: %llu bytes is less than 16 MiB",
