@@ -304,8 +304,9 @@ typedef struct vmctr_image_writable_options {
    * Since version 2. Copy, reflink and copy-on-write forms: the disk's size
    * in bytes, rounded up to 1 MiB; the guest grows the ext4 to it, so the
    * container's free space is about size minus the image's used space. A
-   * size below the image's ext4 (1, say) keeps the image's size. 0:
-   * VMCTR_IMAGE_WRITABLE_DEFAULT_SIZE. At most VMCTR_IMAGE_WRITABLE_MAX_SIZE.
+   * size below the image's ext4 (1, say) keeps the image's size, which is
+   * also what version 1 options get. 0: VMCTR_IMAGE_WRITABLE_DEFAULT_SIZE.
+   * At most VMCTR_IMAGE_WRITABLE_MAX_SIZE.
    */
   uint64_t size;
 } vmctr_image_writable_options;

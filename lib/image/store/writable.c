@@ -6,6 +6,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -27,8 +28,16 @@
    VMCTR_IMAGE_WRITABLE_USE_COW)
 #define MIB (1024ull * 1024)
 
+/* Version 1 ends at ext4. */
+#define WRITABLE_V1_SIZE (offsetof(vmctr_image_writable_options, ext4) + sizeof(void *))
+
 int vmctr_image_writable_options_init(vmctr_image_writable_options *opts, uint32_t version) {
   static const vmctr_image_writable_options def = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
+  if (opts && version == 1) {
+    memcpy(opts, &def, WRITABLE_V1_SIZE);
+    opts->version = 1;
+    return 0;
+  }
   return vmctr__options_init(opts, &def, sizeof(def), version, VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION,
                              "vmctr_image_writable_options");
 }
@@ -319,13 +328,25 @@ static int make_scratch(const char *dest, uint64_t size) {
 
 int vmctr_image_create_writable(vmctr_image *img, const char *dest,
                                 const vmctr_image_writable_options *opts, int32_t *form_out) {
-  const vmctr_image_writable_options def = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
-  const vmctr_image_writable_options *o = opts ? opts : &def;
+  vmctr_image_writable_options latest = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
+  const vmctr_image_writable_options *o = &latest;
   int32_t form = 0;
   int r;
   if (!img || !dest || !*dest)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_create_writable: %s is NULL",
                       !img ? "image" : "dest_path");
+  if (opts) {
+    uint32_t version;
+    memcpy(&version, opts, sizeof(version));
+    if (version == 1) {
+      /* A caller from before the size field: the image's own size, as then. */
+      memcpy(&latest, opts, WRITABLE_V1_SIZE);
+      latest.version = VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION;
+      latest.size = 1;
+    } else {
+      o = opts;
+    }
+  }
   if ((r = vmctr__options_check(o, VMCTR_IMAGE_WRITABLE_OPTIONS_VERSION, WRITABLE_KNOWN_FLAGS,
                                 "vmctr_image_writable_options")) < 0)
     return r;

@@ -127,6 +127,7 @@ static void test_sparse_bomb(void **state) {
     snprintf(p, sizeof(p), "%s/disk.img", f->dir);
     vmctr_image_writable_options wo = VMCTR_IMAGE_WRITABLE_OPTIONS_INIT;
     wo.flags = VMCTR_IMAGE_WRITABLE_NO_REFLINK;
+    wo.size = 1; /* the image's own size, not the default root disk's */
     assert_int_equal(vmctr_image_create_writable(img, p, &wo, NULL), 0);
     assert_int_equal(stat(p, &st), 0);
     assert_true((uint64_t)st.st_size <= 512ull << 20);

@@ -199,9 +199,18 @@ static void test_refusals(void **state) {
   wo.flags = 1u << 31;
   assert_int_equal(vmctr_image_create_writable(img, path, &wo, NULL), VMCTR_EINVAL);
   wo.flags = 0;
-  wo.version = 1; /* the layout before the size field */
+  wo.version = 3;
   assert_int_equal(vmctr_image_create_writable(img, path, &wo, NULL), VMCTR_EINVAL);
   assert_int_equal(access(path, F_OK), -1);
+  /* Version 1, the layout before the size field: the image's size, as then. */
+  vmctr_image_writable_options v1;
+  memset(&v1, 0xff, sizeof(v1));
+  assert_int_equal(vmctr_image_writable_options_init(&v1, 1), 0);
+  assert_true(v1.size == UINT64_MAX); /* not a version 1 field: untouched */
+  v1.flags = VMCTR_IMAGE_WRITABLE_NO_REFLINK;
+  assert_int_equal(vmctr_image_create_writable(img, path, &v1, NULL), 0);
+  assert_int_equal(file_size(path), file_size(ext4));
+  unlink(path);
   /* An existing path is never overwritten. */
   make("exists", VMCTR_IMAGE_WRITABLE_USE_COW, 0, path, sizeof(path));
   uint64_t before = file_size(path);
