@@ -19,8 +19,24 @@ struct vmctr__cap_entry {
   char *reason; /* always set once probed */
 };
 
+/* What a file the probe judged looked like then (stat), to tell whether
+ * the host changed since. */
+struct vmctr__caps_stamp {
+  bool present;
+  uint64_t dev, ino, size, rdev;
+  int64_t mtime_ns, ctime_ns;
+};
+
+enum { VMCTR__STAMP_QEMU, VMCTR__STAMP_VIRTIOFSD, VMCTR__STAMP_KVM, VMCTR__STAMPS };
+
+/* A snapshot that found no qemu or no virtiofsd is probed again after this
+ * long when shared, so that installing one is seen without a restart. */
+#define VMCTR__CAPS_ABSENT_RECHECK_MS 10000
+
 struct vmctr_caps {
   atomic_uint_fast32_t refs; /* the only field that changes after the probe */
+  struct vmctr__caps_stamp stamp[VMCTR__STAMPS];
+  int64_t probed_ms; /* vmctr__now_ms() when probed */
   struct vmctr__cap_entry cap[VMCTR__CAP_MAX + 1]; /* indexed by VMCTR_CAP_* */
   bool compiled_qemu, compiled_vz;
   int32_t backend;
@@ -55,6 +71,14 @@ int vmctr__caps_probe_platform(struct vmctr_caps *caps, uint32_t flags,
 
 /* Probe with explicit parameters (unit tests; vmctr__caps_shared()). */
 int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr__caps_params *p);
+
+/* Whether the snapshot still describes the host at now_ms: the qemu and
+ * virtiofsd it found are the same files (device, inode, size, times),
+ * /dev/kvm under root (NULL: "/") is as it was, and, if a binary was
+ * missing, it is younger than VMCTR__CAPS_ABSENT_RECHECK_MS. A few stat()s.
+ * On false, *why says what changed (static text). */
+bool vmctr__caps_current(const vmctr_caps *caps, const char *root, int64_t now_ms,
+                         const char **why);
 
 /* VMCTR_EINVAL (with a message naming fn) for unknown flag bits, else 0. */
 int vmctr__caps_check_flags(const char *fn, uint32_t flags);

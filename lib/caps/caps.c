@@ -6,11 +6,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "caps/caps-priv.h"
 #include "config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/time.h"
 
 __attribute__((format(printf, 2, 0)))
 static int setstr_v(char **dst, const char *fmt, va_list ap) {
@@ -72,6 +75,57 @@ int vmctr__caps_check_flags(const char *fn, uint32_t flags) {
   return 0;
 }
 
+static void stamp_of(const char *path, struct vmctr__caps_stamp *st) {
+  struct stat sb;
+  memset(st, 0, sizeof(*st));
+  if (!path || stat(path, &sb) < 0)
+    return;
+  st->present = true;
+  st->dev = (uint64_t)sb.st_dev;
+  st->ino = (uint64_t)sb.st_ino;
+  st->size = (uint64_t)sb.st_size;
+  st->rdev = (uint64_t)sb.st_rdev;
+#ifdef __APPLE__
+  st->mtime_ns = (int64_t)sb.st_mtimespec.tv_sec * 1000000000 + sb.st_mtimespec.tv_nsec;
+  st->ctime_ns = (int64_t)sb.st_ctimespec.tv_sec * 1000000000 + sb.st_ctimespec.tv_nsec;
+#else
+  st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+  st->ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
+#endif
+}
+
+/* The files behind the snapshot, as they are now. */
+static void stamps_now(const vmctr_caps *c, const char *root, struct vmctr__caps_stamp *out) {
+  char kvm[4096];
+  snprintf(kvm, sizeof(kvm), "%s/dev/kvm", root ? root : "");
+  stamp_of(c->qemu_path, &out[VMCTR__STAMP_QEMU]);
+  stamp_of(c->virtiofsd_path, &out[VMCTR__STAMP_VIRTIOFSD]);
+  stamp_of(kvm, &out[VMCTR__STAMP_KVM]);
+}
+
+bool vmctr__caps_current(const vmctr_caps *c, const char *root, int64_t now_ms,
+                         const char **why) {
+  static const char *const what[VMCTR__STAMPS] = {
+    [VMCTR__STAMP_QEMU] = "the qemu binary changed",
+    [VMCTR__STAMP_VIRTIOFSD] = "the virtiofsd binary changed",
+    [VMCTR__STAMP_KVM] = "/dev/kvm appeared, went away or changed",
+  };
+  struct vmctr__caps_stamp now[VMCTR__STAMPS];
+  stamps_now(c, root, now);
+  for (int i = 0; i < VMCTR__STAMPS; i++)
+    if (memcmp(&now[i], &c->stamp[i], sizeof(now[i])) != 0) {
+      *why = what[i];
+      return false;
+    }
+  if ((c->compiled_qemu && !c->qemu_path) || !c->virtiofsd_path) {
+    if (now_ms - c->probed_ms >= VMCTR__CAPS_ABSENT_RECHECK_MS) {
+      *why = !c->virtiofsd_path ? "no virtiofsd was found then" : "no qemu was found then";
+      return false;
+    }
+  }
+  return true;
+}
+
 int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr__caps_params *p) {
   struct vmctr_caps *caps;
   int r;
@@ -86,6 +140,8 @@ int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_
   caps->compiled_qemu = VMCTR_HAVE_QEMU;
   caps->compiled_vz = VMCTR_HAVE_VZ;
   r = vmctr__caps_probe_platform(caps, flags, p);
+  stamps_now(caps, p->root, caps->stamp);
+  caps->probed_ms = vmctr__now_ms();
   /* Every capability carries a reason, even if a platform forgot one. */
   for (unsigned i = 1; r == 0 && i <= VMCTR__CAP_MAX; i++)
     if (!caps->cap[i].reason)
@@ -126,6 +182,15 @@ int vmctr__caps_shared(uint32_t flags, vmctr_caps **out) {
   /* Probing under the lock makes concurrent first callers wait for one probe
    * instead of each running their own. */
   pthread_mutex_lock(&shared_lock);
+  /* A snapshot the host has moved away from is dropped (holders keep theirs). */
+  for (int i = 0; i < 2; i++) {
+    const char *why = NULL;
+    if (shared[i] && !vmctr__caps_current(shared[i], NULL, vmctr__now_ms(), &why)) {
+      vmctr__log(VMCTR_LOG_DEBUG, "caps", "probing the host again: %s", why);
+      vmctr_caps_unref(shared[i]);
+      shared[i] = NULL;
+    }
+  }
   c = shared[0] ? shared[0] : quick ? shared[1] : NULL;
   if (!c && (r = vmctr__caps_probe_with(&shared[quick], flags, &p)) == 0)
     c = shared[quick];

@@ -13,8 +13,13 @@
  * shared afterwards; a full snapshot also answers a quick request. Release it
  * with vmctr_caps_unref(). Thread-safe: concurrent first callers probe once.
  * Returns 0, VMCTR_EINVAL (NULL out, unknown flags) or VMCTR_ENOMEM; *out is
- * set only on success. The host is not re-probed: callers that must see a
- * change on the host call vmctr_caps_probe(). */
+ * set only on success. The host is probed again (and the old snapshot
+ * dropped; references to it stay valid) when what the snapshot rests on
+ * changed: the qemu or virtiofsd binary it found was replaced or removed,
+ * /dev/kvm appeared or went away, or a binary it did not find may have been
+ * installed since (VMCTR__CAPS_ABSENT_RECHECK_MS). Checking costs a few
+ * stat()s per call. Anything else (a module parameter such as KVM's nested)
+ * needs vmctr_caps_probe() or vmctr__caps_shared_reset(). */
 int vmctr__caps_shared(uint32_t flags, vmctr_caps **out);
 
 /* Drop the shared snapshots, so the next vmctr__caps_shared() probes again.

@@ -578,6 +578,54 @@ static void test_fake_qemu_missing(void **state) {
   vmctr_caps_free(caps);
 }
 
+/* The shared snapshot's invalidation: the files it rests on, as they change. */
+static void test_fake_current(void **state) {
+  char qemu[512], vfsd[512], kvm[512];
+  const char *why = NULL;
+  snprintf(qemu, sizeof(qemu), "%s/qemu", root);
+  snprintf(vfsd, sizeof(vfsd), "%s/virtiofsd", root);
+  snprintf(kvm, sizeof(kvm), "%s/dev/kvm", root);
+  tu_sh("printf '#!/bin/sh\\necho 1\\n' > '%s' && chmod +x '%s'", qemu, qemu);
+  tu_sh("cp '%s' '%s'", qemu, vfsd);
+  vmctr_caps *caps = probe_fake(qemu, vfsd);
+  assert_true(vmctr__caps_current(caps, root, caps->probed_ms, &why));
+  /* Nothing changed: still current much later. */
+  assert_true(vmctr__caps_current(caps, root, caps->probed_ms + 3600 * 1000, &why));
+
+  /* qemu replaced (an upgrade writes a new file under the same name). */
+  tu_sh("printf '#!/bin/sh\\necho 2 upgraded\\n' > '%s.new' && chmod +x '%s.new' && "
+        "mv '%s.new' '%s'", qemu, qemu, qemu, qemu);
+  assert_false(vmctr__caps_current(caps, root, caps->probed_ms, &why));
+  contains(why, "qemu");
+  vmctr_caps_free(caps);
+
+  /* /dev/kvm appears. */
+  caps = probe_fake(qemu, vfsd);
+  assert_true(vmctr__caps_current(caps, root, caps->probed_ms, &why));
+  fake_dev_kvm();
+  assert_false(vmctr__caps_current(caps, root, caps->probed_ms, &why));
+  contains(why, "/dev/kvm");
+  vmctr_caps_free(caps);
+
+  /* virtiofsd removed. */
+  caps = probe_fake(qemu, vfsd);
+  assert_true(vmctr__caps_current(caps, root, caps->probed_ms, &why));
+  tu_sh("rm -f '%s'", vfsd);
+  assert_false(vmctr__caps_current(caps, root, caps->probed_ms, &why));
+  contains(why, "virtiofsd");
+  vmctr_caps_free(caps);
+
+  /* A snapshot without virtiofsd is re-checked after a while: one may be installed. */
+  caps = probe_fake(qemu, "/nonexistent/virtiofsd");
+  assert_true(vmctr__caps_current(caps, root, caps->probed_ms, &why));
+  assert_true(vmctr__caps_current(caps, root,
+                                  caps->probed_ms + VMCTR__CAPS_ABSENT_RECHECK_MS - 1, &why));
+  assert_false(vmctr__caps_current(caps, root, caps->probed_ms + VMCTR__CAPS_ABSENT_RECHECK_MS,
+                                   &why));
+  contains(why, "virtiofsd");
+  vmctr_caps_free(caps);
+}
+
 static void test_fake_qemu_version_failure(void **state) {
   /* A "qemu" whose --version fails: reported unusable with the reason. */
   struct vmctr__caps_params p = {.root = root, .qemu = "/bin/false", .virtiofsd = NULL};
@@ -829,6 +877,7 @@ int main(void) {
     FAKE(test_fake_kvm_not_kvm),
     FAKE(test_fake_kvm_cannot_open),
     FAKE(test_fake_qemu_missing),
+    FAKE(test_fake_current),
     FAKE(test_fake_qemu_version_failure),
     FAKE(test_fake_tap_needs_net_admin),
 #undef FAKE
