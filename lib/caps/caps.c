@@ -131,7 +131,7 @@ int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_
   int r;
   if (!out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_caps_probe: out is NULL");
-  if ((r = vmctr__caps_check_flags("vmctr_caps_probe", flags)) < 0)
+  if ((r = vmctr__caps_check_flags("vmctr_caps_probe", flags & ~VMCTR__CAPS_PROBE_NO_VERSION)) < 0)
     return r;
   caps = calloc(1, sizeof(*caps));
   if (!caps)
@@ -163,27 +163,41 @@ int vmctr__caps_probe_with(vmctr_caps **out, uint32_t flags, const struct vmctr_
 
 int vmctr_caps_probe(vmctr_caps **out, uint32_t flags) {
   struct vmctr__caps_params p = {0};
+  int r;
+  if ((r = vmctr__caps_check_flags("vmctr_caps_probe", flags)) < 0)
+    return r;
   return vmctr__caps_probe_with(out, flags, &p);
 }
 
-/* The shared snapshots: [0] full, [1] quick. A full one answers both. */
+/* The shared snapshots, indexed by the checks they ran: CHECK_VERSION (the
+ * qemu --version query) and CHECK_KVM (the KVM test guest). A snapshot
+ * answers a request whose checks are a subset of its own. */
+#define CHECK_VERSION 1u
+#define CHECK_KVM 2u
+#define NSHARED 4
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
-static vmctr_caps *shared[2];
+static vmctr_caps *shared[NSHARED];
+
+static unsigned checks_of(uint32_t flags) {
+  if (flags & VMCTR_CAPS_PROBE_QUICK)
+    return 0;
+  return CHECK_KVM | (flags & VMCTR__CAPS_PROBE_NO_VERSION ? 0 : CHECK_VERSION);
+}
 
 int vmctr__caps_shared(uint32_t flags, vmctr_caps **out) {
   struct vmctr__caps_params p = {0};
-  vmctr_caps *c;
+  vmctr_caps *c = NULL;
   int r = 0;
   if (!out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr__caps_shared: out is NULL");
-  if ((r = vmctr__caps_check_flags("vmctr__caps_shared", flags)) < 0)
+  if ((r = vmctr__caps_check_flags("vmctr__caps_shared", flags & ~VMCTR__CAPS_PROBE_NO_VERSION)) < 0)
     return r;
-  bool quick = flags & VMCTR_CAPS_PROBE_QUICK;
+  unsigned want = checks_of(flags);
   /* Probing under the lock makes concurrent first callers wait for one probe
    * instead of each running their own. */
   pthread_mutex_lock(&shared_lock);
   /* A snapshot the host has moved away from is dropped (holders keep theirs). */
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < NSHARED; i++) {
     const char *why = NULL;
     if (shared[i] && !vmctr__caps_current(shared[i], NULL, vmctr__now_ms(), &why)) {
       vmctr__log(VMCTR_LOG_DEBUG, "caps", "probing the host again: %s", why);
@@ -191,9 +205,12 @@ int vmctr__caps_shared(uint32_t flags, vmctr_caps **out) {
       shared[i] = NULL;
     }
   }
-  c = shared[0] ? shared[0] : quick ? shared[1] : NULL;
-  if (!c && (r = vmctr__caps_probe_with(&shared[quick], flags, &p)) == 0)
-    c = shared[quick];
+  /* The one that ran the most checks, if it ran the ones asked for. */
+  for (int s = NSHARED - 1; s >= 0 && !c; s--)
+    if (shared[s] && ((unsigned)s & want) == want)
+      c = shared[s];
+  if (!c && (r = vmctr__caps_probe_with(&shared[want], flags, &p)) == 0)
+    c = shared[want];
   if (c)
     *out = vmctr_caps_ref(c);
   pthread_mutex_unlock(&shared_lock);
@@ -201,14 +218,15 @@ int vmctr__caps_shared(uint32_t flags, vmctr_caps **out) {
 }
 
 void vmctr__caps_shared_reset(void) {
-  vmctr_caps *old[2];
+  vmctr_caps *old[NSHARED];
   pthread_mutex_lock(&shared_lock);
-  old[0] = shared[0];
-  old[1] = shared[1];
-  shared[0] = shared[1] = NULL;
+  for (int i = 0; i < NSHARED; i++) {
+    old[i] = shared[i];
+    shared[i] = NULL;
+  }
   pthread_mutex_unlock(&shared_lock);
-  vmctr_caps_unref(old[0]);
-  vmctr_caps_unref(old[1]);
+  for (int i = 0; i < NSHARED; i++)
+    vmctr_caps_unref(old[i]);
 }
 
 int vmctr_caps_has(const vmctr_caps *caps, uint32_t cap, const char **reason) {

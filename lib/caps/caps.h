@@ -22,6 +22,13 @@
  * needs vmctr_caps_probe() or vmctr__caps_shared_reset(). */
 int vmctr__caps_shared(uint32_t flags, vmctr_caps **out);
 
+/* vmctr__caps_shared() flag, internal: every check but the `qemu --version`
+ * query, which costs a process start (a few tens of ms, far more on a loaded
+ * host) on every container's cold path and decides nothing there (a qemu that
+ * cannot run fails its own start with its own message). The KVM test guest
+ * still runs. vmctr_caps_qemu_version() of such a snapshot is NULL. */
+#define VMCTR__CAPS_PROBE_NO_VERSION (1u << 31)
+
 /* Drop the shared snapshots, so the next vmctr__caps_shared() probes again.
  * References handed out stay valid. For tests and leak checkers. */
 void vmctr__caps_shared_reset(void);

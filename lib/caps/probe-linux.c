@@ -187,7 +187,7 @@ static int probe_qemu(struct vmctr_caps *c, uint32_t flags, const struct vmctr__
                            "%s not found (install qemu-system-x86 on Debian, or configure "
                            "libvmctr with -Dqemu_binary=PATH)",
                            name);
-  if (!(flags & VMCTR_CAPS_PROBE_QUICK)) {
+  if (!(flags & (VMCTR_CAPS_PROBE_QUICK | VMCTR__CAPS_PROBE_NO_VERSION))) {
     char *argv[] = {c->qemu_path, (char *)"--version", NULL};
     if (vmctr__run_capture(argv, 5000, 4096, &out, &status) < 0 || status != 0) {
       const char *msg = out ? "exited with an error" : vmctr_error_last()->message;

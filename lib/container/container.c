@@ -199,7 +199,7 @@ static int guest_files(vmctr_container *c, const vmctr_container_config *cfg) {
  * host lacks is the answer, whatever else is wrong. */
 static int check_host(const vmctr_bootcfg *boot) {
   vmctr_caps *caps = NULL;
-  int r = vmctr__caps_shared(0, &caps);
+  int r = vmctr__caps_shared(VMCTR__CAPS_PROBE_NO_VERSION, &caps);
   if (r < 0)
     return r;
   if (vmctr_bootcfg_nested_virtualization(boot) > 0)

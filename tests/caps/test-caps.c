@@ -802,6 +802,35 @@ static void test_shared_probes_once(void **state) {
     vmctr_caps_unref(all[i]);
 }
 
+/* The container's request: every check but the qemu --version query. A
+ * quick snapshot cannot answer it, a full one can, and it answers a quick one. */
+static void test_shared_no_version(void **state) {
+  vmctr_caps *q = NULL, *nv = NULL, *nv2 = NULL, *q2 = NULL, *full = NULL, *nv3 = NULL;
+  assert_int_equal(vmctr__caps_shared(VMCTR_CAPS_PROBE_QUICK, &q), 0);
+  assert_int_equal(vmctr__caps_shared(VMCTR__CAPS_PROBE_NO_VERSION, &nv), 0);
+  assert_int_equal(atomic_load(&probes), 2);
+  assert_ptr_not_equal(q, nv);
+  assert_null(vmctr_caps_qemu_version(nv)); /* no qemu --version run */
+  assert_int_equal(vmctr__caps_shared(VMCTR__CAPS_PROBE_NO_VERSION, &nv2), 0);
+  assert_int_equal(vmctr__caps_shared(VMCTR_CAPS_PROBE_QUICK, &q2), 0);
+  assert_ptr_equal(nv2, nv);
+  assert_ptr_equal(q2, nv); /* the richer snapshot answers */
+  assert_int_equal(atomic_load(&probes), 2);
+  /* A full request needs the version query: one more probe, which then
+   * answers the others too. */
+  assert_int_equal(vmctr__caps_shared(VMCTR_CAPS_PROBE_DEFAULT, &full), 0);
+  assert_int_equal(atomic_load(&probes), 3);
+  assert_int_equal(vmctr__caps_shared(VMCTR__CAPS_PROBE_NO_VERSION, &nv3), 0);
+  assert_ptr_equal(nv3, full);
+  assert_int_equal(atomic_load(&probes), 3);
+  /* Not a public flag. */
+  vmctr_caps *pub = NULL;
+  assert_int_equal(vmctr_caps_probe(&pub, VMCTR__CAPS_PROBE_NO_VERSION), VMCTR_EINVAL);
+  vmctr_caps *all[] = {q, nv, nv2, q2, full, nv3};
+  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+    vmctr_caps_unref(all[i]);
+}
+
 static void *shared_worker(void *arg) {
   vmctr_caps **out = arg;
   return vmctr__caps_shared(VMCTR_CAPS_PROBE_QUICK, out) == 0 ? NULL : (void *)1;
@@ -885,6 +914,7 @@ int main(void) {
     cmocka_unit_test(test_ref_unref),
     cmocka_unit_test(test_ref_threads),
     cmocka_unit_test_setup_teardown(test_shared_probes_once, setup_count, teardown_count),
+    cmocka_unit_test_setup_teardown(test_shared_no_version, setup_count, teardown_count),
     cmocka_unit_test_setup_teardown(test_shared_threads, setup_count, teardown_count),
     cmocka_unit_test(test_accel_constants),
     cmocka_unit_test(test_find_virtiofsd),
