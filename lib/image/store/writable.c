@@ -5,10 +5,9 @@
 #define _FILE_OFFSET_BITS 64
 #include <endian.h>
 #include <errno.h>
-#include <limits.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +104,6 @@ static int sparse_copy(int in, int out, off_t size) {
   return ftruncate(out, size) < 0 ? -errno : 0;
 }
 
-
 /* ---- the copy-on-write overlay: a qcow2 (version 3) file ----
  *
  * Four 64 KiB clusters: the header (with the backing format extension and
@@ -139,9 +137,10 @@ static uint64_t get64(const unsigned char *p) {
   return be64toh(v);
 }
 
-/* The first cluster and the refcount block of an overlay of size bytes
- * over backing; the other two clusters are zeros. */
-static void qcow_build(unsigned char *hdr, unsigned char *refblock, uint64_t size,
+/* The first three clusters of an overlay of size bytes over backing: hdr
+ * (cluster 0), then the refcount table and its block at reftable (clusters
+ * 1 and 2), all zeroed by the caller. The L1 table (cluster 3) stays zero. */
+static void qcow_build(unsigned char *hdr, unsigned char *reftable, uint64_t size,
                        const char *backing) {
   size_t name_len = strlen(backing);
   /* One L2 table maps cluster_size / 8 clusters. */
@@ -171,10 +170,11 @@ static void qcow_build(unsigned char *hdr, unsigned char *refblock, uint64_t siz
   memcpy(hdr + ext, backing, name_len);
   /* Refcount table entry 0 → the block in cluster 2, in which clusters 0..3
    * (everything allocated so far) have a count of one. */
-  put64(refblock, 2ull * QCOW_CLUSTER);
+  unsigned char *refblock = reftable + QCOW_CLUSTER;
+  put64(reftable, 2ull * QCOW_CLUSTER);
   for (int i = 0; i < 4; i++) {
-    refblock[QCOW_CLUSTER + 2 * i] = 0;
-    refblock[QCOW_CLUSTER + 2 * i + 1] = 1;
+    refblock[2 * i] = 0;
+    refblock[2 * i + 1] = 1;
   }
 }
 
