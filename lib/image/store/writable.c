@@ -250,6 +250,13 @@ static uint64_t disk_size(const vmctr_image_writable_options *o, uint64_t image_
   return want > image_size ? want : image_size;
 }
 
+/* Share every block of in with out, in constant time, where the host
+ * filesystem can (Linux: FICLONE on btrfs, XFS). This is the seam of the
+ * constant-time forms: on macOS the same form is clonefile(2) of APFS, which
+ * makes the destination itself (so it would replace the create-then-clone
+ * here), and needs no backing file at run time. 0 or -1. */
+static int reflink(int in, int out) { return ioctl(out, FICLONE, in); }
+
 static int make_copy(vmctr_image *img, const char *dest, const vmctr_image_writable_options *o,
                      int32_t *form) {
   char *src = NULL;
@@ -269,7 +276,7 @@ static int make_copy(vmctr_image *img, const char *dest, const vmctr_image_writa
     goto out;
   }
   uint64_t size = disk_size(o, (uint64_t)st.st_size);
-  if (!(o->flags & VMCTR_IMAGE_WRITABLE_NO_REFLINK) && ioctl(out, FICLONE, in) == 0) {
+  if (!(o->flags & VMCTR_IMAGE_WRITABLE_NO_REFLINK) && reflink(in, out) == 0) {
     *form = VMCTR_IMAGE_WRITABLE_REFLINK;
   } else if (o->flags & VMCTR_IMAGE_WRITABLE_USE_COW) {
     /* The backing file is named, never opened for writing: the overlay
