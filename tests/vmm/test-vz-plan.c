@@ -76,6 +76,12 @@ static const vmctr__netdev nic_shared[] = {
 static const vmctr__netdev nic_host_only[] = {
     {.kind = VMCTR__NETDEV_HOST_ONLY, .mac = {0x02, 0, 0, 0, 0, 3}, .mtu = 1500,
      .guest_ip = 0xac10020a, .prefix = 28, .network = "hostnet"}};
+static const vmctr__netdev nic_shared_gw[] = {
+    {.kind = VMCTR__NETDEV_SHARED, .mac = {0x02, 0, 0, 0, 0, 2}, .mtu = 1500,
+     .guest_ip = 0x0a580005, .prefix = 24, .gateway = 0x0a5800fe, .network = "shared0"}};
+static const vmctr__netdev nic_shared_hostaddr[] = {
+    {.kind = VMCTR__NETDEV_SHARED, .mac = {0x02, 0, 0, 0, 0, 2}, .mtu = 1500,
+     .guest_ip = 0x0a580001, .prefix = 24, .network = "shared0"}};
 static const vmctr__netdev nic_tap[] = {
     {.kind = VMCTR__NETDEV_TAP, .mac = {0x02, 0, 0, 0, 0, 5}, .mtu = 1500, .tap_fd = 3}};
 static const vmctr__netdev nic_passt[] = {
@@ -184,6 +190,12 @@ static const plan_case cases[] = {
     {.name = "host-only network before macOS 26",
      .nics = nic_host_only, .nnics = 1, .host = &old_host, .err = VMCTR_EUNSUPPORTED,
      .err_has = "host-only networks need vmnet"},
+    {.name = "vmnet gateway other than the subnet's first host",
+     .nics = nic_shared_gw, .nnics = 1, .host = &full_host, .err = VMCTR_EUNSUPPORTED,
+     .err_has = "the Mac itself"},
+    {.name = "vmnet guest on the host's address",
+     .nics = nic_shared_hostaddr, .nnics = 1, .host = &full_host, .err = VMCTR_EINVAL,
+     .err_has = "vmnet reserves"},
     {.name = "tap NIC is Linux's",
      .nics = nic_tap, .nnics = 1, .host = &full_host, .err = VMCTR_EUNSUPPORTED,
      .err_has = "tap devices"},

@@ -130,6 +130,16 @@ static int plan_nic(vmctr__vz_nic *d, const vmctr__netdev *s, size_t i,
     d->network = s->network;
     d->mask = prefix_mask(s->prefix);
     d->subnet = s->guest_ip & d->mask;
+    /* vmnet keeps the subnet's second address for the host, which is then
+     * the guests' gateway; the first and last are nobody's. */
+    if (s->gateway && s->gateway != d->subnet + 1)
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                        "network interface %zu: on a vmnet network the gateway is the "
+                        "subnet's first host address (the Mac itself), not another one", i);
+    if (s->guest_ip == d->subnet + 1 || (s->guest_ip | ~d->mask) == s->guest_ip ||
+        s->guest_ip == d->subnet)
+      return vmctr__err(VMCTR_EINVAL, 0,
+                        "network interface %zu: the guest address is one vmnet reserves", i);
     return 0;
   case VMCTR__NETDEV_BRIDGED:
     if (!s->host_if || !*s->host_if)
