@@ -6,13 +6,19 @@
  * console and vsock ports, memory, nested virtualization and Rosetta), or
  * the error it must give. The expectations are the mapping of doc/vz.md,
  * written down independently of the code. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -27,20 +33,23 @@ static char *two_args[] = {"panic=-1", "quiet", NULL};
 /* A Mac with Apple silicon, macOS 26, M3: everything offered. */
 static const vmctr__vz_host full_host = {
     .nested_supported = true, .rosetta_installed = true, .vmnet_networks = true,
+    .block_devices = true,
     .max_cpus = 8, .max_memory = 16384 * MIB};
 /* An M1 on macOS 14: no nested virtualization, no vmnet networks, no Rosetta. */
 static const vmctr__vz_host old_host = {.max_cpus = 8, .max_memory = 8192 * MIB};
 
 static const vmctr__vm_disk disks_mixed[] = {
-    {.path = "/img/root.ext4", .read_only = true, .caching = VMCTR_MOUNT_CACHING_CACHED,
+    {.path = "root.ext4", .read_only = true, .caching = VMCTR_MOUNT_CACHING_CACHED,
      .sync = VMCTR_MOUNT_SYNC_FSYNC, .serial = "vmctr0"},
-    {.path = "/img/data.ext4", .caching = VMCTR_MOUNT_CACHING_UNCACHED,
+    {.path = "data.ext4", .caching = VMCTR_MOUNT_CACHING_UNCACHED,
      .sync = VMCTR_MOUNT_SYNC_NONE, .serial = "vmctr1"},
-    {.path = "/img/log.ext4", .caching = VMCTR_MOUNT_CACHING_AUTO, .sync = VMCTR_MOUNT_SYNC_FULL,
+    {.path = "log.ext4", .caching = VMCTR_MOUNT_CACHING_AUTO, .sync = VMCTR_MOUNT_SYNC_FULL,
      .serial = "vmctr2"},
     /* modes left 0: the library's default, cached + fsync */
-    {.path = "/img/dflt.ext4", .serial = "vmctr3"},
+    {.path = "dflt.ext4", .serial = "vmctr3"},
 };
+static const vmctr__vm_disk disk_missing[] = {{.path = "missing.ext4", .serial = "s"}};
+static const vmctr__vm_disk disk_dir[] = {{.path = ".", .serial = "s"}};
 static const vmctr__vm_disk disk_bad_caching[] = {{.path = "/a", .caching = 9, .serial = "s"}};
 static const vmctr__vm_disk disk_long_serial[] = {
     {.path = "/a", .serial = "123456789012345678901"}};
@@ -155,6 +164,12 @@ static const plan_case cases[] = {
                     {VMCTR__VZ_CACHING_UNCACHED, VMCTR__VZ_SYNC_NONE, false, "vmctr1"},
                     {VMCTR__VZ_CACHING_AUTOMATIC, VMCTR__VZ_SYNC_FULL, false, "vmctr2"},
                     {VMCTR__VZ_CACHING_CACHED, VMCTR__VZ_SYNC_FSYNC, false, "vmctr3"}}},
+    {.name = "disk image that does not exist",
+     .disks = disk_missing, .ndisks = 1, .host = &full_host, .err = VMCTR_ENOENT,
+     .err_has = "missing.ext4"},
+    {.name = "disk that is a directory",
+     .disks = disk_dir, .ndisks = 1, .host = &full_host, .err = VMCTR_EINVAL,
+     .err_has = "neither an image file nor a block device"},
     {.name = "unknown caching mode",
      .disks = disk_bad_caching, .ndisks = 1, .host = &full_host, .err = VMCTR_EINVAL,
      .err_has = "caching mode 9"},
@@ -272,6 +287,7 @@ static void run_case(const plan_case *c) {
   assert_int_equal(p.ndisks, c->ndisks);
   for (size_t i = 0; i < p.ndisks; i++) {
     assert_string_equal(p.disks[i].path, c->disks[i].path); /* the spec's order */
+    assert_int_equal(p.disks[i].attachment, VMCTR__VZ_DISK_IMAGE);
     assert_int_equal(p.disks[i].caching, c->want_disks[i].caching);
     assert_int_equal(p.disks[i].sync, c->want_disks[i].sync);
     assert_int_equal(p.disks[i].read_only, c->want_disks[i].ro);
@@ -309,6 +325,63 @@ static void test_case(void **state) {
   run_case(*state);
 }
 
+/* A host block device (the first one /dev has, as the library would get
+ * one): the other attachment, no caching, fsync served by full. */
+static void test_block_device(void **state) {
+  (void)state;
+  char dev[PATH_MAX] = "";
+  DIR *d = opendir("/dev");
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    struct stat st;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "/dev/%s", e->d_name);
+    if (stat(p, &st) == 0 && S_ISBLK(st.st_mode)) {
+      snprintf(dev, sizeof(dev), "%s", p);
+      break;
+    }
+  }
+  if (d)
+    closedir(d);
+  if (!*dev)
+    skip(); /* no block device node here */
+  static const struct {
+    uint32_t caching, sync;
+    const vmctr__vz_host *host;
+    int err;
+    uint32_t want_sync;
+  } t[] = {
+      {0, 0, &full_host, 0, VMCTR__VZ_BLOCKDEV_SYNC_FULL},
+      {VMCTR_MOUNT_CACHING_AUTO, VMCTR_MOUNT_SYNC_FULL, &full_host, 0, VMCTR__VZ_BLOCKDEV_SYNC_FULL},
+      {VMCTR_MOUNT_CACHING_CACHED, VMCTR_MOUNT_SYNC_FSYNC, &full_host, 0,
+       VMCTR__VZ_BLOCKDEV_SYNC_FULL},
+      {VMCTR_MOUNT_CACHING_CACHED, VMCTR_MOUNT_SYNC_NONE, &full_host, 0,
+       VMCTR__VZ_BLOCKDEV_SYNC_NONE},
+      {VMCTR_MOUNT_CACHING_UNCACHED, VMCTR_MOUNT_SYNC_FSYNC, &full_host, VMCTR_EUNSUPPORTED, 0},
+      {0, 0, &old_host, VMCTR_EUNSUPPORTED, 0}, /* before macOS 14 */
+  };
+  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+    vmctr__vm_disk disk = {.path = dev, .read_only = true, .caching = t[i].caching,
+                           .sync = t[i].sync, .serial = "vmctr-mnt0"};
+    vmctr__vm_spec s = {.kernel = "/k/Image", .cpus = 1, .memory = 256 * MIB,
+                        .accel = VMCTR_ACCEL_HVF, .arch = "aarch64",
+                        .console_log = "/run/x/boot.log", .agent_port = 1024, .disks = &disk,
+                        .ndisks = 1};
+    vmctr__vz_plan p;
+    int r = vmctr__vz_plan_make(&p, &s, t[i].host);
+    if (t[i].err) {
+      assert_int_equal(r, t[i].err);
+      continue;
+    }
+    assert_int_equal(r, 0);
+    assert_int_equal(p.disks[0].attachment, VMCTR__VZ_DISK_BLOCKDEV);
+    assert_int_equal(p.disks[0].sync, t[i].want_sync);
+    assert_true(p.disks[0].read_only);
+    assert_string_equal(p.disks[0].identifier, "vmctr-mnt0");
+    vmctr__vz_plan_clear(&p);
+  }
+}
+
 /* The host description from a probe: Rosetta and limits come from the caps;
  * nested virtualization and vmnet stay for the framework to answer. */
 static void test_host_from_caps(void **state) {
@@ -341,14 +414,43 @@ static void test_null_args(void **state) {
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
+/* The disk images of the table are real (empty) files in a scratch
+ * directory, which is the working directory while the tests run. */
+static char scratch[] = "/tmp/vmctr-vz-plan-XXXXXX";
+static char old_cwd[PATH_MAX];
+static const char *const images[] = {"root.ext4", "data.ext4", "log.ext4", "dflt.ext4"};
+
+static int setup(void **state) {
+  (void)state;
+  if (!getcwd(old_cwd, sizeof(old_cwd)) || !mkdtemp(scratch) || chdir(scratch) < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
+    int fd = open(images[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return -1;
+    close(fd);
+  }
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++)
+    unlink(images[i]);
+  if (chdir(old_cwd) < 0)
+    return -1;
+  return rmdir(scratch);
+}
+
 int main(void) {
   /* One test per case, named by it. */
-  struct CMUnitTest tests[NCASES + 2] = {
+  struct CMUnitTest tests[NCASES + 3] = {
       cmocka_unit_test(test_host_from_caps),
       cmocka_unit_test(test_null_args),
+      cmocka_unit_test(test_block_device),
   };
   for (size_t i = 0; i < NCASES; i++)
-    tests[2 + i] = (struct CMUnitTest){.name = cases[i].name, .test_func = test_case,
+    tests[3 + i] = (struct CMUnitTest){.name = cases[i].name, .test_func = test_case,
                                        .initial_state = (void *)&cases[i]};
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, setup, teardown);
 }

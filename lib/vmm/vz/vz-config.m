@@ -28,6 +28,8 @@ void vmctr__vz_host_live(vmctr__vz_host *host, const vmctr_caps *caps) {
     host->nested_supported = [VZGenericPlatformConfiguration isNestedVirtualizationSupported];
   if (@available(macOS 26.0, *))
     host->vmnet_networks = true;
+  if (@available(macOS 14.0, *))
+    host->block_devices = true;
 #if defined(__aarch64__) || defined(__arm64__)
   if (@available(macOS 13.0, *))
     host->rosetta_installed = host->rosetta_installed &&
@@ -180,6 +182,32 @@ static NSArray *network_devices(const vmctr__vz_plan *p, NSMutableArray *keep, i
   return out;
 }
 
+/* A host block device: opened here (the framework takes a file handle). */
+static VZStorageDeviceAttachment *blockdev_attachment(const vmctr__vz_disk *d, int *rc) {
+  if (@available(macOS 14.0, *)) {
+    int fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0) {
+      *rc = vmctr__err_os(errno, "cannot open the block device %s", d->path);
+      return nil;
+    }
+    NSFileHandle *fh = [[NSFileHandle alloc] initWithFileDescriptor:fd closeOnDealloc:YES];
+    NSError *err = nil;
+    VZDiskBlockDeviceStorageDeviceAttachment *att =
+        [[VZDiskBlockDeviceStorageDeviceAttachment alloc]
+             initWithFileHandle:fh
+                       readOnly:d->read_only
+            synchronizationMode:d->sync == VMCTR__VZ_BLOCKDEV_SYNC_NONE
+                                    ? VZDiskSynchronizationModeNone
+                                    : VZDiskSynchronizationModeFull
+                          error:&err];
+    if (!att)
+      *rc = vmctr__vz_err(VMCTR_EIO, err, d->path);
+    return att;
+  }
+  *rc = vmctr__err(VMCTR_EUNSUPPORTED, 0, "block devices need macOS 14 or newer");
+  return nil;
+}
+
 static NSArray *storage_devices(const vmctr__vz_plan *p, int *rc) {
   static const VZDiskImageCachingMode caching[] = {
       [VMCTR__VZ_CACHING_AUTOMATIC] = VZDiskImageCachingModeAutomatic,
@@ -195,15 +223,22 @@ static NSArray *storage_devices(const vmctr__vz_plan *p, int *rc) {
   for (size_t i = 0; i < p->ndisks; i++) {
     const vmctr__vz_disk *d = &p->disks[i];
     NSError *err = nil;
-    VZDiskImageStorageDeviceAttachment *att = [[VZDiskImageStorageDeviceAttachment alloc]
-                initWithURL:[NSURL fileURLWithPath:@(d->path)]
-                   readOnly:d->read_only
-                cachingMode:caching[d->caching]
-        synchronizationMode:sync[d->sync]
-                      error:&err];
-    if (!att) {
-      *rc = vmctr__vz_err(VMCTR_EIO, err, d->path);
-      return nil;
+    VZStorageDeviceAttachment *att = nil;
+    if (d->attachment == VMCTR__VZ_DISK_BLOCKDEV) {
+      att = blockdev_attachment(d, rc);
+      if (!att)
+        return nil;
+    } else {
+      att = [[VZDiskImageStorageDeviceAttachment alloc]
+                  initWithURL:[NSURL fileURLWithPath:@(d->path)]
+                     readOnly:d->read_only
+                  cachingMode:caching[d->caching]
+          synchronizationMode:sync[d->sync]
+                        error:&err];
+      if (!att) {
+        *rc = vmctr__vz_err(VMCTR_EIO, err, d->path);
+        return nil;
+      }
     }
     VZVirtioBlockDeviceConfiguration *dev =
         [[VZVirtioBlockDeviceConfiguration alloc] initWithAttachment:att];

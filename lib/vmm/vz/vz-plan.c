@@ -2,8 +2,10 @@
 /* The vz backend's decisions, in plain C (vz-plan.h): which devices, which
  * modes, in which order. Built on every OS; only vz-config.m turns a plan
  * into Virtualization.framework objects. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "core/util.h"
@@ -42,7 +44,8 @@ static const struct {
         *(out) = (table)[k_].vz;                                                           \
   } while (0)
 
-static int plan_disk(vmctr__vz_disk *d, const vmctr__vm_disk *s, size_t i) {
+static int plan_disk(vmctr__vz_disk *d, const vmctr__vm_disk *s, size_t i,
+                     const vmctr__vz_host *host) {
   uint32_t caching = s->caching ? s->caching : VMCTR_MOUNT_DEFAULT_CACHING;
   uint32_t sync = s->sync ? s->sync : VMCTR_MOUNT_DEFAULT_SYNC;
   if (!s->path || !*s->path)
@@ -63,6 +66,30 @@ static int plan_disk(vmctr__vz_disk *d, const vmctr__vm_disk *s, size_t i) {
     for (size_t k = 0; k < n; k++)
       if ((unsigned char)s->serial[k] < 0x21 || (unsigned char)s->serial[k] > 0x7e)
         return vmctr__err(VMCTR_EINVAL, 0, "disk %s: serial must be printable ASCII", s->path);
+  }
+  /* A host block device takes another attachment, which has no caching
+   * mode and only two sync modes: fsync is served by the stronger one. */
+  struct stat st;
+  if (stat(s->path, &st) < 0)
+    return vmctr__err_os(errno, "disk %s", s->path);
+  if (S_ISBLK(st.st_mode)) {
+    if (!host->block_devices)
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                        "disk %s is a block device, which Virtualization.framework attaches "
+                        "from macOS 14 on", s->path);
+    if (caching == VMCTR_MOUNT_CACHING_UNCACHED)
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                        "disk %s: a host block device has no caching mode to make it uncached",
+                        s->path);
+    d->attachment = VMCTR__VZ_DISK_BLOCKDEV;
+    d->caching = 0;
+    d->sync = sync == VMCTR_MOUNT_SYNC_NONE ? VMCTR__VZ_BLOCKDEV_SYNC_NONE
+                                            : VMCTR__VZ_BLOCKDEV_SYNC_FULL;
+  } else if (S_ISREG(st.st_mode)) {
+    d->attachment = VMCTR__VZ_DISK_IMAGE;
+  } else {
+    return vmctr__err(VMCTR_EINVAL, 0, "disk %s is neither an image file nor a block device",
+                      s->path);
   }
   d->path = s->path;
   d->read_only = s->read_only;
@@ -241,7 +268,7 @@ int vmctr__vz_plan_make(vmctr__vz_plan *plan, const vmctr__vm_spec *spec,
     goto fail;
   }
   for (; p.ndisks < spec->ndisks; p.ndisks++)
-    if ((r = plan_disk(&p.disks[p.ndisks], &spec->disks[p.ndisks], p.ndisks)) < 0)
+    if ((r = plan_disk(&p.disks[p.ndisks], &spec->disks[p.ndisks], p.ndisks, host)) < 0)
       goto fail;
   for (; p.nshares < spec->nshares; p.nshares++) {
     if ((r = plan_share(&p.shares[p.nshares], &spec->shares[p.nshares], p.nshares)) < 0)

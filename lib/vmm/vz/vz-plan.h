@@ -27,6 +27,14 @@
 #define VMCTR__VZ_SYNC_FSYNC 2u
 #define VMCTR__VZ_SYNC_NONE 3u
 
+/* VZDiskSynchronizationMode (a host block device): Full, None. */
+#define VMCTR__VZ_BLOCKDEV_SYNC_FULL 1u
+#define VMCTR__VZ_BLOCKDEV_SYNC_NONE 2u
+
+/* Storage device attachments. */
+#define VMCTR__VZ_DISK_IMAGE 1u    /* VZDiskImageStorageDeviceAttachment (a file) */
+#define VMCTR__VZ_DISK_BLOCKDEV 2u /* VZDiskBlockDeviceStorageDeviceAttachment (macOS 14) */
+
 /* Network device attachments. */
 #define VMCTR__VZ_ATTACH_NAT 1u          /* VZNATNetworkDeviceAttachment */
 #define VMCTR__VZ_ATTACH_VMNET_SHARED 2u /* VZVmnetNetworkDeviceAttachment, VMNET_SHARED_MODE */
@@ -53,16 +61,18 @@ typedef struct vmctr__vz_host {
   bool nested_supported;
   bool rosetta_installed;
   bool vmnet_networks;  /* vmnet_network_create + VZVmnetNetworkDeviceAttachment (macOS 26) */
+  bool block_devices;   /* VZDiskBlockDeviceStorageDeviceAttachment (macOS 14) */
   uint32_t max_cpus;    /* VZVirtualMachineConfiguration.maximumAllowedCPUCount; 0 unknown */
   uint64_t max_memory;  /* .maximumAllowedMemorySize; 0 unknown */
 } vmctr__vz_host;
 
-/* VZVirtioBlockDeviceConfiguration over a VZDiskImageStorageDeviceAttachment. */
+/* VZVirtioBlockDeviceConfiguration over a disk image or a host block device. */
 typedef struct vmctr__vz_disk {
+  uint32_t attachment;    /* VMCTR__VZ_DISK_* (the path is stat()ed to tell) */
   const char *path;       /* borrowed from the spec */
   bool read_only;
-  uint32_t caching;       /* VMCTR__VZ_CACHING_* */
-  uint32_t sync;          /* VMCTR__VZ_SYNC_* */
+  uint32_t caching;       /* IMAGE: VMCTR__VZ_CACHING_* */
+  uint32_t sync;          /* IMAGE: VMCTR__VZ_SYNC_*; BLOCKDEV: VMCTR__VZ_BLOCKDEV_SYNC_* */
   const char *identifier; /* blockDeviceIdentifier (the spec's serial); borrowed */
 } vmctr__vz_disk;
 

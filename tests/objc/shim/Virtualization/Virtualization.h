@@ -138,6 +138,25 @@ API_AVAILABLE(macos(11.0))
 @end
 
 /* doc: virtualization/vzstoragedeviceconfiguration */
+/* doc: virtualization/vzdisksynchronizationmode */
+API_AVAILABLE(macos(14.0))
+typedef NS_ENUM(NSInteger, VZDiskSynchronizationMode) {
+  VZDiskSynchronizationModeFull,
+  VZDiskSynchronizationModeNone,
+};
+
+/* doc: virtualization/vzdiskblockdevicestoragedeviceattachment (the
+ * initializer's page: init(fileHandle:readOnly:synchronizationMode:)) */
+API_AVAILABLE(macos(14.0))
+@interface VZDiskBlockDeviceStorageDeviceAttachment : VZStorageDeviceAttachment
+- (nullable instancetype)initWithFileHandle:(NSFileHandle *)fileHandle
+                                   readOnly:(BOOL)readOnly
+                        synchronizationMode:(VZDiskSynchronizationMode)synchronizationMode
+                                      error:(NSError **)error;
+@property(readonly, getter=isReadOnly) BOOL readOnly;
+@property(readonly) VZDiskSynchronizationMode synchronizationMode;
+@end
+
 API_AVAILABLE(macos(11.0))
 @interface VZStorageDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
