@@ -338,11 +338,14 @@ VZVirtualMachineConfiguration *vmctr__vz_configuration(const vmctr__vz_plan *p,
   VZGenericPlatformConfiguration *platform = [[VZGenericPlatformConfiguration alloc] init];
   if (p->nested) {
     /* The plan asks only where the framework said yes (vmctr__vz_host_live). */
+    BOOL enabled = NO;
     if (@available(macOS 15.0, *)) {
-      if ([VZGenericPlatformConfiguration isNestedVirtualizationSupported])
+      if ([VZGenericPlatformConfiguration isNestedVirtualizationSupported]) {
         platform.nestedVirtualizationEnabled = YES;
+        enabled = YES;
+      }
     }
-    if (!platform.nestedVirtualizationEnabled) {
+    if (!enabled) {
       *rc = vmctr__err(VMCTR_EUNSUPPORTED, 0, "nested virtualization is not supported on this "
                        "Mac (needs Apple M3 or newer and macOS 15+)");
       return nil;

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "core/error.h"
+#include "core/fd.h"
 #include "core/log.h"
 #include "vmm/backend-priv.h"
 #include "vmm/vz/vz-priv.h"
@@ -60,6 +61,7 @@ API_AVAILABLE(macos(12.0))
   uint32_t _agent_port;
   int _started, _exited;             /* atomic: load() / store() / claim_from() */
   int _status;                       /* 0 guest stopped it; -1 error or forced */
+  int _logged;                       /* the stop error went to the log */
   char _stop_error[256];             /* why it stopped with an error, for the log */
 }
 
@@ -131,11 +133,8 @@ static int vz_create(void **ctx, const vmctr__vm_spec *spec) {
       vmctr__vz_plan_clear(&plan);
       if (!cfg)
         return r;
-      if (pipe(m->_exit_pipe) < 0)
+      if (vmctr__pipe(m->_exit_pipe) < 0)
         return vmctr__err_os(errno, "cannot create the VM's exit pipe");
-      for (int i = 0; i < 2; i++)
-        fcntl(m->_exit_pipe[i], F_SETFD, FD_CLOEXEC);
-      fcntl(m->_exit_pipe[0], F_SETFL, O_NONBLOCK);
       m->_queue = dispatch_queue_create("org.libvmctr.vz", DISPATCH_QUEUE_SERIAL);
       dispatch_semaphore_t done = dispatch_semaphore_create(0);
       dispatch_async(m->_queue, ^{
@@ -217,7 +216,7 @@ static int vz_start(void *ctx, int timeout_ms) {
     /* On return the agent's channel must be there: knock until the guest's
      * agent listens, the VM stops, or time is up. */
     for (;;) {
-      if (load(&m->_exited))
+      if (load(&m->_exited) == 2)
         return vmctr__err(VMCTR_EIO, 0, "the VM stopped while booting%s%s",
                           m->_stop_error[0] ? ": " : "", m->_stop_error);
       int64_t left = deadline - now_ms();
@@ -252,7 +251,7 @@ static int vz_poll(void *ctx, int *status) {
     VmctrVZMachine *m = machine(ctx);
     if (load(&m->_exited) != 2)
       return 0;
-    if (m->_stop_error[0])
+    if (m->_stop_error[0] && claim_from(&m->_logged, 0, 1))
       vmctr__log(VMCTR_LOG_WARN, "vmm", "the VM stopped with an error: %s", m->_stop_error);
     if (status)
       *status = load(&m->_status);
