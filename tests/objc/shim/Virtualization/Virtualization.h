@@ -137,7 +137,6 @@ API_AVAILABLE(macos(11.0))
     VZDiskImageSynchronizationMode synchronizationMode API_AVAILABLE(macos(12.0));
 @end
 
-/* doc: virtualization/vzstoragedeviceconfiguration */
 /* doc: virtualization/vzdisksynchronizationmode */
 API_AVAILABLE(macos(14.0))
 typedef NS_ENUM(NSInteger, VZDiskSynchronizationMode) {
@@ -157,6 +156,7 @@ API_AVAILABLE(macos(14.0))
 @property(readonly) VZDiskSynchronizationMode synchronizationMode;
 @end
 
+/* doc: virtualization/vzstoragedeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZStorageDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
@@ -206,7 +206,6 @@ API_AVAILABLE(macos(11.0))
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
 @end
 
-/* doc: virtualization/vznetworkdeviceconfiguration */
 /* doc: virtualization/vzbridgednetworkinterface */
 API_AVAILABLE(macos(11.0))
 @interface VZBridgedNetworkInterface : NSObject
@@ -232,6 +231,7 @@ API_AVAILABLE(macos(26.0))
 @property(readonly) vmnet_network_ref network;
 @end
 
+/* doc: virtualization/vznetworkdeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZNetworkDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
