@@ -42,14 +42,14 @@ void vmctr__vz_host_live(vmctr__vz_host *host, const vmctr_caps *caps) {
 /* ---- vmnet networks: one per name in this process ---------------------- */
 
 /* Owns one vmnet network; the last VM that holds it releases it. */
+API_AVAILABLE(macos(26.0))
 @interface VmctrVZNetwork : NSObject
 @property(readonly) vmnet_network_ref ref;
 @property(readonly) uint32_t attachment, subnet, mask, mtu;
 @end
 
 @implementation VmctrVZNetwork
-- (instancetype)initWithRef:(vmnet_network_ref)ref
-                       plan:(const vmctr__vz_nic *)n API_AVAILABLE(macos(26.0)) {
+- (instancetype)initWithRef:(vmnet_network_ref)ref plan:(const vmctr__vz_nic *)n {
   if ((self = [super init])) {
     _ref = ref;
     _attachment = n->attachment;
@@ -208,6 +208,7 @@ static VZStorageDeviceAttachment *blockdev_attachment(const vmctr__vz_disk *d, i
   return nil;
 }
 
+API_AVAILABLE(macos(12.0))
 static NSArray *storage_devices(const vmctr__vz_plan *p, int *rc) {
   static const VZDiskImageCachingMode caching[] = {
       [VMCTR__VZ_CACHING_AUTOMATIC] = VZDiskImageCachingModeAutomatic,
@@ -264,6 +265,7 @@ static NSArray *storage_devices(const vmctr__vz_plan *p, int *rc) {
   return out;
 }
 
+API_AVAILABLE(macos(12.0))
 static VZVirtioFileSystemDeviceConfiguration *fs_device(NSString *tag, int *rc) {
   NSError *err = nil;
   if (![VZVirtioFileSystemDeviceConfiguration validateTag:tag error:&err]) {
@@ -273,6 +275,7 @@ static VZVirtioFileSystemDeviceConfiguration *fs_device(NSString *tag, int *rc) 
   return [[VZVirtioFileSystemDeviceConfiguration alloc] initWithTag:tag];
 }
 
+API_AVAILABLE(macos(12.0))
 static NSArray *sharing_devices(const vmctr__vz_plan *p, int *rc) {
   NSMutableArray *out = [NSMutableArray array];
   for (size_t i = 0; i < p->nshares; i++) {
