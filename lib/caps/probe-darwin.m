@@ -2,8 +2,10 @@
 /* Capability probe for macOS: Virtualization.framework.
  *
  * Written against Apple's documented API; it is not built or run on the
- * project's Linux CI machines (see doc/platforms.md). ARC-clean: it takes
- * no ownership of Objective-C objects beyond autoreleased locals. */
+ * project's Linux CI machines, only syntax-checked there with ARC
+ * (tests/objc; doc/platforms.md). Fills VZVirtualMachine.isSupported,
+ * VZGenericPlatformConfiguration.isNestedVirtualizationSupported, Rosetta's
+ * availability and VZVirtualMachineConfiguration's CPU and memory limits. */
 #import <Foundation/Foundation.h>
 #import <Virtualization/Virtualization.h>
 
@@ -64,9 +66,12 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
     c->max_vcpus = (uint32_t)[VZVirtualMachineConfiguration maximumAllowedCPUCount];
     if (c->max_vcpus > c->host_cpus)
       c->max_vcpus = c->host_cpus;
+    /* What one VM may have: the framework's limit, no more than the host
+     * has, in whole MiB (the vz backend sizes memory in MiB). */
     c->max_memory = (uint64_t)[VZVirtualMachineConfiguration maximumAllowedMemorySize];
     if (c->max_memory > c->host_memory)
-      c->max_memory = c->host_memory & ~((uint64_t)(1 << 20) - 1);
+      c->max_memory = c->host_memory;
+    c->max_memory &= ~(((uint64_t)1 << 20) - 1);
 
     TRY(vmctr__caps_setstr(&c->hypervisor, "%s", supported ? "vz" : "none"));
     TRY(vmctr__caps_set(c, VMCTR_CAP_HW_VIRT, supported,

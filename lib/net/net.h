@@ -30,6 +30,14 @@ typedef struct vmctr__net_port {
 /* How a backend attaches a NIC. */
 #define VMCTR__NETDEV_NAT 1u /* a per-VM NAT the backend provides */
 #define VMCTR__NETDEV_TAP 2u /* a tap device the library opened (Linux) */
+/* A network the backend's host joins VMs to by itself, named by `network`
+ * (a backend with host-side virtual networks: vmnet on macOS). SHARED
+ * routes to the outside through a NAT of the host, HOST_ONLY does not,
+ * BRIDGED puts the NIC on the LAN of host interface `host_if`. On Linux the
+ * library builds such networks from taps instead (VMCTR__NETDEV_TAP). */
+#define VMCTR__NETDEV_SHARED 3u
+#define VMCTR__NETDEV_HOST_ONLY 4u
+#define VMCTR__NETDEV_BRIDGED 5u
 
 /* Which NAT (VMCTR__NETDEV_NAT on the qemu backend): AUTO is passt when it
  * is installed, else QEMU's user-mode network (and the log says which). */
@@ -51,6 +59,11 @@ typedef struct vmctr__netdev {
   uint32_t guest_ip, prefix, gateway, dns;
   const vmctr__net_port *ports; /* NAT: forwarded to guest_ip */
   size_t nports;
+  /* SHARED, HOST_ONLY, BRIDGED: the network's name (one host network per
+   * name), its subnet (guest_ip, prefix, gateway above), and for BRIDGED the
+   * host interface; borrowed. */
+  const char *network;
+  const char *host_if;
 } vmctr__netdev;
 
 /* A route of a guest interface: dst/prefix via gateway (0: on-link). */

@@ -9,13 +9,18 @@
  * its transcription: when you add a call to the macOS code, add its
  * declaration here from the documentation page (with its availability), not
  * from memory. Enumerators are declared by name; their numeric values are not
- * part of the transcription and code must not depend on them. */
+ * part of the transcription and code must not depend on them.
+ *
+ * Each class, protocol and enumeration names its page as "doc: PATH", under
+ * https://developer.apple.com/documentation/ (members are on subpages of
+ * their class's page; availability is the one shown there). */
 #ifndef VMCTR_SHIM_VIRTUALIZATION_H
 #define VMCTR_SHIM_VIRTUALIZATION_H
 
 #import <Foundation/Foundation.h>
 #include <dispatch/dispatch.h>
 #include <stdint.h>
+#include <vmnet/vmnet.h>
 
 /* Apple's availability and Swift-bridging macros, as far as GNUstep lacks
  * them. API_AVAILABLE(macos(N)) becomes clang's availability attribute; on a
@@ -53,12 +58,14 @@ NS_ASSUME_NONNULL_BEGIN
 
 /* ---- Boot loader ---------------------------------------------------- */
 
+/* doc: virtualization/vzbootloader */
 API_AVAILABLE(macos(11.0))
 @interface VZBootLoader : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzlinuxbootloader */
 API_AVAILABLE(macos(11.0))
 @interface VZLinuxBootLoader : VZBootLoader
 - (instancetype)initWithKernelURL:(NSURL *)kernelURL NS_DESIGNATED_INITIALIZER;
@@ -69,12 +76,14 @@ API_AVAILABLE(macos(11.0))
 
 /* ---- Platform --------------------------------------------------------- */
 
+/* doc: virtualization/vzplatformconfiguration */
 API_AVAILABLE(macos(12.0))
 @interface VZPlatformConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzgenericplatformconfiguration */
 API_AVAILABLE(macos(12.0))
 @interface VZGenericPlatformConfiguration : VZPlatformConfiguration
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
@@ -87,6 +96,7 @@ API_AVAILABLE(macos(12.0))
 
 /* ---- Storage ---------------------------------------------------------- */
 
+/* doc: virtualization/vzdiskimagecachingmode */
 API_AVAILABLE(macos(12.0))
 typedef NS_ENUM(NSInteger, VZDiskImageCachingMode) {
   VZDiskImageCachingModeAutomatic,
@@ -94,6 +104,7 @@ typedef NS_ENUM(NSInteger, VZDiskImageCachingMode) {
   VZDiskImageCachingModeCached,
 };
 
+/* doc: virtualization/vzdiskimagesynchronizationmode */
 API_AVAILABLE(macos(12.0))
 typedef NS_ENUM(NSInteger, VZDiskImageSynchronizationMode) {
   VZDiskImageSynchronizationModeFull,
@@ -101,12 +112,14 @@ typedef NS_ENUM(NSInteger, VZDiskImageSynchronizationMode) {
   VZDiskImageSynchronizationModeNone,
 };
 
+/* doc: virtualization/vzstoragedeviceattachment */
 API_AVAILABLE(macos(11.0))
 @interface VZStorageDeviceAttachment : NSObject
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzdiskimagestoragedeviceattachment */
 API_AVAILABLE(macos(11.0))
 @interface VZDiskImageStorageDeviceAttachment : VZStorageDeviceAttachment
 - (nullable instancetype)initWithURL:(NSURL *)url
@@ -124,6 +137,26 @@ API_AVAILABLE(macos(11.0))
     VZDiskImageSynchronizationMode synchronizationMode API_AVAILABLE(macos(12.0));
 @end
 
+/* doc: virtualization/vzdisksynchronizationmode */
+API_AVAILABLE(macos(14.0))
+typedef NS_ENUM(NSInteger, VZDiskSynchronizationMode) {
+  VZDiskSynchronizationModeFull,
+  VZDiskSynchronizationModeNone,
+};
+
+/* doc: virtualization/vzdiskblockdevicestoragedeviceattachment (the
+ * initializer's page: init(fileHandle:readOnly:synchronizationMode:)) */
+API_AVAILABLE(macos(14.0))
+@interface VZDiskBlockDeviceStorageDeviceAttachment : VZStorageDeviceAttachment
+- (nullable instancetype)initWithFileHandle:(NSFileHandle *)fileHandle
+                                   readOnly:(BOOL)readOnly
+                        synchronizationMode:(VZDiskSynchronizationMode)synchronizationMode
+                                      error:(NSError **)error;
+@property(readonly, getter=isReadOnly) BOOL readOnly;
+@property(readonly) VZDiskSynchronizationMode synchronizationMode;
+@end
+
+/* doc: virtualization/vzstoragedeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZStorageDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
@@ -131,14 +164,21 @@ API_AVAILABLE(macos(11.0))
 @property(readonly, strong) VZStorageDeviceAttachment *attachment;
 @end
 
+/* doc: virtualization/vzvirtioblockdeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZVirtioBlockDeviceConfiguration : VZStorageDeviceConfiguration
 - (instancetype)initWithAttachment:(VZStorageDeviceAttachment *)attachment
     NS_DESIGNATED_INITIALIZER;
+/* Printable ASCII, at most 20 bytes; an invalid one set here ends the
+ * process, hence the validation first. */
++ (BOOL)validateBlockDeviceIdentifier:(NSString *)blockDeviceIdentifier
+                                error:(NSError **)error API_AVAILABLE(macos(12.3));
+@property(copy) NSString *blockDeviceIdentifier API_AVAILABLE(macos(12.3));
 @end
 
 /* ---- Network ---------------------------------------------------------- */
 
+/* doc: virtualization/vzmacaddress */
 API_AVAILABLE(macos(11.0))
 @interface VZMACAddress : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
@@ -153,17 +193,45 @@ API_AVAILABLE(macos(11.0))
 @property(readonly, getter=isUniversallyAdministeredAddress) BOOL universallyAdministeredAddress;
 @end
 
+/* doc: virtualization/vznetworkdeviceattachment */
 API_AVAILABLE(macos(11.0))
 @interface VZNetworkDeviceAttachment : NSObject
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vznatnetworkdeviceattachment */
 API_AVAILABLE(macos(11.0))
 @interface VZNATNetworkDeviceAttachment : VZNetworkDeviceAttachment
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
 @end
 
+/* doc: virtualization/vzbridgednetworkinterface */
+API_AVAILABLE(macos(11.0))
+@interface VZBridgedNetworkInterface : NSObject
+- (instancetype)init NS_UNAVAILABLE;
++ (instancetype)new NS_UNAVAILABLE;
+@property(class, readonly) NSArray<VZBridgedNetworkInterface *> *networkInterfaces;
+@property(readonly) NSString *identifier; /* the BSD name, e.g. en0 */
+@property(nullable, readonly) NSString *localizedDisplayName;
+@end
+
+/* doc: virtualization/vzbridgednetworkdeviceattachment */
+API_AVAILABLE(macos(11.0))
+@interface VZBridgedNetworkDeviceAttachment : VZNetworkDeviceAttachment
+- (instancetype)initWithInterface:(VZBridgedNetworkInterface *)interface NS_DESIGNATED_INITIALIZER;
+@property(readonly) VZBridgedNetworkInterface *interface;
+@end
+
+/* doc: virtualization/vzvmnetnetworkdeviceattachment. Only a network this
+ * same process created is accepted. */
+API_AVAILABLE(macos(26.0))
+@interface VZVmnetNetworkDeviceAttachment : VZNetworkDeviceAttachment
+- (instancetype)initWithNetwork:(vmnet_network_ref)network NS_DESIGNATED_INITIALIZER;
+@property(readonly) vmnet_network_ref network;
+@end
+
+/* doc: virtualization/vznetworkdeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZNetworkDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
@@ -172,6 +240,7 @@ API_AVAILABLE(macos(11.0))
 @property(nullable, strong) VZNetworkDeviceAttachment *attachment;
 @end
 
+/* doc: virtualization/vzvirtionetworkdeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZVirtioNetworkDeviceConfiguration : VZNetworkDeviceConfiguration
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
@@ -179,6 +248,7 @@ API_AVAILABLE(macos(11.0))
 
 /* ---- Shared directories ---------------------------------------------- */
 
+/* doc: virtualization/vzshareddirectory */
 API_AVAILABLE(macos(12.0))
 @interface VZSharedDirectory : NSObject
 - (instancetype)init NS_UNAVAILABLE;
@@ -188,18 +258,21 @@ API_AVAILABLE(macos(12.0))
 @property(getter=isReadOnly) BOOL readOnly;
 @end
 
+/* doc: virtualization/vzdirectoryshare */
 API_AVAILABLE(macos(12.0))
 @interface VZDirectoryShare : NSObject
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzsingledirectoryshare */
 API_AVAILABLE(macos(12.0))
 @interface VZSingleDirectoryShare : VZDirectoryShare
 - (instancetype)initWithDirectory:(VZSharedDirectory *)directory NS_DESIGNATED_INITIALIZER;
 @property(readonly) VZSharedDirectory *directory;
 @end
 
+/* doc: virtualization/vzlinuxrosettaavailability */
 API_AVAILABLE(macos(13.0))
 typedef NS_ENUM(NSInteger, VZLinuxRosettaAvailability) {
   VZLinuxRosettaAvailabilityNotSupported,
@@ -207,6 +280,7 @@ typedef NS_ENUM(NSInteger, VZLinuxRosettaAvailability) {
   VZLinuxRosettaAvailabilityInstalled,
 };
 
+/* doc: virtualization/vzlinuxrosettadirectoryshare */
 API_AVAILABLE(macos(13.0))
 @interface VZLinuxRosettaDirectoryShare : VZDirectoryShare
 - (nullable instancetype)initWithError:(NSError **)error NS_DESIGNATED_INITIALIZER;
@@ -214,12 +288,14 @@ API_AVAILABLE(macos(13.0))
 @property(class, readonly) VZLinuxRosettaAvailability availability;
 @end
 
+/* doc: virtualization/vzdirectorysharingdeviceconfiguration */
 API_AVAILABLE(macos(12.0))
 @interface VZDirectorySharingDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzvirtiofilesystemdeviceconfiguration */
 API_AVAILABLE(macos(12.0))
 @interface VZVirtioFileSystemDeviceConfiguration : VZDirectorySharingDeviceConfiguration
 - (instancetype)initWithTag:(NSString *)tag NS_DESIGNATED_INITIALIZER;
@@ -230,34 +306,40 @@ API_AVAILABLE(macos(12.0))
 
 /* ---- Sockets, entropy, serial ports ---------------------------------- */
 
+/* doc: virtualization/vzsocketdeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZSocketDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzvirtiosocketdeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZVirtioSocketDeviceConfiguration : VZSocketDeviceConfiguration
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
 @end
 
+/* doc: virtualization/vzentropydeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZEntropyDeviceConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzvirtioentropydeviceconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZVirtioEntropyDeviceConfiguration : VZEntropyDeviceConfiguration
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
 @end
 
+/* doc: virtualization/vzserialportattachment */
 API_AVAILABLE(macos(11.0))
 @interface VZSerialPortAttachment : NSObject
 - (instancetype)init NS_UNAVAILABLE;
 + (instancetype)new NS_UNAVAILABLE;
 @end
 
+/* doc: virtualization/vzfilehandleserialportattachment */
 API_AVAILABLE(macos(11.0))
 @interface VZFileHandleSerialPortAttachment : VZSerialPortAttachment
 - (instancetype)initWithFileHandleForReading:(nullable NSFileHandle *)fileHandleForReading
@@ -266,6 +348,7 @@ API_AVAILABLE(macos(11.0))
 @property(readonly, nullable) NSFileHandle *fileHandleForWriting;
 @end
 
+/* doc: virtualization/vzserialportconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZSerialPortConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_UNAVAILABLE;
@@ -273,13 +356,43 @@ API_AVAILABLE(macos(11.0))
 @property(nullable, strong) VZSerialPortAttachment *attachment;
 @end
 
+/* doc: virtualization/vzvirtioconsoledeviceserialportconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZVirtioConsoleDeviceSerialPortConfiguration : VZSerialPortConfiguration
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
 @end
 
+/* doc: virtualization/vzsocketdevice */
+API_AVAILABLE(macos(11.0))
+@interface VZSocketDevice : NSObject
+- (instancetype)init NS_UNAVAILABLE;
++ (instancetype)new NS_UNAVAILABLE;
+@end
+
+/* doc: virtualization/vzvirtiosocketconnection. The fd belongs to the
+ * connection and is closed with it (or by -close). */
+API_AVAILABLE(macos(11.0))
+@interface VZVirtioSocketConnection : NSObject
+- (instancetype)init NS_UNAVAILABLE;
++ (instancetype)new NS_UNAVAILABLE;
+@property(readonly) uint32_t destinationPort;
+@property(readonly) uint32_t sourcePort;
+@property(readonly) int fileDescriptor;
+- (void)close;
+@end
+
+/* doc: virtualization/vzvirtiosocketdevice (the Objective-C selector is on
+ * the page connect(toPort:)) */
+API_AVAILABLE(macos(11.0))
+@interface VZVirtioSocketDevice : VZSocketDevice
+- (void)connectToPort:(uint32_t)port
+    completionHandler:(void (^)(VZVirtioSocketConnection *_Nullable connection,
+                                NSError *_Nullable error))completionHandler;
+@end
+
 /* ---- Configuration ---------------------------------------------------- */
 
+/* doc: virtualization/vzvirtualmachineconfiguration */
 API_AVAILABLE(macos(11.0))
 @interface VZVirtualMachineConfiguration : NSObject <NSCopying>
 - (instancetype)init NS_DESIGNATED_INITIALIZER;
@@ -305,6 +418,7 @@ API_AVAILABLE(macos(11.0))
 
 /* ---- The virtual machine --------------------------------------------- */
 
+/* doc: virtualization/vzvirtualmachinestate */
 API_AVAILABLE(macos(11.0))
 typedef NS_ENUM(NSInteger, VZVirtualMachineState) {
   VZVirtualMachineStateStopped,
@@ -319,6 +433,7 @@ typedef NS_ENUM(NSInteger, VZVirtualMachineState) {
   VZVirtualMachineStateRestoring API_AVAILABLE(macos(14.0)),
 };
 
+/* doc: virtualization/vzvirtualmachinedelegate */
 API_AVAILABLE(macos(11.0))
 @protocol VZVirtualMachineDelegate <NSObject>
 @optional
@@ -328,6 +443,7 @@ API_AVAILABLE(macos(11.0))
 
 /* Must be used only on the queue it was created with (the main queue for
  * -initWithConfiguration:). */
+/* doc: virtualization/vzvirtualmachine */
 API_AVAILABLE(macos(11.0))
 @interface VZVirtualMachine : NSObject
 - (instancetype)init NS_UNAVAILABLE;
@@ -346,6 +462,7 @@ API_AVAILABLE(macos(11.0))
 @property(readonly) BOOL canPause;
 @property(readonly) BOOL canResume;
 @property(readonly) BOOL canRequestStop;
+@property(readonly) NSArray<VZSocketDevice *> *socketDevices;
 
 - (void)startWithCompletionHandler:(void (^)(NSError *_Nullable errorOrNil))completionHandler;
 - (void)stopWithCompletionHandler:(void (^)(NSError *_Nullable error))completionHandler

@@ -45,6 +45,10 @@ void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block);
 
 dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta);
 
+/* Runs block once per process, whatever the threads. */
+typedef intptr_t dispatch_once_t;
+void dispatch_once(dispatch_once_t *predicate, dispatch_block_t block);
+
 dispatch_semaphore_t dispatch_semaphore_create(intptr_t value);
 /* Returns zero on success, non-zero if the timeout occurred. */
 intptr_t dispatch_semaphore_wait(dispatch_semaphore_t dsema, dispatch_time_t timeout);
