@@ -133,6 +133,7 @@ int vmctr__oci_blob_write(vmctr__oci_blobw *w, const void *data, size_t n) {
 }
 
 void vmctr__oci_blob_abort(vmctr__oci_blobw *w) {
+  vmctr__sha256_clear(&w->sha);
   if (w->fd >= 0) {
     close(w->fd);
     unlinkat(w->dirfd, w->tmp, 0);
@@ -227,6 +228,7 @@ int vmctr__oci_blob_have(int dirfd, const char *hex, uint64_t size, vmctr__oci_p
   }
   free(buf);
   if (r < 0) {
+    vmctr__sha256_clear(&c);
     close(fd);
     return r;
   }
