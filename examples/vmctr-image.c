@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* vmctr-image: drive the image store from the command line.
  *
- *   vmctr-image [--store DIR] import PATH     import an OCI layout, oci-archive or docker-archive
+ *   vmctr-image [--store DIR] import PATH [--name NAME[:TAG]]
+ *                                             import an OCI layout, oci-archive or docker-archive
  *   vmctr-image [--store DIR] list            list the images (config digests)
- *   vmctr-image [--store DIR] show DIGEST     print an image's rootfs and run config
- *   vmctr-image [--store DIR] ext4 DIGEST     make (or reuse) its ext4 image, print its path
- *   vmctr-image [--store DIR] rm DIGEST       remove an image
+ *   vmctr-image [--store DIR] names           list the names and the image each points at
+ *   vmctr-image [--store DIR] tag NAME IMAGE  give an image a name; untag NAME removes it
+ *   vmctr-image [--store DIR] show IMAGE      print an image's rootfs and run config
+ *   vmctr-image [--store DIR] ext4 IMAGE      make (or reuse) its ext4 image, print its path
+ *   vmctr-image [--store DIR] rm IMAGE        remove an image
+ * IMAGE is a name of the store or a config digest (or a unique prefix of it).
  *   vmctr-image build DIR LAYOUT [--cmd ARG]... [--entrypoint ARG]... [--env K=V]...
  *                                 [--workdir DIR] [--user U]
  */
@@ -19,13 +23,15 @@
 #include <vmctr.h>
 
 static void usage(FILE *f) {
-  fputs("usage: vmctr-image [--store DIR] import PATH | list | show DIGEST | ext4 DIGEST | rm DIGEST\n"
+  fputs("usage: vmctr-image [--store DIR] import PATH [--name NAME[:TAG]] | list | names\n"
+        "                   | tag NAME IMAGE | untag NAME | show IMAGE | ext4 IMAGE | rm IMAGE\n"
         "       vmctr-image build ROOTFS_DIR LAYOUT_DIR [--cmd ARG]... [--entrypoint ARG]...\n"
         "                   [--env KEY=VALUE]... [--workdir DIR] [--user USER]\n"
         "\n"
         "The store defaults to $VMCTR_IMAGE_STORE, else ./vmctr-images.\n"
         "import takes an OCI image layout directory, an oci-archive or a docker-archive\n"
-        "and prints the image's config digest; a progress line goes to stderr.\n",
+        "and prints the image's config digest; a progress line goes to stderr.\n"
+        "IMAGE is a name (\"mybox:1\", stored as docker.io/library/mybox:1) or a digest.\n",
         f);
 }
 
@@ -127,7 +133,7 @@ int main(int argc, char **argv) {
   const char *verb = argv[i++], *arg = i < argc ? argv[i] : NULL;
   if (strcmp(verb, "build") == 0)
     return build(argc - i, argv + i);
-  if (strcmp(verb, "list") != 0 && !arg) {
+  if (strcmp(verb, "list") != 0 && strcmp(verb, "names") != 0 && !arg) {
     usage(stderr);
     return 2;
   }
@@ -137,6 +143,13 @@ int main(int argc, char **argv) {
     vmctr_image_import_options o = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
     struct timespec a, b;
     o.progress = isatty(2) ? progress : NULL;
+    if (i + 2 < argc && strcmp(argv[i + 1], "--name") == 0)
+      o.name = argv[i + 2];
+    else if (i + 1 < argc) {
+      usage(stderr);
+      vmctr_image_store_free(store);
+      return 2;
+    }
     clock_gettime(CLOCK_MONOTONIC, &a);
     r = vmctr_image_store_import(store, arg, &o, &img);
     clock_gettime(CLOCK_MONOTONIC, &b);
@@ -154,8 +167,27 @@ int main(int argc, char **argv) {
     for (int k = 0; r > 0 && list[k]; k++)
       printf("%s\n", list[k]);
     vmctr_strv_free(list);
+  } else if (strcmp(verb, "names") == 0) {
+    char **names = NULL, **digests = NULL;
+    if ((r = vmctr_image_store_list_names(store, &names, &digests)) < 0)
+      rc = fail("names", r);
+    for (int k = 0; r > 0 && names[k]; k++)
+      printf("%s\t%s\n", names[k], digests[k]);
+    vmctr_strv_free(names);
+    vmctr_strv_free(digests);
+  } else if (strcmp(verb, "tag") == 0) {
+    if (i + 1 >= argc) {
+      usage(stderr);
+      rc = 2;
+    } else if ((r = vmctr_image_store_lookup(store, argv[i + 1], &img)) < 0 ||
+               (r = vmctr_image_store_tag(store, arg, vmctr_image_digest(img))) < 0) {
+      rc = fail(arg, r);
+    }
+  } else if (strcmp(verb, "untag") == 0) {
+    if ((r = vmctr_image_store_untag(store, arg)) < 0)
+      rc = fail(arg, r);
   } else if (strcmp(verb, "show") == 0) {
-    if ((r = vmctr_image_store_get(store, arg, &img)) < 0) {
+    if ((r = vmctr_image_store_lookup(store, arg, &img)) < 0) {
       rc = fail(arg, r);
     } else {
       printf("digest: %s\nrootfs: %s\narchitecture: %s\n", vmctr_image_digest(img),
@@ -168,14 +200,19 @@ int main(int argc, char **argv) {
     }
   } else if (strcmp(verb, "ext4") == 0) {
     char *path = NULL;
-    if ((r = vmctr_image_store_get(store, arg, &img)) < 0 ||
+    if ((r = vmctr_image_store_lookup(store, arg, &img)) < 0 ||
         (r = vmctr_image_ext4(img, NULL, &path)) < 0)
       rc = fail(arg, r);
     else
       printf("%s\n", path);
     vmctr_free(path);
   } else if (strcmp(verb, "rm") == 0) {
-    if ((r = vmctr_image_store_remove(store, arg)) < 0)
+    char digest[80] = "";
+    if ((r = vmctr_image_store_lookup(store, arg, &img)) == 0)
+      snprintf(digest, sizeof(digest), "%s", vmctr_image_digest(img));
+    vmctr_image_free(img); /* an open handle would keep the image busy */
+    img = NULL;
+    if (r < 0 || (r = vmctr_image_store_remove(store, digest)) < 0)
       rc = fail(arg, r);
   } else {
     usage(stderr);
