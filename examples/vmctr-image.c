@@ -9,6 +9,10 @@
  *   vmctr-image [--store DIR] show IMAGE      print an image's rootfs and run config
  *   vmctr-image [--store DIR] ext4 IMAGE      make (or reuse) its ext4 image, print its path
  *   vmctr-image [--store DIR] rm IMAGE        remove an image
+ *   vmctr-image [--store DIR] pull REF [REGISTRY OPTIONS]   pull from a registry
+ *   vmctr-image [--store DIR] push IMAGE REF [REGISTRY OPTIONS]   push to a registry
+ * REGISTRY OPTIONS: --platform P, --insecure (plain http), --ca-file PEM,
+ *   --mirror URL (repeatable), --user U (password on stdin), --jobs N
  * IMAGE is a name of the store or a config digest (or a unique prefix of it).
  *   vmctr-image build DIR LAYOUT [--cmd ARG]... [--entrypoint ARG]... [--env K=V]...
  *                                 [--workdir DIR] [--user U]
@@ -25,6 +29,9 @@
 static void usage(FILE *f) {
   fputs("usage: vmctr-image [--store DIR] import PATH [--name NAME[:TAG]] | list | names\n"
         "                   | tag NAME IMAGE | untag NAME | show IMAGE | ext4 IMAGE | rm IMAGE\n"
+        "                   | pull REF [REGOPTS] | push IMAGE REF [REGOPTS]\n"
+        "  REGOPTS: --platform OS/ARCH, --insecure (plain http), --ca-file PEM,\n"
+        "           --mirror URL (repeatable), --user NAME (password on stdin), --jobs N\n"
         "       vmctr-image build ROOTFS_DIR LAYOUT_DIR [--cmd ARG]... [--entrypoint ARG]...\n"
         "                   [--env KEY=VALUE]... [--workdir DIR] [--user USER]\n"
         "\n"
@@ -57,6 +64,44 @@ static int progress(const vmctr_progress *p, void *userdata) {
   fprintf(stderr, "\r%-6s %u/%u %5.1f%% %10llu/%llu bytes", phase_name(p->phase),
           p->item_index + 1, p->item_count, pct, (unsigned long long)p->bytes_done,
           (unsigned long long)p->bytes_total);
+  return 0;
+}
+
+/* Registry options from argv[from..]; 0, or 2 on a usage error. */
+static int reg_opts(int argc, char **argv, int from, vmctr_registry_options *o,
+                    const char **mirrors, char *password, size_t pwcap) {
+  size_t nm = 0;
+  for (int k = from; k < argc; k++) {
+    const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
+    if (strcmp(a, "--insecure") == 0) {
+      o->flags |= VMCTR_REGISTRY_INSECURE_HTTP;
+      continue;
+    }
+    if (!v) {
+      fprintf(stderr, "vmctr-image: %s needs a value\n", a);
+      return 2;
+    }
+    k++;
+    if (strcmp(a, "--platform") == 0) {
+      o->platform = v;
+    } else if (strcmp(a, "--ca-file") == 0) {
+      o->ca_file = v;
+    } else if (strcmp(a, "--mirror") == 0 && nm < 15) {
+      mirrors[nm++] = v;
+      o->mirrors = mirrors;
+    } else if (strcmp(a, "--jobs") == 0) {
+      o->max_connections = (uint32_t)strtoul(v, NULL, 10);
+    } else if (strcmp(a, "--user") == 0) {
+      o->username = v;
+      if (!fgets(password, (int)pwcap, stdin))
+        password[0] = '\0';
+      password[strcspn(password, "\r\n")] = '\0';
+      o->password = password;
+    } else {
+      fprintf(stderr, "vmctr-image: unknown option %s\n", a);
+      return 2;
+    }
+  }
   return 0;
 }
 
@@ -167,6 +212,40 @@ int main(int argc, char **argv) {
     for (int k = 0; r > 0 && list[k]; k++)
       printf("%s\n", list[k]);
     vmctr_strv_free(list);
+  } else if (strcmp(verb, "pull") == 0) {
+    vmctr_registry_options o = VMCTR_REGISTRY_OPTIONS_INIT;
+    const char *mirrors[16] = {0};
+    char password[1024] = "";
+    struct timespec a, b;
+    if ((rc = reg_opts(argc, argv, i + 1, &o, mirrors, password, sizeof(password))) == 0) {
+      o.progress = isatty(2) ? progress : NULL;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      r = vmctr_image_pull(store, arg, &o, &img);
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      if (o.progress)
+        fputc('\n', stderr);
+      if (r < 0)
+        rc = fail(arg, r);
+      else
+        printf("%s\t%.3fs\n", vmctr_image_digest(img),
+               (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    }
+    memset(password, 0, sizeof(password));
+  } else if (strcmp(verb, "push") == 0) {
+    vmctr_registry_options o = VMCTR_REGISTRY_OPTIONS_INIT;
+    const char *mirrors[16] = {0};
+    char password[1024] = "";
+    if (i + 1 >= argc) {
+      usage(stderr);
+      rc = 2;
+    } else if ((rc = reg_opts(argc, argv, i + 2, &o, mirrors, password, sizeof(password))) == 0) {
+      o.progress = isatty(2) ? progress : NULL;
+      if ((r = vmctr_image_push(store, arg, argv[i + 1], &o)) < 0)
+        rc = fail(argv[i + 1], r);
+      if (o.progress)
+        fputc('\n', stderr);
+    }
+    memset(password, 0, sizeof(password));
   } else if (strcmp(verb, "names") == 0) {
     char **names = NULL, **digests = NULL;
     if ((r = vmctr_image_store_list_names(store, &names, &digests)) < 0)

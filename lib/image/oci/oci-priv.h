@@ -128,8 +128,11 @@ int vmctr__oci_blob_dir_open(const char *blob_dir, int *out);
 /* An OCI layout source (a directory, or a tar of one). */
 typedef struct oci_src oci_src;
 struct oci_src {
-  /* Read the small blob hex (the document is checked against its digest by the caller). */
-  int (*read_doc)(oci_src *s, const char *hex, uint64_t size, char **out, size_t *len);
+  /* Read the small blob hex (the document is checked against its digest by the
+   * caller); kind is "index", "manifest" or "config" (a registry serves them
+   * from different endpoints). */
+  int (*read_doc)(oci_src *s, const char *hex, uint64_t size, const char *kind, char **out,
+                  size_t *len);
   /* Copy the listed blobs into blob_dirfd (each verified). */
   int (*copy)(oci_src *s, const vmctr__oci_desc *const *want, size_t n, int blob_dirfd, vmctr__oci_prog *pr);
   void (*close)(oci_src *s);

@@ -168,39 +168,19 @@ out:
   return r;
 }
 
-int vmctr_image_store_import(vmctr_image_store *s, const char *source,
-                             const vmctr_image_import_options *opts, vmctr_image **out) {
-  vmctr_image_import_options ob, *o = &ob;
+/* Fetch (from the path source, or from src when not NULL), unpack and
+ * publish; then remember the source (known, may be NULL) and the name (tag,
+ * may be NULL). */
+static int import_common(vmctr_image_store *s, const char *source, struct oci_src *src,
+                         const vmctr_image_import_options *o, const char *tag,
+                         const vmctr__known *known, vmctr_image **out) {
   vmctr__oci_image *oci = NULL;
-  char *blobs = NULL, name[VMCTR__DIGEST_HEX + 16], known_hex[VMCTR__DIGEST_HEX + 1];
-  char tag[VMCTR__REF_MAX * 2];
-  const char *hex, *arch;
+  char *blobs = NULL, name[VMCTR__DIGEST_HEX + 16];
+  const char *hex;
   size_t hlen;
   int lock = -1, busy = -1, r;
   struct stat st;
-  vmctr__known known;
-  vmctr__ref ref;
 
-  if (!s || !source || !*source)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: %s is NULL",
-                      !s ? "store" : "source");
-  if ((r = import_opts(opts, &ob)) < 0)
-    return r;
-  if (o->name && vmctr__ref_parse(o->name, &ref) < 0)
-    return vmctr__err_prefix("vmctr_image_import_options.name");
-  if (o->name && !vmctr__ref_format(&ref, tag, sizeof(tag)))
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options.name is too long");
-  arch = o->architecture ? o->architecture : vmctr__oci_host_arch();
-  /* Imported before: no need to read it again. */
-  if ((r = vmctr__known_source(s, source, arch, &known, known_hex)) < 0)
-    return r;
-  if (r == 1) {
-    vmctr__log(VMCTR_LOG_DEBUG, "image", "%s is sha256:%s, already in the store", source,
-               known_hex);
-    if (o->name && (r = vmctr__store_record_set(s, "tags", tag, known_hex)) < 0)
-      return r;
-    return out ? vmctr__image_open(s, known_hex, out) : 0;
-  }
   vmctr__store_clean_tmp(s->root_fd);
   /* Shared for the whole import: the sweeper (exclusive) never takes this
    * import's blob temp files or staging for debris. */
@@ -210,7 +190,9 @@ int vmctr_image_store_import(vmctr_image_store *s, const char *source,
     close(busy);
     return VMCTR_ENOMEM;
   }
-  if ((r = vmctr__oci_fetch(source, blobs, o->architecture, o->progress, o->userdata, &oci)) < 0)
+  r = src ? vmctr__oci_fetch_src(src, blobs, o->architecture, o->progress, o->userdata, &oci)
+          : vmctr__oci_fetch(source, blobs, o->architecture, o->progress, o->userdata, &oci);
+  if (r < 0)
     goto out;
   hex = vmctr__digest_hex(oci->config_digest, &hlen);
   if (!hex || hlen != VMCTR__DIGEST_HEX || hex == oci->config_digest) {
@@ -234,8 +216,9 @@ int vmctr_image_store_import(vmctr_image_store *s, const char *source,
   } else {
     vmctr__log(VMCTR_LOG_DEBUG, "image", "sha256:%s is already in the store", hex);
   }
-  vmctr__known_source_put(s, source, &known, hex);
-  if (o->name && (r = vmctr__store_record_set(s, "tags", tag, hex)) < 0)
+  if (known)
+    vmctr__known_source_put(s, source, known, hex);
+  if (tag && (r = vmctr__store_record_set(s, "tags", tag, hex)) < 0)
     goto out;
   r = out ? vmctr__image_open(s, hex, out) : 0;
 out:
@@ -250,4 +233,42 @@ out:
   vmctr__oci_image_free(oci);
   free(blobs);
   return r;
+}
+
+int vmctr__store_import_src(vmctr_image_store *s, struct oci_src *src, const char *what,
+                            const vmctr_image_import_options *o, const char *tag,
+                            vmctr_image **out) {
+  return import_common(s, what, src, o, tag, NULL, out);
+}
+
+int vmctr_image_store_import(vmctr_image_store *s, const char *source,
+                             const vmctr_image_import_options *opts, vmctr_image **out) {
+  vmctr_image_import_options ob, *o = &ob;
+  char known_hex[VMCTR__DIGEST_HEX + 1], tag[VMCTR__REF_MAX * 2];
+  const char *arch;
+  int r;
+  vmctr__known known;
+  vmctr__ref ref;
+
+  if (!s || !source || !*source)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: %s is NULL",
+                      !s ? "store" : "source");
+  if ((r = import_opts(opts, &ob)) < 0)
+    return r;
+  if (o->name && vmctr__ref_parse(o->name, &ref) < 0)
+    return vmctr__err_prefix("vmctr_image_import_options.name");
+  if (o->name && !vmctr__ref_format(&ref, tag, sizeof(tag)))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options.name is too long");
+  arch = o->architecture ? o->architecture : vmctr__oci_host_arch();
+  /* Imported before: no need to read it again. */
+  if ((r = vmctr__known_source(s, source, arch, &known, known_hex)) < 0)
+    return r;
+  if (r == 1) {
+    vmctr__log(VMCTR_LOG_DEBUG, "image", "%s is sha256:%s, already in the store", source,
+               known_hex);
+    if (o->name && (r = vmctr__store_record_set(s, "tags", tag, known_hex)) < 0)
+      return r;
+    return out ? vmctr__image_open(s, known_hex, out) : 0;
+  }
+  return import_common(s, source, NULL, o, o->name ? tag : NULL, &known, out);
 }

@@ -80,6 +80,15 @@ int vmctr__known_source(vmctr_image_store *s, const char *source, const char *ar
 void vmctr__known_source_put(vmctr_image_store *s, const char *source, const vmctr__known *k,
                              const char *hex);
 
+/* ---- import.c ---- */
+/* Import from an image source other than a path (a registry: src is an
+ * oci_src of lib/image/oci); what names it in messages; tag (normalized, may
+ * be NULL) is the name to give it. o: complete options (version current). */
+struct oci_src;
+int vmctr__store_import_src(vmctr_image_store *s, struct oci_src *src, const char *what,
+                            const vmctr_image_import_options *o, const char *tag,
+                            vmctr_image **out);
+
 /* ---- image.c ---- */
 /* Write dir/image.json for an imported image (atomic). */
 struct vmctr__oci_image;
