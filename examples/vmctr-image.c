@@ -12,7 +12,8 @@
  *   vmctr-image [--store DIR] pull REF [REGISTRY OPTIONS]   pull from a registry
  *   vmctr-image [--store DIR] push IMAGE REF [REGISTRY OPTIONS]   push to a registry
  * REGISTRY OPTIONS: --platform P, --insecure (plain http), --ca-file PEM,
- *   --mirror URL (repeatable), --user U (password on stdin), --jobs N
+ *   --mirror URL (repeatable), --user U (password on stdin), --jobs N,
+ *   --stall-timeout S, --retries N, --docker-config FILE
  * IMAGE is a name of the store or a config digest (or a unique prefix of it).
  *   vmctr-image build DIR LAYOUT [--cmd ARG]... [--entrypoint ARG]... [--env K=V]...
  *                                 [--workdir DIR] [--user U]
@@ -31,7 +32,9 @@ static void usage(FILE *f) {
         "                   | tag NAME IMAGE | untag NAME | show IMAGE | ext4 IMAGE | rm IMAGE\n"
         "                   | pull REF [REGOPTS] | push IMAGE REF [REGOPTS]\n"
         "  REGOPTS: --platform OS/ARCH, --insecure (plain http), --ca-file PEM,\n"
-        "           --mirror URL (repeatable), --user NAME (password on stdin), --jobs N\n"
+        "           --mirror URL (repeatable), --user NAME (password on stdin), --jobs N,\n"
+        "           --stall-timeout SECONDS, --retries N, --docker-config FILE\n"
+        "build also takes --arch amd64|arm64.\n"
         "       vmctr-image build ROOTFS_DIR LAYOUT_DIR [--cmd ARG]... [--entrypoint ARG]...\n"
         "                   [--env KEY=VALUE]... [--workdir DIR] [--user USER]\n"
         "\n"
@@ -91,6 +94,12 @@ static int reg_opts(int argc, char **argv, int from, vmctr_registry_options *o,
       o->mirrors = mirrors;
     } else if (strcmp(a, "--jobs") == 0) {
       o->max_connections = (uint32_t)strtoul(v, NULL, 10);
+    } else if (strcmp(a, "--stall-timeout") == 0) {
+      o->stall_timeout_ms = (uint32_t)(strtod(v, NULL) * 1000);
+    } else if (strcmp(a, "--retries") == 0) {
+      o->retries = (uint32_t)strtoul(v, NULL, 10);
+    } else if (strcmp(a, "--docker-config") == 0) {
+      o->docker_config = v;
     } else if (strcmp(a, "--user") == 0) {
       o->username = v;
       if (!fgets(password, (int)pwcap, stdin))
@@ -138,6 +147,8 @@ static int build(int argc, char **argv) {
       o.workdir = v;
     else if (strcmp(a, "--user") == 0)
       o.user = v;
+    else if (strcmp(a, "--arch") == 0)
+      o.architecture = v;
     else {
       fprintf(stderr, "vmctr-image: unknown option %s\n", a);
       return 2;

@@ -159,9 +159,6 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
     goto out;
   }
   snprintf(img->config_digest, sizeof(img->config_digest), "%s", m.config.digest);
-  if ((r = vmctr__oci_blob_put(blob_dirfd, mtext, mlen, img->manifest_digest + 7, NULL)) < 0 ||
-      (r = vmctr__oci_blob_put(blob_dirfd, ctext, clen, m.config.digest + 7, NULL)) < 0)
-    goto out;
   if (m.n_layers && !(img->layers = calloc(m.n_layers, sizeof(*img->layers))))
     goto nomem;
   if (m.n_layers && !(want = calloc(m.n_layers, sizeof(*want))))
@@ -198,6 +195,10 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
   if (pr)
     pr->p.phase = VMCTR_PROGRESS_COPY;
   r = n_want ? s->copy(s, want, n_want, blob_dirfd, pr) : 0;
+  /* The documents last: a source whose layers fail leaves nothing in the store. */
+  if (r >= 0 && (r = vmctr__oci_blob_put(blob_dirfd, mtext, mlen, img->manifest_digest + 7,
+                                         NULL)) >= 0)
+    r = vmctr__oci_blob_put(blob_dirfd, ctext, clen, m.config.digest + 7, NULL);
   goto out;
 nomem:
   r = vmctr__err_nomem();
