@@ -243,6 +243,39 @@ def main():
     return T.finish()
 
 
+def vmctr_run(work, certs, ca):
+    """vmctr-run IMAGE_REF pulls on first use; --pull never does not."""
+    exe = os.path.join(os.path.dirname(V), 'vmctr-run')
+    kernel = os.environ.get('VMCTR_TEST_KERNEL', '')
+    busybox = shutil.which('busybox')
+    if not os.path.exists(exe) or not kernel or not busybox:
+        T.skip('vmctr-run pulls on first use', 'needs vmctr-run, VMCTR_TEST_KERNEL and busybox')
+        return
+    root = os.path.join(work, 'bbroot')
+    os.makedirs(os.path.join(root, 'bin'))
+    shutil.copy(busybox, os.path.join(root, 'bin', 'busybox'))
+    os.symlink('busybox', os.path.join(root, 'bin', 'sh'))
+    bb = os.path.join(work, 'bb-layout')
+    subprocess.run([V, 'build', root, bb], check=True, capture_output=True)
+    rc, out = skopeo('copy', '--dest-cert-dir', certs, 'oci:%s:latest' % bb,
+                     'docker://127.0.0.1:5443/t/bb:1')
+    st = os.path.join(work, 'st-run')
+    env = dict(os.environ, VMCTR_KERNEL=kernel)
+    base = [exe, '--store', st, '--rm', '-q', '--registry-ca', ca]
+    p = subprocess.run(base + ['--pull', 'never', '--image', '127.0.0.1:5443/t/bb:1', '--',
+                               '/bin/sh', '-c', 'echo hi'], env=env, capture_output=True,
+                       text=True, timeout=300)
+    T.ok(p.returncode != 0 and os.path.isdir(st) is not None, '--pull never: a missing image '
+         'is not pulled', p.stderr)
+    p = subprocess.run(base + ['--image', '127.0.0.1:5443/t/bb:1', '--', '/bin/sh', '-c',
+                               'echo pulled-and-ran'], env=env, capture_output=True, text=True,
+                       timeout=300)
+    T.ok(p.returncode == 0 and 'pulled-and-ran' in p.stdout,
+         'vmctr-run IMAGE_REF pulls on first use and runs it', p.stderr)
+    rc, out, _ = vi(st, 'names')
+    T.ok('127.0.0.1:5443/t/bb:1' in out, 'the pulled image is named in the store', out)
+
+
 def run(work, procs):
     ca = rt.make_ca(os.path.join(work, 'ca'))
     certs = os.path.join(work, 'certs')  # skopeo's --cert-dir
@@ -284,6 +317,8 @@ def run(work, procs):
     T.ok(out.startswith('127.0.0.1:5443/t/img:1\t'), 'the reference is the image\'s name', out)
     rc, out, err = vi(st, 'pull', '127.0.0.1:5443/t/img:1', '--ca-file', ca)
     T.eq(rc, 0, 'a second pull reuses what the store has')
+
+    vmctr_run(work, certs, ca)
 
     # ---- push with the library; skopeo reads it back ----
     rc, out, err = vi(st, 'push', '127.0.0.1:5443/t/img:1', '127.0.0.1:5443/t/pushed:2',
