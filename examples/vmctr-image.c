@@ -18,6 +18,7 @@
  *   vmctr-image build DIR LAYOUT [--cmd ARG]... [--entrypoint ARG]... [--env K=V]...
  *                                 [--workdir DIR] [--user U]
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,20 @@ static int progress(const vmctr_progress *p, void *userdata) {
   fprintf(stderr, "\r%-6s %u/%u %5.1f%% %10llu/%llu bytes", phase_name(p->phase),
           p->item_index + 1, p->item_count, pct, (unsigned long long)p->bytes_done,
           (unsigned long long)p->bytes_total);
+  return 0;
+}
+
+/* After an import or a pull started at a: the digest and the time, or the error. */
+static int report(const char *what, int r, const vmctr_image *img, const struct timespec *a,
+                  bool progress_line) {
+  struct timespec b;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  if (progress_line)
+    fputc('\n', stderr);
+  if (r < 0)
+    return fail(what, r);
+  printf("%s\t%.3fs\n", vmctr_image_digest(img),
+         (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9);
   return 0;
 }
 
@@ -197,7 +212,7 @@ int main(int argc, char **argv) {
     return fail(store_dir, r);
   if (strcmp(verb, "import") == 0) {
     vmctr_image_import_options o = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
-    struct timespec a, b;
+    struct timespec a;
     o.progress = isatty(2) ? progress : NULL;
     if (i + 2 < argc && strcmp(argv[i + 1], "--name") == 0)
       o.name = argv[i + 2];
@@ -208,14 +223,7 @@ int main(int argc, char **argv) {
     }
     clock_gettime(CLOCK_MONOTONIC, &a);
     r = vmctr_image_store_import(store, arg, &o, &img);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    if (o.progress)
-      fputc('\n', stderr);
-    if (r < 0)
-      rc = fail(arg, r);
-    else
-      printf("%s\t%.3fs\n", vmctr_image_digest(img),
-             (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    rc = report(arg, r, img, &a, o.progress != NULL);
   } else if (strcmp(verb, "list") == 0) {
     char **list = NULL;
     if ((r = vmctr_image_store_list(store, &list)) < 0)
@@ -227,19 +235,12 @@ int main(int argc, char **argv) {
     vmctr_registry_options o = VMCTR_REGISTRY_OPTIONS_INIT;
     const char *mirrors[16] = {0};
     char password[1024] = "";
-    struct timespec a, b;
+    struct timespec a;
     if ((rc = reg_opts(argc, argv, i + 1, &o, mirrors, password, sizeof(password))) == 0) {
       o.progress = isatty(2) ? progress : NULL;
       clock_gettime(CLOCK_MONOTONIC, &a);
       r = vmctr_image_pull(store, arg, &o, &img);
-      clock_gettime(CLOCK_MONOTONIC, &b);
-      if (o.progress)
-        fputc('\n', stderr);
-      if (r < 0)
-        rc = fail(arg, r);
-      else
-        printf("%s\t%.3fs\n", vmctr_image_digest(img),
-               (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+      rc = report(arg, r, img, &a, o.progress != NULL);
     }
     memset(password, 0, sizeof(password));
   } else if (strcmp(verb, "push") == 0) {

@@ -153,11 +153,6 @@ static int x_launch(xfer *x, CURLM *m, int dirfd) {
   return 0;
 }
 
-static bool x_transient(CURLcode rc) {
-  return rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
-         rc == CURLE_GOT_NOTHING || rc == CURLE_OPERATION_TIMEDOUT;
-}
-
 /* A finished transfer: 0 done, 1 to be retried, negative on failure. */
 static int x_finish(xfer *x, CURLcode rc) {
   reg_client *c = x->c;
@@ -191,7 +186,7 @@ static int x_finish(xfer *x, CURLcode rc) {
     x->attempt++;
     return 1;
   }
-  bool retry = (rc != CURLE_OK && x_transient(rc)) ||
+  bool retry = (rc != CURLE_OK && reg_transient(rc)) ||
                (rc == CURLE_OK && (st == 429 || st >= 500));
   if (retry && x->attempt < c->o.retries) {
     x->attempt++;

@@ -139,7 +139,11 @@ void reg_client_free(reg_client *c) {
 
 uint64_t reg_backoff_ms(uint32_t attempt) {
   uint64_t ms = 200ull << (attempt > 6 ? 6 : attempt);
-  return ms + (uint64_t)(rand() % 100); /* jitter: clients retrying at once spread out */
+  struct timespec ts;
+  /* Jitter, so that clients retrying at once spread out; from the clock, not
+   * rand(), whose state is the application's. */
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ms + (uint64_t)ts.tv_nsec % 100;
 }
 
 static void sleep_ms(uint64_t ms) {
@@ -263,7 +267,8 @@ void *reg_easy(reg_client *c, const char *url, struct curl_slist **hdrs) {
   return e;
 }
 
-static bool transient(CURLcode rc) {
+bool reg_transient(int code) {
+  CURLcode rc = (CURLcode)code;
   return rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
          rc == CURLE_GOT_NOTHING || rc == CURLE_OPERATION_TIMEDOUT;
 }
@@ -516,7 +521,7 @@ int reg_request_url(reg_client *c, const char *method, const char *url, const ch
       return vmctr__err(VMCTR_ETOOBIG, 0, "%s: %s: the answer is larger than the %zu bytes "
                         "allowed", c->name, url, max);
     if (rc != CURLE_OK) {
-      if (transient(rc) && attempt < c->o.retries) {
+      if (reg_transient(rc) && attempt < c->o.retries) {
         vmctr__log(VMCTR_LOG_DEBUG, "registry", "%s: %s, retrying", c->name,
                    curl_easy_strerror(rc));
         sleep_ms(reg_backoff_ms(attempt));

@@ -77,6 +77,8 @@ void *reg_easy(reg_client *c, const char *url, struct curl_slist **hdrs);
 int reg_curl_error(reg_client *c, int code, const char *what, const char *errbuf);
 int reg_authenticate(reg_client *c, const char *challenge);
 uint64_t reg_backoff_ms(uint32_t attempt);
+/* A curl result worth retrying (a broken or stalled transfer). */
+bool reg_transient(int curl_code);
 int reg_status_error(reg_client *c, const reg_resp *r, const char *what);
 
 #endif
