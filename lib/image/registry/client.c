@@ -315,7 +315,7 @@ int reg_status_error(reg_client *c, const reg_resp *r, const char *what) {
 /* ---- authentication ---- */
 
 /* The value of key in a challenge's parameters (key="value", ...). */
-static bool challenge_param(const char *params, const char *key, char *out, size_t cap) {
+bool reg_challenge_param(const char *params, const char *key, char *out, size_t cap) {
   size_t k = strlen(key);
   const char *p = params;
   while (*p) {
@@ -363,14 +363,14 @@ static int fetch_token(reg_client *c, const char *params) {
   CURL *e = NULL;
   CURLcode rc;
   int r;
-  if (!challenge_param(params, "realm", realm, sizeof(realm)))
+  if (!reg_challenge_param(params, "realm", realm, sizeof(realm)))
     return vmctr__err(VMCTR_EPROTO, 0, "%s: the registry's Bearer challenge has no realm",
                       c->name);
   bool https = strncmp(realm, "https://", 8) == 0;
   if (!https && !(strncmp(realm, "http://", 7) == 0 && (c->o.flags & VMCTR_REGISTRY_INSECURE_HTTP)))
     return vmctr__err(VMCTR_EPERM, 0, "%s: the token service %s is not https (plain http needs "
                       "VMCTR_REGISTRY_INSECURE_HTTP)", c->name, realm);
-  challenge_param(params, "service", service, sizeof(service));
+  reg_challenge_param(params, "service", service, sizeof(service));
   /* Our scope: a registry that names another (or none) still gets what we need. */
   snprintf(scope, sizeof(scope), "%s", c->scope);
   {

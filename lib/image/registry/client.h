@@ -76,6 +76,8 @@ struct curl_slist;
 void *reg_easy(reg_client *c, const char *url, struct curl_slist **hdrs);
 int reg_curl_error(reg_client *c, int code, const char *what, const char *errbuf);
 int reg_authenticate(reg_client *c, const char *challenge);
+/* The value of key in a challenge's parameters (key="value", key=token, ...). */
+bool reg_challenge_param(const char *params, const char *key, char *out, size_t cap);
 uint64_t reg_backoff_ms(uint32_t attempt);
 /* A curl result worth retrying (a broken or stalled transfer). */
 bool reg_transient(int curl_code);
