@@ -218,11 +218,16 @@ int vmctr_image_store_list_names(vmctr_image_store *s, char ***names, char ***di
       if (pairs[n])
         sprintf(pairs[n], "sha256:%s", hex);
       n++;
+      if (!pairs[n - 1] || !pairs[n - 2]) {
+        free(text);
+        r = vmctr__err_nomem();
+        break;
+      }
     }
     free(text);
   }
   closedir(d);
-  if (r >= 0) {
+  if (r >= 0 && n) {
     qsort(pairs, n / 2, 2 * sizeof(*pairs), cmp_pair);
     for (size_t i = 0; i < n; i += 2) {
       vmctr__strv_add(&nv, pairs[i]);
