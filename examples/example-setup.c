@@ -39,6 +39,11 @@ int example_setup_rootfs_sized(struct example_setup *s, const char *store_opt,
     example_fail("vmctr", "default image");
     goto out;
   }
+  /* Not a path: a name (or digest) of the store. */
+  struct stat pst;
+  if (image_path && stat(image_path, &pst) < 0 &&
+      vmctr_image_store_lookup(s->store, image_path, &s->image) == 0)
+    goto have_image;
   vmctr_image_import_options io = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
   io.progress = example_progress_fn;
   io.userdata = &prog;
@@ -49,6 +54,7 @@ int example_setup_rootfs_sized(struct example_setup *s, const char *store_opt,
     example_fail("vmctr", image_path ? image_path : "default image");
     goto out;
   }
+have_image:;
   char dir[PATH_MAX];
   snprintf(dir, sizeof(dir), "%s/containers", s->store_dir);
   mkdir(dir, 0700);

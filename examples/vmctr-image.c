@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* vmctr-image: drive the image store from the command line.
  *
- *   vmctr-image [--store DIR] import PATH     import an OCI layout, oci-archive or docker-archive
+ *   vmctr-image [--store DIR] import PATH [--name NAME[:TAG]]
+ *                                             import an OCI layout, oci-archive or docker-archive
  *   vmctr-image [--store DIR] list            list the images (config digests)
- *   vmctr-image [--store DIR] show DIGEST     print an image's rootfs and run config
- *   vmctr-image [--store DIR] ext4 DIGEST     make (or reuse) its ext4 image, print its path
- *   vmctr-image [--store DIR] rm DIGEST       remove an image
+ *   vmctr-image [--store DIR] names           list the names and the image each points at
+ *   vmctr-image [--store DIR] tag NAME IMAGE  give an image a name; untag NAME removes it
+ *   vmctr-image [--store DIR] show IMAGE      print an image's rootfs and run config
+ *   vmctr-image [--store DIR] ext4 IMAGE      make (or reuse) its ext4 image, print its path
+ *   vmctr-image [--store DIR] rm IMAGE        remove an image
+ *   vmctr-image [--store DIR] pull REF [REGISTRY OPTIONS]   pull from a registry
+ *   vmctr-image [--store DIR] push IMAGE REF [REGISTRY OPTIONS]   push to a registry
+ * REGISTRY OPTIONS: --platform P, --insecure (plain http), --ca-file PEM,
+ *   --mirror URL (repeatable), --user U (password on stdin), --jobs N,
+ *   --stall-timeout S, --retries N, --docker-config FILE
+ * IMAGE is a name of the store or a config digest (or a unique prefix of it).
  *   vmctr-image build DIR LAYOUT [--cmd ARG]... [--entrypoint ARG]... [--env K=V]...
  *                                 [--workdir DIR] [--user U]
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +29,20 @@
 #include <vmctr.h>
 
 static void usage(FILE *f) {
-  fputs("usage: vmctr-image [--store DIR] import PATH | list | show DIGEST | ext4 DIGEST | rm DIGEST\n"
+  fputs("usage: vmctr-image [--store DIR] import PATH [--name NAME[:TAG]] | list | names\n"
+        "                   | tag NAME IMAGE | untag NAME | show IMAGE | ext4 IMAGE | rm IMAGE\n"
+        "                   | pull REF [REGOPTS] | push IMAGE REF [REGOPTS]\n"
+        "  REGOPTS: --platform OS/ARCH, --insecure (plain http), --ca-file PEM,\n"
+        "           --mirror URL (repeatable), --user NAME (password on stdin), --jobs N,\n"
+        "           --stall-timeout SECONDS, --retries N, --docker-config FILE\n"
+        "build also takes --arch amd64|arm64.\n"
         "       vmctr-image build ROOTFS_DIR LAYOUT_DIR [--cmd ARG]... [--entrypoint ARG]...\n"
         "                   [--env KEY=VALUE]... [--workdir DIR] [--user USER]\n"
         "\n"
         "The store defaults to $VMCTR_IMAGE_STORE, else ./vmctr-images.\n"
         "import takes an OCI image layout directory, an oci-archive or a docker-archive\n"
-        "and prints the image's config digest; a progress line goes to stderr.\n",
+        "and prints the image's config digest; a progress line goes to stderr.\n"
+        "IMAGE is a name (\"mybox:1\", stored as docker.io/library/mybox:1) or a digest.\n",
         f);
 }
 
@@ -51,6 +68,64 @@ static int progress(const vmctr_progress *p, void *userdata) {
   fprintf(stderr, "\r%-6s %u/%u %5.1f%% %10llu/%llu bytes", phase_name(p->phase),
           p->item_index + 1, p->item_count, pct, (unsigned long long)p->bytes_done,
           (unsigned long long)p->bytes_total);
+  return 0;
+}
+
+/* After an import or a pull started at a: the digest and the time, or the error. */
+static int report(const char *what, int r, const vmctr_image *img, const struct timespec *a,
+                  bool progress_line) {
+  struct timespec b;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  if (progress_line)
+    fputc('\n', stderr);
+  if (r < 0)
+    return fail(what, r);
+  printf("%s\t%.3fs\n", vmctr_image_digest(img),
+         (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9);
+  return 0;
+}
+
+/* Registry options from argv[from..]; 0, or 2 on a usage error. */
+static int reg_opts(int argc, char **argv, int from, vmctr_registry_options *o,
+                    const char **mirrors, char *password, size_t pwcap) {
+  size_t nm = 0;
+  for (int k = from; k < argc; k++) {
+    const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
+    if (strcmp(a, "--insecure") == 0) {
+      o->flags |= VMCTR_REGISTRY_INSECURE_HTTP;
+      continue;
+    }
+    if (!v) {
+      fprintf(stderr, "vmctr-image: %s needs a value\n", a);
+      return 2;
+    }
+    k++;
+    if (strcmp(a, "--platform") == 0) {
+      o->platform = v;
+    } else if (strcmp(a, "--ca-file") == 0) {
+      o->ca_file = v;
+    } else if (strcmp(a, "--mirror") == 0 && nm < 15) {
+      mirrors[nm++] = v;
+      o->mirrors = mirrors;
+    } else if (strcmp(a, "--jobs") == 0) {
+      o->max_connections = (uint32_t)strtoul(v, NULL, 10);
+    } else if (strcmp(a, "--stall-timeout") == 0) {
+      o->stall_timeout_ms = (uint32_t)(strtod(v, NULL) * 1000);
+    } else if (strcmp(a, "--retries") == 0) {
+      o->retries = (uint32_t)strtoul(v, NULL, 10);
+    } else if (strcmp(a, "--docker-config") == 0) {
+      o->docker_config = v;
+    } else if (strcmp(a, "--user") == 0) {
+      o->username = v;
+      if (!fgets(password, (int)pwcap, stdin))
+        password[0] = '\0';
+      password[strcspn(password, "\r\n")] = '\0';
+      o->password = password;
+    } else {
+      fprintf(stderr, "vmctr-image: unknown option %s\n", a);
+      return 2;
+    }
+  }
   return 0;
 }
 
@@ -87,6 +162,8 @@ static int build(int argc, char **argv) {
       o.workdir = v;
     else if (strcmp(a, "--user") == 0)
       o.user = v;
+    else if (strcmp(a, "--arch") == 0)
+      o.architecture = v;
     else {
       fprintf(stderr, "vmctr-image: unknown option %s\n", a);
       return 2;
@@ -127,7 +204,7 @@ int main(int argc, char **argv) {
   const char *verb = argv[i++], *arg = i < argc ? argv[i] : NULL;
   if (strcmp(verb, "build") == 0)
     return build(argc - i, argv + i);
-  if (strcmp(verb, "list") != 0 && !arg) {
+  if (strcmp(verb, "list") != 0 && strcmp(verb, "names") != 0 && !arg) {
     usage(stderr);
     return 2;
   }
@@ -135,18 +212,18 @@ int main(int argc, char **argv) {
     return fail(store_dir, r);
   if (strcmp(verb, "import") == 0) {
     vmctr_image_import_options o = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
-    struct timespec a, b;
+    struct timespec a;
     o.progress = isatty(2) ? progress : NULL;
+    if (i + 2 < argc && strcmp(argv[i + 1], "--name") == 0)
+      o.name = argv[i + 2];
+    else if (i + 1 < argc) {
+      usage(stderr);
+      vmctr_image_store_free(store);
+      return 2;
+    }
     clock_gettime(CLOCK_MONOTONIC, &a);
     r = vmctr_image_store_import(store, arg, &o, &img);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    if (o.progress)
-      fputc('\n', stderr);
-    if (r < 0)
-      rc = fail(arg, r);
-    else
-      printf("%s\t%.3fs\n", vmctr_image_digest(img),
-             (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    rc = report(arg, r, img, &a, o.progress != NULL);
   } else if (strcmp(verb, "list") == 0) {
     char **list = NULL;
     if ((r = vmctr_image_store_list(store, &list)) < 0)
@@ -154,8 +231,54 @@ int main(int argc, char **argv) {
     for (int k = 0; r > 0 && list[k]; k++)
       printf("%s\n", list[k]);
     vmctr_strv_free(list);
+  } else if (strcmp(verb, "pull") == 0) {
+    vmctr_registry_options o = VMCTR_REGISTRY_OPTIONS_INIT;
+    const char *mirrors[16] = {0};
+    char password[1024] = "";
+    struct timespec a;
+    if ((rc = reg_opts(argc, argv, i + 1, &o, mirrors, password, sizeof(password))) == 0) {
+      o.progress = isatty(2) ? progress : NULL;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      r = vmctr_image_pull(store, arg, &o, &img);
+      rc = report(arg, r, img, &a, o.progress != NULL);
+    }
+    memset(password, 0, sizeof(password));
+  } else if (strcmp(verb, "push") == 0) {
+    vmctr_registry_options o = VMCTR_REGISTRY_OPTIONS_INIT;
+    const char *mirrors[16] = {0};
+    char password[1024] = "";
+    if (i + 1 >= argc) {
+      usage(stderr);
+      rc = 2;
+    } else if ((rc = reg_opts(argc, argv, i + 2, &o, mirrors, password, sizeof(password))) == 0) {
+      o.progress = isatty(2) ? progress : NULL;
+      if ((r = vmctr_image_push(store, arg, argv[i + 1], &o)) < 0)
+        rc = fail(argv[i + 1], r);
+      if (o.progress)
+        fputc('\n', stderr);
+    }
+    memset(password, 0, sizeof(password));
+  } else if (strcmp(verb, "names") == 0) {
+    char **names = NULL, **digests = NULL;
+    if ((r = vmctr_image_store_list_names(store, &names, &digests)) < 0)
+      rc = fail("names", r);
+    for (int k = 0; r > 0 && names[k]; k++)
+      printf("%s\t%s\n", names[k], digests[k]);
+    vmctr_strv_free(names);
+    vmctr_strv_free(digests);
+  } else if (strcmp(verb, "tag") == 0) {
+    if (i + 1 >= argc) {
+      usage(stderr);
+      rc = 2;
+    } else if ((r = vmctr_image_store_lookup(store, argv[i + 1], &img)) < 0 ||
+               (r = vmctr_image_store_tag(store, arg, vmctr_image_digest(img))) < 0) {
+      rc = fail(arg, r);
+    }
+  } else if (strcmp(verb, "untag") == 0) {
+    if ((r = vmctr_image_store_untag(store, arg)) < 0)
+      rc = fail(arg, r);
   } else if (strcmp(verb, "show") == 0) {
-    if ((r = vmctr_image_store_get(store, arg, &img)) < 0) {
+    if ((r = vmctr_image_store_lookup(store, arg, &img)) < 0) {
       rc = fail(arg, r);
     } else {
       printf("digest: %s\nrootfs: %s\narchitecture: %s\n", vmctr_image_digest(img),
@@ -168,14 +291,19 @@ int main(int argc, char **argv) {
     }
   } else if (strcmp(verb, "ext4") == 0) {
     char *path = NULL;
-    if ((r = vmctr_image_store_get(store, arg, &img)) < 0 ||
+    if ((r = vmctr_image_store_lookup(store, arg, &img)) < 0 ||
         (r = vmctr_image_ext4(img, NULL, &path)) < 0)
       rc = fail(arg, r);
     else
       printf("%s\n", path);
     vmctr_free(path);
   } else if (strcmp(verb, "rm") == 0) {
-    if ((r = vmctr_image_store_remove(store, arg)) < 0)
+    char digest[80] = "";
+    if ((r = vmctr_image_store_lookup(store, arg, &img)) == 0)
+      snprintf(digest, sizeof(digest), "%s", vmctr_image_digest(img));
+    vmctr_image_free(img); /* an open handle would keep the image busy */
+    img = NULL;
+    if (r < 0 || (r = vmctr_image_store_remove(store, digest)) < 0)
       rc = fail(arg, r);
   } else {
     usage(stderr);

@@ -27,6 +27,7 @@
 #define EXIT_ERROR 125 /* like docker run: the runner failed, not the command */
 
 struct opts {
+  const char *pull, *platform, *registry_ca; /* image resolution: --pull, --platform, --registry-ca */
   const char *image, *memory, *workdir, *user, *hostname, *name, *kernel, *initfs, *store, *modules;
   uint32_t cpus;
   bool tty, interactive, virtualization, rm, quiet;
@@ -48,8 +49,13 @@ struct opts {
 static void usage(FILE *f) {
   fputs("Usage: vmctr-run [OPTIONS] [-- CMD ARGS...]\n"
         "Run a command in a new Linux container, in its own lightweight VM.\n\n"
-        "  --image PATH        OCI layout directory, oci-archive or docker-archive\n"
-        "                      (default: a busybox image built from the host's busybox-static)\n"
+        "  --image IMAGE       an OCI layout directory, oci-archive or docker-archive; a name\n"
+        "                      in the store (\"mybox:1\"); or a registry reference, pulled\n"
+        "                      on first use (default: a busybox image built from the host's\n"
+        "                      busybox-static)\n"
+        "  --pull WHEN         always | missing (default) | never: when to pull a reference\n"
+        "  --platform P        the platform to pull from a multi-platform image (linux/arm64)\n"
+        "  --registry-ca PEM   a CA file trusted for the registry, besides the system's\n"
         "  --cpus N            vCPUs (default 1)\n"
         "  --memory SIZE       VM memory, e.g. 512M, 1G (default 512M)\n"
         "  --rootfs-size SIZE  the root disk's size, e.g. 20G (default 8G, sparse: the host\n"
@@ -116,11 +122,13 @@ static int parse_size(const char *s, uint64_t *out) {
 }
 
 static int parse_args(int argc, char **argv, struct opts *o) {
-  enum { O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
+  enum { O_PULL = 200, O_PLATFORM, O_REGISTRY_CA, O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
          O_INITFS, O_STORE, O_MODULES, O_CAP_ADD, O_CAP_DROP, O_SECOPT, O_PRIVILEGED,
          O_NETWORK, O_IP, O_MAC, O_DNS, O_ADD_HOST, O_STATE_DIR, O_ROOTFS_SIZE };
   static const struct option lo[] = {
       {"image", required_argument, 0, O_IMAGE},   {"cpus", required_argument, 0, O_CPUS},
+      {"pull", required_argument, 0, O_PULL},     {"platform", required_argument, 0, O_PLATFORM},
+      {"registry-ca", required_argument, 0, O_REGISTRY_CA},
       {"memory", required_argument, 0, O_MEMORY}, {"env", required_argument, 0, 'e'},
       {"workdir", required_argument, 0, 'w'},     {"user", required_argument, 0, 'u'},
       {"tty", no_argument, 0, 't'},               {"interactive", no_argument, 0, 'i'},
@@ -152,6 +160,16 @@ static int parse_args(int argc, char **argv, struct opts *o) {
   while ((c = getopt_long(argc, argv, "+e:w:u:p:tiqh", lo, NULL)) != -1) {
     switch (c) {
     case O_IMAGE: o->image = optarg; break;
+    case O_PULL:
+      if (strcmp(optarg, "always") != 0 && strcmp(optarg, "missing") != 0 &&
+          strcmp(optarg, "never") != 0) {
+        fprintf(stderr, "vmctr-run: --pull %s: give always, missing or never\n", optarg);
+        return -1;
+      }
+      o->pull = optarg;
+      break;
+    case O_PLATFORM: o->platform = optarg; break;
+    case O_REGISTRY_CA: o->registry_ca = optarg; break;
     case O_CPUS: {
       char *end;
       unsigned long v = strtoul(optarg, &end, 10);
@@ -379,6 +397,44 @@ static int add_networks(const struct opts *o, vmctr_container_config *c) {
   return r;
 }
 
+/* IMAGE is a path (imported as it is), a name of the store, or a registry
+ * reference pulled per --pull (as docker run does); 0 or -1. */
+static int resolve_image(const struct opts *o) {
+  struct stat pst;
+  vmctr_image_store *store = NULL;
+  vmctr_image *img = NULL;
+  const char *when = o->pull ? o->pull : "missing";
+  char *dir = NULL;
+  int rc = -1;
+  if (!o->image || stat(o->image, &pst) == 0 || strcmp(when, "never") == 0)
+    return 0;
+  if (!(dir = example_store_dir(o->store)) || vmctr_image_store_open(&store, dir, 0) < 0) {
+    example_fail("vmctr-run", "image store");
+    goto out;
+  }
+  if (strcmp(when, "missing") == 0 && vmctr_image_store_lookup(store, o->image, &img) == 0) {
+    rc = 0;
+    goto out;
+  }
+  vmctr_registry_options ro = VMCTR_REGISTRY_OPTIONS_INIT;
+  struct example_progress prog = {.quiet = o->quiet, .what = "pulling"};
+  ro.platform = o->platform;
+  ro.ca_file = o->registry_ca;
+  ro.progress = example_progress_fn;
+  ro.userdata = &prog;
+  int r = vmctr_image_pull(store, o->image, &ro, NULL);
+  example_progress_end(&prog);
+  if (r < 0)
+    example_fail("vmctr-run", o->image);
+  else
+    rc = 0;
+out:
+  vmctr_image_free(img);
+  vmctr_image_store_free(store);
+  free(dir);
+  return rc;
+}
+
 static int make_config(const struct opts *o, const vmctr_image *img, vmctr_container_config **out) {
   vmctr_container_config *c;
   vmctr_process_config *p = NULL;
@@ -523,6 +579,8 @@ int main(int argc, char **argv) {
   if ((rc = make_bootcfg(&o, &boot)))
     goto out_early;
   rc = EXIT_ERROR;
+  if (resolve_image(&o) != 0)
+    goto out_early;
   if (example_setup_rootfs_sized(&st, o.store, o.image, name, o.quiet, o.rootfs_size) != 0)
     goto out_early;
   if ((rc = make_config(&o, st.image, &cfg))) {

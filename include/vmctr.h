@@ -18,6 +18,7 @@
 #include "vmctr/mount.h"
 #include "vmctr/network.h"
 #include "vmctr/image.h"
+#include "vmctr/registry.h"
 #include "vmctr/vmm.h"
 #include "vmctr/container.h"
 

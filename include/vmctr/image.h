@@ -12,9 +12,16 @@
  *     rootfs/                        the root filesystem (a directory, for virtiofs)
  *     image.json                     its run configuration (entrypoint, cmd, env, ...)
  *     rootfs.ext4                    the ext4 form, built on demand by vmctr_image_ext4()
+ * ROOT/tags/<hex>                    one name (a reference, see vmctr_image_ref_normalize())
+ *                                    and the config digest it points at
+ * ROOT/sources/<hex>                 archives and layouts already imported, by identity
  * ROOT/tmp/                          staging; anything here belongs to a running import
  * ROOT/locks/                        lock files (flock)
  * @endcode
+ *
+ * Images have names: `busybox:1.36` pulled from a registry and `mybox:1`
+ * given at import are both references, kept in their normalized form
+ * (`docker.io/library/busybox:1.36`), each pointing at one image.
  *
  * Import is atomic: a snapshot appears whole, by one rename, or not at all,
  * and a failed, cancelled or crashed import leaves nothing (staging left by a
@@ -94,18 +101,23 @@ typedef struct vmctr_image_import_options {
   /** Most tar entries over all layers (0: VMCTR_IMAGE_IMPORT_DEFAULT_MAX_ENTRIES;
    *  UINT64_MAX: no limit). */
   uint64_t max_entries;
+  /* version 3: */
+  /** A name to give the image once imported ("mybox:1", see
+   *  vmctr_image_store_tag()); NULL: none. A bad name fails before any work. */
+  const char *name;
 } vmctr_image_import_options;
 
-/** The version of vmctr_image_import_options in this header (1: up to userdata). */
-#define VMCTR_IMAGE_IMPORT_OPTIONS_VERSION 2u
+/** The version of vmctr_image_import_options in this header (1: up to userdata; 2: up to
+ *  max_entries). */
+#define VMCTR_IMAGE_IMPORT_OPTIONS_VERSION 3u
 /** Initializer for vmctr_image_import_options. */
 #define VMCTR_IMAGE_IMPORT_OPTIONS_INIT \
-  { VMCTR_IMAGE_IMPORT_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u, 0u }
+  { VMCTR_IMAGE_IMPORT_OPTIONS_VERSION, 0u, NULL, NULL, NULL, 0u, 0u, NULL }
 
 /**
  * Fill opts with the defaults of VMCTR_IMAGE_IMPORT_OPTIONS_INIT (for bindings
- * that cannot use the macro). Version 1 fills only the fields of version 1.
- * @param version 1 or VMCTR_IMAGE_IMPORT_OPTIONS_VERSION.
+ * that cannot use the macro). An older version fills only the fields it has.
+ * @param version 1, 2 or VMCTR_IMAGE_IMPORT_OPTIONS_VERSION.
  * @return 0, or VMCTR_EINVAL (NULL opts, unknown version).
  */
 VMCTR_API int vmctr_image_import_options_init(vmctr_image_import_options *opts, uint32_t version);
@@ -119,6 +131,12 @@ VMCTR_API int vmctr_image_import_options_init(vmctr_image_import_options *opts, 
  * staging directory (owners and device nodes are kept when running as root),
  * and the result published as ROOT/snapshots/<config-hex>. An image already in
  * the store is reused without unpacking again.
+ *
+ * A source imported before is not read again: an archive with the same
+ * device, inode, size and times, or the same content digest, and a layout
+ * whose index.json is the same, resolve to the image already in the store
+ * (for the same architecture). Blobs already in the store are not verified
+ * again: they were when they entered it.
  *
  * @param store   the store.
  * @param source  path of the layout directory or archive.
@@ -166,6 +184,57 @@ VMCTR_API int vmctr_image_store_get(vmctr_image_store *store, const char *digest
  *         process, or an import of it runs; VMCTR_ENOENT, VMCTR_EINVAL, VMCTR_EIO.
  */
 VMCTR_API int vmctr_image_store_remove(vmctr_image_store *store, const char *digest);
+
+/* ---- names ---- */
+
+/**
+ * Normalize an image reference as Docker and containerd do:
+ * `busybox` -> `docker.io/library/busybox:latest`,
+ * `host:5000/ns/app@sha256:...` stays as it is. See doc/registry.md.
+ *
+ * @param out receives the normalized reference; free it with vmctr_free().
+ * @return 0, VMCTR_EINVAL (not a valid reference: the message says why) or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_image_ref_normalize(const char *ref, char **out);
+
+/**
+ * Give an image of the store a name, replacing what the name pointed at.
+ *
+ * @param name   a reference ("mybox:1", "registry.example/ns/app:2"), stored normalized.
+ * @param digest the image, as for vmctr_image_store_get().
+ * @return 0, VMCTR_EINVAL (bad name or digest), VMCTR_ENOENT (no such image),
+ *         VMCTR_EIO or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_image_store_tag(vmctr_image_store *store, const char *name,
+                                    const char *digest);
+
+/**
+ * Remove a name (the image stays).
+ * @return 0, VMCTR_ENOENT (no such name), VMCTR_EINVAL or VMCTR_EIO.
+ */
+VMCTR_API int vmctr_image_store_untag(vmctr_image_store *store, const char *name);
+
+/**
+ * The names in the store, normalized and sorted, with the image each points at.
+ *
+ * @param names   receives a NULL-terminated array; free it with vmctr_strv_free().
+ * @param digests receives the config digests, in the same order; free it with
+ *                vmctr_strv_free(); may be NULL.
+ * @return the number of names, VMCTR_EINVAL, VMCTR_EIO or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_image_store_list_names(vmctr_image_store *store, char ***names,
+                                           char ***digests);
+
+/**
+ * Open an image by name or digest: a name of the store first, then a digest
+ * or unique prefix as for vmctr_image_store_get().
+ *
+ * @param out receives the handle; free it with vmctr_image_free().
+ * @return 0, VMCTR_ENOENT (neither a name nor an image of the store),
+ *         VMCTR_EINVAL, VMCTR_EPARSE, VMCTR_EIO or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_image_store_lookup(vmctr_image_store *store, const char *name_or_digest,
+                                       vmctr_image **out);
 
 /* ---- one image ---- */
 

@@ -203,8 +203,10 @@ static int copy_layers(dctx *c, int dirfd, char **names, size_t n, char **diff_i
     snprintf(what, sizeof(what), "%s: layer %s", c->path, norm);
     vmctr__sha256_init(&s.diff);
     if ((r = vmctr__oci_prog_item(pr, norm, (uint32_t)i, (uint64_t)archive_entry_size(e))) < 0 ||
-        (r = vmctr__oci_blob_begin(&s.w, dirfd, UINT64_MAX, what, pr)) < 0)
+        (r = vmctr__oci_blob_begin(&s.w, dirfd, UINT64_MAX, what, pr)) < 0) {
+      vmctr__sha256_clear(&s.diff);
       goto out;
+    }
     while ((got = archive_read_data(a, buf, sizeof(buf))) > 0)
       if ((r = feed(&s, buf, (size_t)got, what)) < 0)
         break;
@@ -214,6 +216,7 @@ static int copy_layers(dctx *c, int dirfd, char **names, size_t n, char **diff_i
     if (s.zinit)
       inflateEnd(&s.z);
     if (r < 0) {
+      vmctr__sha256_clear(&s.diff);
       vmctr__oci_blob_abort(&s.w);
       goto out;
     }

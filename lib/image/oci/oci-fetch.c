@@ -36,7 +36,7 @@ static int read_verified(oci_src *s, const vmctr__oci_desc *d, const char *what,
     return vmctr__err(VMCTR_ETOOBIG, 0, "%s: %s %s declares %llu bytes, more than the %u "
                       "allowed for a document", s->name, what, d->digest,
                       (unsigned long long)d->size, OCI_DOC_MAX);
-  if ((r = s->read_doc(s, d->digest + 7, d->size, out, len)) < 0)
+  if ((r = s->read_doc(s, d->digest + 7, d->size, what, out, len)) < 0)
     return r;
   if ((r = vmctr__oci_verify_doc(*out, *len, d, what)) < 0) {
     free(*out);
@@ -159,9 +159,6 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
     goto out;
   }
   snprintf(img->config_digest, sizeof(img->config_digest), "%s", m.config.digest);
-  if ((r = vmctr__oci_blob_put(blob_dirfd, mtext, mlen, img->manifest_digest + 7, NULL)) < 0 ||
-      (r = vmctr__oci_blob_put(blob_dirfd, ctext, clen, m.config.digest + 7, NULL)) < 0)
-    goto out;
   if (m.n_layers && !(img->layers = calloc(m.n_layers, sizeof(*img->layers))))
     goto nomem;
   if (m.n_layers && !(want = calloc(m.n_layers, sizeof(*want))))
@@ -198,6 +195,10 @@ int vmctr__oci_fetch_layout(oci_src *s, const char *ref, int blob_dirfd, const c
   if (pr)
     pr->p.phase = VMCTR_PROGRESS_COPY;
   r = n_want ? s->copy(s, want, n_want, blob_dirfd, pr) : 0;
+  /* The documents last: a source whose layers fail leaves nothing in the store. */
+  if (r >= 0 && (r = vmctr__oci_blob_put(blob_dirfd, mtext, mlen, img->manifest_digest + 7,
+                                         NULL)) >= 0)
+    r = vmctr__oci_blob_put(blob_dirfd, ctext, clen, m.config.digest + 7, NULL);
   goto out;
 nomem:
   r = vmctr__err_nomem();
@@ -244,6 +245,43 @@ static int sniff_archive(const char *path) {
                     "docker-archive (no manifest.json)", path);
 }
 
+static int check_arch(const char **arch) {
+  if (!*arch)
+    *arch = vmctr__oci_host_arch();
+  if (strcmp(*arch, "amd64") != 0 && strcmp(*arch, "arm64") != 0)
+    return vmctr__err(VMCTR_EINVAL, 0, "architecture \"%s\" is not supported (amd64 or arm64)",
+                      *arch);
+  return 0;
+}
+
+int vmctr__oci_fetch_src(oci_src *s, const char *blob_dir, const char *arch,
+                         vmctr_progress_fn fn, void *userdata, vmctr__oci_image **out) {
+  vmctr__oci_image *img = NULL;
+  vmctr__oci_prog pr;
+  int dirfd = -1, r;
+  if ((r = check_arch(&arch)) < 0)
+    return r;
+  vmctr__oci_prog_init(&pr, fn, userdata, VMCTR_PROGRESS_COPY);
+  if ((r = vmctr__oci_blob_dir_open(blob_dir, &dirfd)) < 0)
+    return r;
+  if (!(img = calloc(1, sizeof(*img)))) {
+    close(dirfd);
+    return vmctr__err_nomem();
+  }
+  r = vmctr__oci_fetch_layout(s, NULL, dirfd, arch, &pr, img);
+  if (r >= 0 && pr.fn) {
+    pr.p.item = NULL;
+    r = vmctr__oci_prog_emit(&pr, true);
+  }
+  close(dirfd);
+  if (r < 0) {
+    vmctr__oci_image_free(img);
+    return r;
+  }
+  *out = img;
+  return 0;
+}
+
 int vmctr__oci_fetch(const char *src, const char *blob_dir, const char *arch,
                      vmctr_progress_fn fn, void *userdata, vmctr__oci_image **out) {
   struct stat st;
@@ -256,11 +294,8 @@ int vmctr__oci_fetch(const char *src, const char *blob_dir, const char *arch,
 
   if (!src || !blob_dir || !out)
     return vmctr__err(VMCTR_EINVAL, 0, "image source, blob directory and out are required");
-  if (!arch)
-    arch = vmctr__oci_host_arch();
-  if (strcmp(arch, "amd64") != 0 && strcmp(arch, "arm64") != 0)
-    return vmctr__err(VMCTR_EINVAL, 0, "architecture \"%s\" is not supported (amd64 or arm64)",
-                      arch);
+  if ((r = check_arch(&arch)) < 0)
+    return r;
   if (!(path = vmctr__strdup(src)))
     return VMCTR_ENOMEM;
   if (stat(path, &st) < 0) {

@@ -118,8 +118,9 @@ void vmctr__oci_blob_abort(vmctr__oci_blobw *w);
 /* Store a document held in memory. */
 int vmctr__oci_blob_put(int blob_dirfd, const void *data, size_t n, const char *want_hex,
                         char hex_out[65]);
-/* 1 when blob_dir already has hex with this size and content, 0 when not
- * (a corrupt copy is removed), negative on error. */
+/* 1 when blob_dir already has hex as a regular file of this size (blobs are
+ * verified when they enter, so it is not read again), 0 when not (a file of
+ * another size or type is removed), negative on error. */
 int vmctr__oci_blob_have(int blob_dirfd, const char *hex, uint64_t size, vmctr__oci_prog *prog);
 /* Open (creating) blob_dir and blob_dir/sha256. */
 int vmctr__oci_blob_dir_open(const char *blob_dir, int *out);
@@ -127,8 +128,11 @@ int vmctr__oci_blob_dir_open(const char *blob_dir, int *out);
 /* An OCI layout source (a directory, or a tar of one). */
 typedef struct oci_src oci_src;
 struct oci_src {
-  /* Read the small blob hex (the document is checked against its digest by the caller). */
-  int (*read_doc)(oci_src *s, const char *hex, uint64_t size, char **out, size_t *len);
+  /* Read the small blob hex (the document is checked against its digest by the
+   * caller); kind is "index", "manifest" or "config" (a registry serves them
+   * from different endpoints). */
+  int (*read_doc)(oci_src *s, const char *hex, uint64_t size, const char *kind, char **out,
+                  size_t *len);
   /* Copy the listed blobs into blob_dirfd (each verified). */
   int (*copy)(oci_src *s, const vmctr__oci_desc *const *want, size_t n, int blob_dirfd, vmctr__oci_prog *pr);
   void (*close)(oci_src *s);

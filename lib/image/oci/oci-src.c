@@ -145,7 +145,9 @@ static int dir_open_blob(dir_src *d, const char *hex, uint64_t size, int *out) {
   return 0;
 }
 
-static int dir_read_doc(oci_src *s, const char *hex, uint64_t size, char **out, size_t *len) {
+static int dir_read_doc(oci_src *s, const char *hex, uint64_t size, const char *kind, char **out,
+                        size_t *len) {
+  (void)kind;
   dir_src *d = (dir_src *)s;
   char p[4200];
   int fd, r;
@@ -262,7 +264,9 @@ static const char *blob_hex(const char *norm) {
   return norm + 13;
 }
 
-static int ar_read_doc(oci_src *s, const char *hex, uint64_t size, char **out, size_t *len) {
+static int ar_read_doc(oci_src *s, const char *hex, uint64_t size, const char *kind, char **out,
+                       size_t *len) {
+  (void)kind;
   ar_src *a = (ar_src *)s;
   for (size_t i = 0; i < a->n_docs; i++) {
     if (strcmp(a->docs[i].hex, hex) != 0)

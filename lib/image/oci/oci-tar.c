@@ -230,6 +230,7 @@ int vmctr__oci_write_layer(const char *rootfs_dir, int blob_dirfd, vmctr__oci_pr
   vmctr__sha256_hex(d, hex);
   snprintf(diff_id, 72, "sha256:%s", hex);
 out:
+  vmctr__sha256_clear(&t.diff);
   if (r < 0)
     vmctr__oci_blob_abort(&t.blob);
   if (zinit)

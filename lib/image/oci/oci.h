@@ -35,6 +35,12 @@ void vmctr__oci_image_free(vmctr__oci_image *img);
 int vmctr__oci_fetch(const char *src, const char *blob_dir, const char *arch,
                      vmctr_progress_fn fn, void *userdata, vmctr__oci_image **out);
 
+/* The same from an image source built elsewhere (the registry client's): see
+ * struct oci_src in oci-priv.h. The source stays the caller's to close. */
+struct oci_src;
+int vmctr__oci_fetch_src(struct oci_src *s, const char *blob_dir, const char *arch,
+                         vmctr_progress_fn fn, void *userdata, vmctr__oci_image **out);
+
 typedef struct vmctr__oci_build_params {
   const char *const *entrypoint, *const *cmd, *const *env;  /* NULL-terminated or NULL */
   const char *workdir, *user;

@@ -18,18 +18,24 @@
 #include "core/util.h"
 #include "image/layer/layer.h"
 #include "image/oci/oci.h"
+#include "image/registry/ref.h"
 #include "image/store/store-priv.h"
 
 #define IMPORT_KNOWN_FLAGS (VMCTR_IMAGE_IMPORT_NO_DEVICES | VMCTR_IMAGE_IMPORT_NO_SYNC)
 
-/* Version 1 ends at userdata. */
+/* Version 1 ends at userdata, version 2 at max_entries. */
 #define IMPORT_V1_SIZE (offsetof(vmctr_image_import_options, userdata) + sizeof(void *))
+#define IMPORT_V2_SIZE (offsetof(vmctr_image_import_options, max_entries) + sizeof(uint64_t))
+
+static size_t import_size(uint32_t version) {
+  return version == 1 ? IMPORT_V1_SIZE : version == 2 ? IMPORT_V2_SIZE : 0;
+}
 
 int vmctr_image_import_options_init(vmctr_image_import_options *opts, uint32_t version) {
   static const vmctr_image_import_options def = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
-  if (opts && version == 1) {
-    memcpy(opts, &def, IMPORT_V1_SIZE);
-    opts->version = 1;
+  if (opts && import_size(version)) {
+    memcpy(opts, &def, import_size(version));
+    opts->version = version;
     return 0;
   }
   return vmctr__options_init(opts, &def, sizeof(def), version, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION,
@@ -46,11 +52,11 @@ static int import_opts(const vmctr_image_import_options *in, vmctr_image_import_
   if (!in)
     goto limits;
   memcpy(head, in, sizeof(head));
-  if (head[0] != 1 && head[0] != VMCTR_IMAGE_IMPORT_OPTIONS_VERSION)
+  if (!import_size(head[0]) && head[0] != VMCTR_IMAGE_IMPORT_OPTIONS_VERSION)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options: unknown version %u (this "
-                      "library knows 1 and %u)", head[0], VMCTR_IMAGE_IMPORT_OPTIONS_VERSION);
-  if (head[0] == 1) {
-    memcpy(o, in, IMPORT_V1_SIZE);
+                      "library knows 1 to %u)", head[0], VMCTR_IMAGE_IMPORT_OPTIONS_VERSION);
+  if (import_size(head[0])) {
+    memcpy(o, in, import_size(head[0]));
     o->version = VMCTR_IMAGE_IMPORT_OPTIONS_VERSION;
   } else {
     *o = *in;
@@ -162,9 +168,12 @@ out:
   return r;
 }
 
-int vmctr_image_store_import(vmctr_image_store *s, const char *source,
-                             const vmctr_image_import_options *opts, vmctr_image **out) {
-  vmctr_image_import_options ob, *o = &ob;
+/* Fetch (from the path source, or from src when not NULL), unpack and
+ * publish; then remember the source (known, may be NULL) and the name (tag,
+ * may be NULL). */
+static int import_common(vmctr_image_store *s, const char *source, struct oci_src *src,
+                         const vmctr_image_import_options *o, const char *tag,
+                         const vmctr__known *known, vmctr_image **out) {
   vmctr__oci_image *oci = NULL;
   char *blobs = NULL, name[VMCTR__DIGEST_HEX + 16];
   const char *hex;
@@ -172,11 +181,6 @@ int vmctr_image_store_import(vmctr_image_store *s, const char *source,
   int lock = -1, busy = -1, r;
   struct stat st;
 
-  if (!s || !source || !*source)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: %s is NULL",
-                      !s ? "store" : "source");
-  if ((r = import_opts(opts, &ob)) < 0)
-    return r;
   vmctr__store_clean_tmp(s->root_fd);
   /* Shared for the whole import: the sweeper (exclusive) never takes this
    * import's blob temp files or staging for debris. */
@@ -186,7 +190,9 @@ int vmctr_image_store_import(vmctr_image_store *s, const char *source,
     close(busy);
     return VMCTR_ENOMEM;
   }
-  if ((r = vmctr__oci_fetch(source, blobs, o->architecture, o->progress, o->userdata, &oci)) < 0)
+  r = src ? vmctr__oci_fetch_src(src, blobs, o->architecture, o->progress, o->userdata, &oci)
+          : vmctr__oci_fetch(source, blobs, o->architecture, o->progress, o->userdata, &oci);
+  if (r < 0)
     goto out;
   hex = vmctr__digest_hex(oci->config_digest, &hlen);
   if (!hex || hlen != VMCTR__DIGEST_HEX || hex == oci->config_digest) {
@@ -210,6 +216,10 @@ int vmctr_image_store_import(vmctr_image_store *s, const char *source,
   } else {
     vmctr__log(VMCTR_LOG_DEBUG, "image", "sha256:%s is already in the store", hex);
   }
+  if (known)
+    vmctr__known_source_put(s, source, known, hex);
+  if (tag && (r = vmctr__store_record_set(s, "tags", tag, hex)) < 0)
+    goto out;
   r = out ? vmctr__image_open(s, hex, out) : 0;
 out:
   if (r < 0 && r != VMCTR_ECANCELED && r != VMCTR_ENOMEM) {
@@ -223,4 +233,42 @@ out:
   vmctr__oci_image_free(oci);
   free(blobs);
   return r;
+}
+
+int vmctr__store_import_src(vmctr_image_store *s, struct oci_src *src, const char *what,
+                            const vmctr_image_import_options *o, const char *tag,
+                            vmctr_image **out) {
+  return import_common(s, what, src, o, tag, NULL, out);
+}
+
+int vmctr_image_store_import(vmctr_image_store *s, const char *source,
+                             const vmctr_image_import_options *opts, vmctr_image **out) {
+  vmctr_image_import_options ob, *o = &ob;
+  char known_hex[VMCTR__DIGEST_HEX + 1], tag[VMCTR__REF_MAX * 2];
+  const char *arch;
+  int r;
+  vmctr__known known;
+  vmctr__ref ref;
+
+  if (!s || !source || !*source)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_import: %s is NULL",
+                      !s ? "store" : "source");
+  if ((r = import_opts(opts, &ob)) < 0)
+    return r;
+  if (o->name && vmctr__ref_parse(o->name, &ref) < 0)
+    return vmctr__err_prefix("vmctr_image_import_options.name");
+  if (o->name && !vmctr__ref_format(&ref, tag, sizeof(tag)))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_import_options.name is too long");
+  arch = o->architecture ? o->architecture : vmctr__oci_host_arch();
+  /* Imported before: no need to read it again. */
+  if ((r = vmctr__known_source(s, source, arch, &known, known_hex)) < 0)
+    return r;
+  if (r == 1) {
+    vmctr__log(VMCTR_LOG_DEBUG, "image", "%s is sha256:%s, already in the store", source,
+               known_hex);
+    if (o->name && (r = vmctr__store_record_set(s, "tags", tag, known_hex)) < 0)
+      return r;
+    return out ? vmctr__image_open(s, known_hex, out) : 0;
+  }
+  return import_common(s, source, NULL, o, o->name ? tag : NULL, &known, out);
 }

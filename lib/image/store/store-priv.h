@@ -50,6 +50,45 @@ void vmctr__store_clean_tmp(int root_fd);
 const char *vmctr__digest_hex(const char *digest, size_t *len);
 char *vmctr__path_join(const char *a, const char *b);
 
+/* ---- store.c ---- */
+/* Resolve a digest or unique prefix to the full hex name of a snapshot. */
+int vmctr__store_resolve(vmctr_image_store *s, const char *digest, char hex[VMCTR__DIGEST_HEX + 1]);
+
+/* ---- tags.c ---- */
+/* Small records ROOT/dir/<sha256 of key> holding "KEY\nHEX\n", replaced by
+ * rename: names (dir "tags", key the normalized reference) and known sources
+ * (dir "sources"). Point key at snapshot hex: */
+int vmctr__store_record_set(vmctr_image_store *s, const char *dir, const char *key,
+                            const char *hex);
+/* The snapshot key points at: 1 (and hex) when it exists, 0 when not, negative on error. */
+int vmctr__store_record_lookup(vmctr_image_store *s, const char *dir, const char *key,
+                               char hex[VMCTR__DIGEST_HEX + 1]);
+
+/* ---- known.c ---- */
+#define VMCTR__KNOWN_KEY 256
+typedef struct vmctr__known {
+  char identity[VMCTR__KNOWN_KEY]; /* "file:ARCH:dev:ino:size:mtime:ctime", or "" */
+  char content[VMCTR__KNOWN_KEY];  /* "digest:ARCH:HEX" or "layout:ARCH:HEX", or "" */
+  char arch[16];
+} vmctr__known;
+/* A source imported before (same file identity or digest, or same layout
+ * index): 1 and hex when its snapshot is still there, 0 when not known (k
+ * then holds the keys to remember it by), negative on error. */
+int vmctr__known_source(vmctr_image_store *s, const char *source, const char *arch,
+                        vmctr__known *k, char hex[VMCTR__DIGEST_HEX + 1]);
+/* Remember that source (keys k, for its architecture) gave snapshot hex. Best effort. */
+void vmctr__known_source_put(vmctr_image_store *s, const char *source, const vmctr__known *k,
+                             const char *hex);
+
+/* ---- import.c ---- */
+/* Import from an image source other than a path (a registry: src is an
+ * oci_src of lib/image/oci); what names it in messages; tag (normalized, may
+ * be NULL) is the name to give it. o: complete options (version current). */
+struct oci_src;
+int vmctr__store_import_src(vmctr_image_store *s, struct oci_src *src, const char *what,
+                            const vmctr_image_import_options *o, const char *tag,
+                            vmctr_image **out);
+
 /* ---- image.c ---- */
 /* Write dir/image.json for an imported image (atomic). */
 struct vmctr__oci_image;

@@ -14,7 +14,8 @@
 #include "core/util.h"
 #include "image/store/store-priv.h"
 
-static const char *const store_dirs[] = {"blobs", "blobs/sha256", "snapshots", "tmp", "locks"};
+static const char *const store_dirs[] = {"blobs", "blobs/sha256", "snapshots", "tmp", "locks",
+                                         "tags", "sources"};
 
 int vmctr_image_store_open(vmctr_image_store **out, const char *root, uint32_t flags) {
   vmctr_image_store *s;
@@ -134,8 +135,7 @@ int vmctr_image_store_list(vmctr_image_store *s, char ***digests) {
   return n;
 }
 
-/* Resolve a digest or unique prefix to the full hex name of a snapshot. */
-static int resolve(vmctr_image_store *s, const char *digest, char hex[VMCTR__DIGEST_HEX + 1]) {
+int vmctr__store_resolve(vmctr_image_store *s, const char *digest, char hex[VMCTR__DIGEST_HEX + 1]) {
   size_t len;
   const char *h = vmctr__digest_hex(digest, &len);
   char **names = NULL;
@@ -174,7 +174,7 @@ int vmctr_image_store_get(vmctr_image_store *s, const char *digest, vmctr_image 
   if (!s || !digest || !out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_get: %s is NULL",
                       !s ? "store" : !digest ? "digest" : "out");
-  if ((r = resolve(s, digest, hex)) < 0)
+  if ((r = vmctr__store_resolve(s, digest, hex)) < 0)
     return r;
   return vmctr__image_open(s, hex, out);
 }
@@ -186,7 +186,7 @@ int vmctr_image_store_remove(vmctr_image_store *s, const char *digest) {
   if (!s || !digest)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_store_remove: %s is NULL",
                       !s ? "store" : "digest");
-  if ((r = resolve(s, digest, hex)) < 0)
+  if ((r = vmctr__store_resolve(s, digest, hex)) < 0)
     return r;
   snprintf(name, sizeof(name), "%s.import", hex);
   if ((imp = vmctr__store_lock(s->root_fd, name, LOCK_EX, true)) < 0) {

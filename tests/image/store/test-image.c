@@ -75,8 +75,12 @@ static void test_options_init(void **state) {
   vmctr_image_build_options bo;
   (void)state;
   assert_int_equal(vmctr_image_import_options_init(&io, VMCTR_IMAGE_IMPORT_OPTIONS_VERSION), 0);
-  assert_int_equal(io.version, 2);
-  assert_true(io.max_bytes == 0 && io.max_entries == 0);
+  assert_int_equal(io.version, 3);
+  assert_true(io.max_bytes == 0 && io.max_entries == 0 && io.name == NULL);
+  memset(&io, 0xff, sizeof(io));
+  assert_int_equal(vmctr_image_import_options_init(&io, 2), 0);
+  assert_true(io.version == 2 && io.max_bytes == 0);
+  assert_true(io.name == (const char *)(uintptr_t)UINTPTR_MAX); /* not a v2 field: untouched */
   memset(&io, 0xff, sizeof(io));
   assert_int_equal(vmctr_image_import_options_init(&io, 1), 0);
   assert_int_equal(io.version, 1);
