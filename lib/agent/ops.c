@@ -163,6 +163,21 @@ int vmctr__agent_write_file_in(vmctr__agent *a, const char *root, const char *pa
   return write_file(a, root, path, data, len, mode, 0, timeout_ms);
 }
 
+int vmctr__agent_restored(vmctr__agent *a, uint64_t realtime_ns, const uint8_t *entropy,
+                          size_t nentropy, const uint8_t (*macs)[6], size_t nmacs, int timeout_ms) {
+  if (!a || !entropy || nentropy < VMCTR_AGENT_ENTROPY_MIN || nentropy > VMCTR_AGENT_ENTROPY_MAX ||
+      nmacs > VMCTR_AGENT_MAX_NICS || (nmacs && !macs))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_restored: bad arguments");
+  vmctr__agent_buf b;
+  vmctr__agent_buf_init(&b);
+  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_RESTORED);
+  vmctr__agent_put_u64(&b, VMCTR_AT_TIME_NS, realtime_ns);
+  vmctr__agent_put_bytes(&b, VMCTR_AT_ENTROPY, entropy, nentropy);
+  for (size_t i = 0; i < nmacs; i++)
+    vmctr__agent_put_bytes(&b, VMCTR_AT_MAC, macs[i], 6);
+  return call(a, &b, timeout_ms, "RESTORED", "the request", NULL);
+}
+
 int vmctr__agent_set_time(vmctr__agent *a, uint64_t realtime_ns, int timeout_ms) {
   if (!a)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_set_time: a is NULL");

@@ -88,6 +88,12 @@ int vmctr__agent_write_file_in(vmctr__agent *a, const char *root, const char *pa
                                size_t len, uint32_t mode, int timeout_ms);
 /* CLOCK_REALTIME in ns since the epoch. */
 int vmctr__agent_set_time(vmctr__agent *a, uint64_t realtime_ns, int timeout_ms);
+/* RESTORED, the first request to a VM restored from a template: the guest
+ * sets its clock, mixes entropy (VMCTR_AGENT_ENTROPY_MIN..MAX bytes of the
+ * host's randomness) into its RNG and forces a reseed, probes its disks
+ * again (sizes, empty caches), and gives NIC i the MAC macs[i]. */
+int vmctr__agent_restored(vmctr__agent *a, uint64_t realtime_ns, const uint8_t *entropy,
+                          size_t nentropy, const uint8_t (*macs)[6], size_t nmacs, int timeout_ms);
 /* 1 to 64 bytes. */
 int vmctr__agent_set_hostname(vmctr__agent *a, const char *name, int timeout_ms);
 /* Answered, then the guest syncs and powers off (the connection ends). */

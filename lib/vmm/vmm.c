@@ -50,6 +50,7 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   vmctr__agent_free(vmm->agent);
   if (vmm->ctx)
     vmm->ops->free(vmm->ctx);
+  vmctr__vmm_template_release(vmm); /* after the clone's hypervisor is gone */
   if (vmm->rundir)
     vmctr__rundir_remove(vmm->rundir, vmm->rundir_lock);
   vmctr__evset_free(vmm->events);
@@ -123,6 +124,18 @@ int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms) {
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_agent_timeout: %s",
                       !vmm ? "vmm is NULL" : "timeout must be 1..2^31-1 ms");
   vmm->agent_timeout_ms = timeout_ms;
+  return 0;
+}
+
+int vmctr_vmm_set_template(vmctr_vmm *vmm, uint32_t mode) {
+  int r = check_new(vmm, "vmctr_vmm_set_template");
+  if (r < 0)
+    return r;
+  if (mode != VMCTR_VMM_TEMPLATE_DEFAULT && mode != VMCTR_VMM_TEMPLATE_OFF &&
+      mode != VMCTR_VMM_TEMPLATE_ON)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_template: unknown mode %u "
+                      "(VMCTR_VMM_TEMPLATE_DEFAULT, _OFF or _ON)", mode);
+  vmm->template_mode = mode;
   return 0;
 }
 
