@@ -132,11 +132,15 @@ static int restore(vmctr_vmm *vmm, const vmctr__vm_spec *spec, vmctr__template *
   uint8_t entropy[ENTROPY_BYTES], macs[8][6];
   struct timespec ts;
   int r;
+  int64_t t0 = vmctr__now_ms();
   vmctr__vm_template vt = {.ram = t->ram, .clone = true, .state_fd = t->state_fd};
-  if ((r = vmm->ops->create_template(&vmm->ctx, spec, &vt)) < 0 ||
-      (r = vmm->ops->start(vmm->ctx, START_TIMEOUT_MS)) < 0 ||
+  if ((r = vmm->ops->create_template(&vmm->ctx, spec, &vt)) < 0)
+    return r;
+  int64_t t1 = vmctr__now_ms();
+  if ((r = vmm->ops->start(vmm->ctx, START_TIMEOUT_MS)) < 0 ||
       (r = agent_of(vmm, vmm->ctx, &vmm->agent, t)) < 0)
     return r;
+  int64_t t2 = vmctr__now_ms();
   if (getrandom(entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
     return vmctr__err_os(errno, "cannot read the host's randomness for the clone");
   for (size_t i = 0; i < spec->nnics && i < 8; i++)
@@ -146,6 +150,8 @@ static int restore(vmctr_vmm *vmm, const vmctr__vm_spec *spec, vmctr__template *
                             entropy, sizeof(entropy), (const uint8_t(*)[6])macs, spec->nnics,
                             OP_TIMEOUT_MS);
   memset(entropy, 0, sizeof(entropy));
+  vmctr__log(VMCTR_LOG_DEBUG, "template", "clone: create %lld ms, restore %lld ms, RESTORED %lld ms",
+             (long long)(t1 - t0), (long long)(t2 - t1), (long long)(vmctr__now_ms() - t2));
   return r < 0 ? vmctr__err_prefix("the restored guest") : 0;
 }
 
@@ -179,6 +185,8 @@ int vmctr__vmm_template_start(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const 
     }
   if ((r = vmm->ops->template_id(spec, &id)) < 0 || (r = vmctr__template_key(spec, id, key)) < 0)
     goto out;
+  vmctr__log(VMCTR_LOG_DEBUG, "template", "key %.12s in %lld ms", key,
+             (long long)(vmctr__now_ms() - t0));
   if (!(root = vmctr__template_root())) {
     r = vmctr_error_last()->code;
     goto out;
