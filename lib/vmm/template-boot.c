@@ -204,6 +204,12 @@ int vmctr__vmm_template_start(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const 
     vmctr__template_prune(root, key);
     r = vmctr__template_open(root, key, vmm->tmpl);
   }
+  if (r == VMCTR_EIO) { /* damaged files: it goes, the next start builds anew */
+    vmctr__err_saved saved;
+    vmctr__err_save(&saved);
+    vmctr__template_discard(root, key);
+    vmctr__err_restore(&saved);
+  }
   if (r < 0)
     goto out;
   if ((r = restore(vmm, spec, vmm->tmpl)) < 0) {

@@ -21,6 +21,7 @@
 #define HELLO_MAX 4096u
 #define BUILD_PREFIX ".build-"
 #define DEAD_PREFIX ".dead-"
+#define STATE_MAX (64u << 20) /* a state file is ~200 KB: devices and CPUs, no RAM */
 
 const char *vmctr__template_unsuitable(const vmctr__vm_spec *spec) {
   if (spec->nshares)
@@ -129,6 +130,25 @@ static char *join(const char *a, const char *b) {
   return p;
 }
 
+/* SHA-256 (hex) of the file open at fd, from its start; the offset is left at 0. */
+static int hash_fd(int fd, char out[65]) {
+  vmctr__sha256 h;
+  uint8_t buf[65536], d[32];
+  uint64_t total = 0;
+  ssize_t n;
+  vmctr__sha256_init(&h);
+  while ((n = pread(fd, buf, sizeof(buf), (off_t)total)) > 0) {
+    vmctr__sha256_update(&h, buf, (size_t)n);
+    if ((total += (uint64_t)n) > STATE_MAX)
+      return vmctr__err(VMCTR_EIO, 0, "a template state file larger than %u bytes", STATE_MAX);
+  }
+  if (n < 0)
+    return vmctr__err_os(errno, "cannot read a template state file");
+  vmctr__sha256_final(&h, d);
+  vmctr__sha256_hex(d, out);
+  return 0;
+}
+
 static void close_fd(int *fd) {
   if (*fd >= 0)
     close(*fd);
@@ -146,7 +166,7 @@ void vmctr__template_close(vmctr__template *t) {
 
 int vmctr__template_open(const char *root, const char *key, vmctr__template *t) {
   struct stat a, b;
-  char *state = NULL, *hello = NULL, *text = NULL;
+  char *state = NULL, *hello = NULL, *text = NULL, *sum = NULL, want[80] = "", got[65];
   size_t len = 0;
   int r;
   *t = (vmctr__template)VMCTR__TEMPLATE_INIT;
@@ -171,6 +191,12 @@ int vmctr__template_open(const char *root, const char *key, vmctr__template *t) 
     r = vmctr__err(VMCTR_EIO, errno, "template %s has no state file: %s", key, strerror(errno));
     goto fail;
   }
+  /* A damaged state could load and make a broken guest: it must be the one saved. */
+  if (!(sum = join(t->dir, "state.sha256")) || vmctr__read_line(sum, want, sizeof(want)) < 0 ||
+      (r = hash_fd(t->state_fd, got)) < 0 || strcmp(want, got) != 0) {
+    r = vmctr__err(VMCTR_EIO, 0, "template %s: its state file is damaged (not the one saved)", key);
+    goto fail;
+  }
   if ((r = vmctr__read_file(hello, HELLO_MAX, &text, &len)) < 0 || len == 0) {
     r = vmctr__err(VMCTR_EIO, 0, "template %s has no agent HELLO", key);
     goto fail;
@@ -187,6 +213,7 @@ fail:
   free(state);
   free(hello);
   free(text);
+  free(sum);
   return r;
 }
 
@@ -291,21 +318,29 @@ out:
 
 int vmctr__template_build_publish(vmctr__template_build *b, const uint8_t *hello, size_t len) {
   char *path = join(b->tmp, "hello"), *dir = join(b->root, b->key);
-  int r = 0;
-  if (!path || !dir)
+  char *state = join(b->tmp, "state"), *sum = join(b->tmp, "state.sha256"), hex[66];
+  int r = 0, fd = -1;
+  if (!path || !dir || !state || !sum)
     r = VMCTR_ENOMEM;
   else if (fsync(b->state_fd) < 0)
     r = vmctr__err_os(errno, "cannot sync the template's state");
-  else if ((r = vmctr__write_file_atomic(path, hello, len, 0600)) == 0 &&
-           rename(b->tmp, dir) < 0)
+  else if ((fd = open(state, O_RDONLY | O_CLOEXEC)) < 0)
+    r = vmctr__err_os(errno, "cannot read %s", state);
+  else if ((r = hash_fd(fd, hex)) == 0 && (strcat(hex, "\n"), 1) &&
+           (r = vmctr__write_file_atomic(sum, hex, strlen(hex), 0600)) == 0 &&
+           (r = vmctr__write_file_atomic(path, hello, len, 0600)) == 0 && rename(b->tmp, dir) < 0)
     r = vmctr__err_os(errno, "cannot publish template %s", b->key);
   if (r == 0) {
     free(b->tmp);
     b->tmp = NULL; /* published: nothing to remove */
     vmctr__log(VMCTR_LOG_INFO, "template", "published template %s", dir);
   }
+  if (fd >= 0)
+    close(fd);
   free(path);
   free(dir);
+  free(state);
+  free(sum);
   return r;
 }
 
