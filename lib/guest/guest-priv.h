@@ -205,6 +205,11 @@ typedef struct guest_restore {
   size_t nentropy;
   const uint8_t *macs[VMCTR_AGENT_MAX_NICS]; /* 6 bytes each, borrowed */
   size_t nmacs;
+  struct {
+    uint64_t size;                             /* bytes */
+    char serial[VMCTR_AGENT_SERIAL_MAX + 1];   /* printable ASCII */
+  } disks[VMCTR_AGENT_MAX_DISKS];
+  size_t ndisks;
 } guest_restore;
 /* NULL when m is a valid request, else what is wrong. */
 const char *guest_restore_parse(const vmctr__agent_msg *m, guest_restore *q);

@@ -6,6 +6,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include "guest/guest-priv.h"
 
 #define BLK_DRIVER "/sys/bus/virtio/drivers/virtio_blk"
+#define DISK_WAIT_MS 1000
 
 const char *guest_restore_parse(const vmctr__agent_msg *m, guest_restore *q) {
   memset(q, 0, sizeof(*q));
@@ -36,6 +40,25 @@ const char *guest_restore_parse(const vmctr__agent_msg *m, guest_restore *q) {
     if (f->len != 6 || (f->val[0] & 1))
       return "RESTORED: a MAC is 6 bytes of a unicast address";
     q->macs[q->nmacs++] = f->val;
+  }
+  for (size_t i = 0; i < m->n; i++) {
+    const vmctr__agent_field *f = &m->fields[i];
+    if (f->tag != VMCTR_AT_DISK)
+      continue;
+    if (q->ndisks == VMCTR_AGENT_MAX_DISKS)
+      return "RESTORED: more than 16 DISKs";
+    if (f->len < 9 || f->len > 8 + VMCTR_AGENT_SERIAL_MAX)
+      return "RESTORED: a DISK is a u64 size and a serial of 1 to 20 bytes";
+    uint64_t size = 0;
+    for (int k = 7; k >= 0; k--)
+      size = size << 8 | f->val[k];
+    for (uint32_t k = 8; k < f->len; k++)
+      if (f->val[k] < 0x21 || f->val[k] > 0x7e)
+        return "RESTORED: a DISK serial is printable ASCII without spaces";
+    q->disks[q->ndisks].size = size;
+    memcpy(q->disks[q->ndisks].serial, f->val + 8, f->len - 8);
+    q->disks[q->ndisks].serial[f->len - 8] = 0;
+    q->ndisks++;
   }
   return NULL;
 }
@@ -62,30 +85,76 @@ static int reseed(const guest_restore *q) {
   return r;
 }
 
-/* Unbind and bind every virtio disk again. The disks behind the devices are
- * the container's, not the template's placeholders: a new probe reads their
- * size and starts with an empty cache (what BLKFLSBUF and a resize notice
- * would do, and it works for read-only disks, which cannot be resized). No
- * disk is mounted yet. */
-static int rebind_disks(void) {
-  char names[16][32];
+static int read_small(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return -errno;
+  int r = fgets(buf, (int)size, f) ? 0 : -EIO;
+  fclose(f);
+  buf[strcspn(buf, "\n")] = 0;
+  return r;
+}
+
+/* Probe disk dev (vdX) again: unbind and bind its virtio device. A new probe
+ * reads the size and starts with an empty cache; slow (RCU grace periods),
+ * so only for a disk whose new size did not arrive (a read-only one, which
+ * the host cannot resize). No disk is mounted yet. */
+static int rebind(const char *dev) {
+  char link[300], target[300];
+  snprintf(link, sizeof(link), "/sys/block/%s/device", dev);
+  ssize_t n = readlink(link, target, sizeof(target) - 1);
+  if (n <= 0)
+    return -EIO;
+  target[n] = 0;
+  const char *name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+  int r = guest_write_str(BLK_DRIVER "/unbind", name);
+  return r < 0 ? r : guest_write_str(BLK_DRIVER "/bind", name);
+}
+
+/* The clone's disks are the container's, not the template's placeholders:
+ * wait until each shows its size (the host resized it after the restore,
+ * which notifies the guest), then drop every block cached from the
+ * placeholder (BLKFLSBUF). */
+static int fix_disks(const guest_restore *q) {
+  char names[VMCTR_AGENT_MAX_DISKS][32], path[300], buf[64];
   size_t n = 0;
-  DIR *d = opendir(BLK_DRIVER);
+  DIR *d = opendir("/sys/block");
   struct dirent *e;
+  int r = 0;
   if (!d)
-    return errno == ENOENT ? 0 : -errno; /* no disk at all */
-  while ((e = readdir(d)) && n < 16)
-    if (strncmp(e->d_name, "virtio", 6) == 0 && strlen(e->d_name) < sizeof(names[0]))
+    return -errno;
+  while ((e = readdir(d)) && n < VMCTR_AGENT_MAX_DISKS)
+    if (strncmp(e->d_name, "vd", 2) == 0 && strlen(e->d_name) < sizeof(names[0]))
       snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
   closedir(d);
-  for (size_t i = 0; i < n; i++) {
-    int r = guest_write_str(BLK_DRIVER "/unbind", names[i]);
-    if (r == 0)
-      r = guest_write_str(BLK_DRIVER "/bind", names[i]);
-    if (r < 0)
-      return r;
+  for (size_t i = 0; i < n && r == 0; i++) {
+    uint64_t want = 0;
+    snprintf(path, sizeof(path), "/sys/block/%s/serial", names[i]);
+    if (read_small(path, buf, sizeof(buf)) == 0)
+      for (size_t k = 0; k < q->ndisks; k++)
+        if (strcmp(buf, q->disks[k].serial) == 0)
+          want = q->disks[k].size;
+    bool sized = false;
+    snprintf(path, sizeof(path), "/sys/block/%s/size", names[i]);
+    for (int waited = 0; want && !sized && waited < DISK_WAIT_MS; waited++) {
+      sized = read_small(path, buf, sizeof(buf)) == 0 && strtoull(buf, NULL, 10) * 512u == want;
+      if (!sized) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+      }
+    }
+    if (!sized) {
+      r = rebind(names[i]);
+      continue;
+    }
+    snprintf(path, sizeof(path), "/dev/%s", names[i]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ioctl(fd, BLKFLSBUF, 0) < 0)
+      r = -errno;
+    if (fd >= 0)
+      close(fd);
   }
-  return 0;
+  return r;
 }
 
 /* NIC i is eth<i>: the virtio-net devices probe in the order QEMU lists them. */
@@ -120,8 +189,8 @@ void guest_op_restored(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   const char *what = "clock_settime";
   if (r == 0 && (r = reseed(&q)) < 0)
     what = "the RNG reseed";
-  if (r == 0 && (r = rebind_disks()) < 0)
-    what = "probing the disks again";
+  if (r == 0 && (r = fix_disks(&q)) < 0)
+    what = "taking the container's disks";
   if (r == 0 && (r = set_macs(&q)) < 0)
     what = "setting a MAC";
   if (r < 0) {

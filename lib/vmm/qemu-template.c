@@ -158,3 +158,44 @@ int vmctr__qemu_tmpl_id(const vmctr__vm_spec *spec, unsigned long tsc_khz, char 
   free(cmdline);
   return r;
 }
+
+int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, const int *fds, vmctr__qemu_tmpl_disk **out) {
+  vmctr__qemu_tmpl_disk *d = calloc(spec->ndisks + 1, sizeof(*d));
+  if (!d)
+    return vmctr__err_nomem();
+  for (size_t i = 0; i < spec->ndisks; i++) {
+    snprintf(d[i].node, sizeof(d[i].node), "%s", spec->disks[i].serial);
+    d[i].writable = !spec->disks[i].read_only;
+    off_t end = lseek(fds[2 * i], 0, SEEK_END);
+    if (end < 0) {
+      free(d);
+      return vmctr__err_os(errno, "cannot size the disk %s", spec->disks[i].path);
+    }
+    lseek(fds[2 * i], 0, SEEK_SET);
+    d[i].size = (uint64_t)end;
+  }
+  *out = d;
+  return 0;
+}
+
+int vmctr__qemu_tmpl_resize(vmctr__qmp *q, const vmctr__qemu_tmpl_disk *d, size_t n, int timeout_ms) {
+  vmctr__strbuf sb = {0};
+  size_t sent = 0;
+  int r = 0;
+  vmctr__sb_append(&sb, "", 0);
+  for (size_t i = 0; i < n; i++)
+    if (d[i].writable) {
+      /* node names are serials of the library's own making (vmctr__mount_serial) */
+      vmctr__sb_printf(&sb, "{\"execute\":\"block_resize\",\"arguments\":{\"node-name\":\"%s\","
+                       "\"size\":%ju}}\n", d[i].node, (uintmax_t)d[i].size);
+      sent++;
+    }
+  char *text = vmctr__sb_steal(&sb);
+  if (!text)
+    return vmctr__err_nomem();
+  if (sent && (r = vmctr__qmp_send(q, text)) == 0)
+    for (size_t i = 0; i < sent && r == 0; i++)
+      r = vmctr__qmp_result(q, "block_resize", timeout_ms, NULL);
+  free(text);
+  return r < 0 ? vmctr__err_prefix("giving the clone its disks") : 0;
+}

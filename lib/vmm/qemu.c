@@ -53,6 +53,7 @@ typedef struct qemu_vm {
   int *disk_fds;          /* 2 per disk: read-only, read-write (or -1) */
   size_t ndisks, nshares;
   int state_fd;           /* a template's state file (qemu-template.c), or -1 */
+  vmctr__qemu_tmpl_disk *tdisks; /* a clone's disks, resized after the restore */
   bool clone;             /* restore from state_fd instead of booting */
   vmctr__qemu_tmpl_ram tram;
 } qemu_vm;
@@ -110,6 +111,7 @@ static void qemu_free(void *ctx) {
     close_fd(&vm->disk_fds[i]);
   free(vm->disk_fds);
   close_fd(&vm->state_fd);
+  free(vm->tdisks);
   vmctr__qemu_tmpl_ram_clear(&vm->tram);
   free(vm->console_log);
   if (vm->jail_planned)
@@ -218,6 +220,8 @@ static int create_vm(void **ctx, const vmctr__vm_spec *spec, const vmctr__vm_tem
       goto fail;
     }
     if ((r = vmctr__qemu_tmpl_ram_jail(&vm->tram, &vm->jail, t->ram, !t->clone)) < 0)
+      goto fail;
+    if (t->clone && (r = vmctr__qemu_tmpl_disks(spec, vm->disk_fds, &vm->tdisks)) < 0)
       goto fail;
   }
   vmctr__qemu_layout l = {
@@ -353,6 +357,8 @@ static int qemu_start(void *ctx, int timeout_ms) {
   if (r == 0 && vm->clone) {
     r = vmctr__qemu_tmpl_incoming(&vm->qmp, state_child_fd(vm), timeout_ms);
     close_fd(&vm->state_fd); /* QEMU has read it */
+    if (r == 0)
+      r = vmctr__qemu_tmpl_resize(&vm->qmp, vm->tdisks, vm->ndisks, timeout_ms);
   }
   if (r == 0 && (r = vmctr__qmp_execute(&vm->qmp, "query-status", timeout_ms, &m)) == 0) {
     status = vmctr__qmp_status(&m);

@@ -145,10 +145,24 @@ static int restore(vmctr_vmm *vmm, const vmctr__vm_spec *spec, vmctr__template *
     return vmctr__err_os(errno, "cannot read the host's randomness for the clone");
   for (size_t i = 0; i < spec->nnics && i < 8; i++)
     memcpy(macs[i], spec->nics[i].mac, 6);
+  vmctr__agent_disk_size disks[16];
+  for (size_t i = 0; i < spec->ndisks && i < 16; i++) {
+    int fd = open(spec->disks[i].path, O_RDONLY | O_CLOEXEC);
+    off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1; /* files and block devices alike */
+    if (fd >= 0)
+      close(fd);
+    if (end < 0)
+      return vmctr__err_os(errno, "cannot size the disk %s", spec->disks[i].path);
+    disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial, (uint64_t)end};
+  }
   clock_gettime(CLOCK_REALTIME, &ts);
-  r = vmctr__agent_restored(vmm->agent, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
-                            entropy, sizeof(entropy), (const uint8_t(*)[6])macs, spec->nnics,
-                            OP_TIMEOUT_MS);
+  vmctr__agent_restored_args x = {
+    .realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+    .entropy = entropy, .nentropy = sizeof(entropy),
+    .disks = disks, .ndisks = spec->ndisks,
+    .macs = (const uint8_t(*)[6])macs, .nmacs = spec->nnics,
+  };
+  r = vmctr__agent_restored(vmm->agent, &x, OP_TIMEOUT_MS);
   memset(entropy, 0, sizeof(entropy));
   vmctr__log(VMCTR_LOG_DEBUG, "template", "clone: create %lld ms, restore %lld ms, RESTORED %lld ms",
              (long long)(t1 - t0), (long long)(t2 - t1), (long long)(vmctr__now_ms() - t2));

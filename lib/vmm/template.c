@@ -29,6 +29,8 @@ const char *vmctr__template_unsuitable(const vmctr__vm_spec *spec) {
            "private)";
   if (spec->nnics > 8)
     return "the VM has more than 8 NICs";
+  if (spec->ndisks > 16)
+    return "the VM has more than 16 disks";
   return NULL;
 }
 
