@@ -169,6 +169,20 @@ VMCTR_API int vmctr_vmm_set_jail_ids(vmctr_vmm *vmm, uint32_t first, uint32_t co
 VMCTR_API int vmctr_vmm_set_template(vmctr_vmm *vmm, uint32_t mode);
 
 /**
+ * Build the template this VM would start from (its boot config, mounts and
+ * network interfaces as set so far), now, without starting the VM: the
+ * first start of a kind then costs a restore instead of a boot plus a save.
+ * A template that exists already is kept. The VM stays in
+ * VMCTR_VMM_STATE_NEW; a later vmctr_vmm_start() with the same settings
+ * restores it (when templates are on for it, vmctr_vmm_set_template()).
+ * Blocks for about a boot. Only before start.
+ * @return 0; VMCTR_EUNSUPPORTED when this VM cannot have a template (shared
+ *   directories, a tap NIC, a backend without templates: the reason in the
+ *   message); VMCTR_ESTATE; the errors of vmctr_vmm_start() for the build.
+ */
+VMCTR_API int vmctr_vmm_build_template(vmctr_vmm *vmm);
+
+/**
  * Boot the VM and wait until its guest agent has connected.
  *
  * Checks the configuration first (vmctr_bootcfg_validate()), so a missing

@@ -178,25 +178,59 @@ static void undo(vmctr_vmm *vmm) {
   vmctr__vmm_template_release(vmm);
 }
 
+/* Why spec cannot come from a template, or NULL. */
+static const char *unsuitable(const vmctr_vmm *vmm, const vmctr__vm_spec *spec) {
+  if (!vmm->ops->create_template || !vmm->ops->save || !vmm->ops->template_id)
+    return "the backend has no templates";
+  const char *why = vmctr__template_unsuitable(spec);
+  for (size_t i = 0; !why && i < spec->nnics; i++)
+    if (spec->nics[i].kind == VMCTR__NETDEV_TAP)
+      why = "a tap NIC is one VM's alone";
+  return why;
+}
+
+int vmctr__vmm_template_prepare(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const char *parent) {
+  char key[65], *id = NULL, *root = NULL;
+  vmctr__template t = VMCTR__TEMPLATE_INIT;
+  const char *why = unsuitable(vmm, spec);
+  int r;
+  if (why)
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0, "this VM cannot have a template: %s", why);
+  if ((r = vmm->ops->template_id(spec, &id)) < 0 || (r = vmctr__template_key(spec, id, key)) < 0)
+    goto out;
+  if (!(root = vmctr__template_root())) {
+    r = vmctr_error_last()->code;
+    goto out;
+  }
+  r = vmctr__template_open(root, key, &t);
+  if (r == VMCTR_EIO) { /* damaged: replace it */
+    vmctr__template_discard(root, key);
+    r = VMCTR_ENOENT;
+  }
+  if (r == VMCTR_ENOENT) {
+    vmctr_error_clear();
+    if ((r = build(vmm, spec, parent, root, key)) == 0)
+      vmctr__template_prune(root, key);
+  }
+out:
+  vmctr__template_close(&t);
+  free(id);
+  free(root);
+  return r;
+}
+
 int vmctr__vmm_template_start(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const char *parent) {
   char key[65], *id = NULL, *root = NULL;
   const char *why;
   int r;
   int64_t t0 = vmctr__now_ms();
 
-  if (!vmctr__vmm_templates_on(vmm) || !vmm->ops->create_template || !vmm->ops->save ||
-      !vmm->ops->template_id)
+  if (!vmctr__vmm_templates_on(vmm))
     return VMCTR_EUNSUPPORTED;
-  if ((why = vmctr__template_unsuitable(spec))) {
+  if ((why = unsuitable(vmm, spec))) {
     vmctr__log(VMCTR_LOG_INFO, "template", "VM %s boots cold: %s", spec->runtime_dir, why);
     return VMCTR_EUNSUPPORTED;
   }
-  for (size_t i = 0; i < spec->nnics; i++)
-    if (spec->nics[i].kind == VMCTR__NETDEV_TAP) {
-      vmctr__log(VMCTR_LOG_INFO, "template", "VM %s boots cold: a tap NIC is one VM's alone",
-                 spec->runtime_dir);
-      return VMCTR_EUNSUPPORTED;
-    }
   if ((r = vmm->ops->template_id(spec, &id)) < 0 || (r = vmctr__template_key(spec, id, key)) < 0)
     goto out;
   vmctr__log(VMCTR_LOG_DEBUG, "template", "key %.12s in %lld ms", key,

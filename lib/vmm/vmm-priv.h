@@ -42,6 +42,7 @@ struct vmctr_vmm {
   size_t nnics;
   uint32_t template_mode; /* VMCTR_VMM_TEMPLATE_* (vmctr_vmm_set_template) */
   struct vmctr__template *tmpl; /* held while a clone of it runs (template-boot.c) */
+  bool build_only;     /* vmctr_vmm_build_template() is resolving the spec */
 };
 
 /* vmm-net.c: free the NIC copies (closing their tap fds). */
@@ -58,6 +59,9 @@ int vmctr__vmm_boot(vmctr_vmm *vmm);
 int vmctr__vmm_template_start(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const char *parent);
 /* Whether templates are on for vmm (its mode, else $VMCTR_TEMPLATES). */
 bool vmctr__vmm_templates_on(const vmctr_vmm *vmm);
+/* Build spec's template unless it exists: 0; VMCTR_EUNSUPPORTED when spec
+ * cannot have one (the reason recorded). */
+int vmctr__vmm_template_prepare(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const char *parent);
 void vmctr__vmm_template_release(vmctr_vmm *vmm);
 
 /* vmm.c: collect a backend exit, if any (non-blocking). 1 if ended. */

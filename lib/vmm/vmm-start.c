@@ -237,6 +237,10 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   spec.hypervisor_args = vmm->hv_args;
   spec.jail_id_first = vmm->jail_id_first;
   spec.jail_id_count = vmm->jail_id_count;
+  if (vmm->build_only) { /* vmctr_vmm_build_template(): no VM of our own */
+    r = vmctr__vmm_template_prepare(vmm, &spec, parent);
+    goto out;
+  }
   /* A template's clone when one fits; on any failure there, a cold boot. */
   bool restored = (r = vmctr__vmm_template_start(vmm, &spec, parent)) == 0;
   if (!restored && r != VMCTR_EUNSUPPORTED)

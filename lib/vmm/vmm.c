@@ -329,6 +329,35 @@ vmctr__agent *vmctr__vmm_agent(vmctr_vmm *vmm) {
   return vmm && vmm->state == VMCTR_VMM_STATE_RUNNING ? vmm->agent : NULL;
 }
 
+int vmctr_vmm_build_template(vmctr_vmm *vmm) {
+  int r = check_new(vmm, "vmctr_vmm_build_template");
+  if (r < 0)
+    return r;
+  if (!vmm->ops)
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0, "this libvmctr was built without a VM backend");
+  vmm->build_only = true;
+  r = vmctr__vmm_boot(vmm);
+  vmm->build_only = false;
+  /* Nothing of this VM ran: undo what the resolution made, so start works. */
+  if (vmm->rundir) {
+    vmctr__rundir_remove(vmm->rundir, vmm->rundir_lock);
+    free(vmm->rundir);
+    vmm->rundir = NULL;
+    vmm->rundir_lock = -1;
+  }
+  free(vmm->boot_log);
+  free(vmm->initfs);
+  free(vmm->disks);
+  free(vmm->shares);
+  free(vmm->names);
+  vmm->boot_log = vmm->initfs = NULL;
+  vmm->disks = NULL;
+  vmm->shares = NULL;
+  vmm->names = NULL;
+  vmm->state = VMCTR_VMM_STATE_NEW;
+  return r;
+}
+
 int vmctr_vmm_start(vmctr_vmm *vmm) {
   int r = check_new(vmm, "vmctr_vmm_start");
   if (r < 0)

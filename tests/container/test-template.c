@@ -343,6 +343,62 @@ static void test_eight_clones_leave_template_unchanged(void **state) {
   assert_string_equal(before, after);
 }
 
+/* Three first starts at once, no template yet: one builds, all restore. */
+static void test_concurrent_first_starts(void **state) {
+  (void)state;
+  static struct run x[3];
+  pthread_t th[3];
+  remove_templates();
+  log_reset();
+  for (int i = 0; i < 3; i++) {
+    x[i] = (struct run){.mode = VMCTR_VMM_TEMPLATE_ON, .cmd = "echo ok", .memory = 256u << 20};
+    assert_int_equal(pthread_create(&th[i], NULL, clone_thread, &x[i]), 0);
+  }
+  for (int i = 0; i < 3; i++)
+    pthread_join(th[i], NULL);
+  for (int i = 0; i < 3; i++) {
+    if (x[i].rc < 0 || x[i].code != 0)
+      fprintf(stderr, "# start %d: rc %d exit %d: %s\n", i, x[i].rc, x[i].code, x[i].why);
+    assert_int_equal(x[i].rc, 0);
+    assert_string_equal(x[i].out.buf, "ok\n");
+  }
+  assert_int_equal(log_count("built template"), 1);
+  assert_int_equal(log_count("restored from template"), 3);
+  assert_int_equal(templates(NULL), 1);
+}
+
+/* vmctr_vmm_build_template: ahead of time, once; the start then restores. */
+static void test_build_ahead_of_time(void **state) {
+  (void)state;
+  vmctr_bootcfg *b;
+  vmctr_vmm *vm;
+  remove_templates();
+  log_reset();
+  assert_int_equal(vmctr_bootcfg_new(&b), 0);
+  assert_int_equal(vmctr_bootcfg_set_kernel(b, F.kernel), 0);
+  assert_int_equal(vmctr_bootcfg_set_memory(b, 256u << 20), 0);
+  assert_int_equal(vmctr_vmm_new(&vm, b), 0);
+  assert_int_equal(vmctr_vmm_set_template(vm, 7), VMCTR_EINVAL);
+  assert_int_equal(vmctr_vmm_set_template(vm, VMCTR_VMM_TEMPLATE_ON), 0);
+  int r = vmctr_vmm_build_template(vm);
+  if (r < 0)
+    fprintf(stderr, "# build: %s\n", vmctr_error_last()->message);
+  assert_int_equal(r, 0);
+  assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_NEW);
+  assert_int_equal(vmctr_vmm_build_template(vm), 0); /* there already */
+  assert_int_equal(log_count("built template"), 1);
+  assert_int_equal(templates(NULL), 1);
+  assert_int_equal(vmctr_vmm_start(vm), 0);
+  assert_int_equal(log_count("restored from template"), 1);
+  assert_int_equal(log_count("built template"), 1);
+  assert_int_equal(vmctr_vmm_state(vm), VMCTR_VMM_STATE_RUNNING);
+  assert_int_equal(vmctr_vmm_set_template(vm, VMCTR_VMM_TEMPLATE_OFF), VMCTR_ESTATE);
+  assert_int_equal(vmctr_vmm_build_template(vm), VMCTR_ESTATE);
+  assert_int_equal(vmctr_vmm_stop(vm, 10000), 0);
+  vmctr_vmm_free(vm);
+  vmctr_bootcfg_free(b);
+}
+
 static int setup(void **state) {
   (void)state;
   if (vmtest_setup(&F, "vmctr-test-tmpl") < 0)
@@ -372,6 +428,8 @@ int main(void) {
     cmocka_unit_test(test_invalidated_by_kernel_and_initfs),
     cmocka_unit_test(test_damaged_state_boots_cold),
     cmocka_unit_test(test_eight_clones_leave_template_unchanged),
+    cmocka_unit_test(test_concurrent_first_starts),
+    cmocka_unit_test(test_build_ahead_of_time),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
