@@ -78,7 +78,10 @@ def idle_pss(run, store, env, n=10):
     try:
         for _ in range(n):
             procs.append(subprocess.Popen([run, "--store", store, "--rm", "-q", "--network", "none",
-                                           "--", "sh", "-c", "echo up; exec sleep 600"], env=env,
+                                           # PID 1 of the container: TERM ends it only
+                                           # through a handler
+                                           "--", "sh", "-c",
+                                           "trap 'exit 0' TERM; echo up; sleep 600 & wait"], env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                           text=True))
         for p in procs:
