@@ -95,7 +95,7 @@ int vmctr__agent_set_time(vmctr__agent *a, uint64_t realtime_ns, int timeout_ms)
  * cached blocks, and gives NIC i the MAC macs[i]. */
 typedef struct vmctr__agent_disk_size {
   const char *serial; /* 1..VMCTR_AGENT_SERIAL_MAX printable bytes */
-  uint64_t size;      /* bytes */
+  uint64_t size;      /* bytes; 0: not resized (read-only), probe it again */
 } vmctr__agent_disk_size;
 typedef struct vmctr__agent_restored_args {
   uint64_t realtime_ns;

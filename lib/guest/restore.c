@@ -128,7 +128,7 @@ static int fix_disks(const guest_restore *q) {
       snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
   closedir(d);
   for (size_t i = 0; i < n && r == 0; i++) {
-    uint64_t want = 0;
+    uint64_t want = 0; /* 0: unknown or not resized (read-only): probe again at once */
     snprintf(path, sizeof(path), "/sys/block/%s/serial", names[i]);
     if (read_small(path, buf, sizeof(buf)) == 0)
       for (size_t k = 0; k < q->ndisks; k++)

@@ -40,18 +40,17 @@ int vmctr__qemu_tmpl_incoming(vmctr__qmp *q, int fd, int timeout_ms);
 /* A builder's QEMU: x-ignore-shared on, migrate to fd (ours, passed over QMP), wait until done. */
 int vmctr__qemu_tmpl_save(vmctr__qmp *q, int fd, int timeout_ms);
 
-/* A clone's disk: its node (the serial), and for a writable one its size. */
+/* A clone's disk: its node (the serial) and whether it is writable. */
 typedef struct vmctr__qemu_tmpl_disk {
   char node[24];
   bool writable;
-  uint64_t size;
 } vmctr__qemu_tmpl_disk;
-/* The spec's disks, sized through their open fds (2 per disk: read-only,
- * read-write); *out malloc'd. */
-int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, const int *fds, vmctr__qemu_tmpl_disk **out);
-/* After the restore: resize every writable disk to its own size, which
- * notifies the guest that it is not the placeholder any more (a read-only
- * one cannot be resized: the guest probes it again). */
+/* The spec's disks; *out malloc'd. */
+int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, vmctr__qemu_tmpl_disk **out);
+/* After the restore: resize every writable disk to its own virtual size (as
+ * QEMU's format layer reports it), which notifies the guest that it is not
+ * the placeholder any more (a read-only one cannot be resized: the guest
+ * probes it again). */
 int vmctr__qemu_tmpl_resize(vmctr__qmp *q, const vmctr__qemu_tmpl_disk *d, size_t n, int timeout_ms);
 
 /* The backend's part of a template key (backend-priv.h template_id). */

@@ -159,41 +159,65 @@ int vmctr__qemu_tmpl_id(const vmctr__vm_spec *spec, unsigned long tsc_khz, char 
   return r;
 }
 
-int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, const int *fds, vmctr__qemu_tmpl_disk **out) {
+int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, vmctr__qemu_tmpl_disk **out) {
   vmctr__qemu_tmpl_disk *d = calloc(spec->ndisks + 1, sizeof(*d));
   if (!d)
     return vmctr__err_nomem();
   for (size_t i = 0; i < spec->ndisks; i++) {
     snprintf(d[i].node, sizeof(d[i].node), "%s", spec->disks[i].serial);
     d[i].writable = !spec->disks[i].read_only;
-    off_t end = lseek(fds[2 * i], 0, SEEK_END);
-    if (end < 0) {
-      free(d);
-      return vmctr__err_os(errno, "cannot size the disk %s", spec->disks[i].path);
-    }
-    lseek(fds[2 * i], 0, SEEK_SET);
-    d[i].size = (uint64_t)end;
   }
   *out = d;
   return 0;
 }
 
+/* The virtual size of node (its format's view: a raw image's length, a
+ * qcow2's disk size), from query-named-block-nodes; 0 if not listed. */
+static uint64_t node_size(const vmctr__qmp_msg *m, const char *node) {
+  const cJSON *n;
+  cJSON_ArrayForEach(n, m->ret) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(n, "node-name");
+    const cJSON *img = cJSON_GetObjectItemCaseSensitive(n, "image");
+    const cJSON *vs = img ? cJSON_GetObjectItemCaseSensitive(img, "virtual-size") : NULL;
+    if (cJSON_IsString(name) && strcmp(name->valuestring, node) == 0 && cJSON_IsNumber(vs) &&
+        vs->valuedouble > 0)
+      return (uint64_t)vs->valuedouble;
+  }
+  return 0;
+}
+
 int vmctr__qemu_tmpl_resize(vmctr__qmp *q, const vmctr__qemu_tmpl_disk *d, size_t n, int timeout_ms) {
   vmctr__strbuf sb = {0};
+  vmctr__qmp_msg m = {0};
   size_t sent = 0;
   int r = 0;
-  vmctr__sb_append(&sb, "", 0);
+  bool any = false;
   for (size_t i = 0; i < n; i++)
-    if (d[i].writable) {
-      /* node names are serials of the library's own making (vmctr__mount_serial) */
-      vmctr__sb_printf(&sb, "{\"execute\":\"block_resize\",\"arguments\":{\"node-name\":\"%s\","
-                       "\"size\":%ju}}\n", d[i].node, (uintmax_t)d[i].size);
-      sent++;
+    any = any || d[i].writable;
+  if (!any)
+    return 0;
+  if ((r = vmctr__qmp_execute(q, "query-named-block-nodes", timeout_ms, &m)) < 0)
+    return vmctr__err_prefix("giving the clone its disks");
+  vmctr__sb_append(&sb, "", 0);
+  for (size_t i = 0; i < n && r == 0; i++) {
+    if (!d[i].writable)
+      continue;
+    uint64_t size = cJSON_IsArray(m.ret) ? node_size(&m, d[i].node) : 0;
+    if (!size) {
+      r = vmctr__err(VMCTR_EPROTO, 0, "QEMU does not list the disk node %s", d[i].node);
+      break;
     }
+    /* The same size: nothing changes but the guest's notice of it. Node
+     * names are serials of the library's own making (vmctr__mount_serial). */
+    vmctr__sb_printf(&sb, "{\"execute\":\"block_resize\",\"arguments\":{\"node-name\":\"%s\","
+                     "\"size\":%ju}}\n", d[i].node, (uintmax_t)size);
+    sent++;
+  }
+  vmctr__qmp_msg_clear(&m);
   char *text = vmctr__sb_steal(&sb);
   if (!text)
-    return vmctr__err_nomem();
-  if (sent && (r = vmctr__qmp_send(q, text)) == 0)
+    return r < 0 ? r : vmctr__err_nomem();
+  if (r == 0 && sent && (r = vmctr__qmp_send(q, text)) == 0)
     for (size_t i = 0; i < sent && r == 0; i++)
       r = vmctr__qmp_result(q, "block_resize", timeout_ms, NULL);
   free(text);

@@ -221,7 +221,7 @@ static int create_vm(void **ctx, const vmctr__vm_spec *spec, const vmctr__vm_tem
     }
     if ((r = vmctr__qemu_tmpl_ram_jail(&vm->tram, &vm->jail, t->ram, !t->clone)) < 0)
       goto fail;
-    if (t->clone && (r = vmctr__qemu_tmpl_disks(spec, vm->disk_fds, &vm->tdisks)) < 0)
+    if (t->clone && (r = vmctr__qemu_tmpl_disks(spec, &vm->tdisks)) < 0)
       goto fail;
   }
   vmctr__qemu_layout l = {

@@ -147,6 +147,13 @@ static int restore(vmctr_vmm *vmm, const vmctr__vm_spec *spec, vmctr__template *
     memcpy(macs[i], spec->nics[i].mac, 6);
   vmctr__agent_disk_size disks[16];
   for (size_t i = 0; i < spec->ndisks && i < 16; i++) {
+    /* A read-only disk cannot be resized to tell the guest its size: 0 has
+     * the guest probe it again at once. The size of a writable one is its
+     * image's length (raw images; an image format would need its own). */
+    if (spec->disks[i].read_only) {
+      disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial, 0};
+      continue;
+    }
     int fd = open(spec->disks[i].path, O_RDONLY | O_CLOEXEC);
     off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1; /* files and block devices alike */
     if (fd >= 0)

@@ -69,6 +69,7 @@ struct run {
   uint32_t mode;               /* VMCTR_VMM_TEMPLATE_* */
   const char *cmd;             /* sh -c CMD */
   uint64_t memory;             /* 0: the default */
+  const char *volume;          /* an ext4 image mounted read-only at /data, or NULL */
   /* results */
   int rc;
   int32_t code;
@@ -85,6 +86,17 @@ static void collect(uint32_t stream, const void *data, size_t len, void *userdat
     x->first_out = (double)ts.tv_sec + ts.tv_nsec / 1e9;
   }
   vmtest_collect(stream, data, len, &x->out);
+}
+
+static int add_volume(vmctr_container_config *cfg, const char *image) {
+  vmctr_mount *m = NULL;
+  int r = vmctr_mount_new_block(&m, image, "/data");
+  if (r == 0)
+    r = vmctr_mount_set_read_only(m, 1);
+  if (r == 0)
+    r = vmctr_container_config_add_mount(cfg, m);
+  vmctr_mount_free(m);
+  return r;
 }
 
 /* Create, run and free one container; no cmocka assertion (threads use it). */
@@ -119,6 +131,7 @@ static void run_one(struct run *x) {
       (x->rc = vmctr_container_config_set_image(cfg, F.image)) < 0 ||
       (x->rc = vmctr_container_config_set_hostname(cfg, "same")) < 0 ||
       (x->rc = vmctr_container_config_set_template(cfg, x->mode)) < 0 ||
+      (x->volume && (x->rc = add_volume(cfg, x->volume)) < 0) ||
       (x->rc = vmctr_container_config_set_process(cfg, p)) < 0 ||
       (x->rc = vmctr_container_new(&c, name, root.mount, b, cfg)) < 0 ||
       (x->rc = vmctr_container_start(c)) < 0 ||
@@ -209,6 +222,30 @@ static void test_restored_behaves_as_cold(void **state) {
   assert_string_equal(build.out.buf, cold.out.buf);
   assert_string_equal(warm.out.buf, cold.out.buf);
   assert_string_equal(warm.out.err, cold.out.err);
+}
+
+/* A read-only volume (which cannot be resized after the restore: the guest
+ * probes it again) reads the same in a clone as after a boot. */
+static void test_readonly_volume(void **state) {
+  (void)state;
+  char img[200], cmd[600];
+  snprintf(img, sizeof(img), "%s/volume.ext4", F.dir);
+  snprintf(cmd, sizeof(cmd), "d=$(mktemp -d) && echo 'on the volume' > $d/file && "
+           "mke2fs -q -t ext4 -d $d '%s' 6M && rm -r $d", img);
+  assert_int_equal(system(cmd), 0);
+  const char *c = "cat /data/file; df -k /data | tail -1 | awk '{print $2}'; "
+                  "grep ' /data ' /proc/mounts | cut -d' ' -f3,4 | cut -d, -f1; "
+                  "touch /data/x 2>/dev/null || echo read-only";
+  struct run cold = {.mode = VMCTR_VMM_TEMPLATE_OFF, .cmd = c, .volume = img};
+  struct run warm = {.mode = VMCTR_VMM_TEMPLATE_ON, .cmd = c, .volume = img};
+  log_reset();
+  run_ok(&cold);
+  run_ok(&warm);
+  run_ok(&warm);
+  assert_int_equal(log_count("restored from template"), 2);
+  assert_non_null(strstr(cold.out.buf, "on the volume\n"));
+  assert_non_null(strstr(cold.out.buf, "read-only\n"));
+  assert_string_equal(warm.out.buf, cold.out.buf);
 }
 
 /* Two clones of one template: their own randomness, boot id and clock. */
@@ -434,6 +471,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_restored_behaves_as_cold),
+    cmocka_unit_test(test_readonly_volume),
     cmocka_unit_test(test_clones_differ),
     cmocka_unit_test(test_clone_clock),
     cmocka_unit_test(test_invalidated_by_kernel_and_initfs),
