@@ -10,7 +10,11 @@ All from one run, medians of N (default 5), under TCG on the tailored kernel
   exec      `true` exec'd into a running container (bench/container-bench)
   rss       the host process's RSS with one container running (QEMU excluded)
   raw       bench/boot-raw.sh: plain QEMU, same kernel, an init that only reboots
-and the overhead ratios run/raw and import/raw.
+  template  `vmctr-run --rm -- true` restored from a template VM (VMCTR_TEMPLATES=1,
+            templates in a cache of the run's own, built before the rounds)
+  pss       QEMU's proportional set size per idle container, ten running
+            (`sleep`), cold-booted and restored from a template
+and the overhead ratios run/raw, import/raw and template/raw.
 
     bench/container.py BUILD_DIR --baseline OTHER_BUILD_DIR [--runs N]
 
@@ -41,6 +45,64 @@ def timed(cmd, env):
     return time.monotonic() - t
 
 
+def qemu_children(parents):
+    """The pids of the processes whose parent is in parents (each vmctr-run's QEMU)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+            comm = st[st.index("(") + 1:st.rindex(")")]
+            ppid = int(st[st.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError):
+            continue
+        if ppid in parents and comm.startswith("qemu"):
+            out.append(int(d))
+    return out
+
+
+def pss_kib(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def idle_pss(run, store, env, n=10):
+    """Start n containers that sleep, wait until each runs, and return the
+    mean PSS of their QEMU processes in MiB."""
+    procs = []
+    try:
+        for _ in range(n):
+            procs.append(subprocess.Popen([run, "--store", store, "--rm", "-q", "--network", "none",
+                                           # PID 1 of the container: TERM ends it only
+                                           # through a handler
+                                           "--", "sh", "-c",
+                                           "trap 'exit 0' TERM; echo up; sleep 600 & wait"], env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                          text=True))
+        for p in procs:
+            if p.stdout.readline().strip() != "up":
+                sys.exit("container.py: an idle container did not start")
+        time.sleep(2)  # idle
+        pids = qemu_children({p.pid for p in procs})
+        if len(pids) != n:
+            sys.exit("container.py: found %d QEMU processes of %d containers" % (len(pids), n))
+        return sum(pss_kib(q) for q in pids) / n / 1024.0
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build_dir")
@@ -63,11 +125,15 @@ def main():
         if base_run:
             timed([base_run, "--store", base_store, "--rm", "-q", "--", "true"], env)
 
+        tenv = dict(env, VMCTR_TEMPLATES="1", XDG_CACHE_HOME=os.path.join(tmp, "cache"))
+        timed([run, "--store", store, "--rm", "-q", "--", "true"], tenv)  # builds the template
+
         # Interleaved, one of each per round, so that the machine's drift
         # (it is shared) hits the library and the baseline alike.
-        runs, imports, raws, bases = [], [], [], []
+        runs, imports, raws, bases, tmpls = [], [], [], [], []
         for i in range(a.runs):
             runs.append(timed([run, "--store", store, "--rm", "-q", "--", "true"], env))
+            tmpls.append(timed([run, "--store", store, "--rm", "-q", "--", "true"], tenv))
             if base_run:
                 bases.append(timed([base_run, "--store", base_store, "--rm", "-q", "--", "true"], env))
             fresh = os.path.join(tmp, "fresh%d" % i)
@@ -88,6 +154,8 @@ def main():
         rss = [int(l.split()[1]) for l in out.stdout.splitlines() if l.startswith("rss_kib ")][0]
 
         raw = statistics.median(raws) if raws else None
+        pss_cold = idle_pss(run, store, env)
+        pss_tmpl = idle_pss(run, store, tenv)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -97,9 +165,14 @@ def main():
     print("%-34s %7.3fs" % ("vmctr-run true, fresh import", med(imports)))
     print("%-34s %7.1fms" % ("exec true in a running container", med(execs) * 1000))
     print("%-34s %6d KiB" % ("host RSS, one container (no QEMU)", rss))
+    print("%-34s %7.3fs" % ("vmctr-run true, from a template", med(tmpls)))
+    print("%-34s %6.1f MiB" % ("QEMU PSS per idle container, cold", pss_cold))
+    print("%-34s %6.1f MiB" % ("QEMU PSS per idle container, tmpl", pss_tmpl))
+    print("  (ten running at once)")
     if raw:
         print("%-34s %7.3fs" % ("raw QEMU boot (boot-raw.sh)", raw))
-        print("ratios: run/raw %.2f, fresh import/raw %.2f" % (med(runs) / raw, med(imports) / raw))
+        print("ratios: run/raw %.2f, fresh import/raw %.2f, template/raw %.2f" %
+              (med(runs) / raw, med(imports) / raw, med(tmpls) / raw))
     if bases:
         print("%-34s %7.3fs" % ("baseline vmctr-run true (%s)" % os.path.basename(a.baseline.rstrip("/")),
                                 med(bases)))

@@ -280,6 +280,13 @@ VMCTR_API int vmctr_container_config_publish_port(vmctr_container_config *cfg, c
 VMCTR_API int vmctr_container_config_set_boot_log(vmctr_container_config *cfg, const char *path);
 
 /**
+ * Whether the container's VM may start from a template (VMCTR_VMM_TEMPLATE_*,
+ * see vmctr_vmm_set_template()): DEFAULT (the library's default), OFF or ON.
+ * @return 0 or VMCTR_EINVAL.
+ */
+VMCTR_API int vmctr_container_config_set_template(vmctr_container_config *cfg, uint32_t mode);
+
+/**
  * Limit the container's cgroup: memory in bytes (0 = no limit beyond the
  * VM's) and CPU in thousandths of a CPU (0 = no limit).
  * @return 0 or VMCTR_EINVAL.

@@ -144,6 +144,44 @@ VMCTR_API int vmctr_vmm_set_hypervisor_args(vmctr_vmm *vmm, const char *const *a
  */
 VMCTR_API int vmctr_vmm_set_jail_ids(vmctr_vmm *vmm, uint32_t first, uint32_t count);
 
+/** Templates as the library's default says: off unless the environment
+ * variable VMCTR_TEMPLATES is "1" (see doc/vmm.md, "Templates"). */
+#define VMCTR_VMM_TEMPLATE_DEFAULT 0u
+/** Always boot cold. */
+#define VMCTR_VMM_TEMPLATE_OFF 1u
+/** Start from a template when the VM fits one. */
+#define VMCTR_VMM_TEMPLATE_ON 2u
+
+/**
+ * Choose whether vmctr_vmm_start() may restore the VM from a template: a VM
+ * of the same kernel, initfs, hypervisor, cpus, memory and devices, booted
+ * once, saved after its agent answered and kept in the library's cache
+ * directory. A clone maps the template's memory copy-on-write and answers in
+ * a fraction of a boot; it gets its own clock, randomness, disks and MACs
+ * before start returns. The first VM of a kind builds the template (a cold
+ * boot plus a save). A VM with shared directories (virtiofs) or a tap NIC
+ * always boots cold, and so does one whose restore fails (logged at
+ * VMCTR_LOG_WARN): either way the caller gets the same VM. Clones share
+ * the template's per-boot kernel secrets: see doc/security.md. Only before
+ * start.
+ * @return 0, VMCTR_EINVAL (unknown mode) or VMCTR_ESTATE.
+ */
+VMCTR_API int vmctr_vmm_set_template(vmctr_vmm *vmm, uint32_t mode);
+
+/**
+ * Build the template this VM would start from (its boot config, mounts and
+ * network interfaces as set so far), now, without starting the VM: the
+ * first start of a kind then costs a restore instead of a boot plus a save.
+ * A template that exists already is kept. The VM stays in
+ * VMCTR_VMM_STATE_NEW; a later vmctr_vmm_start() with the same settings
+ * restores it (when templates are on for it, vmctr_vmm_set_template()).
+ * Blocks for about a boot. Only before start.
+ * @return 0; VMCTR_EUNSUPPORTED when this VM cannot have a template (shared
+ *   directories, a tap NIC, a backend without templates: the reason in the
+ *   message); VMCTR_ESTATE; the errors of vmctr_vmm_start() for the build.
+ */
+VMCTR_API int vmctr_vmm_build_template(vmctr_vmm *vmm);
+
 /**
  * Boot the VM and wait until its guest agent has connected.
  *

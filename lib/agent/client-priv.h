@@ -84,6 +84,8 @@ struct vmctr__agent {
   uint32_t host_frame, host_window;  /* what we accept / grant */
   uint32_t peer_frame, peer_window;  /* what the guest accepts / grants */
   char *info;
+  uint8_t *hello;         /* the guest's HELLO payload (templates resume from it) */
+  size_t hello_len;
   /* Input reassembly: one frame at a time, at most HDR + host_frame bytes. */
   uint8_t *in;
   size_t in_len;

@@ -341,6 +341,13 @@ static int check_hello(vmctr__agent *a, const uint8_t *payload, size_t len) {
       goto out;
     }
   }
+  free(a->hello);
+  if (!(a->hello = malloc(len ? len : 1))) {
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  memcpy(a->hello, payload, len);
+  a->hello_len = len;
   r = 0; /* agent info is optional and informative only */
 out:
   vmctr__agent_msg_free(&m);
@@ -380,8 +387,10 @@ static int handshake(vmctr__agent *a, int timeout_ms) {
   return r;
 }
 
-int vmctr__agent_connect_limits(vmctr__agent **out, int fd, int timeout_ms,
-                                const vmctr__agent_limits *lim) {
+/* hello non-NULL: the handshake happened before (a restored VM); take the
+ * guest's side of it from hello instead of the socket. */
+static int connect_common(vmctr__agent **out, int fd, int timeout_ms,
+                          const vmctr__agent_limits *lim, const uint8_t *hello, size_t hello_len) {
   vmctr__agent *a = NULL;
   sigset_t all, old;
   int r;
@@ -404,7 +413,7 @@ int vmctr__agent_connect_limits(vmctr__agent **out, int fd, int timeout_ms,
     setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
   }
 #endif
-  if ((r = handshake(a, timeout_ms)) < 0)
+  if ((r = hello ? check_hello(a, hello, hello_len) : handshake(a, timeout_ms)) < 0)
     goto fail;
   /* The I/O thread starts with every signal blocked: EPIPE instead of
    * SIGPIPE on stdio pipes, and no signal lands on a library thread. */
@@ -424,6 +433,25 @@ int vmctr__agent_connect_limits(vmctr__agent **out, int fd, int timeout_ms,
 fail:
   vmctr__agent_free(a);
   return r;
+}
+
+int vmctr__agent_connect_limits(vmctr__agent **out, int fd, int timeout_ms,
+                                const vmctr__agent_limits *lim) {
+  return connect_common(out, fd, timeout_ms, lim, NULL, 0);
+}
+
+int vmctr__agent_resume(vmctr__agent **out, int fd, const uint8_t *hello, size_t len) {
+  if (!hello || !len) {
+    if (fd >= 0)
+      close(fd);
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_resume: no HELLO");
+  }
+  return connect_common(out, fd, 0, NULL, hello, len);
+}
+
+void vmctr__agent_hello(vmctr__agent *a, const uint8_t **hello, size_t *len) {
+  *hello = a->hello;
+  *len = a->hello_len;
 }
 
 int vmctr__agent_connect(vmctr__agent **out, int fd, int timeout_ms) {
@@ -466,6 +494,7 @@ void vmctr__agent_free(vmctr__agent *a) {
   pthread_mutex_destroy(&a->lock);
   free(a->in);
   free(a->info);
+  free(a->hello);
   free(a);
 }
 

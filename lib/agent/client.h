@@ -55,6 +55,14 @@ typedef struct vmctr__agent_limits {
 int vmctr__agent_connect(vmctr__agent **out, int fd, int timeout_ms);
 int vmctr__agent_connect_limits(vmctr__agent **out, int fd, int timeout_ms,
                                 const vmctr__agent_limits *lim);
+/* The connection of a VM restored from a template: the guest did its
+ * handshake before the template was saved and waits for requests. Take fd,
+ * check hello (the guest's HELLO payload recorded then, with the default
+ * limits on both sides) as connect does, and start the I/O thread; nothing
+ * is read or written. */
+int vmctr__agent_resume(vmctr__agent **out, int fd, const uint8_t *hello, size_t len);
+/* The guest's HELLO payload of this connection (borrowed; lives as long as a). */
+void vmctr__agent_hello(vmctr__agent *a, const uint8_t **hello, size_t *len);
 
 /* Stop the I/O thread, close the socket and every attached fd, and free all
  * pending requests. No other call on `a` may be running. NULL is a no-op. */

@@ -163,6 +163,33 @@ int vmctr__agent_write_file_in(vmctr__agent *a, const char *root, const char *pa
   return write_file(a, root, path, data, len, mode, 0, timeout_ms);
 }
 
+int vmctr__agent_restored(vmctr__agent *a, const vmctr__agent_restored_args *x, int timeout_ms) {
+  if (!a || !x || !x->entropy || x->nentropy < VMCTR_AGENT_ENTROPY_MIN ||
+      x->nentropy > VMCTR_AGENT_ENTROPY_MAX || x->nmacs > VMCTR_AGENT_MAX_NICS ||
+      (x->nmacs && !x->macs) || x->ndisks > VMCTR_AGENT_MAX_DISKS || (x->ndisks && !x->disks))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_restored: bad arguments");
+  vmctr__agent_buf b;
+  vmctr__agent_buf_init(&b);
+  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_RESTORED);
+  vmctr__agent_put_u64(&b, VMCTR_AT_TIME_NS, x->realtime_ns);
+  vmctr__agent_put_bytes(&b, VMCTR_AT_ENTROPY, x->entropy, x->nentropy);
+  for (size_t i = 0; i < x->ndisks; i++) {
+    uint8_t d[8 + VMCTR_AGENT_SERIAL_MAX];
+    size_t n = x->disks[i].serial ? strlen(x->disks[i].serial) : 0;
+    if (n < 1 || n > VMCTR_AGENT_SERIAL_MAX) {
+      vmctr__agent_buf_free(&b);
+      return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_restored: a disk serial of %zu bytes", n);
+    }
+    for (int k = 0; k < 8; k++)
+      d[k] = (uint8_t)(x->disks[i].size >> (8 * k));
+    memcpy(d + 8, x->disks[i].serial, n);
+    vmctr__agent_put_bytes(&b, VMCTR_AT_DISK, d, 8 + n);
+  }
+  for (size_t i = 0; i < x->nmacs; i++)
+    vmctr__agent_put_bytes(&b, VMCTR_AT_MAC, x->macs[i], 6);
+  return call(a, &b, timeout_ms, "RESTORED", "the request", NULL);
+}
+
 int vmctr__agent_set_time(vmctr__agent *a, uint64_t realtime_ns, int timeout_ms) {
   if (!a)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_set_time: a is NULL");

@@ -88,6 +88,25 @@ int vmctr__agent_write_file_in(vmctr__agent *a, const char *root, const char *pa
                                size_t len, uint32_t mode, int timeout_ms);
 /* CLOCK_REALTIME in ns since the epoch. */
 int vmctr__agent_set_time(vmctr__agent *a, uint64_t realtime_ns, int timeout_ms);
+/* RESTORED, the first request to a VM restored from a template: the guest
+ * sets its clock, mixes entropy (VMCTR_AGENT_ENTROPY_MIN..MAX bytes of the
+ * host's randomness) into its RNG and forces a reseed, waits until each
+ * disk shows its size (probing it again when it does not) and drops its
+ * cached blocks, and gives NIC i the MAC macs[i]. */
+typedef struct vmctr__agent_disk_size {
+  const char *serial; /* 1..VMCTR_AGENT_SERIAL_MAX printable bytes */
+  uint64_t size;      /* bytes; 0: not resized (read-only), probe it again */
+} vmctr__agent_disk_size;
+typedef struct vmctr__agent_restored_args {
+  uint64_t realtime_ns;
+  const uint8_t *entropy;
+  size_t nentropy;
+  const vmctr__agent_disk_size *disks;
+  size_t ndisks;               /* at most VMCTR_AGENT_MAX_DISKS */
+  const uint8_t (*macs)[6];
+  size_t nmacs;                /* at most VMCTR_AGENT_MAX_NICS */
+} vmctr__agent_restored_args;
+int vmctr__agent_restored(vmctr__agent *a, const vmctr__agent_restored_args *x, int timeout_ms);
 /* 1 to 64 bytes. */
 int vmctr__agent_set_hostname(vmctr__agent *a, const char *name, int timeout_ms);
 /* Answered, then the guest syncs and powers off (the connection ends). */

@@ -72,6 +72,7 @@ enum {
   VMCTR_AOP_POWEROFF = 11,    /* answered, then the guest syncs and powers off */
   VMCTR_AOP_PING = 12,        /* answered at once; liveness and latency */
   VMCTR_AOP_CONFIG_IFACE = 13,/* MAC, MTU, ADDR4, PREFIX, GATEWAY4, ROUTE4*: one interface */
+  VMCTR_AOP_RESTORED = 14,    /* TIME_NS, ENTROPY, DISK*, MAC*: a VM restored from a template */
 };
 
 /* Field tags. Type in brackets; [*] repeats. */
@@ -141,6 +142,9 @@ enum {
 
   /* CONFIG_IFACE. IPv4 addresses are u32 numbers (10.0.2.15 is 0x0a00020f),
    * little-endian on the wire like every integer. */
+  VMCTR_AT_ENTROPY = 82,      /* bytes VMCTR_AGENT_ENTROPY_MIN..MAX: host randomness to mix in */
+  VMCTR_AT_DISK = 83,         /* bytes [*]: u64 size in bytes, then the disk's serial (1..20) */
+
   VMCTR_AT_MAC = 90,          /* bytes, exactly 6: the interface to configure */
   VMCTR_AT_MTU = 91,          /* u32 68..65535; absent or 0: left as it is */
   VMCTR_AT_ADDR4 = 92,        /* u32 address; absent or 0: link up only */
@@ -150,6 +154,11 @@ enum {
 };
 
 /* CONFIG_IFACE bounds (the guest checks them all before changing anything). */
+#define VMCTR_AGENT_ENTROPY_MIN 32u  /* RESTORED: bytes of ENTROPY */
+#define VMCTR_AGENT_ENTROPY_MAX 512u
+#define VMCTR_AGENT_MAX_NICS 8u      /* RESTORED: MAC fields */
+#define VMCTR_AGENT_MAX_DISKS 16u    /* RESTORED: DISK fields */
+#define VMCTR_AGENT_SERIAL_MAX 20u
 #define VMCTR_AGENT_MAX_ROUTES 64u   /* ROUTE4 fields per request (VMCTR__NET_MAX_ROUTES) */
 #define VMCTR_AGENT_ROUTE4_SIZE 12u
 #define VMCTR_AGENT_MTU_MIN 68u

@@ -280,6 +280,15 @@ int vmctr_container_config_add_host(vmctr_container_config *c, const char *hostn
   return 0;
 }
 
+int vmctr_container_config_set_template(vmctr_container_config *c, uint32_t mode) {
+  if (!c || (mode != VMCTR_VMM_TEMPLATE_DEFAULT && mode != VMCTR_VMM_TEMPLATE_OFF &&
+             mode != VMCTR_VMM_TEMPLATE_ON))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_config_set_template: %s",
+                      !c ? "cfg is NULL" : "unknown mode (VMCTR_VMM_TEMPLATE_DEFAULT, _OFF or _ON)");
+  c->template_mode = mode;
+  return 0;
+}
+
 int vmctr_container_config_set_boot_log(vmctr_container_config *c, const char *path) {
   if (!c || (path && !*path))
     return vmctr__err(VMCTR_EINVAL, 0, "boot log path is empty");

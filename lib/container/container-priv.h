@@ -84,6 +84,7 @@ struct vmctr_container_config {
   struct vmctr__kv *hosts;          /* key: hostname, value: address */
   size_t nhosts;
   char *boot_log;
+  uint32_t template_mode; /* VMCTR_VMM_TEMPLATE_* */
   uint64_t memory_limit;
   uint32_t millicpus;
   /* networks (netcfg.c): none means loopback only */

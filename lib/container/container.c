@@ -221,6 +221,10 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
     return r;
   if (cfg->boot_log && (r = vmctr_vmm_set_boot_log(c->vmm, cfg->boot_log)) < 0)
     return r;
+  /* A template's clone or a cold boot: the VM manager chooses, falls back to
+   * a boot on any failure, and either way hands over the same VM. */
+  if ((r = vmctr_vmm_set_template(c->vmm, cfg->template_mode)) < 0)
+    return r;
   /* Mount index i+1 is cfg->mounts[i]; 0 is the rootfs. */
   if ((r = vmctr__vmm_add_mount_checked(c->vmm, rootfs)) < 0)
     return r;

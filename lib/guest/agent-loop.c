@@ -151,6 +151,7 @@ static const op_fn ops[] = {
   [VMCTR_AOP_POWEROFF] = op_poweroff,
   [VMCTR_AOP_PING] = op_ping,
   [VMCTR_AOP_CONFIG_IFACE] = guest_op_config_iface,
+  [VMCTR_AOP_RESTORED] = guest_op_restored,
 };
 
 static void handle_request(guest_agent *a, uint32_t id, const uint8_t *p, size_t n) {

@@ -203,4 +203,21 @@ const char *guest_net_parse_iface(const vmctr__agent_msg *m, guest_iface *q, cha
                                   size_t size);
 void guest_op_config_iface(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
 
+/* restore.c: RESTORED, decoded and checked apart for the fuzzer. */
+typedef struct guest_restore {
+  uint64_t time_ns;
+  const uint8_t *entropy; /* borrowed from the message */
+  size_t nentropy;
+  const uint8_t *macs[VMCTR_AGENT_MAX_NICS]; /* 6 bytes each, borrowed */
+  size_t nmacs;
+  struct {
+    uint64_t size;                             /* bytes */
+    char serial[VMCTR_AGENT_SERIAL_MAX + 1];   /* printable ASCII */
+  } disks[VMCTR_AGENT_MAX_DISKS];
+  size_t ndisks;
+} guest_restore;
+/* NULL when m is a valid request, else what is wrong. */
+const char *guest_restore_parse(const vmctr__agent_msg *m, guest_restore *q);
+void guest_op_restored(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);
+
 #endif

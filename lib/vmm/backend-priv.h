@@ -87,6 +87,18 @@ typedef struct vmctr__vm_spec {
   uint32_t jail_id_first, jail_id_count;
 } vmctr__vm_spec;
 
+/* A template's side of create_template() (lib/vmm/template*.c decides the
+ * files; the backend only maps and streams them). */
+typedef struct vmctr__vm_template {
+  const char *ram; /* regular file holding guest RAM, size = spec memory */
+  /* false: build a template: RAM is the file itself (shared), the disks are
+   * placeholders of their kind, and save() writes the state to state_fd.
+   * true: a clone: RAM maps the file privately (copy-on-write), start()
+   * restores the state read from state_fd instead of booting. */
+  bool clone;
+  int state_fd;    /* borrowed; dup'ed by create_template() */
+} vmctr__vm_template;
+
 typedef struct vmctr__backend_ops {
   const char *name;
   /* Prepare (nothing runs yet). The spec is only read during the call. */
@@ -107,6 +119,16 @@ typedef struct vmctr__backend_ops {
   int32_t (*pid)(void *ctx);
   /* Kill if still running, free everything. */
   void (*free)(void *ctx);
+  /* Optional, NULL where the backend has no templates: create() for a
+   * template's builder or clone (see vmctr__vm_template); start() follows
+   * as for create(). */
+  int (*create_template)(void **ctx, const vmctr__vm_spec *spec, const vmctr__vm_template *t);
+  /* A builder's VM, running with its agent idle: stop it and write its
+   * state (the devices and CPUs; RAM stays in the file). The VM ends. */
+  int (*save)(void *ctx, int timeout_ms);
+  /* What of the backend shapes a template of spec (its binary and version,
+   * its own machine and kernel arguments), for the template key; malloc'd. */
+  int (*template_id)(const vmctr__vm_spec *spec, char **out);
 } vmctr__backend_ops;
 
 #if VMCTR_HAVE_QEMU

@@ -25,6 +25,11 @@ typedef struct vmctr__qemu_layout {
   int nic_fd0;                      /* NIC i's fd (tap, passt socket) is nic_fd0 + i */
   const char *kernel, *initfs;      /* the paths QEMU opens; NULL: the spec's */
   bool sandbox;                     /* -sandbox with every deny group */
+  /* Templates (qemu-template.c): guest RAM in this file (NULL: a memfd),
+   * mapped shared or private; placeholder disks instead of the spec's
+   * images (a template's builder); -incoming defer (a clone). */
+  const char *mem_path;
+  bool mem_share, placeholder_disks, incoming;
   unsigned long tsc_khz;
 } vmctr__qemu_layout;
 

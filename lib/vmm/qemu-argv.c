@@ -177,6 +177,21 @@ static void disk_args(const vmctr__vm_disk *d, int fd0, int set, vmctr__strv *a)
   take(a, &sb);
 }
 
+/* A template builder's disk: the same device (serial, read-only or not)
+ * over an empty node; a clone brings its own images, which the guest probes
+ * again after the restore. */
+static void placeholder_args(const vmctr__vm_disk *d, vmctr__strv *a) {
+  vmctr__strbuf sb = {0};
+  vmctr__strv_add(a, "-blockdev");
+  vmctr__sb_printf(&sb, "driver=null-co,node-name=%s,size=1048576,read-zeroes=on,read-only=%s",
+                   d->serial, d->read_only ? "on" : "off");
+  take(a, &sb);
+  vmctr__strv_add(a, "-device");
+  vmctr__sb_printf(&sb, "virtio-blk-device,id=%s-dev,drive=%s,serial=%s", d->serial, d->serial,
+                   d->serial);
+  take(a, &sb);
+}
+
 static void share_args(const vmctr__vm_share *s, size_t i, const char *sock, int fd,
                        vmctr__strv *a) {
   vmctr__strbuf sb = {0};
@@ -236,9 +251,24 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
   vmctr__strv_addf(&a, "%" PRIu32, spec->cpus);
   vmctr__strv_add(&a, "-m");
   vmctr__strv_addf(&a, "%" PRIu64 "M", mib);
-  /* A shareable memfd backend, so vhost-user devices (virtiofsd) can map guest RAM. */
   vmctr__strv_add(&a, "-object");
-  vmctr__strv_addf(&a, "memory-backend-memfd,id=mem,size=%" PRIu64 "M,share=on", mib);
+  if (l->mem_path) {
+    /* A template's RAM file: the builder writes it, clones map it copy-on-write. */
+    vmctr__sb_printf(&sb, "memory-backend-file,id=mem,size=%" PRIu64 "M,share=%s,mem-path=", mib,
+                     l->mem_share ? "on" : "off");
+    vmctr__qemu_escape_to(&sb, l->mem_path);
+    take(&a, &sb);
+    /* The state then restores on any QEMU of this version, whatever it runs. */
+    vmctr__strv_add(&a, "-global");
+    vmctr__strv_add(&a, "migration.store-global-state=off");
+    if (l->incoming) {
+      vmctr__strv_add(&a, "-incoming");
+      vmctr__strv_add(&a, "defer");
+    }
+  } else {
+    /* A shareable memfd backend, so vhost-user devices (virtiofsd) can map guest RAM. */
+    vmctr__strv_addf(&a, "memory-backend-memfd,id=mem,size=%" PRIu64 "M,share=on", mib);
+  }
 
   vmctr__strv_add(&a, "-kernel"); /* plain path arguments: no option syntax */
   vmctr__strv_add(&a, l->kernel ? l->kernel : spec->kernel);
@@ -279,8 +309,12 @@ int vmctr__qemu_argv(const vmctr__vm_spec *spec, const vmctr__qemu_layout *l, ch
     vmctr__strv_add(&a, "-device");
     vmctr__strv_add(&a, "virtio-rng-device,rng=rng");
   }
-  for (size_t i = 0; i < spec->ndisks; i++)
-    disk_args(&spec->disks[i], l->disk_fd0 > 0 ? l->disk_fd0 + 2 * (int)i : -1, (int)i + 1, &a);
+  for (size_t i = 0; i < spec->ndisks; i++) {
+    if (l->placeholder_disks)
+      placeholder_args(&spec->disks[i], &a);
+    else
+      disk_args(&spec->disks[i], l->disk_fd0 > 0 ? l->disk_fd0 + 2 * (int)i : -1, (int)i + 1, &a);
+  }
   for (size_t i = 0; i < spec->nshares; i++)
     share_args(&spec->shares[i], i, l->share_sockets ? l->share_sockets[i] : NULL,
                l->share_fd0 > 0 ? l->share_fd0 + (int)i : -1, &a);

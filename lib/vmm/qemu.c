@@ -23,6 +23,7 @@
 #include "vmm/qemu-argv-priv.h"
 #include "vmm/qemu-mounts-priv.h"
 #include "vmm/qemu-net-priv.h"
+#include "vmm/qemu-template-priv.h"
 #include "vmm/qmp-priv.h"
 
 /* The fd numbers QEMU sees (its argv names them). */
@@ -53,11 +54,20 @@ typedef struct qemu_vm {
   int *disk_fds;          /* 2 per disk: read-only, read-write (or -1); copy-on-write:
                            * the backing file read-only, the overlay read-write */
   size_t ndisks, nshares;
+  int state_fd;           /* a template's state file (qemu-template.c), or -1 */
+  vmctr__qemu_tmpl_disk *tdisks; /* a clone's disks, resized after the restore */
+  bool clone;             /* restore from state_fd instead of booting */
+  vmctr__qemu_tmpl_ram tram;
 } qemu_vm;
 
 /* NIC i's fd in QEMU. */
 static int nic_child_fd(const qemu_vm *vm, size_t i) {
   return SHARE_CHILD_FD0 + (int)vm->nshares + 2 * (int)vm->ndisks + (int)i;
+}
+
+/* A template's state file in QEMU, after the NICs. */
+static int state_child_fd(const qemu_vm *vm) {
+  return nic_child_fd(vm, vm->net.n);
 }
 
 static void close_fd(int *fd) {
@@ -102,6 +112,9 @@ static void qemu_free(void *ctx) {
   for (size_t i = 0; vm->disk_fds && i < 2 * vm->ndisks; i++)
     close_fd(&vm->disk_fds[i]);
   free(vm->disk_fds);
+  close_fd(&vm->state_fd);
+  free(vm->tdisks);
+  vmctr__qemu_tmpl_ram_clear(&vm->tram);
   free(vm->console_log);
   if (vm->jail_planned)
     vmctr__vm_jail_clear(&vm->jail);
@@ -161,7 +174,7 @@ static int open_disks(qemu_vm *vm, const vmctr__vm_spec *spec) {
   return 0;
 }
 
-static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
+static int create_vm(void **ctx, const vmctr__vm_spec *spec, const vmctr__vm_template *t) {
   qemu_vm *vm = calloc(1, sizeof(*vm));
   const char *binary = vmctr_caps_qemu_path(spec->caps);
   int qmp[2], agent[2], r;
@@ -170,6 +183,8 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
   vm->child = (vmctr__child)VMCTR__CHILD_INIT;
   vm->qmp.fd = vm->qmp_peer = vm->agent_host = vm->agent_peer = -1;
   vm->console_host = vm->console_peer = -1;
+  vm->state_fd = -1;
+  vm->tram = (vmctr__qemu_tmpl_ram)VMCTR__QEMU_TMPL_RAM_INIT;
   if (!binary) {
     const char *why = NULL;
     vmctr_caps_has(spec->caps, VMCTR_CAP_BACKEND_QEMU, &why);
@@ -211,6 +226,17 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
       (r = open_disks(vm, spec)) < 0 || (r = vmctr__qemu_net_prepare(&vm->net, spec, &vm->jail)) < 0)
     goto fail;
   vm->nshares = spec->nshares;
+  if (t) {
+    vm->clone = t->clone;
+    if ((vm->state_fd = fcntl(t->state_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+      r = vmctr__err_os(errno, "dup of the template's state file");
+      goto fail;
+    }
+    if ((r = vmctr__qemu_tmpl_ram_jail(&vm->tram, &vm->jail, t->ram, !t->clone)) < 0)
+      goto fail;
+    if (t->clone && (r = vmctr__qemu_tmpl_disks(spec, &vm->tdisks)) < 0)
+      goto fail;
+  }
   vmctr__qemu_layout l = {
     .binary = binary,
     .qmp_fd = QMP_CHILD_FD,
@@ -224,6 +250,10 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
     .initfs = vm->jail.initfs,
     .sandbox = true,
     .tsc_khz = spec->accel == VMCTR_ACCEL_TCG ? host_tsc_khz() : 0,
+    .mem_path = t ? vm->tram.path : NULL,
+    .mem_share = t && !t->clone,
+    .placeholder_disks = t && !t->clone,
+    .incoming = t && t->clone,
   };
   if ((r = vmctr__qemu_argv(spec, &l, &vm->argv)) < 0)
     goto fail;
@@ -232,6 +262,15 @@ static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
 fail:
   qemu_free(vm);
   return r;
+}
+
+static int qemu_create(void **ctx, const vmctr__vm_spec *spec) {
+  return create_vm(ctx, spec, NULL);
+}
+
+static int qemu_create_template(void **ctx, const vmctr__vm_spec *spec,
+                                const vmctr__vm_template *t) {
+  return create_vm(ctx, spec, t);
 }
 
 /* QEMU's own complaint (bad kernel, bad option), for the error message. */
@@ -276,7 +315,7 @@ static int qemu_start(void *ctx, int timeout_ms) {
     return r;
   }
   size_t nfds = 0;
-  vmctr__child_fd *fds = calloc(5 + vm->nshares + 2 * vm->ndisks + vm->net.n, sizeof(*fds));
+  vmctr__child_fd *fds = calloc(6 + vm->nshares + 2 * vm->ndisks + vm->net.n, sizeof(*fds));
   if (!fds) {
     close(errfd);
     return vmctr__err_nomem();
@@ -294,6 +333,8 @@ static int qemu_start(void *ctx, int timeout_ms) {
   for (size_t i = 0; i < vm->net.n; i++)
     if (vm->net.qemu_fds[i] >= 0)
       fds[nfds++] = (vmctr__child_fd){vm->net.qemu_fds[i], nic_child_fd(vm, i)};
+  if (vm->state_fd >= 0 && vm->clone) /* a builder's goes over QMP at save */
+    fds[nfds++] = (vmctr__child_fd){vm->state_fd, state_child_fd(vm)};
   r = vmctr__child_spawn_jailed(&vm->child, "qemu", vm->argv[0], vm->argv, vmctr__jail_env, fds,
                                 nfds, &vm->jail.qemu);
   free(fds);
@@ -326,6 +367,12 @@ static int qemu_start(void *ctx, int timeout_ms) {
   int qfd = vm->qmp.fd;
   vm->qmp.fd = -1;
   r = vmctr__qmp_open(&vm->qmp, qfd, timeout_ms);
+  if (r == 0 && vm->clone) {
+    r = vmctr__qemu_tmpl_incoming(&vm->qmp, state_child_fd(vm), timeout_ms);
+    close_fd(&vm->state_fd); /* QEMU has read it */
+    if (r == 0)
+      r = vmctr__qemu_tmpl_resize(&vm->qmp, vm->tdisks, vm->ndisks, timeout_ms);
+  }
   if (r == 0 && (r = vmctr__qmp_execute(&vm->qmp, "query-status", timeout_ms, &m)) == 0) {
     status = vmctr__qmp_status(&m);
     if (!status)
@@ -351,6 +398,24 @@ static int qemu_start(void *ctx, int timeout_ms) {
     return r;
   }
   return 0;
+}
+
+static int qemu_quit(void *ctx, int timeout_ms);
+
+static int qemu_template_id(const vmctr__vm_spec *spec, char **out) {
+  return vmctr__qemu_tmpl_id(spec, spec->accel == VMCTR_ACCEL_TCG ? host_tsc_khz() : 0, out);
+}
+
+static int qemu_save(void *ctx, int timeout_ms) {
+  qemu_vm *vm = ctx;
+  if (vm->clone || vm->state_fd < 0)
+    return vmctr__err(VMCTR_ESTATE, 0, "this VM was not created as a template's builder");
+  int r = vmctr__qemu_tmpl_save(&vm->qmp, vm->state_fd, timeout_ms);
+  if (r == 0)
+    r = qemu_quit(vm, timeout_ms);
+  if (r == 0)
+    r = vmctr__qemu_tmpl_ram_release(&vm->tram);
+  return r;
 }
 
 static int qemu_agent_fd(void *ctx) {
@@ -410,4 +475,7 @@ const vmctr__backend_ops vmctr__qemu_backend = {
   .kill = qemu_kill,
   .pid = qemu_pid,
   .free = qemu_free,
+  .create_template = qemu_create_template,
+  .save = qemu_save,
+  .template_id = qemu_template_id,
 };

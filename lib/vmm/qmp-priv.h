@@ -51,5 +51,12 @@ void vmctr__qmp_close(vmctr__qmp *q);
  * message. Events read meanwhile are noted. A QMP error is VMCTR_EPROTO with
  * QEMU's description. */
 int vmctr__qmp_execute(vmctr__qmp *q, const char *command, int timeout_ms, vmctr__qmp_msg *out);
+/* Write text (one or more complete command lines, built by the caller from
+ * trusted parts) in one go, then read each answer with vmctr__qmp_result
+ * (named command in its error messages), in order. */
+int vmctr__qmp_send(vmctr__qmp *q, const char *text);
+/* The same, with fd passed along (SCM_RIGHTS), for getfd. */
+int vmctr__qmp_send_fd(vmctr__qmp *q, const char *text, int fd);
+int vmctr__qmp_result(vmctr__qmp *q, const char *command, int timeout_ms, vmctr__qmp_msg *out);
 
 #endif

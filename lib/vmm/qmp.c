@@ -108,14 +108,42 @@ static int write_all(int fd, const char *s, size_t n) {
   return 0;
 }
 
-int vmctr__qmp_execute(vmctr__qmp *q, const char *command, int timeout_ms, vmctr__qmp_msg *out) {
-  char cmd[128];
-  int64_t deadline = vmctr__deadline_ms(timeout_ms);
-  int r, n = snprintf(cmd, sizeof(cmd), "{\"execute\":\"%s\"}\n", command);
+int vmctr__qmp_send(vmctr__qmp *q, const char *text) {
   if (q->fd < 0)
     return vmctr__err(VMCTR_ESTATE, 0, "QMP: not connected");
-  if ((r = write_all(q->fd, cmd, (size_t)n)) < 0)
-    return r;
+  return write_all(q->fd, text, strlen(text));
+}
+
+int vmctr__qmp_send_fd(vmctr__qmp *q, const char *text, int fd) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                      .msg_controllen = sizeof(u.buf)};
+  memset(&u, 0, sizeof(u));
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  if (q->fd < 0)
+    return vmctr__err(VMCTR_ESTATE, 0, "QMP: not connected");
+  ssize_t w;
+  while ((w = sendmsg(q->fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  if (w < 0)
+    return vmctr__err_os(errno, "QMP: write to QEMU");
+  /* The fd went with the first byte; the rest is plain text. */
+  return (size_t)w < iov.iov_len ? write_all(q->fd, text + w, iov.iov_len - (size_t)w) : 0;
+}
+
+int vmctr__qmp_result(vmctr__qmp *q, const char *command, int timeout_ms, vmctr__qmp_msg *out) {
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
+  int r;
+  if (q->fd < 0)
+    return vmctr__err(VMCTR_ESTATE, 0, "QMP: not connected");
   for (;;) {
     vmctr__qmp_msg m;
     if ((r = read_msg(q, deadline, &m)) < 0)
@@ -143,6 +171,15 @@ int vmctr__qmp_execute(vmctr__qmp *q, const char *command, int timeout_ms, vmctr
       return vmctr__err(VMCTR_EPROTO, 0, "QMP: unexpected greeting");
     }
   }
+}
+
+int vmctr__qmp_execute(vmctr__qmp *q, const char *command, int timeout_ms, vmctr__qmp_msg *out) {
+  char cmd[128];
+  int r;
+  snprintf(cmd, sizeof(cmd), "{\"execute\":\"%s\"}\n", command);
+  if ((r = vmctr__qmp_send(q, cmd)) < 0)
+    return r;
+  return vmctr__qmp_result(q, command, timeout_ms, out);
 }
 
 int vmctr__qmp_open(vmctr__qmp *q, int fd, int timeout_ms) {

@@ -40,6 +40,9 @@ struct vmctr_vmm {
   char (*names)[24];   /* per mount: its disk serial or generated share tag */
   vmctr__netdev *nics; /* copies (own ports array, own dup of a tap fd) */
   size_t nnics;
+  uint32_t template_mode; /* VMCTR_VMM_TEMPLATE_* (vmctr_vmm_set_template) */
+  struct vmctr__template *tmpl; /* held while a clone of it runs (template-boot.c) */
+  bool build_only;     /* vmctr_vmm_build_template() is resolving the spec */
 };
 
 /* vmm-net.c: free the NIC copies (closing their tap fds). */
@@ -47,6 +50,19 @@ void vmctr__vmm_free_nics(vmctr_vmm *vmm);
 
 /* vmm-start.c: everything vmctr_vmm_start() resolves and boots. */
 int vmctr__vmm_boot(vmctr_vmm *vmm);
+
+/* template-boot.c: start the VM of spec from a template (built first when
+ * there is none): 0 with vmm->ctx running and vmm->agent connected and the
+ * guest made its own; VMCTR_EUNSUPPORTED (and nothing logged) when templates
+ * are off or do not fit spec; any other error after a failed attempt (the
+ * caller logs it and boots cold; vmm->ctx is then NULL). */
+int vmctr__vmm_template_start(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const char *parent);
+/* Whether templates are on for vmm (its mode, else $VMCTR_TEMPLATES). */
+bool vmctr__vmm_templates_on(const vmctr_vmm *vmm);
+/* Build spec's template unless it exists: 0; VMCTR_EUNSUPPORTED when spec
+ * cannot have one (the reason recorded). */
+int vmctr__vmm_template_prepare(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const char *parent);
+void vmctr__vmm_template_release(vmctr_vmm *vmm);
 
 /* vmm.c: collect a backend exit, if any (non-blocking). 1 if ended. */
 int vmctr__vmm_collect(vmctr_vmm *vmm);

@@ -244,14 +244,24 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   spec.hypervisor_args = vmm->hv_args;
   spec.jail_id_first = vmm->jail_id_first;
   spec.jail_id_count = vmm->jail_id_count;
-  if ((r = vmm->ops->create(&vmm->ctx, &spec)) < 0)
+  if (vmm->build_only) { /* vmctr_vmm_build_template(): no VM of our own */
+    r = vmctr__vmm_template_prepare(vmm, &spec, parent);
     goto out;
-  if ((r = vmm->ops->start(vmm->ctx, 10000)) < 0)
+  }
+  /* A template's clone when one fits; on any failure there, a cold boot. */
+  bool restored = (r = vmctr__vmm_template_start(vmm, &spec, parent)) == 0;
+  if (!restored && r != VMCTR_EUNSUPPORTED)
+    vmctr__log(VMCTR_LOG_WARN, "vmm", "VM %s boots cold: %s", vmm->rundir,
+               vmctr_error_last()->message);
+  vmctr_error_clear();
+  if (!restored && (r = vmm->ops->create(&vmm->ctx, &spec)) < 0)
+    goto out;
+  if (!restored && (r = vmm->ops->start(vmm->ctx, 10000)) < 0)
     goto out;
   if ((r = vmctr__evset_add(vmm->events, vmm->ops->exit_fd(vmm->ctx))) < 0)
     goto out;
   vmm->state = VMCTR_VMM_STATE_RUNNING; /* collect() may now notice an exit */
-  if ((r = connect_agent(vmm)) < 0)
+  if (!restored && (r = connect_agent(vmm)) < 0)
     goto out;
   vmctr__log(VMCTR_LOG_INFO, "vmm", "VM %s running (pid %d, %s), agent: %s", vmm->rundir,
              (int)vmm->ops->pid(vmm->ctx), vmctr_accelerator_name(vmm->accel),

@@ -50,6 +50,7 @@ void vmctr_vmm_free(vmctr_vmm *vmm) {
   vmctr__agent_free(vmm->agent);
   if (vmm->ctx)
     vmm->ops->free(vmm->ctx);
+  vmctr__vmm_template_release(vmm); /* after the clone's hypervisor is gone */
   if (vmm->rundir)
     vmctr__rundir_remove(vmm->rundir, vmm->rundir_lock);
   vmctr__evset_free(vmm->events);
@@ -125,6 +126,18 @@ int vmctr_vmm_set_agent_timeout(vmctr_vmm *vmm, uint32_t timeout_ms) {
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_agent_timeout: %s",
                       !vmm ? "vmm is NULL" : "timeout must be 1..2^31-1 ms");
   vmm->agent_timeout_ms = timeout_ms;
+  return 0;
+}
+
+int vmctr_vmm_set_template(vmctr_vmm *vmm, uint32_t mode) {
+  int r = check_new(vmm, "vmctr_vmm_set_template");
+  if (r < 0)
+    return r;
+  if (mode != VMCTR_VMM_TEMPLATE_DEFAULT && mode != VMCTR_VMM_TEMPLATE_OFF &&
+      mode != VMCTR_VMM_TEMPLATE_ON)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_vmm_set_template: unknown mode %u "
+                      "(VMCTR_VMM_TEMPLATE_DEFAULT, _OFF or _ON)", mode);
+  vmm->template_mode = mode;
   return 0;
 }
 
@@ -316,6 +329,35 @@ const char *vmctr_vmm_boot_log(const vmctr_vmm *vmm) {
 
 vmctr__agent *vmctr__vmm_agent(vmctr_vmm *vmm) {
   return vmm && vmm->state == VMCTR_VMM_STATE_RUNNING ? vmm->agent : NULL;
+}
+
+int vmctr_vmm_build_template(vmctr_vmm *vmm) {
+  int r = check_new(vmm, "vmctr_vmm_build_template");
+  if (r < 0)
+    return r;
+  if (!vmm->ops)
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0, "this libvmctr was built without a VM backend");
+  vmm->build_only = true;
+  r = vmctr__vmm_boot(vmm);
+  vmm->build_only = false;
+  /* Nothing of this VM ran: undo what the resolution made, so start works. */
+  if (vmm->rundir) {
+    vmctr__rundir_remove(vmm->rundir, vmm->rundir_lock);
+    free(vmm->rundir);
+    vmm->rundir = NULL;
+    vmm->rundir_lock = -1;
+  }
+  free(vmm->boot_log);
+  free(vmm->initfs);
+  free(vmm->disks);
+  free(vmm->shares);
+  free(vmm->names);
+  vmm->boot_log = vmm->initfs = NULL;
+  vmm->disks = NULL;
+  vmm->shares = NULL;
+  vmm->names = NULL;
+  vmm->state = VMCTR_VMM_STATE_NEW;
+  return r;
 }
 
 int vmctr_vmm_start(vmctr_vmm *vmm) {

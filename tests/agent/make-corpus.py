@@ -75,6 +75,19 @@ def iface(*fields):
     return u32(T_OP, OP_CONFIG_IFACE) + b"".join(fields)
 
 
+OP_RESTORED, T_TIME_NS, T_ENTROPY, T_DISK = 14, 79, 82, 83
+TIME = field(T_TIME_NS, struct.pack("<Q", 1796176000123456789))
+ENTROPY = field(T_ENTROPY, bytes(range(64)))
+
+
+def DISK(serial, size):
+    return field(T_DISK, struct.pack("<Q", size) + serial.encode())
+
+
+def restored(*fields):
+    return u32(T_OP, OP_RESTORED) + TIME + ENTROPY + b"".join(fields)
+
+
 def pattern(n):
     return bytes((i * 7) % 251 for i in range(n))
 
@@ -115,11 +128,28 @@ GOOD = {
                                     *[route4("192.168.%d.0" % i, 24, "10.0.2.1")
                                       for i in range(64)]),
 }
+# RESTORED (the guest's decoder: tests/guest/fuzz-guest-restore.c; the
+# fields-restored-* files are checked to mean their names by test-guest-restore-parse.c).
+GOOD.update({
+    "fields-restored-full": restored(DISK("vmctr0", 80 << 20), DISK("vmctr1", 1 << 20),
+                                     field(T_MAC, bytes([2, 0x11, 0x22, 0x33, 0x44, 0x55]))),
+    "fields-restored-minimal": restored(),
+})
 # The same frames fed one byte and seven bytes at a time.
 GOOD["mixed-bytewise"] = GOOD["mixed"]
 GOOD["mixed-chunk7"] = GOOD["mixed"]
 CHUNK = {"mixed-bytewise": 1, "mixed-chunk7": 7, "data-callback-large-chunked": 255}
 
+BAD_RESTORED = {
+    "fields-restored-no-time": u32(T_OP, OP_RESTORED) + ENTROPY,
+    "fields-restored-entropy-short": u32(T_OP, OP_RESTORED) + TIME + field(T_ENTROPY, b"x" * 31),
+    "fields-restored-entropy-long": u32(T_OP, OP_RESTORED) + TIME + field(T_ENTROPY, b"x" * 513),
+    "fields-restored-mac-multicast": restored(field(T_MAC, bytes([1, 2, 3, 4, 5, 6]))),
+    "fields-restored-disk-no-serial": restored(field(T_DISK, struct.pack("<Q", 5))),
+    "fields-restored-disk-serial-space": restored(DISK("a b", 5)),
+    "fields-restored-disks-17": restored(*[DISK("d%d" % i, i) for i in range(17)]),
+    "fields-restored-macs-9": restored(*[field(T_MAC, bytes([2, 0, 0, 0, 0, i])) for i in range(9)]),
+}
 BAD = {
     "truncated-header": frame(DATA, 1, b"abc")[:7],
     "truncated-payload": frame(DATA, 1, b"abcdef")[:15],
@@ -258,7 +288,7 @@ def write(dirname, files):
 def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus")
     write(os.path.join(root, "agent-good"), GOOD)
-    write(os.path.join(root, "agent-bad"), BAD)
+    write(os.path.join(root, "agent-bad"), dict(BAD, **BAD_RESTORED))
     write_fields(os.path.join(root, "guest-spawn-good"), SPAWN_GOOD)
     write_fields(os.path.join(root, "guest-spawn-bad"), SPAWN_BAD)
     return 0

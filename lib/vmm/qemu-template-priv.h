@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* The qemu backend's side of templates (doc/vmm.md, "Templates"): guest RAM
+ * in a file, the state saved with x-ignore-shared (RAM is not in the stream)
+ * and restored into a QEMU started with -incoming defer. QEMU 7.2 has no
+ * file: migration and cannot set the capability on its command line, so the
+ * state goes through an inherited fd and the capability over QMP. */
+#ifndef VMCTR_VMM_QEMU_TEMPLATE_H
+#define VMCTR_VMM_QEMU_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vmm/jail-priv.h"
+#include "vmm/qmp-priv.h"
+
+/* The RAM file as QEMU sees it. */
+typedef struct vmctr__qemu_tmpl_ram {
+  char *host;       /* the file on the host */
+  const char *path; /* where QEMU opens it (in its jail, or host) */
+  bool chowned;     /* handed to the jail id for a build: hand back at release */
+  uid_t uid;
+  gid_t gid;
+} vmctr__qemu_tmpl_ram;
+#define VMCTR__QEMU_TMPL_RAM_INIT {NULL, NULL, false, 0, 0}
+
+/* Make ram reachable for the jailed QEMU: bound into its root, and for a
+ * builder (writable) owned by its id while it runs. */
+int vmctr__qemu_tmpl_ram_jail(vmctr__qemu_tmpl_ram *t, vmctr__vm_jail *j, const char *ram,
+                              bool writable);
+/* A builder is done with the file: it is ours again. */
+int vmctr__qemu_tmpl_ram_release(vmctr__qemu_tmpl_ram *t);
+void vmctr__qemu_tmpl_ram_clear(vmctr__qemu_tmpl_ram *t);
+
+/* A clone's QEMU (started with -incoming defer): x-ignore-shared on and
+ * migrate-incoming from fd (its number in QEMU) in one write, then wait
+ * until the VM runs. */
+int vmctr__qemu_tmpl_incoming(vmctr__qmp *q, int fd, int timeout_ms);
+/* A builder's QEMU: x-ignore-shared on, migrate to fd (ours, passed over QMP), wait until done. */
+int vmctr__qemu_tmpl_save(vmctr__qmp *q, int fd, int timeout_ms);
+
+/* A clone's disk: its node (the serial) and whether it is writable. */
+typedef struct vmctr__qemu_tmpl_disk {
+  char node[24];
+  bool writable;
+} vmctr__qemu_tmpl_disk;
+/* The spec's disks; *out malloc'd. */
+int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, vmctr__qemu_tmpl_disk **out);
+/* After the restore: resize every writable disk to its own virtual size (as
+ * QEMU's format layer reports it), which notifies the guest that it is not
+ * the placeholder any more (a read-only one cannot be resized: the guest
+ * probes it again). */
+int vmctr__qemu_tmpl_resize(vmctr__qmp *q, const vmctr__qemu_tmpl_disk *d, size_t n, int timeout_ms);
+
+/* The backend's part of a template key (backend-priv.h template_id). */
+int vmctr__qemu_tmpl_id(const vmctr__vm_spec *spec, unsigned long tsc_khz, char **out);
+
+#endif
