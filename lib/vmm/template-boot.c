@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "core/util.h"
+#include "image/store/writable-priv.h"
 #include "vmm/rundir-priv.h"
 #include "vmm/template.h"
 #include "vmm/vmm-priv.h"
@@ -149,9 +150,16 @@ static int restore(vmctr_vmm *vmm, const vmctr__vm_spec *spec, vmctr__template *
   for (size_t i = 0; i < spec->ndisks && i < 16; i++) {
     /* A read-only disk cannot be resized to tell the guest its size: 0 has
      * the guest probe it again at once. The size of a writable one is its
-     * image's length (raw images; an image format would need its own). */
+     * image's length, or a copy-on-write disk's virtual size. */
     if (spec->disks[i].read_only) {
       disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial, 0};
+      continue;
+    }
+    if (spec->disks[i].image_format == VMCTR_MOUNT_IMAGE_COW) {
+      uint64_t vsize;
+      if ((r = vmctr__writable_cow_size(spec->disks[i].path, &vsize)) < 0)
+        return r;
+      disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial, vsize};
       continue;
     }
     int fd = open(spec->disks[i].path, O_RDONLY | O_CLOEXEC);

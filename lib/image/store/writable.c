@@ -242,6 +242,20 @@ out:
   return r;
 }
 
+int vmctr__writable_cow_size(const char *path, uint64_t *size_out) {
+  unsigned char h[QCOW_HEADER_LEN];
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return vmctr__err(VMCTR_EINVAL, errno, "copy-on-write disk %s: %s", path, strerror(errno));
+  ssize_t n = pread(fd, h, sizeof(h), 0);
+  close(fd);
+  if (n != (ssize_t)sizeof(h) || get32(h) != QCOW_MAGIC || get32(h + 4) != 3)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s is not a copy-on-write disk (no qcow2 version 3 header)",
+                      path);
+  *size_out = get64(h + 24);
+  return 0;
+}
+
 /* The disk's size: the requested one (0: the default) rounded up to 1 MiB,
  * never below the image's ext4. */
 static uint64_t disk_size(const vmctr_image_writable_options *o, uint64_t image_size) {
