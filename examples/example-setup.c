@@ -18,6 +18,12 @@ void example_fail(const char *prog, const char *what) {
 
 int example_setup_rootfs(struct example_setup *s, const char *store_opt, const char *image_path,
                          const char *name, bool quiet) {
+  return example_setup_rootfs_arch(s, store_opt, image_path, name, quiet, NULL);
+}
+
+int example_setup_rootfs_arch(struct example_setup *s, const char *store_opt,
+                              const char *image_path, const char *name, bool quiet,
+                              const char *oci_arch) {
   struct example_progress prog = {.quiet = quiet};
   char *layout = NULL;
   int rc = -1;
@@ -33,6 +39,7 @@ int example_setup_rootfs(struct example_setup *s, const char *store_opt, const c
     goto out;
   }
   vmctr_image_import_options io = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  io.architecture = oci_arch;
   io.progress = example_progress_fn;
   io.userdata = &prog;
   prog.what = "importing";
