@@ -189,6 +189,11 @@ static int connect_agent(vmctr_vmm *vmm) {
   if (fd < 0)
     return vmctr__err_os(errno, "dup of the agent channel");
   fcntl(fd, F_SETFD, FD_CLOEXEC);
+  /* A guest of another architecture is emulated instruction by instruction
+   * and boots several times slower: the default wait is four times longer. */
+  if (vmm->agent_timeout_ms == VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS &&
+      strcmp(guest_arch(vmm), vmctr__caps_host_arch()) != 0)
+    vmm->agent_timeout_ms = 4 * VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
   r = vmctr__agent_connect(&vmm->agent, fd, (int)vmm->agent_timeout_ms);
   if (r < 0) {
     int st;
