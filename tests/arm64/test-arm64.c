@@ -81,10 +81,20 @@ static int make_tree(const char *root) {
   return fclose(f) == 0 ? 0 : -1;
 }
 
+static void log_to_stderr(int32_t level, const char *domain, const char *message, void *ud) {
+  (void)ud;
+  fprintf(stderr, "# libvmctr %d [%s] %s\n", level, domain, message);
+}
+
 static int setup(void **state) {
   (void)state;
   char root[200];
   memset(&F, 0, sizeof(F));
+  /* $VMCTR_DEBUG=1 (2: debug detail): the library's log on stderr. */
+  const char *d = getenv("VMCTR_DEBUG");
+  if (d && *d && strcmp(d, "0") != 0)
+    vmctr_log_set_handler(strcmp(d, "1") == 0 ? VMCTR_LOG_INFO : VMCTR_LOG_DEBUG, log_to_stderr,
+                          NULL, NULL);
   F.kernel = kernel;
   if (tu_tmpdir(F.dir, sizeof(F.dir), "vmctr-test-arm64") < 0)
     return -1;
