@@ -96,7 +96,10 @@ static int resolve_initfs(vmctr_vmm *vmm) {
     r = vmctr__err(VMCTR_ENOENT, errno,
                    "the boot config has no initfs and the %s vmctr-init was not found at %s; "
                    "set one with vmctr_bootcfg_set_initfs() or point %s at vmctr-init%s",
-                   arch, p.init_path, native ? "VMCTR_GUEST_INIT" : "VMCTR_GUEST_INIT_AARCH64",
+                   arch, p.init_path,
+                   native                          ? "VMCTR_GUEST_INIT"
+                   : strcmp(arch, "aarch64") == 0 ? "VMCTR_GUEST_INIT_AARCH64"
+                                                   : "VMCTR_GUEST_INIT_X86_64",
                    native ? "" : " built for it (doc/initfs.md)");
     free(init);
     return r;
@@ -191,10 +194,11 @@ static int connect_agent(vmctr_vmm *vmm) {
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   /* A guest of another architecture is emulated instruction by instruction
    * and boots several times slower: the default wait is four times longer. */
-  if (vmm->agent_timeout_ms == VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS &&
+  uint32_t timeout_ms = vmm->agent_timeout_ms;
+  if (timeout_ms == VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS &&
       strcmp(guest_arch(vmm), vmctr__caps_host_arch()) != 0)
-    vmm->agent_timeout_ms = 4 * VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
-  r = vmctr__agent_connect(&vmm->agent, fd, (int)vmm->agent_timeout_ms);
+    timeout_ms = 4 * VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
+  r = vmctr__agent_connect(&vmm->agent, fd, (int)timeout_ms);
   if (r < 0) {
     int st;
     char *tail = log_tail(vmm->boot_log);
@@ -206,7 +210,7 @@ static int connect_agent(vmctr_vmm *vmm) {
                      "boot log %s ends: %s", st, vmm->boot_log, tail ? tail : "");
     else if (r == VMCTR_ETIMEDOUT)
       r = vmctr__err(VMCTR_ETIMEDOUT, 0, "the guest agent did not connect within %u ms; "
-                     "boot log %s ends: %s", vmm->agent_timeout_ms, vmm->boot_log,
+                     "boot log %s ends: %s", timeout_ms, vmm->boot_log,
                      tail ? tail : "");
     else
       vmctr__err_prefix("guest agent");
