@@ -18,12 +18,12 @@ void example_fail(const char *prog, const char *what) {
 
 int example_setup_rootfs(struct example_setup *s, const char *store_opt, const char *image_path,
                          const char *name, bool quiet) {
-  return example_setup_rootfs_sized(s, store_opt, image_path, name, quiet, 0);
+  return example_setup_rootfs_ex(s, store_opt, image_path, name, quiet, NULL, 0);
 }
 
-int example_setup_rootfs_sized(struct example_setup *s, const char *store_opt,
-                               const char *image_path, const char *name, bool quiet,
-                               uint64_t rootfs_size) {
+int example_setup_rootfs_ex(struct example_setup *s, const char *store_opt,
+                            const char *image_path, const char *name, bool quiet,
+                            const char *oci_arch, uint64_t rootfs_size) {
   int32_t form = 0;
   struct example_progress prog = {.quiet = quiet};
   char *layout = NULL;
@@ -45,6 +45,7 @@ int example_setup_rootfs_sized(struct example_setup *s, const char *store_opt,
       vmctr_image_store_lookup(s->store, image_path, &s->image) == 0)
     goto have_image;
   vmctr_image_import_options io = VMCTR_IMAGE_IMPORT_OPTIONS_INIT;
+  io.architecture = oci_arch;
   io.progress = example_progress_fn;
   io.userdata = &prog;
   prog.what = "importing";

@@ -21,6 +21,12 @@ void example_log_from_env(void) {
   if ((!i || !*i) && access(EXAMPLE_BUILD_INIT, X_OK) == 0)
     setenv("VMCTR_GUEST_INIT", EXAMPLE_BUILD_INIT, 0);
 #endif
+#ifdef EXAMPLE_BUILD_INIT_AARCH64
+  /* And the aarch64 guest's, when the build was given one. */
+  const char *a = getenv("VMCTR_GUEST_INIT_AARCH64");
+  if ((!a || !*a) && access(EXAMPLE_BUILD_INIT_AARCH64, X_OK) == 0)
+    setenv("VMCTR_GUEST_INIT_AARCH64", EXAMPLE_BUILD_INIT_AARCH64, 0);
+#endif
   const char *d = getenv("VMCTR_DEBUG");
   if (d && *d && strcmp(d, "0") != 0)
     vmctr_log_set_handler(strcmp(d, "1") == 0 ? VMCTR_LOG_INFO : VMCTR_LOG_DEBUG, log_to_stderr, NULL, NULL);
@@ -35,6 +41,35 @@ const char *example_default_kernel(void) {
     return EXAMPLE_BUILD_KERNEL;
 #endif
   return NULL;
+}
+
+static const char *host_arch(void) {
+#if defined(__aarch64__)
+  return "aarch64";
+#else
+  return "x86_64";
+#endif
+}
+
+const char *example_default_kernel_for(const char *arch) {
+  if (!arch || strcmp(arch, host_arch()) == 0)
+    return example_default_kernel();
+  if (strcmp(arch, "aarch64") != 0)
+    return NULL;
+  const char *k = getenv("VMCTR_KERNEL_AARCH64");
+  if (k && *k)
+    return k;
+#ifdef EXAMPLE_BUILD_KERNEL_ARM64
+  if (access(EXAMPLE_BUILD_KERNEL_ARM64, R_OK) == 0)
+    return EXAMPLE_BUILD_KERNEL_ARM64;
+#endif
+  return NULL;
+}
+
+const char *example_oci_arch(const char *arch) {
+  if (!arch)
+    arch = host_arch();
+  return strcmp(arch, "aarch64") == 0 ? "arm64" : "amd64";
 }
 
 char *example_store_dir(const char *explicit_dir) {

@@ -21,6 +21,13 @@ struct example_progress {
 void example_log_from_env(void);
 /* The guest kernel: $VMCTR_KERNEL, else NULL (the library's default search). */
 const char *example_default_kernel(void);
+/* The kernel for a guest architecture ("x86_64", "aarch64"; NULL: the host's):
+ * for the host's, example_default_kernel(); for aarch64 on another host,
+ * $VMCTR_KERNEL_AARCH64, else this tree's kernel/out/Image-arm64, else NULL. */
+const char *example_default_kernel_for(const char *arch);
+/* The OCI architecture of a guest architecture: "amd64", "arm64"; NULL
+ * arch: the host's. */
+const char *example_oci_arch(const char *arch);
 /* The image store: explicit, $VMCTR_STORE, /var/lib/libvmctr as root, else
  * $XDG_DATA_HOME/libvmctr or ~/.local/share/libvmctr. malloc'd. */
 char *example_store_dir(const char *explicit_dir);
@@ -44,10 +51,12 @@ struct example_setup {
  * that name already exists. */
 int example_setup_rootfs(struct example_setup *s, const char *store_opt, const char *image_path,
                          const char *name, bool quiet);
-/* The same with the root disk's size in bytes (0: the library's default). */
-int example_setup_rootfs_sized(struct example_setup *s, const char *store_opt,
-                               const char *image_path, const char *name, bool quiet,
-                               uint64_t rootfs_size);
+/* The same, choosing the image of OCI architecture oci_arch ("arm64"; NULL:
+ * the host's) from a multi-platform source, with the root disk's size in
+ * bytes (0: the library's default). */
+int example_setup_rootfs_ex(struct example_setup *s, const char *store_opt,
+                            const char *image_path, const char *name, bool quiet,
+                            const char *oci_arch, uint64_t rootfs_size);
 /* Free everything; remove the disk when remove_disk. */
 void example_setup_free(struct example_setup *s, bool remove_disk);
 /* Print "PROG: WHAT: <last error>" on stderr. */

@@ -42,6 +42,7 @@ struct opts {
   size_t nnetworks, npublish, ndns, nadd_hosts;
   const char *ip, *mac, *state_dir;
   uint64_t rootfs_size; /* 0: the library's default */
+  const char *arch; /* --arch: the guest's architecture (NULL: the host's) */
   char **args;
   size_t nargs;
 };
@@ -87,6 +88,10 @@ static void usage(FILE *f) {
         "  --name ID           container id (default: vmctr-<random>)\n"
         "  --virtualization    expose nested virtualization to the container\n"
         "  --rm                remove the container's disk when it exits\n"
+        "  --arch ARCH         guest architecture: x86_64 or aarch64 (alias amd64, arm64;\n"
+        "                      default: the host's); another one than the host's is\n"
+        "                      emulated (TCG), wants an --image for it and its kernel\n"
+        "                      (default: $VMCTR_KERNEL_AARCH64, then kernel/out/Image-arm64)\n"
         "  --kernel PATH       guest kernel (default: $VMCTR_KERNEL, then the built-in search)\n"
         "  --initfs PATH       initial filesystem (default: built and cached by the library)\n"
         "  --modules DIR       modules for a stock kernel, with their load-order file\n"
@@ -124,7 +129,8 @@ static int parse_size(const char *s, uint64_t *out) {
 static int parse_args(int argc, char **argv, struct opts *o) {
   enum { O_PULL = 200, O_PLATFORM, O_REGISTRY_CA, O_IMAGE = 256, O_CPUS, O_MEMORY, O_MOUNT, O_HOSTNAME, O_NAME, O_VIRT, O_RM, O_KERNEL,
          O_INITFS, O_STORE, O_MODULES, O_CAP_ADD, O_CAP_DROP, O_SECOPT, O_PRIVILEGED,
-         O_NETWORK, O_IP, O_MAC, O_DNS, O_ADD_HOST, O_STATE_DIR, O_ROOTFS_SIZE };
+         O_NETWORK, O_IP, O_MAC, O_DNS, O_ADD_HOST, O_STATE_DIR, O_ROOTFS_SIZE,
+         O_ARCH };
   static const struct option lo[] = {
       {"image", required_argument, 0, O_IMAGE},   {"cpus", required_argument, 0, O_CPUS},
       {"pull", required_argument, 0, O_PULL},     {"platform", required_argument, 0, O_PLATFORM},
@@ -145,6 +151,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"dns", required_argument, 0, O_DNS},       {"add-host", required_argument, 0, O_ADD_HOST},
       {"state-dir", required_argument, 0, O_STATE_DIR},
       {"rootfs-size", required_argument, 0, O_ROOTFS_SIZE},
+      {"arch", required_argument, 0, O_ARCH},
       {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   o->cpus = 1;
@@ -198,6 +205,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     case O_VIRT: o->virtualization = true; break;
     case O_RM: o->rm = true; break;
     case O_KERNEL: o->kernel = optarg; break;
+    case O_ARCH: o->arch = optarg; break;
     case O_INITFS: o->initfs = optarg; break;
     case O_STORE: o->store = optarg; break;
     case O_MODULES: o->modules = optarg; break;
@@ -304,7 +312,13 @@ static int make_bootcfg(const struct opts *o, vmctr_bootcfg **out) {
     vmctr_bootcfg_free(b);
     return EXIT_ERROR;
   }
-  const char *kernel = o->kernel ? o->kernel : example_default_kernel();
+  if (o->arch && vmctr_bootcfg_set_architecture(b, o->arch) < 0) {
+    fprintf(stderr, "vmctr-run: --arch %s: %s\n", o->arch, vmctr_error_last()->message);
+    vmctr_bootcfg_free(b);
+    return EXIT_ERROR;
+  }
+  const char *kernel = o->kernel ? o->kernel
+                                 : example_default_kernel_for(vmctr_bootcfg_architecture(b));
   if ((kernel && vmctr_bootcfg_set_kernel(b, kernel) < 0) ||
       (o->initfs && vmctr_bootcfg_set_initfs(b, o->initfs) < 0) ||
       (o->modules && vmctr_bootcfg_set_modules(b, o->modules) < 0) ||
@@ -581,7 +595,15 @@ int main(int argc, char **argv) {
   rc = EXIT_ERROR;
   if (resolve_image(&o) != 0)
     goto out_early;
-  if (example_setup_rootfs_sized(&st, o.store, o.image, name, o.quiet, o.rootfs_size) != 0)
+  /* The image's platform follows the guest: linux/arm64 for an aarch64 guest. */
+  const char *oci_arch = example_oci_arch(vmctr_bootcfg_architecture(boot));
+  if (oci_arch && !o.image && strcmp(oci_arch, example_oci_arch(NULL)) != 0) {
+    fprintf(stderr, "vmctr-run: --arch %s: the default image is made from this host's busybox; "
+            "give an --image for linux/%s\n", o.arch, oci_arch);
+    goto out_early;
+  }
+  if (example_setup_rootfs_ex(&st, o.store, o.image, name, o.quiet, oci_arch,
+                              o.rootfs_size) != 0)
     goto out_early;
   if ((rc = make_config(&o, st.image, &cfg))) {
     rc = EXIT_ERROR;

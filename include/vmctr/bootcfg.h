@@ -12,7 +12,7 @@
  * { "version": 1, "kernel": "/var/lib/vmctr/vmlinux", "initfs": "/var/lib/vmctr/initfs.cpio.gz",
  *   "cmdline": ["console=hvc0", "quiet"], "cpus": 2, "memory": 1073741824,
  *   "nested_virtualization": false, "rosetta": false, "firmware_tables": "auto",
- *   "com.example.note": "hi" }
+ *   "architecture": "aarch64", "com.example.note": "hi" }
  * @endcode
  *
  * Free keys (every key that is not a typed setting) are kept but not
@@ -201,6 +201,27 @@ VMCTR_API int32_t vmctr_bootcfg_firmware_tables(const vmctr_bootcfg *cfg);
 VMCTR_API int32_t vmctr_bootcfg_firmware_tables_effective(const vmctr_bootcfg *cfg);
 
 /**
+ * Choose the guest's architecture. A guest of the host's own architecture
+ * may use hardware virtualization; one of another architecture (aarch64 on
+ * an x86_64 host, through qemu-system-aarch64 -M virt) is emulated with TCG.
+ * The kernel must be one for that architecture (an arm64 `Image` for
+ * aarch64), and the initfs libvmctr builds then holds the vmctr-init built
+ * for it (doc/initfs.md). Checked against the host by
+ * vmctr_bootcfg_validate() (vmctr_caps_guest_architecture_supported()).
+ *
+ * @param arch "x86_64" or "aarch64" ("amd64" and "arm64" are taken as
+ *             their names), or NULL for the host's own (the default).
+ * @return 0, or VMCTR_EINVAL (another name, NULL cfg). Since 0.4.
+ */
+VMCTR_API int vmctr_bootcfg_set_architecture(vmctr_bootcfg *cfg, const char *arch);
+
+/**
+ * The guest architecture as set ("x86_64" or "aarch64"), or NULL when unset
+ * (the host's own). Static storage. Since 0.4.
+ */
+VMCTR_API const char *vmctr_bootcfg_architecture(const vmctr_bootcfg *cfg);
+
+/**
  * Set any key from a string, or remove it.
  *
  * Known keys are parsed into their typed settings:
@@ -213,7 +234,8 @@ VMCTR_API int32_t vmctr_bootcfg_firmware_tables_effective(const vmctr_bootcfg *c
  *   (optionally followed by "iB" or "B"), e.g. "512M", "2GiB";
  * - "nested_virtualization", "rosetta": "true"/"false", "1"/"0", "yes"/"no", "on"/"off";
  * - "firmware_tables": "auto", or a boolean as above ("acpi" is accepted as
- *   its old name).
+ *   its old name);
+ * - "architecture": "x86_64" or "aarch64" (vmctr_bootcfg_set_architecture()).
  *
  * Any other key (1 to 256 bytes of UTF-8, not "version") is a free key: kept
  * as a string, written to JSON as one, and not interpreted.

@@ -198,6 +198,27 @@ VMCTR_API const char *vmctr_caps_qemu_path(const vmctr_caps *caps);
  */
 VMCTR_API const char *vmctr_caps_qemu_version(const vmctr_caps *caps);
 
+/**
+ * The guest architectures this host's backend can boot, as one
+ * space-separated list of names: "x86_64 aarch64" on an x86_64 Linux host
+ * with qemu-system-x86_64 and qemu-system-aarch64 (the guest of the other
+ * architecture is emulated, TCG only); "" if none. Borrowed from caps; ""
+ * if caps is NULL. Since 0.4.
+ */
+VMCTR_API const char *vmctr_caps_guest_architectures(const vmctr_caps *caps);
+
+/**
+ * Whether the backend can boot guests of one architecture.
+ *
+ * @param arch "x86_64" or "aarch64" ("amd64" and "arm64" are accepted too).
+ * @param why  if not NULL, receives the reason either way (which binary,
+ *             or what to install); borrowed from caps.
+ * @return 1 if it can, 0 if not (also for an unknown arch), VMCTR_EINVAL
+ *         if caps is NULL. Since 0.4.
+ */
+VMCTR_API int32_t vmctr_caps_guest_architecture_supported(const vmctr_caps *caps,
+                                                          const char *arch, const char **why);
+
 /** The virtiofsd binary, or NULL if none was found (Linux). Borrowed from caps. */
 VMCTR_API const char *vmctr_caps_virtiofsd_path(const vmctr_caps *caps);
 

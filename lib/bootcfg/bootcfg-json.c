@@ -164,6 +164,17 @@ static int parse_member(const cJSON *item, const char *what, vmctr_bootcfg *cfg)
     return parse_firmware_tables(item, what, cfg);
   if (strcmp(key, "cmdline") == 0)
     return parse_cmdline(item, what, cfg);
+  if (strcmp(key, "architecture") == 0) {
+    const char *s;
+    if ((r = vmctr__json_as_string(item, what, &s)) < 0)
+      return r;
+    if (vmctr_bootcfg_set_architecture(cfg, s) < 0)
+      return vmctr__err(VMCTR_EPARSE, 0,
+                        "%s: key \"architecture\": \"%.64s\" is not a guest architecture; give "
+                        "\"x86_64\" or \"aarch64\", or leave the key out for the host's",
+                        what, s);
+    return 0;
+  }
   if (strcmp(key, "cpus") == 0) {
     if ((r = vmctr__json_as_uint(item, what, UINT32_MAX, &v)) < 0)
       return r;
@@ -361,6 +372,8 @@ int vmctr_bootcfg_to_json(const vmctr_bootcfg *cfg, char **out_json) {
   if (cfg->modules && !vmctr__json_add_string(root, "modules", cfg->modules))
     goto out;
   if (!vmctr__json_add_string(root, "firmware_tables", vmctr__bootcfg_firmware_tables_name(cfg->firmware_tables)))
+    goto out;
+  if (cfg->arch && !vmctr__json_add_string(root, "architecture", cfg->arch))
     goto out;
   for (size_t i = 0; i < cfg->nextras; i++) {
     if ((r = build_extra(&cfg->extras[i], &item)) < 0 ||

@@ -36,6 +36,7 @@ struct vmctr_bootcfg {
   bool rosetta;
   char *modules;           /* NULL: unset */
   int32_t firmware_tables; /* a VMCTR_BOOTCFG_FIRMWARE_TABLES_* mode */
+  const char *arch;        /* static "x86_64" or "aarch64"; NULL: the host's */
   struct vmctr__bootcfg_extra *extras; /* insertion order */
   size_t nextras;
 };
@@ -79,6 +80,9 @@ const char *vmctr__bootcfg_firmware_tables_name(int32_t mode);
 /* Split a command line into arguments: blanks separate them, double quotes
  * group blanks into one argument and are kept (the kernel reads them). */
 int vmctr__bootcfg_split_cmdline(const char *s, char ***out, size_t *out_n);
+
+/* The guest architecture: the one set, else the host's ("x86_64", "aarch64"). */
+const char *vmctr__bootcfg_guest_arch(const vmctr_bootcfg *cfg);
 
 /* JSON text parse with `what` naming the source in messages. */
 int vmctr__bootcfg_parse(vmctr_bootcfg **out, const char *json, size_t len, const char *what);

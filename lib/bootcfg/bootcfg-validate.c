@@ -121,6 +121,13 @@ static int check_features(const vmctr_bootcfg *cfg, const vmctr_caps *caps) {
   const char *why = NULL;
   int r;
 
+  if (cfg->arch && vmctr_caps_guest_architecture_supported(caps, cfg->arch, &why) != 1)
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                      "architecture: this host cannot boot %s guests (%s); this host boots: %s",
+                      cfg->arch, why ? why : "no reason given",
+                      *vmctr_caps_guest_architectures(caps) ? vmctr_caps_guest_architectures(caps)
+                                                            : "none");
+
   /* The caps module owns the wording (which hardware and OS would do), so
    * its error goes back unchanged. */
   if (cfg->nested_virt && (r = vmctr_caps_require_nested_virtualization(caps)) < 0)

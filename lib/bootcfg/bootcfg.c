@@ -10,13 +10,14 @@
 #include <strings.h>
 
 #include "bootcfg/bootcfg-priv.h"
+#include "caps/caps.h"
 #include "core/error.h"
 #include "core/util.h"
 
 /* The known keys, in the fixed order of keys(); indexes are the K_ values. */
 static const char *const known_keys[] = {
   "kernel", "initfs", "cmdline", "cpus", "memory", "nested_virtualization", "rosetta",
-  "modules", "firmware_tables",
+  "modules", "firmware_tables", "architecture",
 };
 
 enum {
@@ -29,6 +30,7 @@ enum {
   K_ROSETTA,
   K_MODULES,
   K_FIRMWARE,
+  K_ARCH,
   K_NONE
 };
 
@@ -100,6 +102,7 @@ int vmctr_bootcfg_clone(vmctr_bootcfg **out, const vmctr_bootcfg *cfg) {
   c->nested_virt = cfg->nested_virt;
   c->rosetta = cfg->rosetta;
   c->firmware_tables = cfg->firmware_tables;
+  c->arch = cfg->arch;
   if ((cfg->kernel && !(c->kernel = vmctr__strdup(cfg->kernel))) ||
       (cfg->initfs && !(c->initfs = vmctr__strdup(cfg->initfs))) ||
       (cfg->modules && !(c->modules = vmctr__strdup(cfg->modules)))) {
@@ -308,6 +311,27 @@ int vmctr_bootcfg_set_rosetta(vmctr_bootcfg *cfg, int32_t enabled) {
 }
 
 int32_t vmctr_bootcfg_rosetta(const vmctr_bootcfg *cfg) { return cfg && cfg->rosetta ? 1 : 0; }
+
+int vmctr_bootcfg_set_architecture(vmctr_bootcfg *cfg, const char *arch) {
+  const char *name = vmctr__caps_guest_name(arch);
+  if (!cfg)
+    return vmctr__err(VMCTR_EINVAL, 0, "architecture: the boot config is NULL");
+  if (arch && !name)
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "architecture: \"%.64s\" is not a guest architecture; give x86_64 or "
+                      "aarch64 (amd64 and arm64 are taken too), or NULL for the host's",
+                      arch);
+  cfg->arch = name;
+  return 0;
+}
+
+const char *vmctr_bootcfg_architecture(const vmctr_bootcfg *cfg) {
+  return cfg ? cfg->arch : NULL;
+}
+
+const char *vmctr__bootcfg_guest_arch(const vmctr_bootcfg *cfg) {
+  return cfg && cfg->arch ? cfg->arch : vmctr__caps_host_arch();
+}
 
 int vmctr_bootcfg_set_firmware_tables(vmctr_bootcfg *cfg, int32_t mode) {
   if (!cfg)
@@ -543,6 +567,8 @@ int vmctr_bootcfg_set(vmctr_bootcfg *cfg, const char *key, const char *value) {
     return vmctr_bootcfg_set_memory(cfg, num);
   case K_MODULES:
     return vmctr_bootcfg_set_modules(cfg, value);
+  case K_ARCH:
+    return vmctr_bootcfg_set_architecture(cfg, value);
   case K_FIRMWARE:
     mode = VMCTR_BOOTCFG_FIRMWARE_TABLES_AUTO;
     if (value && vmctr__bootcfg_parse_firmware_tables(value, &mode) < 0)
@@ -585,6 +611,11 @@ static int get_known(const vmctr_bootcfg *cfg, int k, char **out) {
     break;
   case K_FIRMWARE:
     s = vmctr__strdup(vmctr__bootcfg_firmware_tables_name(cfg->firmware_tables));
+    break;
+  case K_ARCH:
+    if (!cfg->arch)
+      return VMCTR_ENOENT;
+    s = vmctr__strdup(cfg->arch);
     break;
   default:
     s = vmctr__strdup((k == K_NESTED ? cfg->nested_virt : cfg->rosetta) ? "true" : "false");
@@ -629,7 +660,8 @@ int vmctr_bootcfg_keys(const vmctr_bootcfg *cfg, char ***out) {
     return vmctr__err_nomem();
   for (size_t i = 0; i < VMCTR_ARRAY_SIZE(known_keys); i++) {
     if ((i == K_KERNEL && !cfg->kernel) || (i == K_INITFS && !cfg->initfs) ||
-        (i == K_CMDLINE && cfg->nargs == 0) || (i == K_MODULES && !cfg->modules))
+        (i == K_CMDLINE && cfg->nargs == 0) || (i == K_MODULES && !cfg->modules) ||
+        (i == K_ARCH && !cfg->arch))
       continue;
     if (!(v[n++] = vmctr__strdup(known_keys[i])))
       goto nomem;

@@ -54,6 +54,14 @@ static cJSON *build(const vmctr_caps *c) {
   ok = ok && add_str_or_null(o, "path", c->qemu_path);
   ok = ok && add_str_or_null(o, "version", c->qemu_version);
   ok = ok && add_str_or_null(root, "virtiofsd", c->virtiofsd_path);
+  ok = ok && (o = cJSON_AddObjectToObject(root, "guest_architectures")) != NULL;
+  for (int i = 0; ok && i < VMCTR__GUEST_ARCHS; i++) {
+    static const char *const names[VMCTR__GUEST_ARCHS] = {"x86_64", "aarch64"};
+    cJSON *e = cJSON_AddObjectToObject(o, names[i]);
+    ok = e && vmctr__json_add_bool(e, "available", c->guest_ok[i]) &&
+         add_str_or_null(e, "qemu", c->guest_qemu[i]) &&
+         add_str_or_null(e, "reason", c->guest_reason[i]);
+  }
   ok = ok && vmctr__json_add_string(root, "kernel_dir", VMCTR_DEFAULT_KERNEL_DIR);
   if (!ok) {
     cJSON_Delete(root);

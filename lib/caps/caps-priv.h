@@ -13,6 +13,8 @@
 #include "vmctr/caps.h"
 
 #define VMCTR__CAP_MAX VMCTR_CAP_ROSETTA
+/* Guest architectures the library knows: x86_64 and aarch64. */
+#define VMCTR__GUEST_ARCHS 2
 
 struct vmctr__cap_entry {
   bool present;
@@ -49,7 +51,25 @@ struct vmctr_caps {
   uint64_t host_memory, max_memory;
   char *qemu_path, *qemu_version, *virtiofsd_path;
   const char *os, *arch; /* static */
+  /* Guest architectures (caps-arch.c), indexed as vmctr__caps_guest_index():
+   * whether the backend boots each, the qemu binary that does (NULL: none or
+   * not qemu), why or why not, and the bootable ones as one space-separated
+   * list. A platform probe sets guest_ok and guest_reason, then calls
+   * vmctr__caps_guest_list(). */
+  bool guest_ok[VMCTR__GUEST_ARCHS];
+  char *guest_qemu[VMCTR__GUEST_ARCHS];
+  char *guest_reason[VMCTR__GUEST_ARCHS];
+  char guest_archs[32];
 };
+
+/* Record the guest architectures the qemu backend can boot, after the host
+ * qemu was probed: the host's own through c->qemu_path, the other one
+ * through qemu-system-<arch> on PATH (TCG only). 0 or VMCTR_ENOMEM. */
+int vmctr__caps_probe_guests_qemu(struct vmctr_caps *c);
+/* Fill guest_archs from guest_ok. */
+void vmctr__caps_guest_list(struct vmctr_caps *c);
+/* Free what the guest-architecture fields hold (caps.c's unref). */
+void vmctr__caps_free_guests(struct vmctr_caps *c);
 
 struct vmctr__kvm_ops;
 

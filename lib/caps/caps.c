@@ -63,6 +63,7 @@ void vmctr_caps_unref(vmctr_caps *caps) {
   free(caps->qemu_path);
   free(caps->qemu_version);
   free(caps->virtiofsd_path);
+  vmctr__caps_free_guests(caps);
   free(caps);
 }
 

@@ -46,6 +46,16 @@ char *vmctr__find_virtiofsd(void);
  * then fall back to QEMU's user-mode network. */
 char *vmctr__find_passt(void);
 
+/* The index of a guest architecture: 0 for "x86_64" (or "amd64"), 1 for
+ * "aarch64" (or "arm64"), -1 for anything else (NULL too). */
+int vmctr__caps_guest_index(const char *arch);
+/* The canonical name of a guest architecture ("x86_64", "aarch64"), or NULL. */
+const char *vmctr__caps_guest_name(const char *arch);
+/* The host's architecture as a guest architecture name ("x86_64", "aarch64", "unknown"). */
+const char *vmctr__caps_host_arch(void);
+/* The qemu binary that boots guests of arch, or NULL. Borrowed from caps. */
+const char *vmctr__caps_qemu_for(const vmctr_caps *caps, const char *arch);
+
 /* The nested-virtualization message shared by the require call and bootcfg validation. */
 #define VMCTR__NESTED_HINT                                                                       \
   "nested virtualization is not supported on this host (needs Apple M3 or newer and macOS 15+, " \

@@ -315,6 +315,7 @@ int vmctr__caps_probe_platform(struct vmctr_caps *c, uint32_t flags,
   TRY(vmctr__caps_set(c, VMCTR_CAP_BACKEND_VZ, false,
                       "Virtualization.framework exists only on macOS"));
   TRY(probe_qemu(c, flags, p));
+  TRY(vmctr__caps_probe_guests_qemu(c));
   TRY(probe_virtiofsd(c, p));
   TRY(probe_net(c, p->root));
   TRY(vmctr__caps_set(c, VMCTR_CAP_ROSETTA, false,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -145,6 +146,70 @@ out:
   return r;
 }
 
+/* Little-endian fields of the ELF header (the guests we boot are all little-endian). */
+static unsigned le16(const unsigned char *b) {
+  return (unsigned)b[0] | (unsigned)b[1] << 8;
+}
+
+const char *vmctr__initfs_elf_arch(const void *data, size_t len) {
+  /* e_ident (16 bytes), e_type at 16, e_machine at 18. */
+  static const struct {
+    unsigned machine;
+    const char *name;
+  } names[] = {{62, "x86_64"}, {183, "aarch64"}, {243, "riscv64"}, {21, "ppc64"}};
+  const unsigned char *b = data;
+  unsigned type, machine;
+  if (!data || len < 64 || memcmp(b, "\177ELF", 4) != 0 || b[4] != 2 /* ELFCLASS64 */ ||
+      b[5] != 1 /* ELFDATA2LSB */)
+    return NULL;
+  type = le16(b + 16);
+  machine = le16(b + 18);
+  if (type != 2 /* ET_EXEC */ && type != 3 /* ET_DYN: static-pie */)
+    return NULL;
+  for (size_t i = 0; i < VMCTR_ARRAY_SIZE(names); i++)
+    if (names[i].machine == machine)
+      return names[i].name;
+  return "another machine";
+}
+
+static const char *host_arch(void) {
+#if defined(__x86_64__)
+  return "x86_64";
+#elif defined(__aarch64__)
+  return "aarch64";
+#else
+  return "unknown";
+#endif
+}
+
+int vmctr__initfs_init_for(const char *arch, char **out) {
+  vmctr__strbuf sb = {0};
+  char var[32], *v = var;
+  const char *e;
+  *out = NULL;
+  if (!arch || (strcmp(arch, "x86_64") != 0 && strcmp(arch, "aarch64") != 0))
+    return vmctr__err(VMCTR_EINVAL, 0, "no vmctr-init for guest architecture \"%s\" "
+                      "(x86_64 or aarch64)", arch ? arch : "(null)");
+  /* VMCTR_GUEST_INIT_ and the name in capitals (both names fit). */
+  v += snprintf(var, sizeof(var), "VMCTR_GUEST_INIT_");
+  for (const char *c = arch; *c; c++)
+    *v++ = *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c;
+  *v = '\0';
+  e = getenv(var);
+  if (!(e && *e) && strcmp(arch, host_arch()) == 0) {
+    e = getenv("VMCTR_GUEST_INIT");
+    if (!(e && *e))
+      e = VMCTR_DEFAULT_GUEST_INIT;
+  }
+  if (e && *e)
+    *out = vmctr__strdup(e);
+  else {
+    vmctr__sb_printf(&sb, "%s/vmctr-init-%s", VMCTR_DEFAULT_GUEST_INIT_DIR, arch);
+    *out = vmctr__sb_steal(&sb);
+  }
+  return *out ? 0 : vmctr__err_nomem();
+}
+
 int vmctr__initfs_inputs_load(const vmctr__initfs_params *p, vmctr__initfs_inputs *in) {
   size_t total;
   int r;
@@ -157,6 +222,17 @@ int vmctr__initfs_inputs_load(const vmctr__initfs_params *p, vmctr__initfs_input
     if (r == VMCTR_ENOENT)
       vmctr__err_prefix("init executable (build vmctr-init, or pass its path)");
     goto fail;
+  }
+  if (p->arch) {
+    const char *got = vmctr__initfs_elf_arch(in->init.data, in->init.len);
+    if (!got || strcmp(got, p->arch) != 0) {
+      r = vmctr__err(VMCTR_EINVAL, ENOEXEC,
+                     "init executable %s is %s%s, not one for the %s guest (a static "
+                     "vmctr-init built for %s: see doc/initfs.md)", p->init_path,
+                     got ? "an ELF executable for " : "not a 64-bit ELF executable",
+                     got ? got : "", p->arch, p->arch);
+      goto fail;
+    }
   }
   total = in->init.len;
   if (p->modules_dir) {

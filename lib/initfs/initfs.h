@@ -7,6 +7,8 @@
 
 typedef struct vmctr__initfs_params {
   const char *init_path;   /* the static vmctr-init executable, becomes /init */
+  const char *arch;        /* guest architecture ("x86_64", "aarch64"): init_path must be an
+                            * ELF executable for it; NULL: not checked */
   const char *modules_dir; /* NULL, or a dir with *.ko + load-order (fetch-debian-kernel.sh) */
   const char *cache_dir;   /* where built archives are kept (created if missing) */
 } vmctr__initfs_params;
@@ -27,5 +29,16 @@ typedef struct vmctr__initfs_params {
  * offending path: VMCTR_EINVAL for bad inputs, VMCTR_ENOENT for missing ones,
  * VMCTR_ETOOBIG past the limits above, VMCTR_EIO when writing fails. */
 int vmctr__initfs_get(const vmctr__initfs_params *p, char **out_path);
+
+/* The vmctr-init for a guest of architecture arch ("x86_64", "aarch64"), in this order:
+ * $VMCTR_GUEST_INIT_<ARCH> (VMCTR_GUEST_INIT_AARCH64, VMCTR_GUEST_INIT_X86_64); for the
+ * host's own architecture $VMCTR_GUEST_INIT, then the installed vmctr-init; for another
+ * architecture the installed vmctr-init-<arch> beside it. Sets *out (malloc'd) to that
+ * path, whether or not it exists. VMCTR_EINVAL for an unknown arch, VMCTR_ENOMEM. */
+int vmctr__initfs_init_for(const char *arch, char **out);
+
+/* The ELF machine of the executable in data: "x86_64", "aarch64", another name for
+ * other machines, or NULL when data is not a 64-bit little-endian ELF executable. */
+const char *vmctr__initfs_elf_arch(const void *data, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "caps/caps.h"
 #include "config.h"
 #include "core/child.h"
 #include "core/error.h"
@@ -176,7 +177,8 @@ static int open_disks(qemu_vm *vm, const vmctr__vm_spec *spec) {
 
 static int create_vm(void **ctx, const vmctr__vm_spec *spec, const vmctr__vm_template *t) {
   qemu_vm *vm = calloc(1, sizeof(*vm));
-  const char *binary = vmctr_caps_qemu_path(spec->caps);
+  /* The qemu of the guest's architecture (qemu-system-aarch64 for an aarch64 guest). */
+  const char *binary = vmctr__caps_qemu_for(spec->caps, spec->arch);
   int qmp[2], agent[2], r;
   if (!vm)
     return vmctr__err_nomem();
@@ -187,8 +189,9 @@ static int create_vm(void **ctx, const vmctr__vm_spec *spec, const vmctr__vm_tem
   vm->tram = (vmctr__qemu_tmpl_ram)VMCTR__QEMU_TMPL_RAM_INIT;
   if (!binary) {
     const char *why = NULL;
-    vmctr_caps_has(spec->caps, VMCTR_CAP_BACKEND_QEMU, &why);
-    r = vmctr__err(VMCTR_ENOENT, 0, "cannot boot: %s", why ? why : "no qemu found");
+    vmctr_caps_guest_architecture_supported(spec->caps, spec->arch, &why);
+    r = vmctr__err(VMCTR_ENOENT, 0, "cannot boot an %s guest: %s", spec->arch,
+                   why ? why : "no qemu found");
     goto fail;
   }
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0) {

@@ -27,9 +27,29 @@
 #define AGENT_NAME "vmctr.agent"
 #define AGENT_VSOCK_PORT 1024u
 
+/* The guest architecture: the boot config's, else the host's. */
+static const char *guest_arch(const vmctr_vmm *vmm) {
+  const char *a = vmctr_bootcfg_architecture(vmm->cfg);
+  return a ? a : vmctr__caps_host_arch();
+}
+
 static int resolve_accel(vmctr_vmm *vmm, const vmctr_caps *caps) {
   const char *why = NULL;
   int32_t best = vmctr_caps_accelerator(caps, &why);
+  /* A guest of another architecture is emulated: only TCG runs it. */
+  if (strcmp(guest_arch(vmm), vmctr__caps_host_arch()) != 0) {
+    if (vmm->accel_req != VMCTR_ACCEL_AUTO && vmm->accel_req != VMCTR_ACCEL_TCG)
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                        "%s was requested, but an %s guest on this %s host runs only under "
+                        "TCG emulation; ask for TCG or the default",
+                        vmctr_accelerator_name(vmm->accel_req), guest_arch(vmm),
+                        vmctr__caps_host_arch());
+    if (best == VMCTR_ACCEL_NONE)
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0, "no accelerator can run a VM here: %s", why);
+    vmm->accel = VMCTR_ACCEL_TCG;
+    vmctr__log(VMCTR_LOG_INFO, "vmm", "an %s guest: emulated with TCG", guest_arch(vmm));
+    return 0;
+  }
   switch (vmm->accel_req) {
   case VMCTR_ACCEL_TCG:
     vmm->accel = VMCTR_ACCEL_TCG;
@@ -57,38 +77,43 @@ static int resolve_accel(vmctr_vmm *vmm, const vmctr_caps *caps) {
 }
 
 
-/* The boot config's initfs, or one built around vmctr-init (with the boot
- * config's kernel modules, for a stock kernel). */
+/* The boot config's initfs, or one built around the vmctr-init of the
+ * guest's architecture (with the boot config's kernel modules, for a stock
+ * kernel). */
 static int resolve_initfs(vmctr_vmm *vmm) {
-  const char *given = vmctr_bootcfg_initfs(vmm->cfg), *init = getenv("VMCTR_GUEST_INIT");
+  const char *given = vmctr_bootcfg_initfs(vmm->cfg), *arch = guest_arch(vmm);
+  bool native = strcmp(arch, vmctr__caps_host_arch()) == 0;
   vmctr__initfs_params p = {0};
-  char *dir;
+  char *dir, *init = NULL;
   int r;
   if (given)
     return (vmm->initfs = vmctr__strdup(given)) ? 0 : VMCTR_ENOMEM;
-  p.init_path = init && *init ? init : VMCTR_DEFAULT_GUEST_INIT;
+  if ((r = vmctr__initfs_init_for(arch, &init)) < 0)
+    return r;
+  p.init_path = init;
+  p.arch = arch;
   p.modules_dir = vmctr_bootcfg_modules(vmm->cfg);
-  if (access(p.init_path, X_OK) < 0)
-    return vmctr__err(VMCTR_ENOENT, errno,
-                      "the boot config has no initfs and vmctr-init was not found at %s; set one "
-                      "with vmctr_bootcfg_set_initfs() or point VMCTR_GUEST_INIT at vmctr-init",
-                      p.init_path);
-  if (!(dir = vmctr__user_dir(VMCTR__DIR_CACHE)))
+  if (access(p.init_path, X_OK) < 0) {
+    r = vmctr__err(VMCTR_ENOENT, errno,
+                   "the boot config has no initfs and the %s vmctr-init was not found at %s; "
+                   "set one with vmctr_bootcfg_set_initfs() or point %s at vmctr-init%s",
+                   arch, p.init_path,
+                   native                          ? "VMCTR_GUEST_INIT"
+                   : strcmp(arch, "aarch64") == 0 ? "VMCTR_GUEST_INIT_AARCH64"
+                                                   : "VMCTR_GUEST_INIT_X86_64",
+                   native ? "" : " built for it (doc/initfs.md)");
+    free(init);
+    return r;
+  }
+  if (!(dir = vmctr__user_dir(VMCTR__DIR_CACHE))) {
+    free(init);
     return vmctr_error_last()->code; /* no memory, or no cache directory for this user */
+  }
   p.cache_dir = dir;
   r = vmctr__initfs_get(&p, &vmm->initfs);
   free(dir);
+  free(init);
   return r;
-}
-
-static const char *host_arch(void) {
-#if defined(__x86_64__)
-  return "x86_64";
-#elif defined(__aarch64__)
-  return "aarch64";
-#else
-  return "unknown";
-#endif
 }
 
 /* The boot config's arguments, else the library's: a panic ends the VM at
@@ -174,7 +199,13 @@ static int connect_agent(vmctr_vmm *vmm) {
   if (fd < 0)
     return vmctr__err_os(errno, "dup of the agent channel");
   fcntl(fd, F_SETFD, FD_CLOEXEC);
-  r = vmctr__agent_connect(&vmm->agent, fd, (int)vmm->agent_timeout_ms);
+  /* A guest of another architecture is emulated instruction by instruction
+   * and boots several times slower: the default wait is four times longer. */
+  uint32_t timeout_ms = vmm->agent_timeout_ms;
+  if (timeout_ms == VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS &&
+      strcmp(guest_arch(vmm), vmctr__caps_host_arch()) != 0)
+    timeout_ms = 4 * VMCTR_VMM_DEFAULT_AGENT_TIMEOUT_MS;
+  r = vmctr__agent_connect(&vmm->agent, fd, (int)timeout_ms);
   if (r < 0) {
     int st;
     char *tail = log_tail(vmm->boot_log);
@@ -186,7 +217,7 @@ static int connect_agent(vmctr_vmm *vmm) {
                      "boot log %s ends: %s", st, vmm->boot_log, tail ? tail : "");
     else if (r == VMCTR_ETIMEDOUT)
       r = vmctr__err(VMCTR_ETIMEDOUT, 0, "the guest agent did not connect within %u ms; "
-                     "boot log %s ends: %s", vmm->agent_timeout_ms, vmm->boot_log,
+                     "boot log %s ends: %s", timeout_ms, vmm->boot_log,
                      tail ? tail : "");
     else
       vmctr__err_prefix("guest agent");
@@ -231,7 +262,7 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   spec.nested_virtualization = vmctr_bootcfg_nested_virtualization(vmm->cfg) > 0;
   spec.rosetta = vmctr_bootcfg_rosetta(vmm->cfg) > 0;
   spec.accel = vmm->accel;
-  spec.arch = host_arch();
+  spec.arch = guest_arch(vmm);
   spec.firmware_tables = vmctr_bootcfg_firmware_tables_effective(vmm->cfg) > 0;
   spec.runtime_dir = vmm->rundir;
   spec.console_log = vmm->boot_log;

@@ -1256,6 +1256,68 @@ static void test_validate_host_features(void **state) {
   vmctr_caps_free(caps);
 }
 
+/* The guest architecture: typed setter, aliases, generic key, JSON, clone,
+ * and validation against what the host can boot. */
+static void test_architecture(void **state) {
+  vmctr_bootcfg *cfg, *c2 = NULL;
+  char *json = NULL;
+  vmctr_caps *caps = probe();
+  assert_int_equal(vmctr_bootcfg_new(&cfg), 0);
+  assert_null(vmctr_bootcfg_architecture(cfg));
+  assert_int_equal(vmctr_bootcfg_set(cfg, "architecture", NULL), 0);
+  assert_null(vmctr_bootcfg_architecture(cfg));
+  assert_int_equal(vmctr_bootcfg_set_architecture(cfg, "arm64"), 0);
+  assert_string_equal(vmctr_bootcfg_architecture(cfg), "aarch64");
+  assert_get(cfg, "architecture", "aarch64");
+  assert_fails_with(vmctr_bootcfg_set_architecture(cfg, "mips"), VMCTR_EINVAL, "mips");
+  assert_string_equal(vmctr_bootcfg_architecture(cfg), "aarch64"); /* unchanged */
+  assert_fails_with(vmctr_bootcfg_set(cfg, "architecture", "sparc"), VMCTR_EINVAL, "x86_64");
+  assert_int_equal(vmctr_bootcfg_to_json(cfg, &json), 0);
+  assert_non_null(strstr(json, "\"architecture\""));
+  assert_non_null(strstr(json, "\"aarch64\""));
+  assert_int_equal(vmctr_bootcfg_from_json(&c2, json, strlen(json)), 0);
+  assert_string_equal(vmctr_bootcfg_architecture(c2), "aarch64");
+  vmctr_free(json);
+  vmctr_bootcfg_free(c2);
+  assert_int_equal(vmctr_bootcfg_clone(&c2, cfg), 0);
+  assert_string_equal(vmctr_bootcfg_architecture(c2), "aarch64");
+  vmctr_bootcfg_free(c2);
+  static const char bad[] = "{\"version\": 1, \"architecture\": \"z80\"}";
+  assert_fails_with(vmctr_bootcfg_from_json(&c2, bad, strlen(bad)), VMCTR_EPARSE, "architecture");
+  assert_int_equal(vmctr_bootcfg_set(cfg, "architecture", "amd64"), 0);
+  assert_string_equal(vmctr_bootcfg_architecture(cfg), "x86_64");
+  assert_int_equal(vmctr_bootcfg_set(cfg, "architecture", NULL), 0); /* back to the host's */
+  assert_null(vmctr_bootcfg_architecture(cfg));
+  assert_int_equal(vmctr_bootcfg_to_json(cfg, &json), 0);
+  assert_null(strstr(json, "architecture")); /* unset: not written */
+  vmctr_free(json);
+  vmctr_bootcfg_free(cfg);
+
+  /* Validation follows the caps: an architecture the host cannot boot is refused. */
+  cfg = bootable(*state);
+  for (int i = 0; i < 2; i++) {
+    const char *arch = i ? "aarch64" : "x86_64", *why = NULL;
+    int32_t ok = vmctr_caps_guest_architecture_supported(caps, arch, &why);
+    assert_non_null(why);
+    assert_int_equal(vmctr_bootcfg_set_architecture(cfg, arch), 0);
+    if (vmctr_caps_max_memory(caps) < VMCTR_BOOTCFG_MIN_MEMORY)
+      continue;
+    if (ok == 1) {
+      assert_non_null(strstr(vmctr_caps_guest_architectures(caps), arch));
+      if (vmctr_bootcfg_validate(cfg, caps) < 0)
+        fail_msg("%s", vmctr_error_last()->message);
+    } else {
+      assert_int_equal(ok, 0);
+      assert_null(strstr(vmctr_caps_guest_architectures(caps), arch));
+      assert_fails_with(vmctr_bootcfg_validate(cfg, caps), VMCTR_EUNSUPPORTED, "architecture");
+    }
+  }
+  assert_int_equal(vmctr_caps_guest_architecture_supported(caps, "mips", NULL), 0);
+  assert_int_equal(vmctr_caps_guest_architecture_supported(NULL, "x86_64", NULL), VMCTR_EINVAL);
+  vmctr_bootcfg_free(cfg);
+  vmctr_caps_free(caps);
+}
+
 #define T(f) cmocka_unit_test(f)
 #define TD(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 
@@ -1292,6 +1354,7 @@ int main(void) {
     TD(test_validate_modules_dir),
     TD(test_validate_resource_limits),
     TD(test_validate_host_features),
+    TD(test_architecture),
   };
   return cmocka_run_group_tests_name("bootcfg", tests, NULL, NULL);
 }

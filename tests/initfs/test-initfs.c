@@ -295,6 +295,78 @@ static void test_concurrent(void **state) {
   free(path);
 }
 
+/* A minimal 64-bit little-endian ELF header: type (2 exec, 3 dyn) and machine. */
+static void write_elf(const char *path, unsigned type, unsigned machine) {
+  unsigned char h[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+  h[16] = (unsigned char)type;
+  h[18] = (unsigned char)machine;
+  h[19] = (unsigned char)(machine >> 8);
+  write_file(path, h, sizeof(h), 0755);
+}
+
+/* With an architecture, /init must be an ELF executable for it: a clear
+ * error for another machine or a non-ELF file, and nothing is written. */
+static void test_arch_check(void **state) {
+  fixture *f = *state;
+  char x86[160], arm[160], pie[160], *path = NULL;
+  snprintf(x86, sizeof(x86), "%s/init-x86_64", f->dir);
+  snprintf(arm, sizeof(arm), "%s/init-aarch64", f->dir);
+  snprintf(pie, sizeof(pie), "%s/init-pie", f->dir);
+  write_elf(x86, 2, 62);
+  write_elf(arm, 2, 183);
+  write_elf(pie, 3, 183);
+  vmctr__initfs_params p = {.init_path = arm, .arch = "aarch64", .cache_dir = f->cache};
+  assert_int_equal(vmctr__initfs_get(&p, &path), 0);
+  free(path);
+  p.init_path = pie; /* static-pie is ET_DYN */
+  assert_int_equal(vmctr__initfs_get(&p, &path), 0);
+  free(path);
+  assert_int_equal(count_files(f->cache), 2);
+  p.init_path = x86;
+  assert_fails_with(vmctr__initfs_get(&p, &path), VMCTR_EINVAL, "ELF executable for x86_64");
+  assert_non_null(strstr(vmctr_error_last()->message, "aarch64 guest"));
+  p.arch = "x86_64";
+  assert_int_equal(vmctr__initfs_get(&p, &path), 0);
+  free(path);
+  p.init_path = f->init; /* a shell script */
+  assert_fails_with(vmctr__initfs_get(&p, &path), VMCTR_EINVAL, "not a 64-bit ELF executable");
+  assert_int_equal(count_files(f->cache), 3);
+  assert_int_equal(count_temps(f->cache), 0);
+
+  assert_null(vmctr__initfs_elf_arch("\177ELF", 4));
+  assert_null(vmctr__initfs_elf_arch(NULL, 0));
+}
+
+/* Which vmctr-init a guest architecture gets: its own variable first. */
+static void test_init_for(void **state) {
+  (void)state;
+  char *p = NULL;
+#if defined(__x86_64__)
+  const char *host = "x86_64", *other = "aarch64", *other_var = "VMCTR_GUEST_INIT_AARCH64";
+#else
+  const char *host = "aarch64", *other = "x86_64", *other_var = "VMCTR_GUEST_INIT_X86_64";
+#endif
+  unsetenv("VMCTR_GUEST_INIT_AARCH64");
+  unsetenv("VMCTR_GUEST_INIT_X86_64");
+  setenv("VMCTR_GUEST_INIT", "/opt/host-init", 1);
+  assert_int_equal(vmctr__initfs_init_for(host, &p), 0);
+  assert_string_equal(p, "/opt/host-init");
+  free(p);
+  /* Another architecture never takes the host's init. */
+  assert_int_equal(vmctr__initfs_init_for(other, &p), 0);
+  assert_non_null(strstr(p, "/vmctr-init-"));
+  assert_non_null(strstr(p, other));
+  free(p);
+  setenv(other_var, "/opt/other-init", 1);
+  assert_int_equal(vmctr__initfs_init_for(other, &p), 0);
+  assert_string_equal(p, "/opt/other-init");
+  free(p);
+  assert_fails_with(vmctr__initfs_init_for("mips", &p), VMCTR_EINVAL, "x86_64 or aarch64");
+  assert_null(p);
+  unsetenv(other_var);
+  unsetenv("VMCTR_GUEST_INIT");
+}
+
 static void test_bad_inputs(void **state) {
   fixture *f = *state;
   vmctr__initfs_params p = {.init_path = f->init, .modules_dir = f->mods, .cache_dir = f->cache};
@@ -492,6 +564,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hash_follows_content, setup, tu_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_concurrent, setup, tu_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_bad_inputs, setup, tu_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_arch_check, setup, tu_fixture_teardown),
+      cmocka_unit_test(test_init_for),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,7 +185,13 @@ static void test_argv_kvm_and_arm(void **state) {
   s.arch = "aarch64";
   assert_int_equal(vmctr__qemu_argv(&s, &base_layout, &argv), 0);
   assert_true(find_opt(argv, "-M", "virt,") > 0);
+  assert_true(find_opt(argv, "-cpu", "max,pauth-impdef=on") > 0);
+  assert_true(find_opt(argv, "-device", "virtio-serial-device") > 0); /* virtio-mmio */
   vmctr__strv_free(argv);
+  char *cl = vmctr__qemu_cmdline(&s, 2000000);
+  assert_non_null(strstr(cl, "console=ttyAMA0"));
+  assert_null(strstr(cl, "tsc_early_khz")); /* x86 only */
+  free(cl);
 
   s.arch = "riscv64";
   argv = NULL;
