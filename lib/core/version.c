@@ -23,6 +23,8 @@ int vmctr_has_feature(const char *name) {
     {"vmm", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
     {"container", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
     {"network", VMCTR_HAVE_QEMU || VMCTR_HAVE_VZ},
+    {"registry", 1},
+    {"template", VMCTR_HAVE_QEMU},
   };
   if (!name)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_has_feature: name is NULL");

@@ -1004,6 +1004,8 @@ static void test_version(void **state) {
   assert_int_equal(vmctr_has_feature("image"), 1);
   assert_int_equal(vmctr_has_feature("container"), vmctr_has_feature("backend.qemu") || vmctr_has_feature("backend.vz"));
   assert_int_equal(vmctr_has_feature("network"), vmctr_has_feature("container"));
+  assert_int_equal(vmctr_has_feature("registry"), 1);
+  assert_int_equal(vmctr_has_feature("template"), vmctr_has_feature("backend.qemu"));
   assert_int_equal(vmctr_has_feature("no.such.feature"), 0);
   assert_int_equal(vmctr_has_feature(NULL), VMCTR_EINVAL);
 #ifdef __linux__
