@@ -39,7 +39,8 @@ static void usage(FILE *f) {
         "       vmctr-image build ROOTFS_DIR LAYOUT_DIR [--cmd ARG]... [--entrypoint ARG]...\n"
         "                   [--env KEY=VALUE]... [--workdir DIR] [--user USER]\n"
         "\n"
-        "The store defaults to $VMCTR_IMAGE_STORE, else ./vmctr-images.\n"
+        "The store defaults to $VMCTR_IMAGE_STORE, else vmctr-run's: $VMCTR_STORE, else\n"
+        "/var/lib/libvmctr as root, else $XDG_DATA_HOME/libvmctr or ~/.local/share/libvmctr.\n"
         "import takes an OCI image layout directory, an oci-archive or a docker-archive\n"
         "and prints the image's config digest; a progress line goes to stderr.\n"
         "IMAGE is a name (\"mybox:1\", stored as docker.io/library/mybox:1) or a digest.\n",
@@ -184,11 +185,10 @@ static int build(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   const char *store_dir = getenv("VMCTR_IMAGE_STORE");
+  static char default_store[4096];
   vmctr_image_store *store = NULL;
   vmctr_image *img = NULL;
   int i = 1, r, rc = 0;
-  if (!store_dir)
-    store_dir = "vmctr-images";
   if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     usage(stdout);
     return 0;
@@ -196,6 +196,27 @@ int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--store") == 0) {
     store_dir = argv[2];
     i = 3;
+  }
+  /* The same default store as vmctr-run's, so that a name imported here runs there. */
+  if (!store_dir) {
+    /* vmctr-run's rule (example_store_dir in example-util.c, which this
+     * program does not link). */
+    const char *e = getenv("VMCTR_STORE"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    int n;
+    if (e && *e)
+      n = snprintf(default_store, sizeof(default_store), "%s", e);
+    else if (geteuid() == 0)
+      n = snprintf(default_store, sizeof(default_store), "/var/lib/libvmctr");
+    else if (xdg && *xdg)
+      n = snprintf(default_store, sizeof(default_store), "%s/libvmctr", xdg);
+    else
+      n = snprintf(default_store, sizeof(default_store), "%s/.local/share/libvmctr",
+                   home ? home : "/tmp");
+    if (n < 0 || n >= (int)sizeof(default_store)) {
+      fputs("vmctr-image: the default store's path is too long; use --store\n", stderr);
+      return 1;
+    }
+    store_dir = default_store;
   }
   if (i >= argc) {
     usage(stderr);
