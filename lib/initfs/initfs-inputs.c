@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "caps/caps.h"
 #include "core/error.h"
 #include "core/util.h"
 #include "initfs/initfs-priv.h"
@@ -172,16 +173,6 @@ const char *vmctr__initfs_elf_arch(const void *data, size_t len) {
   return "another machine";
 }
 
-static const char *host_arch(void) {
-#if defined(__x86_64__)
-  return "x86_64";
-#elif defined(__aarch64__)
-  return "aarch64";
-#else
-  return "unknown";
-#endif
-}
-
 int vmctr__initfs_init_for(const char *arch, char **out) {
   vmctr__strbuf sb = {0};
   char var[32], *v = var;
@@ -196,7 +187,7 @@ int vmctr__initfs_init_for(const char *arch, char **out) {
     *v++ = *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c;
   *v = '\0';
   e = getenv(var);
-  if (!(e && *e) && strcmp(arch, host_arch()) == 0) {
+  if (!(e && *e) && strcmp(arch, vmctr__caps_host_arch()) == 0) {
     e = getenv("VMCTR_GUEST_INIT");
     if (!(e && *e))
       e = VMCTR_DEFAULT_GUEST_INIT;
