@@ -19,6 +19,9 @@
 static int log_fd = -1;     /* -1: stderr (or nowhere once detached) */
 static bool log_json;
 static bool log_no_stderr;
+static int log_max = OCI_LOG_INFO;
+
+void oci_log_set_level(int max_level) { log_max = max_level; }
 
 void oci_log_open(const char *path, bool json) {
   log_json = json;
@@ -60,6 +63,8 @@ void oci_vlog(int level, const char *fmt, va_list ap) {
   vsnprintf(msg, sizeof(msg), fmt, ap);
   if (level < 0 || level > OCI_LOG_DEBUG)
     level = OCI_LOG_ERROR;
+  if (level > log_max)
+    return;
   int fd = log_fd;
   if (fd < 0) {
     if (log_no_stderr)

@@ -22,6 +22,8 @@ void oci_log_open(const char *path, bool json);
 void oci_log_detach_stderr(void);
 /* Route libvmctr's own messages up to max_level into this log. */
 void oci_log_library(int max_level);
+/* Messages above max_level are dropped (default OCI_LOG_INFO). */
+void oci_log_set_level(int max_level);
 void oci_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void oci_vlog(int level, const char *fmt, va_list ap);
 

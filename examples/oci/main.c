@@ -840,6 +840,8 @@ int main(int argc, char **argv) {
   if (fmt && strcmp(fmt, "json") && strcmp(fmt, "text"))
     return die("--log-format must be text or json");
   oci_log_open(optval(o, no, "log"), fmt && strcmp(fmt, "json") == 0);
+  if (optval(o, no, "debug") || (getenv("VMCTR_DEBUG") && strcmp(getenv("VMCTR_DEBUG"), "2") == 0))
+    oci_log_set_level(OCI_LOG_DEBUG);
   if (optval(o, no, "version")) {
     printf("vmctr-oci version %s\nspec: %s\nlibvmctr: %s\n", vmctr_version_string(), OCI_VERSION,
            vmctr_version_string());

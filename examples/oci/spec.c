@@ -114,7 +114,8 @@ static bool cap_subset(const cJSON *sub, const cJSON *super) {
   return true;
 }
 
-static int map_capabilities(const cJSON *caps, vmctr_process_config *p, char *err, size_t errlen) {
+static int map_capabilities(const cJSON *caps, bool root, vmctr_process_config *p, char *err,
+                            size_t errlen) {
   if (!caps || cJSON_IsNull(caps)) {
     /* No capabilities object: none at all, as runc gives. */
     return vmctr_process_config_drop_capability(p, "ALL") < 0 ? lib_fail(err, errlen, "capabilities") : 0;
@@ -135,8 +136,11 @@ static int map_capabilities(const cJSON *caps, vmctr_process_config *p, char *er
   if (!cap_subset(get(caps, "effective"), bounding) || !cap_subset(get(caps, "permitted"), bounding))
     return fail(err, errlen, "process.capabilities: effective and permitted must be subsets of "
                 "bounding (the guest gives one set)");
-  if (!empty(get(caps, "ambient")))
-    return fail(err, errlen, "process.capabilities.ambient is not supported");
+  /* Ambient: for root they add nothing (root's permitted set is the
+   * bounding set on exec); for another uid the guest cannot raise them. */
+  if (!empty(get(caps, "ambient")) && (!root || !cap_subset(get(caps, "ambient"), bounding)))
+    return fail(err, errlen, "process.capabilities.ambient is supported only for uid 0, as a "
+                "subset of bounding");
   if (vmctr_process_config_drop_capability(p, "ALL") < 0)
     return lib_fail(err, errlen, "capabilities");
   const cJSON *c;
@@ -178,10 +182,9 @@ int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_con
     }
     args[i++] = e->valuestring;
   }
-  /* The args are the whole command: no image entrypoint is prepended. */
-  int r = vmctr_process_config_set_entrypoint(p, args, nargs);
-  if (r == 0)
-    r = vmctr_process_config_set_args(p, NULL, 0);
+  /* The args are the whole command (no image config is given: nothing is
+   * prepended or defaulted). */
+  int r = vmctr_process_config_set_args(p, args, nargs);
   free(args);
   if (r < 0) {
     lib_fail(err, errlen, "process.args");
@@ -311,7 +314,7 @@ int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_con
     }
   }
 
-  if (map_capabilities(get(proc, "capabilities"), p, err, errlen) < 0)
+  if (map_capabilities(get(proc, "capabilities"), uid == 0, p, err, errlen) < 0)
     goto bad;
   if (vmctr_process_config_set_no_new_privileges(p, cJSON_IsTrue(get(proc, "noNewPrivileges"))) < 0) {
     lib_fail(err, errlen, "process.noNewPrivileges");
@@ -430,6 +433,10 @@ static int map_mount(const cJSON *m, const char *bundle, vmctr_container_config 
   uint64_t size = 0;
   uint32_t mode = VMCTR_MOUNT_DEFAULT_TMPFS_MODE;
   bool is_tmpfs = strcmp(type, "tmpfs") == 0;
+  /* The guest makes these itself, with its own options (newinstance,
+   * ptmxmode, gid=5 for devpts, ...). */
+  if (standard_mount(type, dest))
+    return 0;
   if (mount_options(get(m, "options"), dest, &ro, &bind, rest, sizeof(rest), is_tmpfs ? &size : NULL,
                     is_tmpfs ? &mode : NULL, err, errlen) < 0)
     return -1;
@@ -439,8 +446,6 @@ static int map_mount(const cJSON *m, const char *bundle, vmctr_container_config 
     bind = true;
   else if (bind)
     return fail(err, errlen, "mount %s: a bind mount of type %s", dest, type);
-  if (!bind && standard_mount(type, dest))
-    return 0;
 
   vmctr_mount *vm = NULL;
   int r;
@@ -744,12 +749,13 @@ int oci_spec_load(const char *bundle, oci_spec *s, char *err, size_t errlen) {
   else
     snprintf(path, sizeof(path), "%s/%s", abs, v->valuestring);
   struct stat sb;
-  if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+  char real[PATH_MAX];
+  if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode) || !realpath(path, real)) {
     fail(err, errlen, "root.path %s is not a directory", path);
     goto bad;
   }
-  s->rootfs = strdup(path);
-  if (vmctr_mount_new_share(&s->root, path, NULL) < 0 ||
+  s->rootfs = strdup(real);
+  if (vmctr_mount_new_share(&s->root, real, NULL) < 0 ||
       (cJSON_IsTrue(get(root, "readonly")) && vmctr_mount_set_read_only(s->root, 1) < 0)) {
     lib_fail(err, errlen, "root");
     goto bad;

@@ -149,6 +149,8 @@ def state(cid):
 
 def wait_pid(pid, timeout=120):
     """Reap pid (we are its subreaper): its exit status, or None."""
+    if pid is None or pid <= 0:
+        return None
     end = time.time() + timeout
     while time.time() < end:
         try:
@@ -170,6 +172,8 @@ def create(cid, cfg, stdout=None, stderr=None, stdin=None, console=None):
     r = rt(*args, cid, stdin=stdin if stdin is not None else subprocess.DEVNULL,
            stdout=stdout, stderr=stderr, capture_output=False)
     pid = None
+    if r.returncode != 0:
+        print('# create %s: %s' % (cid, last_error()))
     if r.returncode == 0:
         with open(pidfile) as f:
             raw = f.read()
@@ -192,17 +196,37 @@ def qemu_pids():
     return out
 
 
+def reap_all():
+    """Reap what was reparented to us (the library's short-lived helpers
+    that outlive a monitor for a moment), as a shim's reaper does."""
+    while True:
+        try:
+            p, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if p == 0:
+            return
+
+
 def monitors_left():
-    left = []
-    for p in os.listdir('/proc'):
-        if p.isdigit():
-            try:
-                with open('/proc/%s/comm' % p) as f:
-                    if f.read().strip() == 'vmctr-oci-mon':
-                        left.append(int(p))
-            except OSError:
-                pass
-    return left
+    """Live processes named as the monitor (or forked from one), after
+    waiting up to 10 s for them to finish."""
+    end = time.time() + 10
+    while True:
+        reap_all()
+        left = []
+        for p in os.listdir('/proc'):
+            if p.isdigit():
+                try:
+                    with open('/proc/%s/stat' % p) as f:
+                        st = f.read()
+                except OSError:
+                    continue
+                if '(vmctr-oci-mon)' in st and st.rsplit(')', 1)[1].split()[0] not in 'ZX':
+                    left.append(int(p))
+        if not left or time.time() > end:
+            return left
+        time.sleep(0.2)
 
 
 try:
@@ -380,7 +404,10 @@ try:
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sockpath)
     srv.listen(1)
-    rc, pid = create('tty', spec(['sh', '-c', 'tty; read line; echo got-$line; exit 4'], terminal=True),
+    tcfg = spec(['sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size; '
+                 'read line; echo got-$line; exit 4'], terminal=True)
+    tcfg['process']['consoleSize'] = {'height': 30, 'width': 100}
+    rc, pid = create('tty', tcfg,
                      console=sockpath, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t.eq(rc, 0, 'create with a terminal and --console-socket')
     master = None
@@ -409,8 +436,9 @@ try:
                     tout += os.read(master, 4096)
                 except OSError:
                     break
-    t.ok(b'/dev/pts/' in tout and b'got-hello' in tout, 'the process has a terminal, fed through the master',
+    t.ok(b'is-a-tty' in tout and b'got-hello' in tout, 'the process has a terminal, fed through the master',
          tout)
+    t.ok(b'30 100' in tout, 'the terminal has process.consoleSize', tout)
     t.eq(wait_pid(pid), 4, 'the terminal container\'s status')
     rt('delete', 'tty')
 
