@@ -173,6 +173,24 @@ static bool wait_monitor_gone(const oci_state *st, int ms) {
   return !oci_state_monitor_alive(st);
 }
 
+/* mkdir -p, 0700 for what it makes (runc makes --root with MkdirAll). */
+static int mkdir_p(const char *path) {
+  char buf[PATH_MAX];
+  if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+      return -1;
+    *p = '/';
+  }
+  return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* ---- hooks ---- */
 
 /* Run each hook of hooks[name] with the state on its stdin, as the runtime
@@ -288,7 +306,7 @@ static int cmd_create(int argc, char **argv, int i) {
     return die("create: --preserve-fds: passing descriptors into a VM is not supported");
 
   char err[2048], dir[PATH_MAX];
-  if (mkdir(g.root, 0700) < 0 && errno != EEXIST)
+  if (mkdir_p(g.root) < 0)
     return die("create: cannot make the state root %s: %s", g.root, strerror(errno));
   if (oci_state_dir(dir, sizeof(dir), g.root, id) < 0)
     return die("create: the state path is too long");

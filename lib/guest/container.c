@@ -90,8 +90,11 @@ static const struct cmount cmounts[] = {
   /* nodev: a node the container makes here opens nothing. The standard
    * nodes are bind mounts, with their own (device-allowing) mounts. */
   {"tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k", false},
-  {"devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-   "newinstance,ptmxmode=0666,mode=0620", false},
+  /* The agent's own devpts (init.c mounts it newinstance): the ptys the
+   * agent opens for this container's processes are then /dev/pts/N inside
+   * the container too, so ttyname(3) and tty(1) work. The VM holds one
+   * container: no other tenant's pty is in this instance. */
+  {"/dev/pts", "dev/pts", NULL, MS_BIND | MS_NOSUID | MS_NOEXEC, NULL, false},
   {"shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", false},
   {"mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
   /* Read-only unless RELAX_CGROUP (mount_std): the container cannot raise its own limits. */
@@ -165,10 +168,13 @@ static int mount_std(const char *root, uint32_t relax, int *stage) {
   for (size_t i = 0; i < sizeof(cmounts) / sizeof(cmounts[0]); i++) {
     const struct cmount *m = &cmounts[i];
     unsigned long flags = m->flags;
-    if (!strcmp(m->type, "cgroup2") && !(relax & VMCTR_ARELAX_CGROUP))
+    if (m->type && !strcmp(m->type, "cgroup2") && !(relax & VMCTR_ARELAX_CGROUP))
       flags |= MS_RDONLY;
     snprintf(path, sizeof(path), "%s/%s", root, m->target);
-    if (mountpoint_dir(path) < 0 || mount(m->src, path, m->type, flags, m->data) < 0) {
+    /* A bind's flags take a second, remounting step. */
+    if (mountpoint_dir(path) < 0 || mount(m->src, path, m->type, flags, m->data) < 0 ||
+        ((flags & MS_BIND) &&
+         mount(NULL, path, NULL, flags | MS_REMOUNT, NULL) < 0)) {
       if (m->optional)
         continue;
       FAIL(ST_MNT);
