@@ -5,7 +5,8 @@
  * real VM, and the container's pids limit (vmctr_container_config_set_pids_limit).
  * One container: its init denies mkdir with EPERM (installed while
  * privileged, no no_new_privs), an exec'd process gets ENOSYS (errnoRet 38,
- * with no_new_privs: installed last), a program for aarch64 kills an exec'd
+ * with no_new_privs: installed last), a Docker-shaped default profile runs an
+ * exec'd shell, a program for aarch64 kills an exec'd
  * process on this x86_64 guest as the kernel does, and a shell that forks 40
  * sleeps stops at the limit of 20 while the container goes on. Skips without
  * a guest kernel (VMCTR_TEST_KERNEL). */
@@ -185,6 +186,43 @@ static void test_exec_enosys(void **state) {
   init_alive();
 }
 
+static char *read_fixture(const char *name) {
+  const char *src = getenv("VMCTR_TEST_SRCDIR");
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/oci/%s", src ? src : ".", name);
+  FILE *f = fopen(path, "re");
+  assert_non_null(f);
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return buf;
+}
+
+/* Docker's default profile shape (tests/oci/docker-default.json), without
+ * no_new_privs: installed while privileged, it lets the ids and
+ * capabilities be set and the shell run, and refuses what it leaves out. */
+static void test_docker_profile(void **state) {
+  (void)state;
+  static const char *const argv[] = {
+    "sh", "-c", "ls / >/dev/null && echo ls-ok; mkdir /tmp/d && echo made; "
+                "unshare -U true 2>&1; echo unshare=$?; id -u"};
+  void *prog;
+  size_t len;
+  struct vmtest_out o;
+  int32_t code, sig;
+  compile(read_fixture("docker-default.json"), "x86_64", &prog, &len);
+  printf("# docker-like profile: %zu instructions\n", len / 8);
+  exec_run(argv, 3, prog, len, false, &o, &code, &sig);
+  free(prog);
+  assert_int_equal(code, 0);
+  assert_non_null(strstr(o.buf, "ls-ok\n"));
+  assert_non_null(strstr(o.buf, "made\n"));
+  assert_null(strstr(o.buf, "unshare=0\n"));
+  assert_non_null(strstr(o.buf, "0\n"));
+  init_alive();
+}
+
 /* A program for aarch64 on this x86_64 guest: its architecture check fails
  * and libseccomp's bad-architecture action (kill) applies, to the first
  * syscall after it is installed. */
@@ -270,6 +308,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_init_denied),
     cmocka_unit_test(test_exec_enosys),
+    cmocka_unit_test(test_docker_profile),
     cmocka_unit_test(test_wrong_arch),
     cmocka_unit_test(test_pids_limit),
   };
