@@ -2,7 +2,7 @@
 /* vmctr-oci: a runc-compatible OCI runtime on libvmctr. Each container runs
  * in its own VM; the monitor process that `create` forks stands for it on
  * the host (monitor.h). Commands and flags follow runc's as the containerd
- * runc shim v2, Docker and podman call them (doc/oci.md). Every failure
+ * runc shim v2, Docker and podman call them (doc/oci-runtime.md). Every failure
  * exits 1 with one error line in the --log file, as runc does. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -413,7 +413,7 @@ static void handle_exec(struct monitor *m, size_t ci, const cJSON *req, int *fds
     goto out;
   }
   const cJSON *proc = cJSON_GetObjectItemCaseSensitive(req, "process");
-  if (oci_process_from_json(proc, vmctr_bootcfg_architecture(m->a->spec->boot), &p, &terminal, err,
+  if (oci_process_from_json(proc, oci_guest_arch(m->a->spec->boot), &p, &terminal, err,
                             sizeof(err)) < 0 ||
       oci_apply_seccomp(m->a->spec, p, err, sizeof(err)) < 0) {
     reply_err(cl->fd, "exec: %s", err);

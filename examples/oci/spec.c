@@ -92,6 +92,17 @@ static bool get_int(const cJSON *v, double lo, double hi, int64_t *out) {
   return true;
 }
 
+const char *oci_guest_arch(const vmctr_bootcfg *boot) {
+  const char *a = vmctr_bootcfg_architecture(boot);
+  if (a)
+    return a;
+#if defined(__aarch64__)
+  return "aarch64";
+#else
+  return "x86_64";
+#endif
+}
+
 /* ---- process ---- */
 
 static const struct { const char *name; uint32_t num; } rlimits[] = {
@@ -327,7 +338,7 @@ int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_con
     goto bad;
   }
   /* Host LSM labels: the guest kernel has no AppArmor or SELinux policy; the
-   * VM is the boundary (doc/oci.md). Said, not dropped silently. */
+   * VM is the boundary (doc/oci-runtime.md). Said, not dropped silently. */
   v = get(proc, "apparmorProfile");
   if (!empty(v))
     oci_log(OCI_LOG_INFO, "process.apparmorProfile %s: the guest has no AppArmor; the VM confines "
@@ -601,8 +612,10 @@ static int map_resources(const cJSON *res, oci_spec *s, uint64_t overhead, int64
               "others; this VM holds one");
   }
   v = get(res, "pids");
-  if (v && get_int(get(v, "limit"), -1, 1e12, &n) && n > 0)
-    return fail(err, errlen, "linux.resources.pids.limit is not supported yet");
+  if (v && get(v, "limit") && !get_int(get(v, "limit"), -1, 1e12, &n))
+    return fail(err, errlen, "linux.resources.pids.limit must be an integer");
+  if (v && get(v, "limit") && n > 0 && vmctr_container_config_set_pids_limit(s->cfg, n) < 0)
+    return lib_fail(err, errlen, "linux.resources.pids.limit");
   if (!empty(get(res, "hugepageLimits")) || !empty(get(res, "rdma")) || !empty(get(res, "network")) ||
       !empty(get(res, "unified")))
     return fail(err, errlen, "linux.resources: hugepageLimits, rdma, network and unified are not "
@@ -683,7 +696,7 @@ static int map_annotations(const cJSON *ann, oci_spec *s, uint64_t *overhead, in
         return fail(err, errlen, "annotation %s must be \"on\" or \"off\"", a->string);
       r = vmctr_container_config_set_template(s->cfg, mode);
     } else {
-      return fail(err, errlen, "annotation %s is unknown (doc/oci.md lists the %s* ones)",
+      return fail(err, errlen, "annotation %s is unknown (doc/oci-runtime.md lists the %s* ones)",
                   a->string, OCI_ANNOTATION_PREFIX);
     }
     if (r < 0)
@@ -700,8 +713,9 @@ static int map_annotations(const cJSON *ann, oci_spec *s, uint64_t *overhead, in
 int oci_apply_seccomp(const oci_spec *s, vmctr_process_config *p, char *err, size_t errlen) {
   if (!s->seccomp_prog)
     return 0;
-  (void)p;
-  return fail(err, errlen, "linux.seccomp: the library cannot install a profile's filter yet");
+  if (vmctr_process_config_set_seccomp_filter(p, s->seccomp_prog, s->seccomp_len) < 0)
+    return lib_fail(err, errlen, "linux.seccomp");
+  return 0;
 }
 
 void oci_spec_free(oci_spec *s) {
@@ -765,7 +779,7 @@ int oci_spec_load(const char *bundle, oci_spec *s, char *err, size_t errlen) {
   int64_t vcpus = 0;
   if (map_annotations(get(j, "annotations"), s, &overhead, &vcpus, err, errlen) < 0)
     goto bad;
-  const char *arch = vmctr_bootcfg_architecture(s->boot);
+  const char *arch = oci_guest_arch(s->boot);
 
   /* process */
   vmctr_process_config *p = NULL;

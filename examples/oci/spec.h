@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vmctr-oci: config.json (OCI runtime spec 1.x) mapped onto libvmctr's
  * objects. Everything the mapping cannot honour is refused with a message
- * naming the field; nothing is silently dropped (doc/oci.md lists what is
+ * naming the field; nothing is silently dropped (doc/oci-runtime.md lists what is
  * accepted and how each field is honoured). */
 #ifndef VMCTR_OCI_SPEC_H
 #define VMCTR_OCI_SPEC_H
@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include <vmctr.h>
 
-/* Annotations under this prefix choose VM settings (doc/oci.md). */
+/* Annotations under this prefix choose VM settings (doc/oci-runtime.md). */
 #define OCI_ANNOTATION_PREFIX "org.libvmctr."
 
 typedef struct oci_spec {
@@ -45,6 +45,9 @@ int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_con
 /* Give p the container's seccomp filter (linux.seccomp applies to the init
  * and to every exec'd process). 0, or -1 with err. */
 int oci_apply_seccomp(const oci_spec *s, vmctr_process_config *p, char *err, size_t errlen);
+
+/* The guest's architecture ("x86_64", "aarch64"): the boot config's, else the host's. */
+const char *oci_guest_arch(const vmctr_bootcfg *boot);
 
 /* Read a JSON file of at most max bytes. NULL with err on failure. */
 cJSON *oci_read_json(const char *path, size_t max, char *err, size_t errlen);

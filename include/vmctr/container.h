@@ -177,6 +177,36 @@ VMCTR_API int vmctr_process_config_drop_capability(vmctr_process_config *p, cons
 /** Choose the seccomp profile, VMCTR_SECCOMP_*. @return 0 or VMCTR_EINVAL. */
 VMCTR_API int vmctr_process_config_set_seccomp(vmctr_process_config *p, uint32_t profile);
 
+/**
+ * Install the caller's own seccomp program in the guest for this process
+ * (the init process, or one started by vmctr_container_exec), instead of
+ * the VMCTR_SECCOMP_* profile, whichever was chosen.
+ *
+ * program is a classic BPF program as Linux defines it (an array of
+ * struct sock_filter from <linux/filter.h>, in the host's byte order),
+ * compiled for the guest's architecture (the kernel checks nothing of it
+ * but its form: a program for another architecture applies its own
+ * bad-architecture action, usually killing the process); len is its size
+ * in bytes: a nonzero multiple of 8, at most 4096 instructions. It is
+ * copied. NULL and 0 clear it (back to the profile).
+ *
+ * It is installed as runc does: with no_new_privileges
+ * (vmctr_process_config_set_no_new_privileges) last, right before execve,
+ * so the program must allow execve; without it, while the process still
+ * holds every capability, before its capabilities and ids are set, so it
+ * must also allow capset, setgroups, setresuid/setresgid (or
+ * setuid/setgid) and prctl. A program the guest kernel refuses fails the
+ * start (VMCTR_EINVAL from the guest). The filter wins over privileged
+ * (vmctr_process_config_set_privileged): a privileged process with a filter
+ * gets every capability and this filter.
+ *
+ * @return 0, or VMCTR_EINVAL (p NULL, program NULL with a length or a length
+ * without a program, len not a multiple of 8 or above 32768 bytes),
+ * VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_process_config_set_seccomp_filter(vmctr_process_config *p, const void *program,
+                                                      size_t len);
+
 /** Privileged (docker run --privileged): every capability and no seccomp
  * filter; on the init process (vmctr_container_config_set_process), the
  * container also gets no masked or read-only /proc and /sys paths and a
@@ -292,6 +322,15 @@ VMCTR_API int vmctr_container_config_set_template(vmctr_container_config *cfg, u
  * @return 0 or VMCTR_EINVAL.
  */
 VMCTR_API int vmctr_container_config_set_limits(vmctr_container_config *cfg, uint64_t memory_bytes, uint32_t millicpus);
+
+/**
+ * Limit the number of tasks (processes and threads) in the container's
+ * cgroup: its pids.max in the guest, as the limits of _set_limits are
+ * applied. A fork beyond it fails with EAGAIN inside the container; the
+ * container goes on. max 0 or negative: no limit (the default).
+ * @return 0 or VMCTR_EINVAL (cfg NULL).
+ */
+VMCTR_API int vmctr_container_config_set_pids_limit(vmctr_container_config *cfg, int64_t max);
 
 /**@}*/
 

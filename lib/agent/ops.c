@@ -310,10 +310,10 @@ static int spawn_check(const vmctr__agent_spawn_args *s) {
   if (s->ngids > VMCTR_AGENT_MAX_LIST || s->nrlimits > VMCTR_AGENT_MAX_LIST)
     return vmctr__err(VMCTR_ETOOBIG, 0, "%s: more than %u supplementary groups or rlimits", fn,
                       VMCTR_AGENT_MAX_LIST);
-  /* OP, the 22 single fields at most, and the lists. */
-  if (23 + nargv + nenv + s->ngids + s->nrlimits > VMCTR_AGENT_MAX_FIELDS)
+  /* OP, the 24 single fields at most, and the lists. */
+  if (25 + nargv + nenv + s->ngids + s->nrlimits > VMCTR_AGENT_MAX_FIELDS)
     return vmctr__err(VMCTR_ETOOBIG, 0, "%s: arguments, environment, groups and rlimits "
-                      "together must be fewer than %u entries", fn, VMCTR_AGENT_MAX_FIELDS - 23);
+                      "together must be fewer than %u entries", fn, VMCTR_AGENT_MAX_FIELDS - 25);
   if (s->cwd && (r = check_path(s->cwd, fn, "the working directory")) < 0)
     return r;
   if (s->root && s->join_pid)
@@ -346,6 +346,16 @@ static int spawn_check(const vmctr__agent_spawn_args *s) {
   if (s->has_security && ((s->relax & ~VMCTR_ARELAX_ALL) || (s->relax && !s->root)))
     return vmctr__err(VMCTR_EINVAL, 0, "%s: relax 0x%x: unknown flags, or not a new container", fn,
                       s->relax);
+  if (s->seccomp_filter_len && (!s->has_security || !s->seccomp_filter))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: a seccomp filter needs the program and a container's "
+                      "process (root or join_pid)", fn);
+  if (s->seccomp_filter_len % VMCTR_AGENT_FILTER_INSN ||
+      s->seccomp_filter_len > (size_t)VMCTR_AGENT_MAX_FILTER * VMCTR_AGENT_FILTER_INSN)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: a seccomp filter of %zu bytes is not a whole number of "
+                      "8-byte instructions, at most %u", fn, s->seccomp_filter_len,
+                      VMCTR_AGENT_MAX_FILTER);
+  if (s->pids_max && !s->cgroup)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: pids_max needs a cgroup", fn);
   if (s->pty && !s->stdout_stream)
     return vmctr__err(VMCTR_EINVAL, 0, "%s: a pty needs a stdout stream", fn);
   if (s->pty && (s->rows > TERM_MAX || s->cols > TERM_MAX))
@@ -364,6 +374,34 @@ static void put_rlimit(vmctr__agent_buf *b, const vmctr__agent_rlimit *r) {
     v[12 + i] = (uint8_t)(r->hard >> (8 * i));
   }
   vmctr__agent_put_bytes(b, VMCTR_AT_RLIMIT, v, sizeof(v));
+}
+
+/* Linux's struct sock_filter, spelled out (the host need not be Linux). */
+struct bpf_insn_ {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+};
+_Static_assert(sizeof(struct bpf_insn_) == VMCTR_AGENT_FILTER_INSN, "struct sock_filter is 8 bytes");
+
+/* The program in the wire's little-endian layout, whatever the host's order. */
+static int put_filter(vmctr__agent_buf *b, const void *prog, size_t len) {
+  uint8_t *v = malloc(len);
+  if (!v)
+    return vmctr__err_nomem();
+  for (size_t i = 0; i < len; i += VMCTR_AGENT_FILTER_INSN) {
+    struct bpf_insn_ ins;
+    memcpy(&ins, (const uint8_t *)prog + i, sizeof(ins));
+    v[i] = (uint8_t)ins.code;
+    v[i + 1] = (uint8_t)(ins.code >> 8);
+    v[i + 2] = ins.jt;
+    v[i + 3] = ins.jf;
+    for (int k = 0; k < 4; k++)
+      v[i + 4 + k] = (uint8_t)(ins.k >> (8 * k));
+  }
+  vmctr__agent_put_bytes(b, VMCTR_AT_SECCOMP_FILTER, v, len);
+  free(v);
+  return 0;
 }
 
 int vmctr__agent_spawn(vmctr__agent *a, const vmctr__agent_spawn_args *s, int timeout_ms,
@@ -412,6 +450,12 @@ int vmctr__agent_spawn(vmctr__agent *a, const vmctr__agent_spawn_args *s, int ti
     vmctr__agent_put_u64(&b, VMCTR_AT_MEMORY_MAX, s->memory_max);
   if (s->cpu_max)
     vmctr__agent_put_str(&b, VMCTR_AT_CPU_MAX, s->cpu_max);
+  if (s->pids_max)
+    vmctr__agent_put_u64(&b, VMCTR_AT_PIDS_MAX, s->pids_max);
+  if (s->seccomp_filter_len && (r = put_filter(&b, s->seccomp_filter, s->seccomp_filter_len)) < 0) {
+    vmctr__agent_buf_free(&b);
+    return r;
+  }
   if (s->has_security) {
     vmctr__agent_put_u64(&b, VMCTR_AT_CAPS, s->caps);
     vmctr__agent_put_u32(&b, VMCTR_AT_SECCOMP, s->seccomp);

@@ -62,6 +62,7 @@ typedef struct vmctr__agent_spawn_args {
   /* Placement: a new container when root is set, or join_pid's namespaces and root when nonzero. */
   const char *root; uint32_t namespaces; const char *hostname;
   const char *cgroup; uint64_t memory_max; const char *cpu_max; /* 0/NULL: unset */
+  uint64_t pids_max;            /* cgroup pids.max, with cgroup; 0: unset */
   uint32_t join_pid;
   /* Confinement of a container's process (root or join_pid): sent when set.
    * caps: Linux capability bits (VMCTR_AGENT_CAPS_*); seccomp: VMCTR_ASECCOMP_*;
@@ -69,6 +70,12 @@ typedef struct vmctr__agent_spawn_args {
   bool has_security;
   uint64_t caps;
   uint32_t seccomp, relax;
+  /* A classic BPF program (struct sock_filter array, native layout) of
+   * seccomp_filter_len bytes, installed instead of the seccomp profile;
+   * NULL/0: none. A multiple of 8 bytes, at most VMCTR_AGENT_MAX_FILTER
+   * instructions; needs has_security. */
+  const void *seccomp_filter;
+  size_t seccomp_filter_len;
 } vmctr__agent_spawn_args;
 
 /* write_file flags. IN_PLACE: open and truncate the existing file instead of

@@ -120,6 +120,11 @@ enum {
   VMCTR_AT_CAPS = 52,         /* u64 capability bits: bounding = permitted = effective */
   VMCTR_AT_SECCOMP = 53,      /* u32 VMCTR_ASECCOMP_* profile */
   VMCTR_AT_RELAX = 54,        /* u32 VMCTR_ARELAX_* (new container only) */
+  /* bytes: the caller's classic BPF program, 8 bytes an instruction (u16
+   * code, u8 jt, u8 jf, u32 k, little-endian), 1..VMCTR_AGENT_MAX_FILTER
+   * instructions; installed instead of SECCOMP's profile (ROOT or JOIN_PID). */
+  VMCTR_AT_SECCOMP_FILTER = 55,
+  VMCTR_AT_PIDS_MAX = 56,     /* u64 cgroup pids.max (with CGROUP), nonzero */
 
   /* SIGNAL / WAIT / RESIZE */
   VMCTR_AT_SIGNO = 60,        /* u32 */
@@ -168,6 +173,9 @@ enum {
  * CAPS (rules that a capability unlocks): no BPF crosses the wire. */
 #define VMCTR_ASECCOMP_UNCONFINED 0u
 #define VMCTR_ASECCOMP_DEFAULT 1u
+/* SECCOMP_FILTER: at most this many instructions (Linux's BPF_MAXINSNS). */
+#define VMCTR_AGENT_MAX_FILTER 4096u
+#define VMCTR_AGENT_FILTER_INSN 8u
 
 /* RELAX flags: what a privileged container leaves out. */
 #define VMCTR_ARELAX_PATHS (1u << 0)   /* no masked or read-only /proc and /sys paths */

@@ -58,6 +58,8 @@ struct vmctr_process_config {
   bool no_new_privs;
   uint64_t caps;      /* Linux capability bits; VMCTR_AGENT_CAPS_DEFAULT at first */
   uint32_t seccomp;   /* VMCTR_SECCOMP_* */
+  void *filter;       /* vmctr_process_config_set_seccomp_filter: replaces seccomp; NULL: none */
+  size_t filter_len;  /* bytes */
   bool privileged;
   bool terminal;
   uint32_t rows, cols;
@@ -87,6 +89,7 @@ struct vmctr_container_config {
   uint32_t template_mode; /* VMCTR_VMM_TEMPLATE_* */
   uint64_t memory_limit;
   uint32_t millicpus;
+  uint64_t pids_limit; /* cgroup pids.max; 0: none (confine.c) */
   /* networks (netcfg.c): none means loopback only */
   struct vmctr__netreq *nets;
   size_t nnets;
@@ -187,6 +190,7 @@ struct vmctr_container {
   vmctr_process *procs; /* every live process, init included */
   uint64_t memory_limit;
   uint32_t millicpus;
+  uint64_t pids_limit;
   bool init_started;
   bool stopped;
   vmctr__net_attachment *nets; /* attached networks, in config order */

@@ -39,6 +39,7 @@ void vmctr__container_placement(vmctr_container *c, bool is_init, vmctr__agent_s
   snprintf(cgroup, cgroup_size, "vmctr/%s", c->id);
   s->cgroup = cgroup;
   s->memory_max = c->memory_limit;
+  s->pids_max = c->pids_limit;
   if (c->millicpus) {
     snprintf(cpu, cpu_size, "%u 100000", c->millicpus * 100u);
     s->cpu_max = cpu;
@@ -318,6 +319,7 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
   c->hostname = strdup(cfg->hostname ? cfg->hostname : id);
   c->memory_limit = cfg->memory_limit;
   c->millicpus = cfg->millicpus;
+  c->pids_limit = cfg->pids_limit;
   if (!c->id || !c->hostname) {
     r = vmctr__err_nomem();
     goto fail;

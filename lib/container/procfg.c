@@ -72,6 +72,7 @@ void vmctr_process_config_free(vmctr_process_config *p) {
   free(p->cwd);
   free(p->user);
   free(p->groups);
+  free(p->filter);
   vmctr__outcb_unref(p->outcb);
   free(p);
 }
@@ -89,6 +90,8 @@ int vmctr_process_config_clone(vmctr_process_config **out, const vmctr_process_c
   p->nenv = 0;
   p->cwd = p->user = NULL;
   p->groups = NULL;
+  p->filter = NULL;
+  p->filter_len = 0;
   p->outcb = vmctr__outcb_ref(src->outcb);
   if ((src->args && (r = dup_strings((const char *const *)src->args, src->nargs, &p->args, "args")) < 0) ||
       (src->entrypoint &&
@@ -113,6 +116,12 @@ int vmctr_process_config_clone(vmctr_process_config **out, const vmctr_process_c
     if (!(p->groups = malloc(src->ngroups * sizeof(uint32_t))))
       goto nomem;
     memcpy(p->groups, src->groups, src->ngroups * sizeof(uint32_t));
+  }
+  if (src->filter) {
+    if (!(p->filter = malloc(src->filter_len)))
+      goto nomem;
+    memcpy(p->filter, src->filter, src->filter_len);
+    p->filter_len = src->filter_len;
   }
   *out = p;
   return 0;
@@ -343,4 +352,7 @@ void vmctr__process_security(const vmctr_process_config *cfg, bool container_pri
                     : cfg && cfg->seccomp == VMCTR_SECCOMP_UNCONFINED ? VMCTR_ASECCOMP_UNCONFINED
                                                                       : VMCTR_ASECCOMP_DEFAULT;
   s->relax = is_init && container_privileged ? VMCTR_ARELAX_ALL : 0;
+  /* A caller's filter replaces the profile, privileged or not. */
+  s->seccomp_filter = cfg ? cfg->filter : NULL;
+  s->seccomp_filter_len = cfg && cfg->filter ? cfg->filter_len : 0;
 }

@@ -58,12 +58,18 @@ int guest_cgroup_join(const char *cgroup, const guest_spawn *sp, int *stage) {
     snprintf(file, sizeof(file), "%s/memory.max", path);
     r = guest_write_str(file, v);
   }
+  if (r == 0 && sp && sp->pids_max) {
+    char v[32];
+    snprintf(v, sizeof(v), "%" PRIu64, sp->pids_max);
+    snprintf(file, sizeof(file), "%s/pids.max", path);
+    r = guest_write_str(file, v);
+  }
   if (r == 0 && sp && sp->cpu_max) {
     snprintf(file, sizeof(file), "%s/cpu.max", path);
     r = guest_write_str(file, sp->cpu_max);
   }
   /* A limit file that does not exist is a limit this kernel cannot enforce
-   * (no memory controller, or no CFS bandwidth control for cpu.max). */
+   * (no memory or pids controller, or no CFS bandwidth control for cpu.max). */
   if (r == -ENOENT)
     r = -EOPNOTSUPP;
   if (r == 0) {

@@ -120,6 +120,7 @@ void guest_kill_all(guest_agent *a);
 void guest_procs_sweep(guest_agent *a);
 
 /* spawn.c: the child side of SPAWN (runs between fork and exec). */
+struct sock_filter;
 typedef struct guest_spawn {
   char **argv, **env;
   char *cwd, *root, *hostname, *cgroup, *cpu_max;
@@ -131,6 +132,7 @@ typedef struct guest_spawn {
   uint32_t join_pid;
   uint64_t memory_max;
   bool has_memory_max;
+  uint64_t pids_max;      /* 0: unset */
   const uint8_t *const *rlimits;
   size_t nrlimits;
   bool no_new_privs;
@@ -138,6 +140,8 @@ typedef struct guest_spawn {
   bool confine;           /* apply caps and seccomp (ROOT or JOIN_PID) */
   uint64_t caps;
   uint32_t seccomp;       /* VMCTR_ASECCOMP_* */
+  struct sock_filter *filter; /* SECCOMP_FILTER, decoded; replaces the profile */
+  size_t nfilter;             /* 1..VMCTR_AGENT_MAX_FILTER when filter is set */
   uint32_t relax;         /* VMCTR_ARELAX_* */
   int stdio[3];           /* fds for 0, 1, 2 in the child */
   bool pty;
@@ -168,6 +172,13 @@ int guest_caps_set(uint64_t caps);
 /* seccomp.c: the default profile as BPF, for a process holding caps. */
 struct sock_filter;
 int guest_seccomp_build(uint64_t caps, struct sock_filter *out, size_t cap, size_t *n);
+/* Decode a SECCOMP_FILTER field (len bytes of little-endian 8-byte
+ * instructions) into a malloc'd array: NULL with why set when len is 0,
+ * not a whole number of instructions, above VMCTR_AGENT_MAX_FILTER, or a
+ * jump leaves the program or it does not end in a return (pure). */
+struct sock_filter *guest_seccomp_decode(const uint8_t *p, size_t len, size_t *n, const char **why);
+/* Install a caller's program for the calling thread; 0 or -errno. */
+int guest_seccomp_install_filter(const struct sock_filter *f, size_t n);
 /* Install profile (VMCTR_ASECCOMP_*) for the calling thread; 0 or -errno. */
 int guest_seccomp_install(uint32_t profile, uint64_t caps);
 

@@ -46,6 +46,7 @@ void guest_spawn_free(guest_spawn *sp) {
   free(sp->cpu_max);
   free(sp->gids);
   free((void *)sp->rlimits);
+  free(sp->filter);
 }
 
 /* Fields into sp (zeroed by the caller); a message for the response on
@@ -123,8 +124,23 @@ const char *guest_spawn_parse(const vmctr__agent_msg *m, guest_spawn *sp) {
     return "RELAX holds unknown flags";
   if (sp->relax && !sp->root)
     return "RELAX needs ROOT (a new container)";
-  if (!sp->confine && (vmctr__agent_count(m, VMCTR_AT_CAPS) || vmctr__agent_count(m, VMCTR_AT_SECCOMP)))
-    return "CAPS and SECCOMP need ROOT or JOIN_PID";
+  if (!sp->confine && (vmctr__agent_count(m, VMCTR_AT_CAPS) || vmctr__agent_count(m, VMCTR_AT_SECCOMP) ||
+                       vmctr__agent_count(m, VMCTR_AT_SECCOMP_FILTER)))
+    return "CAPS, SECCOMP and SECCOMP_FILTER need ROOT or JOIN_PID";
+  size_t nf = vmctr__agent_count(m, VMCTR_AT_SECCOMP_FILTER);
+  if (nf > 1)
+    return "SECCOMP_FILTER given more than once";
+  for (size_t i = 0; nf && i < m->n; i++) {
+    if (m->fields[i].tag != VMCTR_AT_SECCOMP_FILTER)
+      continue;
+    const char *why = NULL;
+    if (!(sp->filter = guest_seccomp_decode(m->fields[i].val, m->fields[i].len, &sp->nfilter, &why)))
+      return why;
+  }
+  if (vmctr__agent_get_u64(m, VMCTR_AT_PIDS_MAX, &sp->pids_max) == -EINVAL)
+    return "bad PIDS_MAX";
+  if (vmctr__agent_count(m, VMCTR_AT_PIDS_MAX) && (!sp->pids_max || !sp->cgroup))
+    return "PIDS_MAX must be nonzero and needs CGROUP";
   return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -230,6 +231,53 @@ int guest_seccomp_build(uint64_t caps, struct sock_filter *out, size_t cap, size
   *n = p.n;
   return 0;
 #endif
+}
+
+struct sock_filter *guest_seccomp_decode(const uint8_t *p, size_t len, size_t *n, const char **why) {
+  if (!len || len % VMCTR_AGENT_FILTER_INSN ||
+      len / VMCTR_AGENT_FILTER_INSN > VMCTR_AGENT_MAX_FILTER) {
+    *why = "SECCOMP_FILTER must be 1 to 4096 instructions of 8 bytes";
+    return NULL;
+  }
+  size_t cnt = len / VMCTR_AGENT_FILTER_INSN;
+  struct sock_filter *f = calloc(cnt, sizeof(*f));
+  if (!f) {
+    *why = "out of memory";
+    return NULL;
+  }
+  for (size_t i = 0; i < cnt; i++) {
+    const uint8_t *b = p + i * VMCTR_AGENT_FILTER_INSN;
+    f[i].code = (uint16_t)(b[0] | b[1] << 8);
+    f[i].jt = b[2];
+    f[i].jf = b[3];
+    f[i].k = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
+    /* Every jump lands inside the program (the kernel checks the rest). */
+    if (BPF_CLASS(f[i].code) == BPF_JMP) {
+      bool bad = BPF_OP(f[i].code) == BPF_JA ? f[i].k >= cnt - i - 1
+                                             : f[i].jt >= cnt - i - 1 || f[i].jf >= cnt - i - 1;
+      if (bad) {
+        free(f);
+        *why = "SECCOMP_FILTER has a jump beyond its end";
+        return NULL;
+      }
+    }
+  }
+  if (BPF_CLASS(f[cnt - 1].code) != BPF_RET) {
+    free(f);
+    *why = "SECCOMP_FILTER does not end in a return";
+    return NULL;
+  }
+  *n = cnt;
+  return f;
+}
+
+int guest_seccomp_install_filter(const struct sock_filter *f, size_t n) {
+  if (!f || !n || n > BPF_MAXINSNS)
+    return -EINVAL;
+  struct sock_fprog prog = {.len = (unsigned short)n, .filter = (struct sock_filter *)f};
+  if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return -errno;
+  return 0;
 }
 
 int guest_seccomp_install(uint32_t profile, uint64_t caps) {

@@ -153,11 +153,18 @@ static int close_agent_fds(const guest_spawn *sp) {
 
 /* The exec'd binary's capabilities and syscalls; ids in between. Seccomp
  * comes first, while the child still has CAP_SYS_ADMIN (no no_new_privs
- * needed); the calls after it are all in the default profile. */
+ * needed); the calls after it are all in the default profile. A caller's
+ * filter (SECCOMP_FILTER) goes here only without no_new_privs, as runc
+ * loads it while still privileged; with no_new_privs it comes last, right
+ * before exec (guest_spawn_child). */
 static void set_ids_and_confine(const guest_spawn *sp) {
   int r;
-  if (sp->confine && (r = guest_seccomp_install(sp->seccomp, sp->caps)) < 0)
+  if (sp->confine && sp->filter) {
+    if (!sp->no_new_privs && (r = guest_seccomp_install_filter(sp->filter, sp->nfilter)) < 0)
+      fail(sp, ST_SECCOMP, -r);
+  } else if (sp->confine && (r = guest_seccomp_install(sp->seccomp, sp->caps)) < 0) {
     fail(sp, ST_SECCOMP, -r);
+  }
   if (sp->confine && (r = guest_caps_bound(sp->caps)) < 0)
     fail(sp, ST_CAPS, -r);
   if (sp->has_uid || sp->has_gid || sp->ngids) {
@@ -221,5 +228,9 @@ void guest_spawn_child(const guest_spawn *sp) {
   set_ids_and_confine(sp);
   if (sp->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail(sp, ST_NNP, errno);
+  int r;
+  if (sp->confine && sp->filter && sp->no_new_privs &&
+      (r = guest_seccomp_install_filter(sp->filter, sp->nfilter)) < 0)
+    fail(sp, ST_SECCOMP, -r);
   fail(sp, ST_EXEC, exec_path(sp->argv, sp->env));
 }

@@ -217,6 +217,18 @@ def rlimit(resource, soft, hard):
     return field(T_RLIMIT, struct.pack("<IQQ", resource, soft, hard))
 
 
+T_SECCOMP_FILTER, T_PIDS_MAX = 55, 56
+
+
+def bpf(*insns):
+    """A SECCOMP_FILTER field: (code, jt, jf, k) instructions, little-endian."""
+    return field(T_SECCOMP_FILTER, b"".join(struct.pack("<HBBI", *i) for i in insns))
+
+
+LD_ARCH, JEQ_K, RET_K = (0x20, 0, 0, 4), 0x15, 0x06
+# arch == x86_64 ? allow : kill
+FILTER = bpf(LD_ARCH, (JEQ_K, 0, 1, 0xC000003E), (RET_K, 0, 0, 0x7FFF0000), (RET_K, 0, 0, 0))
+
 SPAWN = u32(T_OP, 1) + s(T_ARGV, "/bin/sh") + s(T_ARGV, "-c") + s(T_ARGV, "echo hi")
 ROOT = s(T_ROOT, "/run/vmctr/rootfs")
 SPAWN_GOOD = {
@@ -238,6 +250,11 @@ SPAWN_GOOD = {
     + s(T_CWD, "/work") + u32(T_UID, 65534) + u32(T_GID, 65534),
     "exec-join-unconfined": SPAWN + u32(T_JOIN_PID, 7) + u32(T_SECCOMP, 0),
     "exec-join-defaults": SPAWN + u32(T_JOIN_PID, 1),
+    "container-filter": SPAWN + ROOT + u64(T_CAPS, 0xA00425FB) + u32(T_SECCOMP, 1) + FILTER,
+    "exec-join-filter-nnp": SPAWN + u32(T_JOIN_PID, 7) + u32(T_NO_NEW_PRIVS, 1)
+    + bpf((RET_K, 0, 0, 0x7FFF0000)),
+    "container-filter-max": SPAWN + ROOT + bpf(*([(0x20, 0, 0, 0)] * 4095 + [(RET_K, 0, 0, 0x7FFF0000)])),
+    "container-pids-max": SPAWN + ROOT + s(T_CGROUP, "vmctr/c1") + u64(T_PIDS_MAX, 20),
 }
 SPAWN_BAD = {
     "no-argv": u32(T_OP, 1) + s(T_ENV, "A=1"),
@@ -263,6 +280,17 @@ SPAWN_BAD = {
     "relax-exec": SPAWN + u32(T_JOIN_PID, 7) + u32(T_RELAX, 1),
     "relax-short": SPAWN + ROOT + field(T_RELAX, b"\1"),
     "cgroup-nul": SPAWN + s(T_CGROUP, b"a\0b"),
+    "filter-plain": SPAWN + FILTER,
+    "filter-empty": SPAWN + ROOT + field(T_SECCOMP_FILTER, b""),
+    "filter-odd": SPAWN + ROOT + field(T_SECCOMP_FILTER, b"\6\0\0\0\0\0\0"),
+    "filter-too-long": SPAWN + ROOT + bpf(*([(RET_K, 0, 0, 0)] * 4097)),
+    "filter-jump-out": SPAWN + ROOT + bpf(LD_ARCH, (JEQ_K, 0, 2, 0xC000003E), (RET_K, 0, 0, 0)),
+    "filter-ja-out": SPAWN + ROOT + bpf((0x05, 0, 0, 1), (RET_K, 0, 0, 0)),
+    "filter-no-ret": SPAWN + ROOT + bpf((RET_K, 0, 0, 0), LD_ARCH),
+    "filter-twice": SPAWN + ROOT + FILTER + FILTER,
+    "pids-max-zero": SPAWN + ROOT + s(T_CGROUP, "vmctr/c1") + u64(T_PIDS_MAX, 0),
+    "pids-max-no-cgroup": SPAWN + ROOT + u64(T_PIDS_MAX, 20),
+    "pids-max-short": SPAWN + ROOT + s(T_CGROUP, "vmctr/c1") + field(T_PIDS_MAX, b"\24\0\0\0"),
 }
 
 

@@ -4,7 +4,7 @@
  * decoded by the guest's own SPAWN decoder (guest_spawn_parse in
  * lib/guest/proc.c), with every field it knows: ARGV, ENV, CWD, ids and
  * GIDS, PTY, ROOT, NAMESPACES, JOIN_PID, HOSTNAME, the cgroup fields,
- * RLIMIT, NO_NEW_PRIVS, CAPS, SECCOMP, RELAX. Nothing is spawned. What the
+ * RLIMIT, NO_NEW_PRIVS, CAPS, SECCOMP, RELAX, SECCOMP_FILTER, PIDS_MAX. Nothing is spawned. What the
  * decoder accepts must hold the rules the child relies on, and a confined
  * spec's seccomp filter must build from its capability set; a refusal
  * must say why; every path frees what it took. */
@@ -58,6 +58,14 @@ static void check_accepted(const vmctr__agent_msg *m, const guest_spawn *sp) {
   if (sp->seccomp > VMCTR_ASECCOMP_DEFAULT || (sp->relax & ~VMCTR_ARELAX_ALL))
     abort();
   if (sp->nrlimits != vmctr__agent_count(m, VMCTR_AT_RLIMIT))
+    abort();
+  /* A caller's filter: a container's process only, whole, ending in a return. */
+  if (sp->filter && (!sp->confine || sp->nfilter == 0 || sp->nfilter > VMCTR_AGENT_MAX_FILTER ||
+                     BPF_CLASS(sp->filter[sp->nfilter - 1].code) != BPF_RET))
+    abort();
+  if (!sp->filter && vmctr__agent_count(m, VMCTR_AT_SECCOMP_FILTER))
+    abort();
+  if (sp->pids_max && !sp->cgroup)
     abort();
   if (sp->ngids != vmctr__agent_count(m, VMCTR_AT_GIDS))
     abort();

@@ -8,6 +8,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -21,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -461,6 +465,92 @@ static void test_container(void **state) {
   assert_int_equal(tu_rm_rf(root), 0);
 }
 
+#if defined(__x86_64__)
+/* A caller's seccomp program (SECCOMP_FILTER): mkdir and mkdirat get ENOSYS,
+ * the rest is allowed, in a new container (installed while privileged) and
+ * in a process joining it with no_new_privs (installed last); programs the
+ * guest or the kernel refuse fail the SPAWN. */
+static void test_container_filter(void **state) {
+  (void)state;
+  if (!is_root || access("/bin/busybox", X_OK) != 0)
+    skip();
+  char root[64], cmd[600], out[1024], out2[512];
+  assert_int_equal(tu_tmpdir(root, sizeof(root), "vmctr-ops-filter"), 0);
+  snprintf(cmd, sizeof(cmd),
+           "mkdir -p %s/bin %s/etc %s/proc %s/tmp && cp /bin/busybox %s/bin/busybox && "
+           "for x in sh cat sleep echo mkdir grep; do ln -s busybox %s/bin/$x; done",
+           root, root, root, root, root, root);
+  assert_int_equal(system(cmd), 0);
+  struct sock_filter prog[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdir, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  agent g;
+  uint32_t so, so2, pid, jpid;
+  agent_open(&g, 0);
+  int fo = out_stream(g.a, &so);
+  char *argv[] = {"sh", "-c", "mkdir /tmp/a 2>&1; echo mkdir=$?; echo ready; exec sleep 100", NULL};
+  char *env[] = {"PATH=/bin", NULL};
+  vmctr__agent_spawn_args s = {
+    .argv = argv, .env = env, .stdout_stream = so, .root = root,
+    .namespaces = VMCTR__AGENT_NS_MOUNT | VMCTR__AGENT_NS_PID,
+    .has_security = true, .caps = VMCTR_AGENT_CAPS_DEFAULT, .seccomp = VMCTR_ASECCOMP_DEFAULT,
+    .seccomp_filter = prog, .seccomp_filter_len = sizeof(prog)};
+  assert_int_equal(vmctr__agent_spawn(g.a, &s, T, &pid), 0);
+  read_until(fo, out, sizeof(out), 0, "ready\n");
+  assert_non_null(strstr(out, "Function not implemented"));
+  assert_non_null(strstr(out, "mkdir=1\n"));
+
+  int fo2 = out_stream(g.a, &so2);
+  char *argv2[] = {"sh", "-c", "mkdir /tmp/b 2>&1; echo mkdir=$?; "
+                   "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status", NULL};
+  s = (vmctr__agent_spawn_args){.argv = argv2, .env = env, .stdout_stream = so2, .join_pid = pid,
+                                .no_new_privs = true, .has_security = true,
+                                .caps = VMCTR_AGENT_CAPS_DEFAULT, .seccomp = VMCTR_ASECCOMP_DEFAULT,
+                                .seccomp_filter = prog, .seccomp_filter_len = sizeof(prog)};
+  assert_int_equal(vmctr__agent_spawn(g.a, &s, T, &jpid), 0);
+  read_until(fo2, out2, sizeof(out2), 0, NULL);
+  close(fo2);
+  assert_int_equal(wait_pid(g.a, jpid), 0);
+  assert_non_null(strstr(out2, "Function not implemented"));
+  assert_non_null(strstr(out2, "mkdir=1\n"));
+  assert_non_null(strstr(out2, "NoNewPrivs:\t1\n"));
+  assert_non_null(strstr(out2, "Seccomp:\t2\n"));
+
+  /* A jump past the end: the guest's own check. */
+  struct sock_filter bad[] = {BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),
+                              BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  s.seccomp_filter = bad;
+  s.seccomp_filter_len = sizeof(bad);
+  expect_guest_error(vmctr__agent_spawn(g.a, &s, T, &jpid), VMCTR_EINVAL);
+  assert_non_null(strstr(vmctr_error_last()->message, "jump"));
+  /* An opcode the kernel refuses: the SPAWN fails at installing it. */
+  struct sock_filter bad2[] = {{0xffff, 0, 0, 0}, BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  s.seccomp_filter = bad2;
+  s.seccomp_filter_len = sizeof(bad2);
+  expect_guest_error(vmctr__agent_spawn(g.a, &s, T, &jpid), VMCTR_EINVAL);
+  assert_non_null(strstr(vmctr_error_last()->message, "seccomp"));
+  /* Host-side checks: a partial instruction, no container. */
+  s.seccomp_filter_len = 12;
+  assert_int_equal(vmctr__agent_spawn(g.a, &s, T, &jpid), VMCTR_EINVAL);
+  s = (vmctr__agent_spawn_args){.argv = argv2, .seccomp_filter = prog,
+                                .seccomp_filter_len = sizeof(prog)};
+  assert_int_equal(vmctr__agent_spawn(g.a, &s, T, &jpid), VMCTR_EINVAL);
+
+  assert_int_equal(vmctr__agent_signal(g.a, pid, SIGKILL, T), 0);
+  assert_int_equal(wait_pid(g.a, pid), -SIGKILL);
+  close(fo);
+  agent_close(&g);
+  assert_int_equal(tu_rm_rf(root), 0);
+}
+#endif
+
 static void test_too_big(void **state) {
   (void)state;
   agent g;
@@ -522,6 +612,9 @@ int main(int argc, char **argv) {
     cmocka_unit_test(test_stdin_close),
     cmocka_unit_test(test_pty_resize),
     cmocka_unit_test(test_container),
+#if defined(__x86_64__)
+    cmocka_unit_test(test_container_filter),
+#endif
     cmocka_unit_test(test_too_big),
     cmocka_unit_test(test_poweroff),
   };

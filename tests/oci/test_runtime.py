@@ -442,6 +442,43 @@ try:
     t.eq(wait_pid(pid), 4, 'the terminal container\'s status')
     rt('delete', 'tty')
 
+    # ---- linux.seccomp and pids: honoured in the guest, for exec'd processes too ----
+    scfg = spec(['sh', '-c', 'mkdir /tmp/x 2>&1; echo mkdir=$?; echo ready; '
+                 'while :; do sleep 0.2; done'])
+    scfg['linux']['seccomp'] = {
+        'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_X86_64'],
+        'syscalls': [{'names': ['mkdir', 'mkdirat'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 1}]}
+    scfg['linux']['resources']['pids'] = {'limit': 20}
+    rd, wr = os.pipe()
+    rc, pid = create('sec', scfg, stdout=wr, stderr=wr)
+    os.close(wr)
+    rt('start', 'sec')
+    sout = b''
+    end = time.time() + 60
+    while time.time() < end and b'ready' not in sout:
+        rl, _, _ = select.select([rd], [], [], 1)
+        if rl:
+            sout += os.read(rd, 4096)
+    t.ok(b'mkdir=1' in sout and b'Operation not permitted' in sout,
+         'linux.seccomp: the profile denies mkdir in the init', sout)
+    r = rt('exec', 'sec', 'sh', '-c', 'mkdir /tmp/y; echo rc=$?')
+    t.ok('rc=1' in r.stdout + r.stderr, 'the profile holds for an exec\'d process', r.stdout + r.stderr)
+    r = rt('exec', 'sec', 'sh', '-c', 'cat /sys/fs/cgroup/pids.max; '
+           'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do '
+           'sleep 3 & done; wait; echo done')
+    out = r.stdout + r.stderr
+    t.ok(out.startswith('20') and 'fork' in out, 'linux.resources.pids.limit: pids.max is 20 and '
+         'forks past it fail', out)
+    rt('kill', 'sec', 'KILL')
+    wait_pid(pid)
+    os.close(rd)
+    rt('delete', 'sec')
+    bad = spec(['true'])
+    bad['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_NOTIFY'}
+    rc, _ = create('badsec', bad)
+    t.ok(rc == 1 and 'NOTIFY' in (last_error() or ''), 'a seccomp action that cannot work is refused',
+         last_error())
+
     # ---- refusals are clean ----
     before = set(os.listdir(ROOT)) if os.path.isdir(ROOT) else set()
     bad = spec(['true'])
