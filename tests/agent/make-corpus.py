@@ -206,6 +206,7 @@ T_UID, T_GID, T_PTY, T_NAMESPACES, T_HOSTNAME = 33, 34, 39, 43, 45
 T_CGROUP, T_MEMORY_MAX, T_CPU_MAX, T_RLIMIT, T_NO_NEW_PRIVS = 46, 47, 48, 49, 50
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x4000000, 0x8000000
 CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x2000000
+T_PATHS, T_MASKED, T_READONLY = 57, 58, 59
 CONTAINER_NS = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
 
 
@@ -238,6 +239,10 @@ SPAWN_GOOD = {
     + s(T_CWD, "/work") + u32(T_UID, 65534) + u32(T_GID, 65534),
     "exec-join-unconfined": SPAWN + u32(T_JOIN_PID, 7) + u32(T_SECCOMP, 0),
     "exec-join-defaults": SPAWN + u32(T_JOIN_PID, 1),
+    "container-paths": SPAWN + ROOT + u32(T_PATHS, 3) + s(T_MASKED, "/proc/kcore")
+    + s(T_MASKED, "/etc/secret") + s(T_READONLY, "/proc/sys"),
+    "container-paths-none": SPAWN + ROOT + u32(T_PATHS, 3),
+    "container-paths-masked-only": SPAWN + ROOT + u32(T_PATHS, 1) + s(T_MASKED, "/sys/firmware"),
 }
 SPAWN_BAD = {
     "no-argv": u32(T_OP, 1) + s(T_ENV, "A=1"),
@@ -263,6 +268,16 @@ SPAWN_BAD = {
     "relax-exec": SPAWN + u32(T_JOIN_PID, 7) + u32(T_RELAX, 1),
     "relax-short": SPAWN + ROOT + field(T_RELAX, b"\1"),
     "cgroup-nul": SPAWN + s(T_CGROUP, b"a\0b"),
+    "paths-exec": SPAWN + u32(T_JOIN_PID, 7) + u32(T_PATHS, 1),
+    "paths-unknown": SPAWN + ROOT + u32(T_PATHS, 4),
+    "paths-short": SPAWN + ROOT + field(T_PATHS, b"\1"),
+    "masked-without-flag": SPAWN + ROOT + u32(T_PATHS, 2) + s(T_MASKED, "/proc/kcore"),
+    "readonly-without-paths": SPAWN + ROOT + s(T_READONLY, "/proc/sys"),
+    "masked-relative": SPAWN + ROOT + u32(T_PATHS, 1) + s(T_MASKED, "proc/kcore"),
+    "masked-dotdot": SPAWN + ROOT + u32(T_PATHS, 1) + s(T_MASKED, "/proc/../etc"),
+    "readonly-root": SPAWN + ROOT + u32(T_PATHS, 2) + s(T_READONLY, "/"),
+    "readonly-trailing": SPAWN + ROOT + u32(T_PATHS, 2) + s(T_READONLY, "/proc/"),
+    "masked-257": SPAWN + ROOT + u32(T_PATHS, 1) + b"".join(s(T_MASKED, "/m%d" % i) for i in range(257)),
 }
 
 
