@@ -348,6 +348,12 @@ int vmctr__vm_jail_share(const vmctr__vm_jail *vj, const vmctr__vm_spec *spec, s
     /* The daemon serves a private directory of ours, read-only, whose one
      * entry is the file bound over a placeholder: a bind, not a copy, and
      * nothing else of the file's host directory. */
+    struct stat st;
+    int e = stat(s->host_path, &st) < 0 ? errno : 0;
+    if (e || !S_ISREG(st.st_mode))
+      return vmctr__err(e == ENOENT ? VMCTR_ENOENT : VMCTR_EINVAL, e,
+                        "file share %s: the source is gone or no longer a regular file; create "
+                        "it again or fix the path", s->host_path);
     int r = file_share_dir(spec, i, source_out, private_out);
     if (r < 0)
       return r;

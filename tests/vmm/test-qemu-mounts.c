@@ -502,6 +502,13 @@ static void test_prepare_file_share(void **state) {
   assert_int_equal(vmctr__qemu_mounts_prepare_jailed(&qm, &s, &vj), 0);
   assert_int_equal(qm.jails[1].binds[1].flags, 0);
   vmctr__qemu_mounts_clear(&qm);
+  /* A source gone since validation: a clear error, nothing left. */
+  sh[1].host_path = "/nonexistent/hosts";
+  memset(&qm, 0xa5, sizeof(qm));
+  assert_fails_with(vmctr__qemu_mounts_prepare_jailed(&qm, &s, &vj), VMCTR_ENOENT,
+                    "file share /nonexistent/hosts: the source is gone");
+  assert_cleared(&qm);
+  assert_int_equal(lstat(priv, &st), -1);
   assert_int_equal(rmdir(rundir), 0);
   vmctr_caps_unref(caps);
 }
