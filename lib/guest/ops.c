@@ -102,13 +102,12 @@ static void grow(const char *source, const char *dev, const char *type, uint64_t
 static int mount_share_file(const char *source, const char *type, uint64_t flags,
                             const char *data, const char *file, int root_fd, const char *target,
                             bool mk, char *msg, size_t msgsize) {
-  char stage[] = "/run/vmctr/stage-XXXXXX", from[64], to[64];
-  int sfd = -1, tfd = -1, err = 0;
+  char stage[] = "/run/vmctr-stage-XXXXXX", from[64], to[64];
+  int sfd = -1, tfd = -1, err = 0, r;
   bool created = false, mounted = false;
   struct stat st;
-  int r = guest_mkdir_p("/run/vmctr", 0700);
-  if (r < 0 || !mkdtemp(stage)) {
-    err = r < 0 ? -r : errno;
+  if (!mkdtemp(stage)) {
+    err = errno;
     snprintf(msg, msgsize, "cannot make a staging directory for the file share: %s", strerror(err));
     return -err;
   }

@@ -210,7 +210,7 @@ static void test_file_shares_and_custom_paths(void **state) {
   assert_sh(&t, "ls -a /data", ".\n..\nro.txt\nrw.txt\n");
   assert_sh(&t, "test -f /data/ro.txt && test -f /etc/hosts && echo files", "files\n");
   assert_sh(&t, "cat /etc/hosts", "10.9.9.9\tfromhost\n");
-  assert_sh(&t, "grep -c -e secret -e stage- -e /run/vmctr -e fshare /proc/self/mountinfo; true",
+  assert_sh(&t, "grep -c -e secret -e vmctr-stage -e /run/vmctr -e fshare /proc/self/mountinfo; true",
             "0\n");
   assert_sh(&t, "grep -c ' /data/' /proc/self/mountinfo", "2\n");
   assert_sh(&t, "find / -xdev -name secret.txt 2>/dev/null | wc -l", "0\n");
