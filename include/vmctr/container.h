@@ -331,6 +331,40 @@ VMCTR_API int vmctr_container_config_set_limits(vmctr_container_config *cfg, uin
  * @return 0 or VMCTR_EINVAL (cfg NULL).
  */
 VMCTR_API int vmctr_container_config_set_pids_limit(vmctr_container_config *cfg, int64_t max);
+/** The most paths one masked or read-only list may hold. */
+#define VMCTR_CONTAINER_PATHS_MAX 256
+/** The longest path of such a list, in bytes. */
+#define VMCTR_CONTAINER_PATH_MAX 4095
+
+/**
+ * Replace the library's default masked paths of the container (the OCI
+ * runtime spec's linux.maskedPaths). In the container a masked file reads
+ * as empty (/dev/null is bound over it) and a masked directory is an empty
+ * read-only tmpfs; a path the container lacks is skipped. Paths are
+ * absolute and normalized (no "." or ".." component, no repeated or
+ * trailing '/'), resolved inside the container's root (a link of the
+ * image cannot point them outside), at most VMCTR_CONTAINER_PATHS_MAX of
+ * them, each at most VMCTR_CONTAINER_PATH_MAX bytes. n 0 (paths may then be
+ * NULL) masks nothing. Never called: the defaults (doc/container.md), which
+ * a privileged init process goes without; once called, the list applies
+ * whether or not the process is privileged. Copied.
+ * @return 0, VMCTR_EINVAL (a bad path, named in the message),
+ *         VMCTR_ETOOBIG (too many) or VMCTR_ENOMEM; on failure cfg is unchanged.
+ */
+VMCTR_API int vmctr_container_config_set_masked_paths(vmctr_container_config *cfg,
+                                                      const char *const *paths, size_t n);
+
+/**
+ * Replace the library's default read-only paths of the container (the OCI
+ * runtime spec's linux.readonlyPaths): each is bound onto itself and
+ * remounted read-only (keeping its nosuid, nodev and noexec), so that
+ * writes below it fail with EROFS; a path the container lacks is skipped.
+ * Paths, bounds, n 0, the defaults and privileged processes as for
+ * vmctr_container_config_set_masked_paths(). Copied.
+ * @return 0, VMCTR_EINVAL, VMCTR_ETOOBIG or VMCTR_ENOMEM; on failure cfg is unchanged.
+ */
+VMCTR_API int vmctr_container_config_set_readonly_paths(vmctr_container_config *cfg,
+                                                        const char *const *paths, size_t n);
 
 /**@}*/
 

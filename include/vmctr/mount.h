@@ -113,6 +113,15 @@ VMCTR_API int vmctr_mount_new_block(vmctr_mount **out, const char *host_path,
  * A virtiofs share of a host directory: read-write, cache
  * VMCTR_MOUNT_SHARE_CACHE_AUTO, no tag (one is generated per VM). As for a
  * block mount, destination NULL makes a root filesystem mount.
+ *
+ * host_dir may also be one regular file (a file share, doc/mount.md): the
+ * container then sees that file at destination (a file, created with its
+ * parent directories when missing, replacing the image's), as a bind, not
+ * a copy, and nothing else of the file's host directory. Whether the source
+ * is a file or a directory is found when the library takes its copy of the
+ * mount. Where the hypervisor cannot confine a file share (no namespaces for
+ * its virtiofsd, or the vz backend), starting the VM fails with
+ * VMCTR_EUNSUPPORTED rather than sharing the file's directory.
  * @return 0, VMCTR_EINVAL or VMCTR_ENOMEM.
  */
 VMCTR_API int vmctr_mount_new_share(vmctr_mount **out, const char *host_dir,

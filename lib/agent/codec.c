@@ -353,3 +353,21 @@ uint32_t vmctr__agent_le32(const uint8_t p[4]) {
 void vmctr__agent_put_le32(uint8_t p[4], uint32_t v) {
   put32(p, v);
 }
+
+bool vmctr__agent_path_ok(const char *p) {
+  size_t len = p ? strlen(p) : 0;
+  if (len < 2 || len > VMCTR_AGENT_PATH_MAX || p[0] != '/' || p[len - 1] == '/')
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+      return false;
+  for (const char *c = p + 1;;) {
+    const char *end = strchr(c, '/');
+    size_t n = end ? (size_t)(end - c) : strlen(c);
+    if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+      return false;
+    if (!end)
+      return true;
+    c = end + 1;
+  }
+}

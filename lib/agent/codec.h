@@ -88,6 +88,11 @@ void vmctr__agent_strv_free(char **v);
 int vmctr__agent_get_u32v(const vmctr__agent_msg *m, uint16_t tag, uint32_t **out, size_t *n);
 size_t vmctr__agent_count(const vmctr__agent_msg *m, uint16_t tag);
 
+/* A masked or read-only path of SPAWN (VMCTR_AT_MASKED, VMCTR_AT_READONLY):
+ * absolute, not "/", at most VMCTR_AGENT_PATH_MAX bytes, no control
+ * characters, no empty, "." or ".." component, no trailing '/'. */
+bool vmctr__agent_path_ok(const char *p);
+
 /* Little-endian u32 access, e.g. for the CREDIT payload. (Added.) */
 uint32_t vmctr__agent_le32(const uint8_t p[4]);
 void vmctr__agent_put_le32(uint8_t p[4], uint32_t v);

@@ -85,6 +85,9 @@ int vmctr__agent_mount(vmctr__agent *a, const vmctr__agent_mount_args *m, int ti
       (r = check_str(m->data, fn, "the mount options")) < 0 ||
       (m->root && (r = check_path(m->root, fn, "the root")) < 0))
     return r;
+  if (m->file && (!m->file[0] || strchr(m->file, '/') || strlen(m->file) > 255 ||
+                  strcmp(m->file, ".") == 0 || strcmp(m->file, "..") == 0))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: the share's file must be one path component", fn);
   vmctr__agent_buf b;
   vmctr__agent_buf_init(&b);
   vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_MOUNT);
@@ -99,6 +102,8 @@ int vmctr__agent_mount(vmctr__agent *a, const vmctr__agent_mount_args *m, int ti
     vmctr__agent_put_u32(&b, VMCTR_AT_MKDIR, 1);
   if (m->root)
     vmctr__agent_put_str(&b, VMCTR_AT_ROOT, m->root);
+  if (m->file)
+    vmctr__agent_put_str(&b, VMCTR_AT_SHARE_FILE, m->file);
   return call(a, &b, timeout_ms, "MOUNT", "source, target and options", NULL);
 }
 
@@ -296,6 +301,40 @@ static int check_strv(char *const *v, const char *what, size_t *n) {
   return 0;
 }
 
+/* The masked and read-only lists: only with a new container, bounded, each
+ * path absolute and normalized (the guest checks the same). */
+static int check_path_list(const char *const *v, size_t n, const char *what) {
+  static const char fn[] = "vmctr__agent_spawn";
+  if (n && !v)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: the %s paths are NULL with a count", fn, what);
+  if (n > VMCTR_AGENT_MAX_PATHS)
+    return vmctr__err(VMCTR_ETOOBIG, 0, "%s: %zu %s paths; the limit is %u", fn, n, what,
+                      VMCTR_AGENT_MAX_PATHS);
+  for (size_t i = 0; i < n; i++)
+    if (!vmctr__agent_path_ok(v[i]))
+      return vmctr__err(VMCTR_EINVAL, 0, "%s: %s path %zu is not an absolute, normalized path "
+                        "of at most %u bytes", fn, what, i, VMCTR_AGENT_PATH_MAX);
+  return 0;
+}
+
+static int check_paths(const vmctr__agent_spawn_args *s) {
+  int r;
+  if (!s->paths && (s->nmasked || s->nreadonly))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_spawn: masked or read-only paths without "
+                      "the flags that say they replace the defaults");
+  if (s->paths & ~VMCTR_APATHS_ALL)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_spawn: unknown path flags 0x%x", s->paths);
+  if (s->paths && !s->root)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_spawn: masked and read-only paths apply to "
+                      "a new container (root)");
+  if ((!(s->paths & VMCTR_APATHS_MASKED) && s->nmasked) ||
+      (!(s->paths & VMCTR_APATHS_READONLY) && s->nreadonly))
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_spawn: a path list without its flag");
+  if ((r = check_path_list((const char *const *)s->masked, s->nmasked, "masked")) < 0)
+    return r;
+  return check_path_list((const char *const *)s->readonly, s->nreadonly, "read-only");
+}
+
 static int spawn_check(const vmctr__agent_spawn_args *s) {
   static const char fn[] = "vmctr__agent_spawn";
   size_t nargv = 0, nenv = 0;
@@ -310,10 +349,13 @@ static int spawn_check(const vmctr__agent_spawn_args *s) {
   if (s->ngids > VMCTR_AGENT_MAX_LIST || s->nrlimits > VMCTR_AGENT_MAX_LIST)
     return vmctr__err(VMCTR_ETOOBIG, 0, "%s: more than %u supplementary groups or rlimits", fn,
                       VMCTR_AGENT_MAX_LIST);
-  /* OP, the 24 single fields at most, and the lists. */
-  if (25 + nargv + nenv + s->ngids + s->nrlimits > VMCTR_AGENT_MAX_FIELDS)
+  if ((r = check_paths(s)) < 0)
+    return r;
+  /* OP, the 26 single fields at most, and the lists. */
+  if (26 + nargv + nenv + s->ngids + s->nrlimits + s->nmasked + s->nreadonly >
+      VMCTR_AGENT_MAX_FIELDS)
     return vmctr__err(VMCTR_ETOOBIG, 0, "%s: arguments, environment, groups and rlimits "
-                      "together must be fewer than %u entries", fn, VMCTR_AGENT_MAX_FIELDS - 25);
+                      "together must be fewer than %u entries", fn, VMCTR_AGENT_MAX_FIELDS - 26);
   if (s->cwd && (r = check_path(s->cwd, fn, "the working directory")) < 0)
     return r;
   if (s->root && s->join_pid)
@@ -461,6 +503,13 @@ int vmctr__agent_spawn(vmctr__agent *a, const vmctr__agent_spawn_args *s, int ti
     vmctr__agent_put_u32(&b, VMCTR_AT_SECCOMP, s->seccomp);
     if (s->relax)
       vmctr__agent_put_u32(&b, VMCTR_AT_RELAX, s->relax);
+  }
+  if (s->paths) {
+    vmctr__agent_put_u32(&b, VMCTR_AT_PATHS, s->paths);
+    for (size_t i = 0; i < s->nmasked; i++)
+      vmctr__agent_put_str(&b, VMCTR_AT_MASKED, s->masked[i]);
+    for (size_t i = 0; i < s->nreadonly; i++)
+      vmctr__agent_put_str(&b, VMCTR_AT_READONLY, s->readonly[i]);
   }
   if ((r = call(a, &b, timeout_ms, "SPAWN", "arguments plus environment", &rep)) < 0)
     return r;

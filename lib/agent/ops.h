@@ -41,6 +41,9 @@ typedef struct vmctr__agent_mount_args {
   const char *data;
   bool mkdir;
   const char *root; /* non-NULL: target is a path inside this root, resolved in it (no link escapes) */
+  /* non-NULL: a file share (VMCTR_AT_SHARE_FILE): the entry of the share
+   * that the guest binds onto target, a file. One path component. */
+  const char *file;
 } vmctr__agent_mount_args;
 
 /* One setrlimit in the new process: a Linux RLIMIT_* number. */
@@ -76,6 +79,13 @@ typedef struct vmctr__agent_spawn_args {
    * instructions; needs has_security. */
   const void *seccomp_filter;
   size_t seccomp_filter_len;
+  /* A new container's masked and read-only paths: paths holds VMCTR_APATHS_*
+   * bits, each saying that its list (perhaps empty) replaces the guest's
+   * defaults. Absolute, normalized, bounded by VMCTR_AGENT_MAX_PATHS and
+   * VMCTR_AGENT_PATH_MAX. */
+  uint32_t paths;
+  char *const *masked; size_t nmasked;
+  char *const *readonly; size_t nreadonly;
 } vmctr__agent_spawn_args;
 
 /* write_file flags. IN_PLACE: open and truncate the existing file instead of

@@ -125,6 +125,12 @@ enum {
    * instructions; installed instead of SECCOMP's profile (ROOT or JOIN_PID). */
   VMCTR_AT_SECCOMP_FILTER = 55,
   VMCTR_AT_PIDS_MAX = 56,     /* u64 cgroup pids.max (with CGROUP), nonzero */
+  /* Masked and read-only paths of a new container (ROOT). Absent: the
+   * guest's defaults (none with RELAX PATHS). A VMCTR_APATHS_* bit says
+   * that the list of that tag (perhaps empty) replaces the defaults. */
+  VMCTR_AT_PATHS = 57,        /* u32 VMCTR_APATHS_* */
+  VMCTR_AT_MASKED = 58,       /* str [*] absolute, normalized: /dev/null or an empty tmpfs over it */
+  VMCTR_AT_READONLY = 59,     /* str [*] absolute, normalized: bound read-only */
 
   /* SIGNAL / WAIT / RESIZE */
   VMCTR_AT_SIGNO = 60,        /* u32 */
@@ -144,6 +150,11 @@ enum {
   VMCTR_AT_TIME_NS = 79,      /* u64 */
   VMCTR_AT_MKDIR = 80,        /* u32 1 = mkdir -p TARGET first */
   VMCTR_AT_IN_PLACE = 81,     /* u32 1 = WRITE_FILE writes the existing file in place (procfs, sysfs) */
+  /* MOUNT of a file share: SOURCE is the share's tag; the guest mounts it at
+   * a private staging place, binds its entry SHARE_FILE (one path component)
+   * onto TARGET (a file, created empty if missing; never a directory), then
+   * detaches the staging mount. */
+  VMCTR_AT_SHARE_FILE = 86,   /* str */
 
   /* CONFIG_IFACE. IPv4 addresses are u32 numbers (10.0.2.15 is 0x0a00020f),
    * little-endian on the wire like every integer. */
@@ -168,6 +179,13 @@ enum {
 #define VMCTR_AGENT_ROUTE4_SIZE 12u
 #define VMCTR_AGENT_MTU_MIN 68u
 #define VMCTR_AGENT_MTU_MAX 65535u
+
+/* PATHS flags, and the bounds of the lists (the guest checks them too). */
+#define VMCTR_APATHS_MASKED (1u << 0)
+#define VMCTR_APATHS_READONLY (1u << 1)
+#define VMCTR_APATHS_ALL (VMCTR_APATHS_MASKED | VMCTR_APATHS_READONLY)
+#define VMCTR_AGENT_MAX_PATHS 256u     /* entries of MASKED, and of READONLY */
+#define VMCTR_AGENT_PATH_MAX 4095u     /* bytes in one of them */
 
 /* SECCOMP profiles. The guest builds the filter itself from the profile and
  * CAPS (rules that a capability unlocks): no BPF crosses the wire. */

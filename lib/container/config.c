@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/codec.h"
 #include "container/container-priv.h"
 #include "core/error.h"
 #include "core/util.h"
+#include "mount/mount.h"
 
 int vmctr_container_config_new(vmctr_container_config **out) {
   if (!out)
@@ -54,6 +56,8 @@ void vmctr_container_config_free(vmctr_container_config *c) {
   free_kvs(c->hosts, c->nhosts);
   free(c->boot_log);
   vmctr__container_config_free_nets(c);
+  vmctr__strv_free(c->masked_paths);
+  vmctr__strv_free(c->readonly_paths);
   free(c);
 }
 
@@ -219,6 +223,11 @@ int vmctr_container_config_add_mount(vmctr_container_config *c, const vmctr_moun
   vmctr_mount *copy;
   if ((r = vmctr_mount_clone(&copy, m)) < 0)
     return r;
+  /* A share of a directory or of one file: decided now, on our copy. */
+  if ((r = vmctr__mount_settle(copy)) < 0) {
+    vmctr_mount_free(copy);
+    return r;
+  }
   vmctr_mount **nm = realloc(c->mounts, (c->nmounts + 1) * sizeof(*nm));
   if (!nm) {
     vmctr_mount_free(copy);
@@ -305,5 +314,84 @@ int vmctr_container_config_set_limits(vmctr_container_config *c, uint64_t memory
     return vmctr__err(VMCTR_EINVAL, 0, "memory limit %llu is below 4 MiB", (unsigned long long)memory);
   c->memory_limit = memory;
   c->millicpus = millicpus;
+  return 0;
+}
+
+/* ---- masked and read-only paths ---- */
+
+/* Absolute and normalized, bounded, no control characters. */
+static int check_path(const char *fn, const char *path, size_t i) {
+  size_t len;
+  if (!path)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: paths[%zu] is NULL", fn, i);
+  len = strlen(path);
+  if (len > VMCTR_CONTAINER_PATH_MAX)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: paths[%zu] is %zu bytes long; the limit is %d", fn, i,
+                      len, VMCTR_CONTAINER_PATH_MAX);
+  if (path[0] != '/' || len < 2)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: path \"%.256s\" is %s; give an absolute path below "
+                      "/ such as /proc/kcore", fn, path, path[0] != '/' ? "relative" : "the root");
+  for (size_t k = 0; k < len; k++)
+    if ((unsigned char)path[k] < 0x20 || path[k] == 0x7f)
+      return vmctr__err(VMCTR_EINVAL, 0, "%s: path %zu holds a control character", fn, i);
+  if (!vmctr__agent_path_ok(path))
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: path \"%.256s\" is not normalized: remove repeated "
+                      "or trailing '/' and \".\" or \"..\" components", fn, path);
+  return 0;
+}
+
+static int set_paths(vmctr_container_config *c, const char *const *paths, size_t n, const char *fn,
+                     bool *has, char ***slot) {
+  int r;
+  if (n && !paths)
+    return vmctr__err(VMCTR_EINVAL, 0, "%s: paths is NULL with n %zu", fn, n);
+  if (n > VMCTR_CONTAINER_PATHS_MAX)
+    return vmctr__err(VMCTR_ETOOBIG, 0, "%s: %zu paths; the limit is %d", fn, n,
+                      VMCTR_CONTAINER_PATHS_MAX);
+  for (size_t i = 0; i < n; i++)
+    if ((r = check_path(fn, paths[i], i)) < 0)
+      return r;
+  char **v = calloc(n + 1, sizeof(*v));
+  if (!v)
+    return vmctr__err_nomem();
+  for (size_t i = 0; i < n; i++)
+    if (!(v[i] = strdup(paths[i]))) {
+      vmctr__strv_free(v);
+      return vmctr__err_nomem();
+    }
+  vmctr__strv_free(*slot);
+  *slot = v;
+  *has = true;
+  return 0;
+}
+
+int vmctr_container_config_set_masked_paths(vmctr_container_config *c, const char *const *paths,
+                                            size_t n) {
+  if (!c)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_config_set_masked_paths: cfg is NULL");
+  return set_paths(c, paths, n, "vmctr_container_config_set_masked_paths", &c->has_masked,
+                   &c->masked_paths);
+}
+
+int vmctr_container_config_set_readonly_paths(vmctr_container_config *c, const char *const *paths,
+                                              size_t n) {
+  if (!c)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_container_config_set_readonly_paths: cfg is NULL");
+  return set_paths(c, paths, n, "vmctr_container_config_set_readonly_paths", &c->has_readonly,
+                   &c->readonly_paths);
+}
+
+int vmctr__container_config_copy_paths(vmctr_container_config *dst, const vmctr_container_config *src) {
+  bool failed = false;
+  dst->masked_paths = dup_strv((const char *const *)src->masked_paths, &failed);
+  dst->readonly_paths = dup_strv((const char *const *)src->readonly_paths, &failed);
+  if (failed) {
+    vmctr__strv_free(dst->masked_paths);
+    vmctr__strv_free(dst->readonly_paths);
+    dst->masked_paths = dst->readonly_paths = NULL;
+    return vmctr__err_nomem();
+  }
+  dst->has_masked = src->has_masked;
+  dst->has_readonly = src->has_readonly;
   return 0;
 }

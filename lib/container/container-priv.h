@@ -95,6 +95,10 @@ struct vmctr_container_config {
   size_t nnets;
   vmctr__net_port *ports; /* published on the first network */
   size_t nports;
+  /* masked and read-only paths (config.c); has_*: the list (NULL-terminated,
+   * perhaps empty) replaces the library's defaults */
+  bool has_masked, has_readonly;
+  char **masked_paths, **readonly_paths;
 };
 
 /* One requested network attachment. */
@@ -138,6 +142,9 @@ int vmctr__container_check_id(const char *id);
 int vmctr__container_config_set_defaults(vmctr_container_config *c, const char *const *entrypoint,
                                          const char *const *cmd, const char *const *env,
                                          const char *workdir, const char *user, const char *rootfs);
+
+/* config.c: copy src's masked and read-only paths into dst (which has none). */
+int vmctr__container_config_copy_paths(vmctr_container_config *dst, const vmctr_container_config *src);
 
 /* procfg.c: a capability name ("CAP_SYS_ADMIN", "sys_admin") to its Linux
  * number; "ALL" is -2; an unknown name -1. */
@@ -199,6 +206,7 @@ struct vmctr_container {
   char *hosts_base;            /* /etc/hosts without the peers */
   pthread_mutex_t hosts_lock;  /* orders /etc/hosts refreshes */
   vmctr__evset *events; /* the event fd: our changes, and the VM's */
+  char **mounted_files; /* destinations of file shares: never written by us (/etc/hosts) */
   pthread_mutex_t lock;
   pthread_cond_t cond;
 };

@@ -11,6 +11,7 @@
 #include "container/container-priv.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/strv.h"
 #include "core/time.h"
 #include "core/util.h"
 #include "mount/mount.h"
@@ -44,6 +45,18 @@ void vmctr__container_placement(vmctr_container *c, bool is_init, vmctr__agent_s
     snprintf(cpu, cpu_size, "%u 100000", c->millicpus * 100u);
     s->cpu_max = cpu;
   }
+  /* The configured masked and read-only paths, else the guest's defaults. */
+  const vmctr_container_config *d = c->defaults;
+  if (d && d->has_masked) {
+    s->paths |= VMCTR_APATHS_MASKED;
+    s->masked = d->masked_paths;
+    s->nmasked = vmctr__strv_len(d->masked_paths);
+  }
+  if (d && d->has_readonly) {
+    s->paths |= VMCTR_APATHS_READONLY;
+    s->readonly = d->readonly_paths;
+    s->nreadonly = vmctr__strv_len(d->readonly_paths);
+  }
 }
 
 /* Prefix the error of a failed guest operation: "WHAT ARG". */
@@ -64,7 +77,7 @@ static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index,
     return r;
   vmctr__agent_mount_args a = {
     .source = req.source, .target = target, .fstype = req.fstype,
-    .flags = req.flags, .data = req.data, .mkdir = true, .root = root,
+    .flags = req.flags, .data = req.data, .mkdir = true, .root = root, .file = req.file,
   };
   r = vmctr__agent_mount(c->agent, &a, VMCTR__CONTAINER_OP_TIMEOUT_MS);
   if (r < 0) {
@@ -80,6 +93,11 @@ static int guest_mount(vmctr_container *c, const vmctr_mount *m, uint32_t index,
 /* A file of the container's, inside its rootfs: the guest resolves path in the
  * root and creates /etc when the image has none. */
 static int guest_write(vmctr_container *c, const char *path, const char *text) {
+  /* A mount of the caller's there (a file share of /etc/hosts, as Docker
+   * makes) is the container's file: ours would not replace it anyway. */
+  for (size_t i = 0; c->mounted_files && c->mounted_files[i]; i++)
+    if (strcmp(c->mounted_files[i], path) == 0)
+      return 0;
   int r = vmctr__agent_write_file_in(c->agent, VMCTR__GUEST_ROOTFS, path, text, strlen(text), 0644,
                                      VMCTR__CONTAINER_OP_TIMEOUT_MS);
   return r < 0 ? guest_failed(r, "cannot write in the container's root: ", path) : 0;
@@ -332,6 +350,16 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
     goto fail;
   if (cfg->process && (r = vmctr_container_config_set_process(c->defaults, cfg->process)) < 0)
     goto fail;
+  if ((r = vmctr__container_config_copy_paths(c->defaults, cfg)) < 0)
+    goto fail;
+  {
+    vmctr__strv files = VMCTR__STRV_INIT;
+    for (size_t i = 0; i < cfg->nmounts; i++)
+      if (vmctr__mount_share_is_file(cfg->mounts[i]))
+        vmctr__strv_add(&files, vmctr_mount_destination(cfg->mounts[i]));
+    if ((r = vmctr__strv_finish(&files, &c->mounted_files)) < 0)
+      goto fail;
+  }
   if ((r = bring_up(c, rootfs, boot, cfg)) < 0)
     goto fail;
   vmctr__log(VMCTR_LOG_INFO, "container", "container %s is up (VM pid %d)", c->id, vmctr_vmm_pid(c->vmm));
@@ -527,6 +555,7 @@ void vmctr_container_free(vmctr_container *c) {
   free(c->hosts_base);
   pthread_mutex_destroy(&c->hosts_lock);
   vmctr_container_config_free(c->defaults);
+  vmctr__strv_free(c->mounted_files);
   pthread_cond_destroy(&c->cond);
   pthread_mutex_destroy(&c->lock);
   free(c->hostname);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -135,41 +136,91 @@ static int mountpoint_dir(const char *path) {
   return 0;
 }
 
-/* Paths the kernel lacks (no ACPI, no sound) are skipped. These live in the
- * proc and sysfs we just mounted, not in the image: no link of its can
- * redirect them. */
-static int mask_paths(const char *root, int *stage) {
-  char path[4200];
+/* Mask or make read-only one path inside root (rel: without the leading
+ * '/'), resolved in the root: a link of the image's cannot send it
+ * outside. A missing path is skipped (a kernel without ACPI or sound, a
+ * path the image lacks). Masked: a file gets /dev/null bound over it, a
+ * directory an empty read-only tmpfs. Read-only: bound onto itself, then
+ * remounted read-only with the flags it had (nosuid, nodev, noexec). */
+static int cover(int root_fd, const char *rel, bool mask) {
+  char fdpath[64];
   struct stat st;
-  for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
-    snprintf(path, sizeof(path), "%s/%s", root, masked[i]);
-    if (lstat(path, &st) < 0) {
-      if (errno == ENOENT)
-        continue;
-      FAIL(ST_MASK);
-    }
-    int r = S_ISDIR(st.st_mode)
-                ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                        "size=0,mode=0555")
-                : mount("/dev/null", path, NULL, MS_BIND, NULL);
-    if (r < 0)
-      FAIL(ST_MASK);
+  struct statvfs sv;
+  int fd = guest_resolve_in_root(root_fd, rel);
+  if (fd == -ENOENT || fd == -ENOTDIR)
+    return 0;
+  if (fd < 0) {
+    errno = -fd;
+    return -1;
   }
-  for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
-    snprintf(path, sizeof(path), "%s/%s", root, readonly[i]);
-    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-      if (errno == ENOENT)
-        continue;
-      FAIL(ST_MASK);
-    }
-    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              NULL) < 0)
-      FAIL(ST_MASK);
+  snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+  int r = fstat(fd, &st);
+  if (r == 0 && mask)
+    r = S_ISDIR(st.st_mode)
+            ? mount("tmpfs", fdpath, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    "size=0,mode=0555")
+            : mount("/dev/null", fdpath, NULL, MS_BIND, NULL);
+  else if (r == 0)
+    r = mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL);
+  int e = errno;
+  close(fd);
+  if (r < 0 || mask) {
+    errno = e;
+    return r;
+  }
+  /* Open it again: the fd we had names what lies under the new bind. */
+  if ((fd = guest_resolve_in_root(root_fd, rel)) < 0) {
+    errno = -fd;
+    return -1;
+  }
+  snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+  unsigned long keep = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (fstatvfs(fd, &sv) == 0) {
+    keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+           (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) | (sv.f_flag & ST_NOATIME ? MS_NOATIME : 0) |
+           (sv.f_flag & ST_NODIRATIME ? MS_NODIRATIME : 0) |
+           (sv.f_flag & ST_RELATIME ? MS_RELATIME : 0);
+  }
+  r = mount(NULL, fdpath, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL);
+  e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
+/* The masked and read-only paths: the host's lists where it sent them
+ * (sp->paths), else the defaults above, which a privileged container
+ * (RELAX PATHS) goes without. */
+static int mask_paths(const char *root, const guest_spawn *sp, int *stage) {
+  bool own_masked = sp->paths & VMCTR_APATHS_MASKED, own_ro = sp->paths & VMCTR_APATHS_READONLY;
+  bool relax = sp->relax & VMCTR_ARELAX_PATHS;
+  int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    FAIL(ST_MASK);
+  int r = 0;
+  if (own_masked)
+    for (size_t i = 0; r == 0 && sp->masked && sp->masked[i]; i++)
+      r = cover(root_fd, sp->masked[i] + 1, true);
+  else if (!relax)
+    for (size_t i = 0; r == 0 && i < sizeof(masked) / sizeof(masked[0]); i++)
+      r = cover(root_fd, masked[i], true);
+  if (own_ro)
+    for (size_t i = 0; r == 0 && sp->readonly && sp->readonly[i]; i++)
+      r = cover(root_fd, sp->readonly[i] + 1, false);
+  else if (!relax)
+    for (size_t i = 0; r == 0 && i < sizeof(readonly) / sizeof(readonly[0]); i++)
+      r = cover(root_fd, readonly[i], false);
+  int e = errno;
+  close(root_fd);
+  if (r < 0) {
+    errno = e;
+    FAIL(ST_MASK);
   }
   return 0;
 }
 
-static int mount_std(const char *root, uint32_t relax, int *stage) {
+static int mount_std(const char *root, const guest_spawn *sp, int *stage) {
+  uint32_t relax = sp->relax;
   char path[4200];
   for (size_t i = 0; i < sizeof(cmounts) / sizeof(cmounts[0]); i++) {
     const struct cmount *m = &cmounts[i];
@@ -206,7 +257,7 @@ static int mount_std(const char *root, uint32_t relax, int *stage) {
     if (symlink(links[i][0], path) < 0)
       FAIL(ST_DEV);
   }
-  return (relax & VMCTR_ARELAX_PATHS) ? 0 : mask_paths(root, stage);
+  return mask_paths(root, sp, stage);
 }
 
 /* pivot_root, or where the current root cannot be pivoted (the initramfs
@@ -237,7 +288,7 @@ int guest_container_setup(const guest_spawn *sp, int *stage) {
     FAIL(ST_MNT);
   if (mount(sp->root, sp->root, NULL, MS_BIND | MS_REC, NULL) < 0)
     FAIL(ST_MNT);
-  if (mount_std(sp->root, sp->relax, stage) < 0)
+  if (mount_std(sp->root, sp, stage) < 0)
     return -1;
   if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
     FAIL(ST_HOST);

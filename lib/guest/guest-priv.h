@@ -143,6 +143,10 @@ typedef struct guest_spawn {
   struct sock_filter *filter; /* SECCOMP_FILTER, decoded; replaces the profile */
   size_t nfilter;             /* 1..VMCTR_AGENT_MAX_FILTER when filter is set */
   uint32_t relax;         /* VMCTR_ARELAX_* */
+  /* Masked and read-only paths (VMCTR_AT_PATHS): a VMCTR_APATHS_* bit says
+   * its list (NULL-terminated, perhaps empty) replaces the defaults. */
+  uint32_t paths;
+  char **masked, **readonly;
   int stdio[3];           /* fds for 0, 1, 2 in the child */
   bool pty;
   int errfd;              /* CLOEXEC pipe: {stage, errno} on failure */
@@ -187,6 +191,13 @@ int guest_seccomp_install(uint32_t profile, uint64_t caps);
  * dir, else the parent directory's fd with *leaf set to the last component.
  * -errno on failure. */
 int guest_open_in_root(int root_fd, const char *path, bool mkdir_p, bool dir, const char **leaf);
+/* An O_PATH fd of the non-directory PATH inside root_fd, following links
+ * only inside the root; when missing, an empty file (mode 0644) is made
+ * there (its parents too when mkdir_p) and *created is set. -errno. */
+int guest_open_file_in_root(int root_fd, const char *path, bool mkdir_p, bool *created);
+/* An O_PATH fd of PATH inside root_fd (a file or a directory), following
+ * links only inside the root. -errno. */
+int guest_resolve_in_root(int root_fd, const char *path);
 
 /* ops.c */
 void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m);

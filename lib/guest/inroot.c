@@ -82,3 +82,44 @@ int guest_open_in_root(int root_fd, const char *path, bool mkdir_p, bool dir, co
   }
   return resolve(root_fd, buf, O_PATH | O_DIRECTORY);
 }
+
+int guest_resolve_in_root(int root_fd, const char *path) {
+  while (*path == '/')
+    path++;
+  return resolve(root_fd, path, O_PATH);
+}
+
+int guest_open_file_in_root(int root_fd, const char *path, bool mkdir_p, bool *created) {
+  struct stat st;
+  const char *leaf = NULL;
+  *created = false;
+  int fd = guest_resolve_in_root(root_fd, path);
+  if (fd == -ENOENT) {
+    /* Missing (or a link to nothing inside the root): make the file in its
+     * parent, resolved the same way; never through a link at the leaf. */
+    int dir = guest_open_in_root(root_fd, path, mkdir_p, false, &leaf);
+    if (dir < 0)
+      return dir;
+    int w = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (w < 0) {
+      int e = errno;
+      close(dir);
+      return -e;
+    }
+    close(w);
+    *created = true;
+    fd = openat(dir, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(dir);
+    if (fd < 0)
+      return -e;
+  }
+  if (fd < 0)
+    return fd;
+  int e = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+  if (e) {
+    close(fd);
+    return -e;
+  }
+  return fd;
+}

@@ -93,8 +93,89 @@ static void grow(const char *source, const char *dev, const char *type, uint64_t
     guest_log("growing the ext4 on %s to its disk's size: %s", dev, strerror(-r));
 }
 
+/* A file share (VMCTR_AT_SHARE_FILE): the share at a private staging
+ * directory, its entry `file` bound onto the file target (in root when
+ * root_fd >= 0), then the staging mount detached, so that nothing but the
+ * bind is left: a container made later sees the one file, and no staging
+ * mount in its mountinfo. The bind keeps the share's flags (read-only,
+ * nosuid...): a bind copies its source mount's. 0 or -errno, *what set. */
+static int mount_share_file(const char *source, const char *type, uint64_t flags,
+                            const char *data, const char *file, int root_fd, const char *target,
+                            bool mk, char *msg, size_t msgsize) {
+  char stage[] = "/run/vmctr-stage-XXXXXX", from[64], to[64];
+  int sfd = -1, tfd = -1, err = 0, r;
+  bool created = false, mounted = false;
+  struct stat st;
+  if (!mkdtemp(stage)) {
+    err = errno;
+    snprintf(msg, msgsize, "cannot make a staging directory for the file share: %s", strerror(err));
+    return -err;
+  }
+  if (mount(source, stage, type, (unsigned long)flags, data) < 0) {
+    err = errno;
+    snprintf(msg, msgsize, "mount %s (%s) for the file share: %s", source, type ? type : "-",
+             strerror(err));
+    goto out;
+  }
+  mounted = true;
+  int dfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  sfd = dfd < 0 ? -1 : openat(dfd, file, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  err = sfd < 0 ? errno : fstat(sfd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
+  if (dfd >= 0)
+    close(dfd);
+  if (err) {
+    snprintf(msg, msgsize, "share %s has no regular file \"%s\": %s", source, file, strerror(err));
+    goto out;
+  }
+  if (root_fd >= 0) {
+    tfd = guest_open_file_in_root(root_fd, target, mk, &created);
+  } else {
+    const char *slash = strrchr(target, '/');
+    char parent[4096];
+    snprintf(parent, sizeof(parent), "%.*s", (int)(slash - target), target);
+    if (mk && slash != target && (r = guest_mkdir_p(parent, 0755)) < 0) {
+      tfd = r;
+    } else {
+      int w = open(target, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (w >= 0)
+        close(w);
+      tfd = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      tfd = tfd < 0 ? -errno : tfd;
+      if (tfd >= 0 && (fstat(tfd, &st) < 0 || S_ISDIR(st.st_mode))) {
+        close(tfd);
+        tfd = -EISDIR;
+      }
+    }
+  }
+  if (tfd < 0) {
+    err = -tfd;
+    snprintf(msg, msgsize, "%s: %s%s", target, strerror(err),
+             err == EISDIR ? " (a file share needs a file or nothing there)" : "");
+    goto out;
+  }
+  snprintf(from, sizeof(from), "/proc/self/fd/%d", sfd);
+  snprintf(to, sizeof(to), "/proc/self/fd/%d", tfd);
+  if (mount(from, to, NULL, MS_BIND, NULL) < 0) {
+    err = errno;
+    snprintf(msg, msgsize, "bind of the shared file %s onto %s: %s", source, target, strerror(err));
+  }
+out:
+  if (sfd >= 0)
+    close(sfd);
+  if (tfd >= 0)
+    close(tfd);
+  (void)created; /* an empty file made for a failed bind stays: the container fails anyway */
+  if (mounted && umount2(stage, MNT_DETACH) < 0 && !err) {
+    err = errno;
+    snprintf(msg, msgsize, "cannot detach the staging mount of the file share: %s", strerror(err));
+  }
+  rmdir(stage);
+  return -err;
+}
+
 void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
-  char *src = NULL, *target = NULL, *type = NULL, *data = NULL, *root = NULL, dev[300], msg[600];
+  char *src = NULL, *target = NULL, *type = NULL, *data = NULL, *root = NULL, *file = NULL,
+       dev[300], msg[600];
   uint64_t flags = 0;
   uint32_t mk = 0;
   int err = 0;
@@ -107,9 +188,30 @@ void guest_op_mount(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   vmctr__agent_get_u64(m, VMCTR_AT_MOUNT_FLAGS, &flags);
   vmctr__agent_get_u32(m, VMCTR_AT_MKDIR, &mk);
   vmctr__agent_get_str(m, VMCTR_AT_ROOT, &root);
-  if (!src || !absolute(target) || (root && !absolute(root))) {
+  if (vmctr__agent_get_str(m, VMCTR_AT_SHARE_FILE, &file) == -EINVAL || !src ||
+      !absolute(target) || (root && !absolute(root))) {
     err = EINVAL;
     what = "MOUNT needs SOURCE and an absolute TARGET (and ROOT, when given)";
+    goto out;
+  }
+  if (file) {
+    /* One component of the share: never a path that walks out of it. */
+    if (!file[0] || strchr(file, '/') || strlen(file) > 255 || !strcmp(file, ".") ||
+        !strcmp(file, "..") || strncmp(src, BLK_PREFIX, strlen(BLK_PREFIX)) == 0) {
+      err = EINVAL;
+      what = "SHARE_FILE must be one path component, with a share's tag as SOURCE";
+      goto out;
+    }
+    int rfd = root ? open(root, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (root && rfd < 0) {
+      err = errno;
+      snprintf(msg, sizeof(msg), "%s: %s", root, strerror(err));
+    } else {
+      err = -mount_share_file(src, type, flags, data, file, rfd, target, mk, msg, sizeof(msg));
+    }
+    if (rfd >= 0)
+      close(rfd);
+    what = err ? msg : NULL;
     goto out;
   }
   const char *source = src;
@@ -175,6 +277,7 @@ out:
   free(type);
   free(data);
   free(root);
+  free(file);
 }
 
 void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {

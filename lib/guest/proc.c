@@ -47,6 +47,33 @@ void guest_spawn_free(guest_spawn *sp) {
   free(sp->gids);
   free((void *)sp->rlimits);
   free(sp->filter);
+  vmctr__agent_strv_free(sp->masked);
+  vmctr__agent_strv_free(sp->readonly);
+}
+
+/* MASKED and READONLY: each bounded, each path absolute and normalized. */
+static const char *parse_paths(const vmctr__agent_msg *m, guest_spawn *sp) {
+  size_t nm = vmctr__agent_count(m, VMCTR_AT_MASKED), nr = vmctr__agent_count(m, VMCTR_AT_READONLY);
+  if (vmctr__agent_get_u32(m, VMCTR_AT_PATHS, &sp->paths) == -EINVAL)
+    return "bad PATHS";
+  if (sp->paths & ~VMCTR_APATHS_ALL)
+    return "PATHS holds unknown flags";
+  if (sp->paths && !sp->root)
+    return "PATHS needs ROOT (a new container)";
+  if ((nm && !(sp->paths & VMCTR_APATHS_MASKED)) || (nr && !(sp->paths & VMCTR_APATHS_READONLY)))
+    return "MASKED and READONLY need their PATHS flag";
+  if (nm > VMCTR_AGENT_MAX_PATHS || nr > VMCTR_AGENT_MAX_PATHS)
+    return "too many MASKED or READONLY paths";
+  if (vmctr__agent_get_strv(m, VMCTR_AT_MASKED, &sp->masked) < 0 ||
+      vmctr__agent_get_strv(m, VMCTR_AT_READONLY, &sp->readonly) < 0)
+    return "bad MASKED or READONLY";
+  for (size_t i = 0; sp->masked[i]; i++)
+    if (!vmctr__agent_path_ok(sp->masked[i]))
+      return "a MASKED path is not absolute and normalized";
+  for (size_t i = 0; sp->readonly[i]; i++)
+    if (!vmctr__agent_path_ok(sp->readonly[i]))
+      return "a READONLY path is not absolute and normalized";
+  return NULL;
 }
 
 /* Fields into sp (zeroed by the caller); a message for the response on
@@ -141,7 +168,7 @@ const char *guest_spawn_parse(const vmctr__agent_msg *m, guest_spawn *sp) {
     return "bad PIDS_MAX";
   if (vmctr__agent_count(m, VMCTR_AT_PIDS_MAX) && (!sp->pids_max || !sp->cgroup))
     return "PIDS_MAX must be nonzero and needs CGROUP";
-  return NULL;
+  return parse_paths(m, sp);
 }
 
 /* Wire up stdio: child fds into sp->stdio, our ends into the proc's streams.

@@ -176,11 +176,16 @@ static int check_host_source(const vmctr_mount *m, const char *what) {
                       "%s: source %s is %s, not a disk image file or block device%s", what,
                       m->source, S_ISDIR(st.st_mode) ? "a directory" : "a special file",
                       S_ISDIR(st.st_mode) ? "; share directories with a share mount" : "");
-  if (!block && !S_ISDIR(st.st_mode))
+  /* A share exports a directory, or one regular file (a file share, which
+   * needs a destination: a root filesystem is a directory). */
+  if (!block && !S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && m->destination))
     return vmctr__err(VMCTR_EINVAL, 0,
-                      "%s: source %s is not a directory; a share exports a directory (mount "
-                      "an image with a block mount)",
-                      what, m->source);
+                      "%s: source %s is %s; a share exports a directory%s (mount an image with "
+                      "a block mount)",
+                      what, m->source,
+                      S_ISREG(st.st_mode) ? "a file, and a root filesystem is a directory"
+                                          : "neither a directory nor a regular file",
+                      m->destination ? " or one regular file" : "");
   if (access(m->source, m->read_only ? R_OK : R_OK | W_OK) < 0)
     return vmctr__err(VMCTR_EINVAL, errno,
                       "%s: source %s cannot be %s by this process; fix its permissions%s", what,
@@ -303,4 +308,27 @@ int vmctr_mount_validate(const vmctr_mount *m) {
   default:
     return vmctr__err(VMCTR_EINVAL, 0, "%s: unknown kind %u", what, m->kind);
   }
+}
+
+int vmctr__mount_settle(vmctr_mount *m) {
+  struct stat st;
+  if (!m || m->kind != VMCTR_MOUNT_SHARE || m->share_type)
+    return 0;
+  if (!m->source || stat(m->source, &st) < 0)
+    return vmctr__err(VMCTR_ENOENT, m->source ? errno : 0,
+                      "share %s: the source is gone; create it again or fix the path",
+                      m->source ? m->source : "(none)");
+  if (S_ISDIR(st.st_mode))
+    m->share_type = VMCTR__SHARE_DIR;
+  else if (S_ISREG(st.st_mode) && m->destination)
+    m->share_type = VMCTR__SHARE_FILE;
+  else
+    return vmctr__err(VMCTR_EINVAL, 0,
+                      "share %s: the source is no longer a directory%s", m->source,
+                      m->destination ? " or a regular file" : "");
+  return 0;
+}
+
+int vmctr__mount_share_is_file(const vmctr_mount *m) {
+  return m && m->kind == VMCTR_MOUNT_SHARE && m->share_type == VMCTR__SHARE_FILE;
 }

@@ -61,6 +61,7 @@ static void split_options(const char *options, uint64_t *flags, vmctr__strbuf *d
 
 void vmctr__mount_request_clear(vmctr__mount_request *req) {
   free(req->source);
+  free(req->file);
   free(req->target);
   free(req->fstype);
   free(req->data);
@@ -89,6 +90,11 @@ int vmctr__mount_guest_request(const vmctr_mount *m, uint32_t index, vmctr__moun
     if (!m->tag)
       vmctr__mount_auto_tag(index, name);
     req.source = vmctr__strdup(m->tag ? m->tag : name);
+    if (vmctr__mount_share_is_file(m) && !(req.file = vmctr__strdup(VMCTR__SHARE_FILE_NAME))) {
+      vmctr__mount_request_clear(&req);
+      vmctr__sb_free(&data);
+      return vmctr__err_nomem();
+    }
     break;
   case VMCTR_MOUNT_TMPFS:
     req.source = vmctr__strdup("tmpfs");

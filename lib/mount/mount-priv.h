@@ -20,6 +20,10 @@ struct vmctr_mount {
   /* share */
   char *tag;
   uint32_t share_cache;
+  /* What the source was found to be when the library took its copy
+   * (vmctr__mount_settle): 0 not yet looked at (a directory), else
+   * VMCTR__SHARE_DIR or VMCTR__SHARE_FILE. Not in JSON: it is the host's. */
+  uint32_t share_type;
   /* tmpfs */
   uint64_t tmpfs_size;
   uint32_t tmpfs_mode;

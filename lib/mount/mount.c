@@ -93,7 +93,8 @@ static int new_mount(vmctr_mount **out, uint32_t kind, const char *fn, const cha
   if (kind != VMCTR_MOUNT_TMPFS && kind != VMCTR_MOUNT_ANY && (!source || !*source))
     return vmctr__err(VMCTR_EINVAL, 0, "%s: the host path is %s; give the %s to mount", fn,
                       source ? "empty" : "NULL",
-                      kind == VMCTR_MOUNT_BLOCK ? "disk image or block device" : "directory");
+                      kind == VMCTR_MOUNT_BLOCK ? "disk image or block device"
+                                                : "directory (or the file)");
   if (!(m = vmctr__mount_alloc(kind)))
     return VMCTR_ENOMEM;
   if (set_str(&m->destination, destination) < 0 || set_str(&m->source, source) < 0) {

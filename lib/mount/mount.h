@@ -35,11 +35,29 @@
  * is the virtiofs tag. */
 typedef struct vmctr__mount_request {
   char *source;
+  /* A file share: the name of the one entry of the share (VMCTR__SHARE_FILE_NAME),
+   * which the guest binds onto target (a file); NULL for every other mount. */
+  char *file;
   char *target;   /* the mount's destination; NULL for a root filesystem */
   char *fstype;
   uint64_t flags; /* VMCTR__MS_* */
   char *data;     /* NULL when there is none */
 } vmctr__mount_request;
+
+/* A share's source as the library found it: a directory, or one regular
+ * file (a file share, doc/mount.md). */
+#define VMCTR__SHARE_DIR 1u
+#define VMCTR__SHARE_FILE 2u
+/* The one entry of a file share's exported directory: the file. */
+#define VMCTR__SHARE_FILE_NAME "file"
+
+/* On the library's own copy of a validated mount: record whether a share's
+ * source is a directory or a regular file (once; a later call keeps the
+ * first answer, so every layer sees the same). VMCTR_ENOENT if the source
+ * is gone, VMCTR_EINVAL if it is neither. No-op for other kinds. */
+int vmctr__mount_settle(vmctr_mount *m);
+/* 1 if m is a settled file share, else 0. */
+int vmctr__mount_share_is_file(const vmctr_mount *m);
 
 /* The guest request for mount number `index` of a VM. Backend-independent:
  * the serial and the generated tag come from the index alone. */

@@ -39,6 +39,11 @@ typedef struct vmctr__vm_share {
   const char *tag;
   bool read_only;
   uint32_t cache;     /* VMCTR_MOUNT_SHARE_CACHE_* */
+  /* host_path is one regular file: the guest must see a directory holding
+   * only it, as VMCTR__SHARE_FILE_NAME, and nothing else of its host
+   * directory; a backend that cannot confine it so refuses it with
+   * VMCTR_EUNSUPPORTED (never shares the parent). */
+  bool file;
 } vmctr__vm_share;
 
 /* Everything that shapes the VM, fully resolved (paths exist, accelerator

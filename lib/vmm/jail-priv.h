@@ -32,10 +32,16 @@ typedef struct vmctr__vm_jail {
 int vmctr__vm_jail_plan(vmctr__vm_jail *j, const vmctr__vm_spec *spec);
 /* The jail of the virtiofsd for share s: a private mount namespace in which
  * the source is bound (nosuid, nodev, read-only for a read-only share) at
- * *source_out (malloc'd, in the runtime dir), the file-server seccomp
- * filter, and the VM's cgroup. binds has room for one entry. */
+ * *source_out (malloc'd), the file-server seccomp filter, and the VM's
+ * cgroup. For a file share, *source_out is a private directory of the
+ * runtime dir, bound read-only, and the file is bound over its one entry,
+ * *private_out (malloc'd; remove both when the daemon is gone); without
+ * namespaces a file share is VMCTR_EUNSUPPORTED. binds has room for
+ * VMCTR__VM_SHARE_BINDS entries. */
+#define VMCTR__VM_SHARE_BINDS 2
 int vmctr__vm_jail_share(const vmctr__vm_jail *vj, const vmctr__vm_spec *spec, size_t i,
-                         vmctr__jail *out, vmctr__jail_bind *bind, char **source_out);
+                         vmctr__jail *out, vmctr__jail_bind *bind, char **source_out,
+                         char **private_out);
 /* Remove the cgroup (after its processes are reaped), release the id, free. */
 void vmctr__vm_jail_clear(vmctr__vm_jail *j);
 

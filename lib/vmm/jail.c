@@ -15,6 +15,7 @@
 #include "core/jail-cleanup.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mount/mount.h"
 #include "vmm/jail-priv.h"
 #include "vmm/qemu-argv-priv.h"
 
@@ -293,18 +294,75 @@ int vmctr__vm_jail_plan(vmctr__vm_jail *j, const vmctr__vm_spec *spec) {
   return 0;
 }
 
+/* A file share's private directory, <rundir>/fshare-<i>, holding an empty
+ * placeholder that the daemon's namespace binds the file onto. */
+static int file_share_dir(const vmctr__vm_spec *spec, size_t i, char **dir, char **file) {
+  *dir = *file = NULL;
+  if (asprintf(dir, "%s/fshare-%zu", spec->runtime_dir, i) < 0 ||
+      asprintf(file, "%s/fshare-%zu/" VMCTR__SHARE_FILE_NAME, spec->runtime_dir, i) < 0) {
+    free(*dir);
+    *dir = *file = NULL;
+    return vmctr__err_nomem();
+  }
+  int fd = -1;
+  if ((mkdir(*dir, 0700) < 0 && errno != EEXIST) ||
+      (fd = open(*file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+    int r = vmctr__err_os(errno, "cannot make the private directory %s for the file share %s",
+                          *dir, spec->shares[i].host_path);
+    unlink(*file);
+    rmdir(*dir);
+    free(*dir);
+    free(*file);
+    *dir = *file = NULL;
+    return r;
+  }
+  close(fd);
+  return 0;
+}
+
 int vmctr__vm_jail_share(const vmctr__vm_jail *vj, const vmctr__vm_spec *spec, size_t i,
-                         vmctr__jail *out, vmctr__jail_bind *bind, char **source_out) {
+                         vmctr__jail *out, vmctr__jail_bind *bind, char **source_out,
+                         char **private_out) {
   const vmctr__vm_share *s = &spec->shares[i];
   char *dst = NULL;
   *out = (vmctr__jail)VMCTR__JAIL_INIT;
   out->cgroup_procs_fd = vj->cgroup_procs_fd;
   out->seccomp = vmctr__jail_fileserver_filter();
-  *source_out = NULL;
+  *source_out = *private_out = NULL;
   if (!vj->qemu.namespaces) {
+    /* A file cannot be shared alone without a private mount namespace, and
+     * its directory must not be shared in its place. */
+    if (s->file)
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                        "file share %s needs a mount namespace of its own for virtiofsd, which "
+                        "this host does not allow (the library's INFO log says why); share a "
+                        "directory that holds only the file instead",
+                        s->host_path);
     /* No private mount namespace: the daemon serves the source itself. */
     *source_out = vmctr__strdup(s->host_path);
     return *source_out ? 0 : VMCTR_ENOMEM;
+  }
+  out->namespaces = true;
+  out->binds = bind;
+  if (s->file) {
+    /* The daemon serves a private directory of ours, read-only, whose one
+     * entry is the file bound over a placeholder: a bind, not a copy, and
+     * nothing else of the file's host directory. */
+    struct stat st;
+    int e = stat(s->host_path, &st) < 0 ? errno : 0;
+    if (e || !S_ISREG(st.st_mode))
+      return vmctr__err(e == ENOENT ? VMCTR_ENOENT : VMCTR_EINVAL, e,
+                        "file share %s: the source is gone or no longer a regular file; create "
+                        "it again or fix the path", s->host_path);
+    int r = file_share_dir(spec, i, source_out, private_out);
+    if (r < 0)
+      return r;
+    bind[0] = (vmctr__jail_bind){*source_out, *source_out,
+                                 VMCTR__JAIL_BIND_DIR | VMCTR__JAIL_BIND_RO};
+    bind[1] = (vmctr__jail_bind){s->host_path, *private_out,
+                                 s->read_only ? VMCTR__JAIL_BIND_RO : 0};
+    out->nbinds = 2;
+    return 0;
   }
   /* The source bound onto itself in the daemon's own mount namespace: the
    * same path, but nosuid, nodev, and read-only for a read-only share,
@@ -313,8 +371,6 @@ int vmctr__vm_jail_share(const vmctr__vm_jail *vj, const vmctr__vm_spec *spec, s
     return VMCTR_ENOMEM;
   *bind = (vmctr__jail_bind){s->host_path, dst,
                              VMCTR__JAIL_BIND_DIR | (s->read_only ? VMCTR__JAIL_BIND_RO : 0)};
-  out->namespaces = true;
-  out->binds = bind;
   out->nbinds = 1;
   *source_out = dst;
   return 0;

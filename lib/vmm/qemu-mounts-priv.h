@@ -15,8 +15,9 @@ typedef struct vmctr__qemu_mounts {
   char **sockets;        /* per share: the socket it creates (NULL-terminated) */
   vmctr__child *daemons; /* per share */
   vmctr__jail *jails;    /* per share: the daemon's jail */
-  vmctr__jail_bind *binds; /* per share: its view of the source */
+  vmctr__jail_bind *binds; /* VMCTR__VM_SHARE_BINDS per share: its view of the source */
   char **sources;        /* per share: the source path the daemon serves */
+  char **privates;       /* per file share: the placeholder in its private directory; else NULL */
   int *conns;            /* per share: our connection to its socket, for QEMU; -1 */
   size_t n;
 } vmctr__qemu_mounts;

@@ -39,6 +39,13 @@ int vmctr__qemu_mounts_prepare_jailed(vmctr__qemu_mounts *qm, const vmctr__vm_sp
   memset(qm, 0, sizeof(*qm));
   if (spec->nshares == 0)
     return 0;
+  for (size_t i = 0; i < spec->nshares; i++)
+    if (spec->shares[i].file && (!vj || !vj->qemu.namespaces))
+      return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                        "file share %s needs virtiofsd in a mount namespace of its own, which "
+                        "this host does not allow (the library's INFO log says why); share a "
+                        "directory that holds only the file instead",
+                        spec->shares[i].host_path);
   if (!bin)
     return vmctr__err(VMCTR_EUNSUPPORTED, 0,
                       "no virtiofsd found for the shared directory %s (install "
@@ -48,11 +55,12 @@ int vmctr__qemu_mounts_prepare_jailed(vmctr__qemu_mounts *qm, const vmctr__vm_sp
   qm->sockets = calloc(spec->nshares + 1, sizeof(*qm->sockets));
   qm->daemons = calloc(spec->nshares, sizeof(*qm->daemons));
   qm->jails = calloc(spec->nshares, sizeof(*qm->jails));
-  qm->binds = calloc(spec->nshares, sizeof(*qm->binds));
+  qm->binds = calloc(spec->nshares * VMCTR__VM_SHARE_BINDS, sizeof(*qm->binds));
+  qm->privates = calloc(spec->nshares, sizeof(*qm->privates));
   qm->sources = calloc(spec->nshares, sizeof(*qm->sources));
   qm->conns = calloc(spec->nshares, sizeof(*qm->conns));
   if (!qm->daemon_argv || !qm->sockets || !qm->daemons || !qm->jails || !qm->binds ||
-      !qm->sources || !qm->conns) {
+      !qm->sources || !qm->conns || !qm->privates) {
     vmctr__qemu_mounts_clear(qm);
     return vmctr__err_nomem();
   }
@@ -73,8 +81,9 @@ int vmctr__qemu_mounts_prepare_jailed(vmctr__qemu_mounts *qm, const vmctr__vm_sp
     } else if (!vj) {
       r = vmctr__qemu_virtiofsd_argv(&spec->shares[i], bin, qm->sockets[i], geteuid() != 0,
                                      &qm->daemon_argv[i]);
-    } else if ((r = vmctr__vm_jail_share(vj, spec, i, &qm->jails[i], &qm->binds[i],
-                                         &qm->sources[i])) == 0) {
+    } else if ((r = vmctr__vm_jail_share(vj, spec, i, &qm->jails[i],
+                                         &qm->binds[i * VMCTR__VM_SHARE_BINDS], &qm->sources[i],
+                                         &qm->privates[i])) == 0) {
       r = vmctr__qemu_virtiofsd_argv2(&spec->shares[i], bin, qm->sockets[i], qm->sources[i],
                                       geteuid() != 0, nofile_limit(), &qm->daemon_argv[i]);
     }
@@ -158,6 +167,13 @@ void vmctr__qemu_mounts_clear(vmctr__qemu_mounts *qm) {
       vmctr__strv_free(qm->daemon_argv[i]);
     if (qm->conns && qm->conns[i] >= 0)
       close(qm->conns[i]);
+    /* A file share's private directory, once its daemon is gone. */
+    if (qm->privates && qm->privates[i]) {
+      unlink(qm->privates[i]);
+      if (qm->sources && qm->sources[i])
+        rmdir(qm->sources[i]);
+      free(qm->privates[i]);
+    }
     if (qm->sources)
       free(qm->sources[i]);
     if (qm->sockets && qm->sockets[i]) {
@@ -171,6 +187,7 @@ void vmctr__qemu_mounts_clear(vmctr__qemu_mounts *qm) {
   free(qm->jails);
   free(qm->binds);
   free(qm->sources);
+  free(qm->privates);
   free(qm->conns);
   memset(qm, 0, sizeof(*qm));
 }

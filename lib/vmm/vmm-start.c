@@ -166,6 +166,7 @@ static int devices(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
         .tag = tag ? tag : vmm->names[i],
         .read_only = vmctr_mount_read_only(m) > 0,
         .cache = vmctr_mount_share_cache(m),
+        .file = vmctr__mount_share_is_file(m) == 1,
       };
     } /* tmpfs and guest-only mounts need nothing on the host */
   }

@@ -164,6 +164,11 @@ int vmctr__vmm_add_mount_checked(vmctr_vmm *vmm, const vmctr_mount *mount) {
     return vmctr__err(VMCTR_EINVAL, 0, "a VM takes at most %u mounts", VMCTR__MOUNT_INDEX_MAX + 1);
   if ((r = vmctr_mount_clone(&copy, mount)) < 0)
     return r;
+  /* A share of a directory or of one file: decided once, on our copy. */
+  if ((r = vmctr__mount_settle(copy)) < 0) {
+    vmctr_mount_free(copy);
+    return r;
+  }
   if (!(v = realloc(vmm->mounts, (vmm->nmounts + 1) * sizeof(*v)))) {
     vmctr_mount_free(copy);
     return vmctr__err_nomem();

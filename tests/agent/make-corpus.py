@@ -206,6 +206,7 @@ T_UID, T_GID, T_PTY, T_NAMESPACES, T_HOSTNAME = 33, 34, 39, 43, 45
 T_CGROUP, T_MEMORY_MAX, T_CPU_MAX, T_RLIMIT, T_NO_NEW_PRIVS = 46, 47, 48, 49, 50
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x4000000, 0x8000000
 CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x2000000
+T_PATHS, T_MASKED, T_READONLY = 57, 58, 59
 CONTAINER_NS = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
 
 
@@ -255,6 +256,10 @@ SPAWN_GOOD = {
     + bpf((RET_K, 0, 0, 0x7FFF0000)),
     "container-filter-max": SPAWN + ROOT + bpf(*([(0x20, 0, 0, 0)] * 4095 + [(RET_K, 0, 0, 0x7FFF0000)])),
     "container-pids-max": SPAWN + ROOT + s(T_CGROUP, "vmctr/c1") + u64(T_PIDS_MAX, 20),
+    "container-paths": SPAWN + ROOT + u32(T_PATHS, 3) + s(T_MASKED, "/proc/kcore")
+    + s(T_MASKED, "/etc/secret") + s(T_READONLY, "/proc/sys"),
+    "container-paths-none": SPAWN + ROOT + u32(T_PATHS, 3),
+    "container-paths-masked-only": SPAWN + ROOT + u32(T_PATHS, 1) + s(T_MASKED, "/sys/firmware"),
 }
 SPAWN_BAD = {
     "no-argv": u32(T_OP, 1) + s(T_ENV, "A=1"),
@@ -291,6 +296,16 @@ SPAWN_BAD = {
     "pids-max-zero": SPAWN + ROOT + s(T_CGROUP, "vmctr/c1") + u64(T_PIDS_MAX, 0),
     "pids-max-no-cgroup": SPAWN + ROOT + u64(T_PIDS_MAX, 20),
     "pids-max-short": SPAWN + ROOT + s(T_CGROUP, "vmctr/c1") + field(T_PIDS_MAX, b"\24\0\0\0"),
+    "paths-exec": SPAWN + u32(T_JOIN_PID, 7) + u32(T_PATHS, 1),
+    "paths-unknown": SPAWN + ROOT + u32(T_PATHS, 4),
+    "paths-short": SPAWN + ROOT + field(T_PATHS, b"\1"),
+    "masked-without-flag": SPAWN + ROOT + u32(T_PATHS, 2) + s(T_MASKED, "/proc/kcore"),
+    "readonly-without-paths": SPAWN + ROOT + s(T_READONLY, "/proc/sys"),
+    "masked-relative": SPAWN + ROOT + u32(T_PATHS, 1) + s(T_MASKED, "proc/kcore"),
+    "masked-dotdot": SPAWN + ROOT + u32(T_PATHS, 1) + s(T_MASKED, "/proc/../etc"),
+    "readonly-root": SPAWN + ROOT + u32(T_PATHS, 2) + s(T_READONLY, "/"),
+    "readonly-trailing": SPAWN + ROOT + u32(T_PATHS, 2) + s(T_READONLY, "/proc/"),
+    "masked-257": SPAWN + ROOT + u32(T_PATHS, 1) + b"".join(s(T_MASKED, "/m%d" % i) for i in range(257)),
 }
 
 

@@ -459,6 +459,57 @@ static void test_spawn_encoding(void **state) {
   s = (vmctr__agent_spawn_args){.argv = argv2, .join_pid = 1, .has_security = true, .relax = 1};
   assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
 
+  /* Masked and read-only paths: PATHS, then each list; an empty list with
+   * its flag replaces the defaults with none. */
+  char *masked[] = {"/proc/kcore", "/etc/secret", NULL}, *ro[] = {NULL};
+  s = (vmctr__agent_spawn_args){.argv = argv2, .root = "/r", .paths = VMCTR_APATHS_ALL,
+                                .masked = masked, .nmasked = 2, .readonly = ro, .nreadonly = 0};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), 0);
+  w = req(VMCTR_AOP_SPAWN);
+  vmctr__agent_put_str(&w, VMCTR_AT_ARGV, "ls");
+  vmctr__agent_put_u32(&w, VMCTR_AT_UID, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_GID, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDIN, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDOUT, 0);
+  vmctr__agent_put_u32(&w, VMCTR_AT_STDERR, 0);
+  vmctr__agent_put_str(&w, VMCTR_AT_ROOT, "/r");
+  vmctr__agent_put_u32(&w, VMCTR_AT_PATHS, 3);
+  vmctr__agent_put_str(&w, VMCTR_AT_MASKED, "/proc/kcore");
+  vmctr__agent_put_str(&w, VMCTR_AT_MASKED, "/etc/secret");
+  assert_sent(f, &w);
+  /* Refused before sending: no container, a list without its flag, unknown
+   * flags, a path that is not absolute and normalized. */
+  s = (vmctr__agent_spawn_args){.argv = argv2, .join_pid = 1, .paths = VMCTR_APATHS_MASKED};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+  s = (vmctr__agent_spawn_args){.argv = argv2, .root = "/r", .paths = VMCTR_APATHS_READONLY,
+                                .masked = masked, .nmasked = 1};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+  s = (vmctr__agent_spawn_args){.argv = argv2, .root = "/r", .paths = 4};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+  char *badp[] = {"/proc/../etc", NULL};
+  s = (vmctr__agent_spawn_args){.argv = argv2, .root = "/r", .paths = VMCTR_APATHS_MASKED,
+                                .masked = badp, .nmasked = 1};
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_EINVAL);
+  s.nmasked = VMCTR_AGENT_MAX_PATHS + 1;
+  assert_int_equal(vmctr__agent_spawn(f->a, &s, T, &pid), VMCTR_ETOOBIG);
+
+  /* A file share's MOUNT names the share's entry. */
+  vmctr__agent_mount_args fm = {.source = "vmctr-fs2", .target = "/etc/hosts", .fstype = "virtiofs",
+                                .flags = 1, .root = "/run/vmctr/rootfs", .file = "file"};
+  assert_int_equal(vmctr__agent_mount(f->a, &fm, T), 0);
+  w = req(VMCTR_AOP_MOUNT);
+  vmctr__agent_put_str(&w, VMCTR_AT_SOURCE, "vmctr-fs2");
+  vmctr__agent_put_str(&w, VMCTR_AT_TARGET, "/etc/hosts");
+  vmctr__agent_put_str(&w, VMCTR_AT_FSTYPE, "virtiofs");
+  vmctr__agent_put_u64(&w, VMCTR_AT_MOUNT_FLAGS, 1);
+  vmctr__agent_put_str(&w, VMCTR_AT_ROOT, "/run/vmctr/rootfs");
+  vmctr__agent_put_str(&w, VMCTR_AT_SHARE_FILE, "file");
+  assert_sent(f, &w);
+  fm.file = "a/b";
+  assert_int_equal(vmctr__agent_mount(f->a, &fm, T), VMCTR_EINVAL);
+  fm.file = "..";
+  assert_int_equal(vmctr__agent_mount(f->a, &fm, T), VMCTR_EINVAL);
+
   /* MOUNT and WRITE_FILE inside a root. */
   vmctr__agent_mount_args m = {.source = "/a", .target = "/data", .root = "/run/vmctr/rootfs"};
   assert_int_equal(vmctr__agent_mount(f->a, &m, T), 0);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "container/container-priv.h"
+#include "core/strv.h"
 #include "core/util.h"
 #include "testutil.h"
 #include "vmctr/error.h"
@@ -296,6 +297,87 @@ static void test_container_config_builder(void **state) {
   vmctr_container_config_free(c);
 }
 
+/* Masked and read-only paths: validated, copied, replaced whole; never set
+ * means the defaults, n 0 means none; and what the init SPAWN carries. */
+static void test_masked_readonly_paths(void **state) {
+  vmctr_container_config *c = NULL;
+  (void)state;
+  assert_int_equal(vmctr_container_config_new(&c), 0);
+  assert_false(c->has_masked);
+  assert_false(c->has_readonly);
+  const char *good[] = {"/proc/kcore", "/etc/secret", "/sys/firmware"};
+  char buf[16] = "/tmp/x";
+  const char *mine[] = {buf};
+  assert_int_equal(vmctr_container_config_set_masked_paths(c, good, 3), 0);
+  assert_true(c->has_masked);
+  assert_int_equal(vmctr__strv_len(c->masked_paths), 3);
+  assert_string_equal(c->masked_paths[1], "/etc/secret");
+  assert_int_equal(vmctr_container_config_set_readonly_paths(c, mine, 1), 0);
+  buf[1] = 'X'; /* copied */
+  assert_string_equal(c->readonly_paths[0], "/tmp/x");
+
+  /* Bad input leaves the list as it was. */
+  const char *relative[] = {"/ok", "proc/kcore"};
+  assert_fails_with(vmctr_container_config_set_masked_paths(c, relative, 2), VMCTR_EINVAL,
+                    "\"proc/kcore\" is relative");
+  const char *dots[] = {"/proc/../etc"};
+  assert_fails_with(vmctr_container_config_set_masked_paths(c, dots, 1), VMCTR_EINVAL,
+                    "is not normalized");
+  const char *slash[] = {"/proc/"}, *dbl[] = {"/proc//kcore"}, *root[] = {"/"}, *nul[] = {NULL};
+  assert_fails_with(vmctr_container_config_set_masked_paths(c, slash, 1), VMCTR_EINVAL,
+                    "is not normalized");
+  assert_fails_with(vmctr_container_config_set_readonly_paths(c, dbl, 1), VMCTR_EINVAL,
+                    "is not normalized");
+  assert_fails_with(vmctr_container_config_set_readonly_paths(c, root, 1), VMCTR_EINVAL,
+                    "is the root");
+  assert_fails_with(vmctr_container_config_set_readonly_paths(c, nul, 1), VMCTR_EINVAL,
+                    "paths[0] is NULL");
+  const char *ctl[] = {"/a\nb"};
+  assert_fails_with(vmctr_container_config_set_readonly_paths(c, ctl, 1), VMCTR_EINVAL,
+                    "control character");
+  assert_fails_with(vmctr_container_config_set_readonly_paths(c, NULL, 2), VMCTR_EINVAL,
+                    "paths is NULL");
+  assert_fails_with(vmctr_container_config_set_readonly_paths(NULL, good, 1), VMCTR_EINVAL,
+                    "cfg is NULL");
+  char *longp = malloc(VMCTR_CONTAINER_PATH_MAX + 2);
+  assert_non_null(longp);
+  memset(longp, 'a', VMCTR_CONTAINER_PATH_MAX + 1);
+  longp[0] = '/';
+  longp[VMCTR_CONTAINER_PATH_MAX + 1] = 0;
+  const char *lp[] = {longp};
+  assert_fails_with(vmctr_container_config_set_masked_paths(c, lp, 1), VMCTR_EINVAL,
+                    "the limit is 4095");
+  longp[VMCTR_CONTAINER_PATH_MAX] = 0;
+  const char **many = calloc(VMCTR_CONTAINER_PATHS_MAX + 1, sizeof(*many));
+  assert_non_null(many);
+  for (size_t i = 0; i <= VMCTR_CONTAINER_PATHS_MAX; i++)
+    many[i] = "/proc/kcore";
+  assert_fails_with(vmctr_container_config_set_masked_paths(c, many, VMCTR_CONTAINER_PATHS_MAX + 1),
+                    VMCTR_ETOOBIG, "the limit is 256");
+  assert_int_equal(vmctr__strv_len(c->masked_paths), 3);
+  assert_string_equal(c->readonly_paths[0], "/tmp/x");
+  /* The largest list of the longest paths is accepted (the guest frame limits the SPAWN). */
+  assert_int_equal(vmctr_container_config_set_readonly_paths(c, lp, 1), 0);
+  assert_int_equal(vmctr_container_config_set_readonly_paths(c, many, VMCTR_CONTAINER_PATHS_MAX), 0);
+  free(many);
+  free(longp);
+
+  /* n 0: none (paths may be NULL), and it counts as set. */
+  assert_int_equal(vmctr_container_config_set_masked_paths(c, NULL, 0), 0);
+  assert_true(c->has_masked);
+  assert_int_equal(vmctr__strv_len(c->masked_paths), 0);
+
+  /* The container's copy keeps both lists and their flags. */
+  vmctr_container_config *d = NULL;
+  assert_int_equal(vmctr_container_config_new(&d), 0);
+  assert_int_equal(vmctr__container_config_copy_paths(d, c), 0);
+  assert_true(d->has_masked && d->has_readonly);
+  assert_int_equal(vmctr__strv_len(d->masked_paths), 0);
+  assert_int_equal(vmctr__strv_len(d->readonly_paths), VMCTR_CONTAINER_PATHS_MAX);
+  vmctr_container_config_free(d);
+  vmctr_container_config_free(c);
+}
+
 static void test_capability_names(void **state) {
   (void)state;
   assert_int_equal(vmctr__cap_from_name("CAP_CHOWN"), 0);
@@ -350,6 +432,7 @@ static void test_capability_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_capability_names),
+      cmocka_unit_test(test_masked_readonly_paths),
       cmocka_unit_test(test_image_defaults),
       cmocka_unit_test(test_args_replace_cmd),
       cmocka_unit_test(test_env_merge),

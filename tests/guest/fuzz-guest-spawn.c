@@ -4,7 +4,8 @@
  * decoded by the guest's own SPAWN decoder (guest_spawn_parse in
  * lib/guest/proc.c), with every field it knows: ARGV, ENV, CWD, ids and
  * GIDS, PTY, ROOT, NAMESPACES, JOIN_PID, HOSTNAME, the cgroup fields,
- * RLIMIT, NO_NEW_PRIVS, CAPS, SECCOMP, RELAX, SECCOMP_FILTER, PIDS_MAX. Nothing is spawned. What the
+ * RLIMIT, NO_NEW_PRIVS, CAPS, SECCOMP, RELAX, SECCOMP_FILTER, PIDS_MAX,
+ * PATHS, MASKED, READONLY. Nothing is spawned. What the
  * decoder accepts must hold the rules the child relies on, and a confined
  * spec's seccomp filter must build from its capability set; a refusal
  * must say why; every path frees what it took. */
@@ -57,6 +58,16 @@ static void check_accepted(const vmctr__agent_msg *m, const guest_spawn *sp) {
     abort(); /* a plain guest process carries no confinement fields */
   if (sp->seccomp > VMCTR_ASECCOMP_DEFAULT || (sp->relax & ~VMCTR_ARELAX_ALL))
     abort();
+  if ((sp->paths & ~VMCTR_APATHS_ALL) || (sp->paths && !sp->root) || !sp->masked || !sp->readonly)
+    abort(); /* own path lists only for a new container; both vectors decoded */
+  for (size_t i = 0; sp->masked[i]; i++)
+    if (i >= VMCTR_AGENT_MAX_PATHS || !vmctr__agent_path_ok(sp->masked[i]) ||
+        !(sp->paths & VMCTR_APATHS_MASKED))
+      abort();
+  for (size_t i = 0; sp->readonly[i]; i++)
+    if (i >= VMCTR_AGENT_MAX_PATHS || !vmctr__agent_path_ok(sp->readonly[i]) ||
+        !(sp->paths & VMCTR_APATHS_READONLY))
+      abort();
   if (sp->nrlimits != vmctr__agent_count(m, VMCTR_AT_RLIMIT))
     abort();
   /* A caller's filter: a container's process only, whole, ending in a return. */

@@ -423,6 +423,83 @@ static void test_pty_resize(void **state) {
 }
 
 /* A new container (root + namespaces + hostname), then a process joining it. */
+/* A file share's MOUNT (VMCTR_AT_SHARE_FILE): a bind of a directory stands
+ * in for the virtiofs share. The entry lands on a file inside the root (an
+ * existing one replaced, a missing one made with its parents), nothing of
+ * the share's other entries is reachable there, and no staging mount or
+ * directory is left. A directory target and a missing entry fail. */
+static void test_file_share_mount(void **state) {
+  (void)state;
+  if (!is_root)
+    skip();
+  agent g;
+  char dir[64], share[96], root[96], cmd[400], p[256], buf[4096];
+  assert_int_equal(tu_tmpdir(dir, sizeof(dir), "vmctr-ops-fs"), 0);
+  snprintf(share, sizeof(share), "%s/share", dir);
+  snprintf(root, sizeof(root), "%s/root", dir);
+  snprintf(cmd, sizeof(cmd),
+           "mkdir -p %s %s/etc %s/adir && printf shared > %s/file && printf no > %s/other && "
+           "printf image > %s/etc/hosts",
+           share, root, root, share, share, root);
+  assert_int_equal(system(cmd), 0);
+  agent_open(&g, AG_PRIVATE_NS);
+  vmctr__agent_mount_args m = {.source = share, .target = "/etc/hosts", .flags = MS_BIND,
+                               .mkdir = true, .root = root, .file = "file"};
+  assert_int_equal(vmctr__agent_mount(g.a, &m, T), 0);
+  m.target = "/new/deep/f";
+  assert_int_equal(vmctr__agent_mount(g.a, &m, T), 0);
+  static const char *const targets[] = {"/etc/hosts", "/new/deep/f"};
+  for (size_t i = 0; i < 2; i++) {
+    snprintf(p, sizeof(p), "/proc/%d/root%s%s", (int)g.pid, root, targets[i]);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    char content[16] = {0};
+    assert_int_equal(read(fd, content, sizeof(content)), 6);
+    close(fd);
+    assert_string_equal(content, "shared");
+  }
+  /* Our namespace still sees the image's file. */
+  snprintf(p, sizeof(p), "%s/etc/hosts", root);
+  FILE *f = fopen(p, "re");
+  assert_non_null(f);
+  assert_non_null(fgets(buf, sizeof(buf), f));
+  fclose(f);
+  assert_string_equal(buf, "image");
+  /* The agent's mounts: the two binds, no staging mount. */
+  snprintf(p, sizeof(p), "/proc/%d/mountinfo", (int)g.pid);
+  f = fopen(p, "re");
+  assert_non_null(f);
+  int binds = 0;
+  while (fgets(buf, sizeof(buf), f)) {
+    assert_null(strstr(buf, "vmctr-stage"));
+    binds += strstr(buf, "/etc/hosts ") || strstr(buf, "/new/deep/f ");
+  }
+  fclose(f);
+  assert_int_equal(binds, 2);
+  /* No staging directory is left in /run. */
+  snprintf(cmd, sizeof(cmd), "ls -d /proc/%d/root/run/vmctr-stage-* 2>/dev/null | wc -l",
+           (int)g.pid);
+  f = popen(cmd, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(buf, sizeof(buf), f));
+  pclose(f);
+  assert_string_equal(buf, "0\n");
+
+  /* A directory there, or no such entry in the share: refused. */
+  m.target = "/adir";
+  expect_guest_error(vmctr__agent_mount(g.a, &m, T), VMCTR_EINVAL);
+  assert_non_null(strstr(vmctr_error_last()->message, "a file share needs a file"));
+  m.target = "/etc/x";
+  m.file = "missing";
+  expect_guest_failure(vmctr__agent_mount(g.a, &m, T));
+  assert_non_null(strstr(vmctr_error_last()->message, "has no regular file \"missing\""));
+  /* Not one component: refused before sending. */
+  m.file = "../x";
+  assert_int_equal(vmctr__agent_mount(g.a, &m, T), VMCTR_EINVAL);
+  agent_close(&g);
+  assert_int_equal(tu_rm_rf(dir), 0);
+}
+
 static void test_container(void **state) {
   (void)state;
   if (!is_root || access("/bin/busybox", X_OK) != 0)
@@ -550,6 +627,52 @@ static void test_container_filter(void **state) {
   assert_int_equal(tu_rm_rf(root), 0);
 }
 #endif
+/* A new container's own masked and read-only paths (SPAWN PATHS): they
+ * replace the defaults; a masked file reads empty, a masked directory is
+ * empty and read-only, a read-only path refuses writes, missing paths are
+ * skipped, and the default /proc/sys stays writable-mounted (not covered). */
+static void test_container_paths(void **state) {
+  (void)state;
+  if (!is_root || access("/bin/busybox", X_OK) != 0)
+    skip();
+  char root[64], cmd[700], out[1024];
+  assert_int_equal(tu_tmpdir(root, sizeof(root), "vmctr-ops-paths"), 0);
+  snprintf(cmd, sizeof(cmd),
+           "mkdir -p %s/bin %s/etc %s/home/u %s/var/tmp && cp /bin/busybox %s/bin/busybox && "
+           "for x in sh cat wc ls touch echo grep; do ln -s busybox %s/bin/$x; done && "
+           "echo root:x:0: > %s/etc/group",
+           root, root, root, root, root, root, root);
+  assert_int_equal(system(cmd), 0);
+  agent g;
+  uint32_t so, pid;
+  agent_open(&g, 0);
+  int fo = out_stream(g.a, &so);
+  char *argv[] = {"sh", "-c",
+                  "wc -c < /etc/group; ls -A /home | wc -l; touch /home/x 2>&1; "
+                  "echo x > /var/tmp/x 2>&1; echo x > /tmp-ok && echo writable; "
+                  "grep -c ' /proc/sys ' /proc/self/mountinfo", NULL};
+  char *env[] = {"PATH=/bin", NULL};
+  char *masked[] = {"/etc/group", "/home", "/no/such", NULL}, *ro[] = {"/var", "/missing", NULL};
+  vmctr__agent_spawn_args s = {
+    .argv = argv, .env = env, .stdout_stream = so, .stderr_stream = so, .root = root,
+    .namespaces = VMCTR__AGENT_NS_MOUNT | VMCTR__AGENT_NS_PID, .paths = VMCTR_APATHS_ALL,
+    .masked = masked, .nmasked = 3, .readonly = ro, .nreadonly = 2};
+  assert_int_equal(vmctr__agent_spawn(g.a, &s, T, &pid), 0);
+  read_until(fo, out, sizeof(out), 0, NULL);
+  close(fo);
+  assert_int_equal(wait_pid(g.a, pid), 1); /* grep -c found nothing */
+  assert_non_null(strstr(out, "0\n0\n"));
+  assert_non_null(strstr(out, "touch: /home/x: Read-only file system"));
+  assert_non_null(strstr(out, "/var/tmp/x: Read-only file system"));
+  assert_non_null(strstr(out, "writable\n0\n"));
+  /* The host's files are untouched. */
+  snprintf(cmd, sizeof(cmd), "%s/etc/group", root);
+  struct stat st;
+  assert_int_equal(stat(cmd, &st), 0);
+  assert_true(st.st_size > 0);
+  agent_close(&g);
+  assert_int_equal(tu_rm_rf(root), 0);
+}
 
 static void test_too_big(void **state) {
   (void)state;
@@ -615,6 +738,9 @@ int main(int argc, char **argv) {
 #if defined(__x86_64__)
     cmocka_unit_test(test_container_filter),
 #endif
+    cmocka_unit_test(test_file_share_mount),
+      cmocka_unit_test(test_container),
+      cmocka_unit_test(test_container_paths),
     cmocka_unit_test(test_too_big),
     cmocka_unit_test(test_poweroff),
   };

@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -218,12 +221,76 @@ static void test_errors(void **state) {
   vmctr_mount_free(m);
 }
 
+/* A share settled as a file (vmctr__mount_settle, on the library's copy)
+ * asks the guest for the bind of its one entry; a directory share and an
+ * unsettled one do not. Settling keeps its first answer. */
+static void test_file_share_request(void **state) {
+  char dir[] = "/tmp/vmctr-test-fshare-XXXXXX", file[64];
+  vmctr_mount *m = NULL, *d = NULL, *c = NULL;
+  vmctr__mount_request req;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(file, sizeof(file), "%s/hosts", dir);
+  FILE *fp = fopen(file, "w");
+  assert_non_null(fp);
+  fclose(fp);
+
+  assert_int_equal(vmctr_mount_new_share(&m, file, "/etc/hosts"), 0);
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  assert_int_equal(vmctr__mount_share_is_file(m), 0);
+  assert_int_equal(vmctr__mount_guest_request(m, 3, &req), 0);
+  assert_null(req.file);
+  vmctr__mount_request_clear(&req);
+  assert_int_equal(vmctr__mount_settle(m), 0);
+  assert_int_equal(vmctr__mount_share_is_file(m), 1);
+  assert_int_equal(vmctr__mount_guest_request(m, 3, &req), 0);
+  assert_string_equal(req.source, "vmctr-fs3");
+  assert_string_equal(req.target, "/etc/hosts");
+  assert_string_equal(req.fstype, "virtiofs");
+  assert_int_equal(req.flags, VMCTR__MS_RDONLY);
+  assert_string_equal(req.file, VMCTR__SHARE_FILE_NAME);
+  vmctr__mount_request_clear(&req);
+  assert_null(req.file);
+  /* A clone keeps what was found. */
+  assert_int_equal(vmctr_mount_clone(&c, m), 0);
+  assert_int_equal(vmctr__mount_share_is_file(c), 1);
+  vmctr_mount_free(c);
+
+  /* The first answer stays, even if the source changes kind later. */
+  assert_int_equal(unlink(file), 0);
+  assert_int_equal(mkdir(file, 0755), 0);
+  assert_int_equal(vmctr__mount_settle(m), 0);
+  assert_int_equal(vmctr__mount_share_is_file(m), 1);
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_new_share(&d, file, "/srv"), 0);
+  assert_int_equal(vmctr__mount_settle(d), 0);
+  assert_int_equal(vmctr__mount_share_is_file(d), 0);
+  assert_int_equal(vmctr__mount_guest_request(d, 1, &req), 0);
+  assert_null(req.file);
+  vmctr__mount_request_clear(&req);
+  vmctr_mount_free(d);
+
+  /* A source that went away cannot be settled. */
+  assert_int_equal(rmdir(file), 0);
+  assert_int_equal(vmctr_mount_new_share(&d, file, "/srv"), 0);
+  assert_int_equal(vmctr__mount_settle(d), VMCTR_ENOENT);
+  vmctr_mount_free(d);
+  /* Other kinds: nothing to settle. */
+  assert_int_equal(vmctr_mount_new_tmpfs(&d, "/tmp"), 0);
+  assert_int_equal(vmctr__mount_settle(d), 0);
+  assert_int_equal(vmctr__mount_share_is_file(d), 0);
+  vmctr_mount_free(d);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ms_constants), cmocka_unit_test(test_names),
     cmocka_unit_test(test_block),        cmocka_unit_test(test_share),
     cmocka_unit_test(test_tmpfs),        cmocka_unit_test(test_any),
     cmocka_unit_test(test_option_flags), cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_file_share_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

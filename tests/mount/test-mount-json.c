@@ -75,6 +75,36 @@ static void test_json_roundtrip(void **state) {
   vmctr_mount_free(m);
 }
 
+/* A file share is a share whose source is a regular file: the JSON is a
+ * share's, and validation of the loaded mount finds the file. */
+static void test_json_file_share(void **state) {
+  char dir[] = "/tmp/vmctr-test-fsjson-XXXXXX", file[64], text[256];
+  vmctr_mount *m = NULL, *back = NULL;
+  char *json = NULL;
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(file, sizeof(file), "%s/resolv.conf", dir);
+  FILE *fp = fopen(file, "w");
+  assert_non_null(fp);
+  fclose(fp);
+  assert_int_equal(vmctr_mount_new_share(&m, file, "/etc/resolv.conf"), 0);
+  assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  snprintf(text, sizeof(text),
+           "{\"kind\":\"share\",\"source\":\"%s\",\"destination\":\"/etc/resolv.conf\","
+           "\"read_only\":true,\"cache\":\"auto\"}", file);
+  roundtrip(m, text);
+  assert_int_equal(vmctr_mount_to_json(m, &json), 0);
+  assert_int_equal(vmctr_mount_from_json(&back, json, strlen(json)), 0);
+  assert_int_equal(vmctr_mount_validate(back), 0);
+  assert_string_equal(vmctr_mount_source(back), file);
+  vmctr_free(json);
+  vmctr_mount_free(back);
+  vmctr_mount_free(m);
+  unlink(file);
+  rmdir(dir);
+}
+
 static void test_json_minimal(void **state) {
   vmctr_mount *m = NULL;
   const char *t = "{\"kind\":\"block\",\"source\":\"/x.img\",\"destination\":\"/d\"}";
@@ -272,6 +302,7 @@ static void test_parse_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_json_roundtrip),
+    cmocka_unit_test(test_json_file_share),
     cmocka_unit_test(test_json_minimal),
     cmocka_unit_test(test_json_malformed),
     cmocka_unit_test(test_parse),

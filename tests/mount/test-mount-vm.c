@@ -492,15 +492,17 @@ static void test_invalid_before_boot(void **state) {
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), VMCTR_ENOENT);
   assert_non_null(strstr(vmctr_error_last()->message, "missing-dir"));
   vmctr_mount_free(m);
-  /* A directory as a block source; a file as a share. */
+  /* A directory as a block source; a FIFO as a share (a regular file is a
+   * file share, tests/container/test-fileshare.c). */
   assert_int_equal(vmctr_mount_new_block(&m, F.dir, "/data"), 0);
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), VMCTR_EINVAL);
   vmctr_mount_free(m);
-  snprintf(path, sizeof(path), "%s/plain", F.dir);
-  write_file(path, "x");
+  snprintf(path, sizeof(path), "%s/fifo", F.dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
   assert_int_equal(vmctr_mount_new_share(&m, path, "/share"), 0);
   assert_int_equal(vmctr_container_config_add_mount(cfg, m), VMCTR_EINVAL);
   vmctr_mount_free(m);
+  unlink(path);
   /* Uncached with sync none; a read-only tmpfs. */
   snprintf(path, sizeof(path), "%s/inv.ext4", F.dir);
   make_ext4(path);

@@ -331,9 +331,21 @@ static void test_validate_share_tmpfs(void **state) {
 
   assert_int_equal(vmctr_mount_new_share(&m, missing, "/srv"), 0);
   assert_fails_with(vmctr_mount_validate(m), VMCTR_ENOENT, "does not exist; create the directory");
+  /* A regular file is a file share; a FIFO is neither kind of source. */
   assert_int_equal(vmctr_mount_set_source(m, f->img), 0);
+  assert_int_equal(vmctr_mount_validate(m), 0);
+  snprintf(missing, sizeof(missing), "%s/fifo", f->dir);
+  assert_int_equal(mkfifo(missing, 0600), 0);
+  assert_int_equal(vmctr_mount_set_source(m, missing), 0);
   assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
-                    "is not a directory; a share exports a directory");
+                    "is neither a directory nor a regular file; a share exports a directory or "
+                    "one regular file");
+  unlink(missing);
+  vmctr_mount_free(m);
+  /* A root filesystem (no destination) is a directory, never a file. */
+  assert_int_equal(vmctr_mount_new_share(&m, f->img, NULL), 0);
+  assert_fails_with(vmctr_mount_validate(m), VMCTR_EINVAL,
+                    "is a file, and a root filesystem is a directory");
   vmctr_mount_free(m);
 
   assert_int_equal(vmctr_mount_new_tmpfs(&m, "/run"), 0);

@@ -28,6 +28,7 @@
 #include "core/strv.h"
 #include "testutil.h"
 #include "vmctr.h"
+#include "vmm/jail-priv.h"
 #include "vmm/qemu-argv-priv.h"
 #include "vmm/qemu-mounts-priv.h"
 
@@ -428,6 +429,90 @@ static void test_prepare_no_virtiofsd(void **state) {
   vmctr_caps_unref(caps);
 }
 
+/* A file share: its daemon serves a private directory of the runtime dir,
+ * bound read-only, whose one entry the file is bound over (read-only for a
+ * read-only share); without a jail of its own namespaces it is refused,
+ * never widened to the file's directory. clear removes the directory. */
+static void test_prepare_file_share(void **state) {
+  vmctr_caps *caps = caps_with("/bin/true");
+  vmctr__vm_spec s = base_spec();
+  char rundir[] = "/tmp/vmctr-test-fshare-XXXXXX", priv[96], file[96];
+  vmctr__vm_share sh[2] = {
+    {.host_path = "/srv/www", .tag = "d", .cache = VMCTR_MOUNT_SHARE_CACHE_AUTO},
+    {.host_path = "/etc/hosts", .tag = "f", .cache = VMCTR_MOUNT_SHARE_CACHE_AUTO,
+     .read_only = true, .file = true},
+  };
+  vmctr__vm_jail vj;
+  vmctr__qemu_mounts qm;
+  struct stat st;
+  (void)state;
+  assert_non_null(mkdtemp(rundir));
+  s.caps = caps;
+  s.runtime_dir = rundir;
+  s.shares = sh;
+  s.nshares = 2;
+
+  /* Unjailed, or jailed without namespaces: refused, nothing planned. */
+  memset(&qm, 0xa5, sizeof(qm));
+  assert_fails_with(vmctr__qemu_mounts_prepare(&qm, &s), VMCTR_EUNSUPPORTED,
+                    "file share /etc/hosts needs virtiofsd in a mount namespace of its own");
+  assert_cleared(&qm);
+  memset(&vj, 0, sizeof(vj));
+  vj.cgroup_procs_fd = vj.uid_lock_fd = -1;
+  vj.qemu = (vmctr__jail)VMCTR__JAIL_INIT;
+  memset(&qm, 0xa5, sizeof(qm));
+  assert_fails_with(vmctr__qemu_mounts_prepare_jailed(&qm, &s, &vj), VMCTR_EUNSUPPORTED,
+                    "share a directory that holds only the file instead");
+  assert_cleared(&qm);
+
+  vj.qemu.namespaces = true;
+  assert_int_equal(vmctr__qemu_mounts_prepare_jailed(&qm, &s, &vj), 0);
+  snprintf(priv, sizeof(priv), "%s/fshare-1", rundir);
+  snprintf(file, sizeof(file), "%s/fshare-1/file", rundir);
+  /* The directory share: its source bound onto itself. */
+  assert_int_equal(qm.jails[0].nbinds, 1);
+  assert_string_equal(qm.sources[0], "/srv/www");
+  assert_null(qm.privates[0]);
+  /* The file share: the private directory read-only, the file over its entry. */
+  assert_string_equal(qm.sources[1], priv);
+  assert_string_equal(qm.privates[1], file);
+  assert_int_equal(qm.jails[1].nbinds, 2);
+  assert_true(qm.jails[1].namespaces);
+  const vmctr__jail_bind *b = qm.jails[1].binds;
+  assert_string_equal(b[0].src, priv);
+  assert_string_equal(b[0].dst, priv);
+  assert_int_equal(b[0].flags, VMCTR__JAIL_BIND_DIR | VMCTR__JAIL_BIND_RO);
+  assert_string_equal(b[1].src, "/etc/hosts");
+  assert_string_equal(b[1].dst, file);
+  assert_int_equal(b[1].flags, VMCTR__JAIL_BIND_RO);
+  assert_int_equal(stat(file, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_size, 0); /* a placeholder, never a copy */
+  /* The daemon serves the private directory. */
+  bool serves = false;
+  for (size_t i = 0; qm.daemon_argv[1][i]; i++)
+    serves = serves || strstr(qm.daemon_argv[1][i], priv) != NULL;
+  assert_true(serves);
+  vmctr__qemu_mounts_clear(&qm);
+  assert_int_equal(lstat(priv, &st), -1);
+  assert_int_equal(errno, ENOENT);
+
+  /* A read-write file share binds the file read-write. */
+  sh[1].read_only = false;
+  assert_int_equal(vmctr__qemu_mounts_prepare_jailed(&qm, &s, &vj), 0);
+  assert_int_equal(qm.jails[1].binds[1].flags, 0);
+  vmctr__qemu_mounts_clear(&qm);
+  /* A source gone since validation: a clear error, nothing left. */
+  sh[1].host_path = "/nonexistent/hosts";
+  memset(&qm, 0xa5, sizeof(qm));
+  assert_fails_with(vmctr__qemu_mounts_prepare_jailed(&qm, &s, &vj), VMCTR_ENOENT,
+                    "file share /nonexistent/hosts: the source is gone");
+  assert_cleared(&qm);
+  assert_int_equal(lstat(priv, &st), -1);
+  assert_int_equal(rmdir(rundir), 0);
+  vmctr_caps_unref(caps);
+}
+
 /* ---- qemu-mounts: supervision ---- */
 
 static bool is_socket(const char *path) {
@@ -608,6 +693,7 @@ int main(void) {
     cmocka_unit_test(test_prepare),
     cmocka_unit_test(test_prepare_socket_too_long),
     cmocka_unit_test(test_prepare_no_virtiofsd),
+    cmocka_unit_test(test_prepare_file_share),
     cmocka_unit_test(test_start_daemon_fails),
     cmocka_unit_test(test_real_virtiofsd),
   };

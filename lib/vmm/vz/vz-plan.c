@@ -105,6 +105,13 @@ static int plan_share(vmctr__vz_share *d, const vmctr__vm_share *s, size_t i) {
   if (strcmp(s->tag, VMCTR__VZ_ROSETTA_TAG) == 0)
     return vmctr__err(VMCTR_EINVAL, 0, "share %s: tag %s is reserved for Rosetta", s->host_path,
                       s->tag);
+  /* VZ shares directories only, and the guest must not see a file's siblings. */
+  if (s->file)
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0,
+                      "share %s is a file; Virtualization.framework shares directories only, "
+                      "and sharing the file's directory would show its other entries: share a "
+                      "directory that holds only this file",
+                      s->host_path);
   /* VZ's directory shares have no cache setting: "never" cannot be kept. */
   if (s->cache == VMCTR_MOUNT_SHARE_CACHE_NEVER)
     return vmctr__err(VMCTR_EUNSUPPORTED, 0,
