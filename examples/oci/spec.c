@@ -542,7 +542,7 @@ static int map_paths(const cJSON *list, const char *what, char *err, size_t errl
     }
     paths[i++] = e->valuestring;
   }
-  int r = set ? set(cfg, paths, n) : 0;
+  int r = set(cfg, paths, n);
   free(paths);
   return r < 0 ? lib_fail(err, errlen, what) : 0;
 }
@@ -864,8 +864,10 @@ int oci_spec_load(const char *bundle, oci_spec *s, char *err, size_t errlen) {
     }
     if (map_resources(get(linux_, "resources"), s, overhead, &vcpus, err, errlen) < 0)
       goto bad;
-    if (map_paths(get(linux_, "maskedPaths"), "maskedPaths", err, errlen, NULL, s->cfg) < 0 ||
-        map_paths(get(linux_, "readonlyPaths"), "readonlyPaths", err, errlen, NULL, s->cfg) < 0)
+    if (map_paths(get(linux_, "maskedPaths"), "maskedPaths", err, errlen,
+                  vmctr_container_config_set_masked_paths, s->cfg) < 0 ||
+        map_paths(get(linux_, "readonlyPaths"), "readonlyPaths", err, errlen,
+                  vmctr_container_config_set_readonly_paths, s->cfg) < 0)
       goto bad;
     if (!empty(get(linux_, "uidMappings")) || !empty(get(linux_, "gidMappings"))) {
       fail(err, errlen, "linux.uidMappings and gidMappings (user namespaces) are not supported");

@@ -479,6 +479,60 @@ try:
     t.ok(rc == 1 and 'NOTIFY' in (last_error() or ''), 'a seccomp action that cannot work is refused',
          last_error())
 
+    # ---- mounts: a directory and a file bound in, a tmpfs; masked and read-only paths ----
+    hostdir = os.path.join(work, 'hostdir')
+    os.makedirs(hostdir, exist_ok=True)
+    with open(os.path.join(hostdir, 'in.txt'), 'w') as f:
+        f.write('from-host\n')
+    hostfile = os.path.join(work, 'hosts.host')
+    with open(hostfile, 'w') as f:
+        f.write('10.9.9.9 bound-file\n')
+    with open(os.path.join(work, 'sibling.secret'), 'w') as f:
+        f.write('secret\n')
+    mcfg = spec(['sh', '-c', 'cat /data/in.txt; echo w > /data/out.txt; cat /etc/hosts; '
+                 'ls /etc/; echo x > /etc/hosts 2>&1 || echo hosts-ro; '
+                 'echo tmpfs=$(grep -c " /scratch tmpfs" /proc/mounts); '
+                 'echo maskedfile=$(cat /etc/masked-file | wc -c); echo masked=$(ls /etc/masked-dir | wc -l); '
+                 '(echo y > /srv/ro/f) 2>/dev/null || echo srv-ro; '
+                 'echo staging=$(grep -c vmctr-stage /proc/self/mountinfo)'])
+    os.makedirs(os.path.join(ROOTFS, 'etc', 'masked-dir'), exist_ok=True)
+    with open(os.path.join(ROOTFS, 'etc', 'masked-dir', 'a'), 'w') as f:
+        f.write('a')
+    os.makedirs(os.path.join(ROOTFS, 'srv', 'ro'), exist_ok=True)
+    mcfg['mounts'] += [
+        {'destination': '/data', 'type': 'bind', 'source': hostdir, 'options': ['rbind', 'rprivate']},
+        {'destination': '/etc/hosts', 'type': 'bind', 'source': hostfile, 'options': ['rbind', 'ro']},
+        {'destination': '/scratch', 'type': 'tmpfs', 'source': 'tmpfs', 'options': ['size=16m', 'mode=1777']},
+    ]
+    with open(os.path.join(ROOTFS, 'etc', 'masked-file'), 'w') as f:
+        f.write('not for the container\n')
+    mcfg['linux']['maskedPaths'] = ['/etc/masked-file', '/etc/masked-dir', '/proc/absent']
+    mcfg['linux']['readonlyPaths'] = ['/srv/ro']
+    rd, wr = os.pipe()
+    rc, pid = create('mnt', mcfg, stdout=wr, stderr=wr)
+    os.close(wr)
+    rt('start', 'mnt')
+    mst = wait_pid(pid)
+    mout = b''
+    while True:
+        chunk = os.read(rd, 65536)
+        if not chunk:
+            break
+        mout += chunk
+    os.close(rd)
+    lines = mout.decode(errors='replace').split('\n')
+    t.ok('from-host' in lines and open(os.path.join(hostdir, 'out.txt')).read() == 'w\n',
+         'a bind-mounted directory reads and writes through to the host', mout)
+    t.ok('10.9.9.9 bound-file' in lines and 'hosts-ro' in lines,
+         'a bind-mounted file (read-only) replaces the image\'s', mout)
+    t.ok(b'sibling.secret' not in mout and b'hosts.host' not in mout,
+         'nothing beside the bound file is visible', mout)
+    t.ok(all(x in lines for x in ('tmpfs=1', 'maskedfile=0', 'masked=0', 'srv-ro', 'staging=0'))
+         and mst == 0,
+         'tmpfs mounted; maskedPaths (a file, a directory) and readonlyPaths honoured; no staging '
+         'mount visible', lines[-6:])
+    rt('delete', 'mnt')
+
     # ---- refusals are clean ----
     before = set(os.listdir(ROOT)) if os.path.isdir(ROOT) else set()
     bad = spec(['true'])
