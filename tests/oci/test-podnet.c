@@ -24,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -237,6 +238,12 @@ static void down(struct ctr *t) {
   t->c = NULL;
 }
 
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* The inode of a namespace file, to compare namespaces by. */
 static ino_t ns_inode(const char *path) {
   struct stat st;
@@ -258,7 +265,9 @@ static void test_pod_network(void **state) {
   (void)state;
   char err[512];
   oci_podnet *pn = NULL;
+  double t0 = now_ms();
   int r = oci_podnet_prepare(pod_path, &pn, err, sizeof(err));
+  print_message("# prepare: %.1f ms\n", now_ms() - t0);
   if (r < 0)
     print_message("# prepare: %s\n", err);
   assert_int_equal(r, 0);
@@ -281,7 +290,9 @@ static void test_pod_network(void **state) {
            "else echo OUTSIDE-UNREACHABLE; fi",
            peer_ip, outside_ip);
   struct ctr t;
+  t0 = now_ms();
   up(&t, "podnet-ok", pn, NULL, NULL, NULL, script);
+  print_message("# container up: %.0f ms\n", now_ms() - t0);
   assert_int_equal(t.rc, 0);
   /* QEMU runs in the pod's namespace. */
   pid_t q = vmtest_child_pid("qemu-system");
@@ -312,7 +323,9 @@ static void test_pod_network(void **state) {
   down(&t);
   oci_podnet_free(pn);
 
+  t0 = now_ms();
   assert_int_equal(oci_podnet_teardown(pod_path, err, sizeof(err)), 0);
+  print_message("# teardown: %.1f ms\n", now_ms() - t0);
   assert_clean(pod_ns);
   /* eth0 is as CNI left it, and our own namespace has none of it. */
   assert_int_equal(count("inet 10\\.77\\.", "ip -n %s addr show dev eth0", pod_ns), 1);
