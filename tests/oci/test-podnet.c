@@ -280,6 +280,9 @@ static void test_pod_network(void **state) {
   assert_int_equal(count("mirred.*Redirect to device eth0",
                          "tc -n %s filter show dev tap0_vmctr ingress", pod_ns), 1);
 
+  /* The outside answers us: its silence to the guest below means something. */
+  assert_int_equal(sh("timeout 10 busybox wget -q -O /dev/null http://%s:8081/hello.txt",
+                      outside_ip), 0);
   char script[1024];
   snprintf(script, sizeof(script),
            "timeout 30 wget -q -O - http://%s:8080/hello.txt; "
