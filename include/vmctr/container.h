@@ -306,6 +306,68 @@ VMCTR_API int vmctr_container_config_add_network(vmctr_container_config *cfg, co
  */
 VMCTR_API int vmctr_container_config_publish_port(vmctr_container_config *cfg, const char *spec);
 
+/**
+ * Run the container's VM in the network namespace at path
+ * ("/var/run/netns/NAME", "/proc/PID/ns/net"), as a pod's containers run
+ * in the namespace CNI prepared: the hypervisor and its helper processes
+ * (QEMU, passt, virtiofsd) join it when they start, so that every socket
+ * of theirs (a NAT network's, say) is the namespace's, and the tap NICs
+ * (vmctr_container_config_add_tap()) are found there. The path is opened
+ * in vmctr_container_new(), which fails with VMCTR_ENOENT when nothing is
+ * there and VMCTR_EINVAL when it is not a network namespace; the calling
+ * thread's own namespace never changes. Needs CAP_SYS_ADMIN (root). Linux
+ * only (VMCTR_EUNSUPPORTED elsewhere, at vmctr_container_new()).
+ * @param path  an absolute path, or NULL for the caller's namespace (the
+ *              default).
+ * @return 0, VMCTR_EINVAL (a relative path) or VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_container_config_set_network_namespace(vmctr_container_config *cfg, const char *path);
+
+/**
+ * Add a NIC backed by the existing tap device ifname in the container's
+ * network namespace (vmctr_container_config_set_network_namespace(), else
+ * the caller's): what the guest sends leaves through the tap, and the
+ * library neither creates nor removes the device, nor routes or filters
+ * for it (doc/network.md, "Tap NICs"). vmctr_container_new() attaches to
+ * it (IFF_TAP | IFF_NO_PI, one queue; a tap that is down is set up) and
+ * fails with VMCTR_ENOENT when there is no such interface, VMCTR_EINVAL
+ * when it is no tap, VMCTR_EBUSY when another process holds it. The
+ * guest's interface gets mac, address, the MTU and the routes added with
+ * vmctr_container_config_add_tap_route(). Tap NICs come after the networks
+ * (vmctr_container_config_add_network()), in the order added; the first
+ * interface of the container carries the default route, so only a tap that
+ * is first (no network attached, added first) may have a gateway
+ * (vmctr_container_new() fails with VMCTR_EINVAL otherwise). Tap NICs
+ * publish no ports. Linux only.
+ * @param ifname   the tap's name, 1..15 characters.
+ * @param mac      the guest NIC's unicast MAC ("02:00:00:00:00:01"), or
+ *                 NULL for a random locally administered one.
+ * @param address  the guest's IPv4 address with its prefix ("10.1.2.3/24";
+ *                 host bits are expected), or NULL: the link is set up
+ *                 without an address.
+ * @param gateway  an IPv4 address: the guest's default route goes through
+ *                 it; NULL for none. Needs an address.
+ * @param mtu      68..65535, or 0 for the tap's own MTU.
+ * @return 0, VMCTR_EINVAL, VMCTR_EEXIST (this tap or this MAC is a NIC
+ *         already), VMCTR_ETOOBIG (more than 8 networks and taps) or
+ *         VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_container_config_add_tap(vmctr_container_config *cfg, const char *ifname, const char *mac, const char *address, const char *gateway, uint32_t mtu);
+
+/**
+ * Add a route of the guest through tap NIC ifname (added before with
+ * vmctr_container_config_add_tap()): to dst ("10.2.0.0/16", host bits
+ * zero; "0.0.0.0/0" is a default route, which the tap's gateway makes
+ * already) via the gateway via, or on-link when via is NULL. The route
+ * to the address's own subnet exists without one. Routes are added in
+ * order, before the default route, so a gateway outside the subnet works
+ * when an on-link route to it comes first.
+ * @return 0, VMCTR_EINVAL, VMCTR_ENOENT (no such tap NIC), VMCTR_EEXIST
+ *         (a route to dst exists), VMCTR_ETOOBIG (more than 64) or
+ *         VMCTR_ENOMEM.
+ */
+VMCTR_API int vmctr_container_config_add_tap_route(vmctr_container_config *cfg, const char *ifname, const char *dst, const char *via);
+
 /** Write the VM's console (kernel and vmctr-init messages) to this file. NULL: a file in the runtime directory, removed with the container. @return 0, VMCTR_EINVAL or VMCTR_ENOMEM. */
 VMCTR_API int vmctr_container_config_set_boot_log(vmctr_container_config *cfg, const char *path);
 
@@ -445,12 +507,13 @@ VMCTR_API int32_t vmctr_container_dispatch(vmctr_container *c);
  */
 VMCTR_API int vmctr_container_exec(vmctr_container *c, const vmctr_process_config *p, vmctr_process **out);
 
-/** The number of networks the container is attached to (0 if c is NULL). */
+/** The number of networks the container is attached to, tap NICs included (0 if c is NULL). */
 VMCTR_API size_t vmctr_container_network_count(const vmctr_container *c);
 
 /**
- * The address of its interface on network i (in config order), as
- * "192.168.64.2/24"; NULL if i is out of range. Borrowed from c until it is
+ * The address of its interface on network i (in config order: the
+ * networks, then the tap NICs), as "192.168.64.2/24" ("" for a tap NIC
+ * without an address); NULL if i is out of range. Borrowed from c until it is
  * freed; still readable after the container stopped.
  */
 VMCTR_API const char *vmctr_container_network_address(const vmctr_container *c, size_t i);

@@ -99,6 +99,23 @@ struct vmctr_container_config {
    * perhaps empty) replaces the library's defaults */
   bool has_masked, has_readonly;
   char **masked_paths, **readonly_paths;
+  /* netcfg.c: the network namespace of the hypervisor (NULL: the
+   * caller's), and NICs on taps there, after the networks */
+  char *netns_path;
+  struct vmctr__tapreq *taps;
+  size_t ntaps;
+};
+
+/* A NIC on an existing tap device (vmctr_container_config_add_tap). */
+struct vmctr__tapreq {
+  char *ifname;
+  bool has_mac;           /* false: random */
+  uint8_t mac[6];
+  uint32_t addr, prefix;  /* addr 0: link up only */
+  uint32_t gateway;       /* 0: no default route */
+  uint32_t mtu;           /* 0: the tap's */
+  vmctr__net_route *routes;
+  size_t nroutes;
 };
 
 /* One requested network attachment. */
@@ -109,6 +126,12 @@ struct vmctr__netreq {
 
 /* netcfg.c */
 void vmctr__container_config_free_nets(vmctr_container_config *c);
+/* Open cfg's network namespace, if any (c->netns_fd), and hand it to c's VM. */
+int vmctr__container_join_netns(vmctr_container *c, const vmctr_container_config *cfg);
+/* cfg's tap NICs as c->nets[c->nnets..] (room made by the caller): each tap
+ * opened in c's namespace and added to c's VM; c->nnets counts what needs
+ * detaching even on failure. */
+int vmctr__container_attach_taps(vmctr_container *c, const vmctr_container_config *cfg);
 
 /* What the guest runs, after the image defaults and overrides are applied. */
 struct vmctr__procspec {
@@ -200,8 +223,10 @@ struct vmctr_container {
   uint64_t pids_limit;
   bool init_started;
   bool stopped;
-  vmctr__net_attachment *nets; /* attached networks, in config order */
-  size_t nnets;
+  vmctr__net_attachment *nets; /* attached networks, then tap NICs, in config order */
+  size_t nnets;                /* net NULL: a tap NIC (or a network detached) */
+  int netns_fd;                /* -1: the caller's namespace */
+  vmctr__net_route *tap_routes; /* what the tap NICs' gif.routes point into */
   char *peer_hosts;            /* the peers' /etc/hosts lines written last */
   char *hosts_base;            /* /etc/hosts without the peers */
   pthread_mutex_t hosts_lock;  /* orders /etc/hosts refreshes */

@@ -117,7 +117,7 @@ static int guest_set_time(vmctr_container *c) {
 static int make_hosts_base(vmctr_container *c, const vmctr_container_config *cfg) {
   vmctr__strbuf sb = {0};
   vmctr__sb_puts(&sb, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-  if (c->nnets) {
+  if (c->nnets && c->nets[0].gif.addr) {
     char ip[16];
     vmctr__sb_printf(&sb, "%s\t%s\n", vmctr__ip4_format(c->nets[0].gif.addr, ip), c->hostname);
   } else {
@@ -135,6 +135,8 @@ static int refresh_hosts(vmctr_container *c, bool force) {
   int r = 0;
   for (size_t i = 0; i < c->nnets && r == 0; i++) {
     char *t = NULL;
+    if (!c->nets[i].net)
+      continue; /* a tap NIC: no peers the library knows */
     if ((r = vmctr__net_peer_hosts(&c->nets[i], &t)) == 0)
       vmctr__sb_puts(&sb, t);
     free(t);
@@ -271,21 +273,25 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
   return guest_files(c, cfg);
 }
 
-/* Each network becomes a NIC of the VM; the first carries the published
- * ports and the default route. */
+/* Each network becomes a NIC of the VM, then each tap NIC; the first
+ * carries the published ports and the default route. The VM runs in the
+ * configured network namespace, where the taps are. */
 static int attach_networks(vmctr_container *c, const vmctr_container_config *cfg) {
+  int r;
   if (cfg->nports && !cfg->nnets)
     return vmctr__err(VMCTR_EINVAL, 0, "published ports need a network: add one with "
                       "vmctr_container_config_add_network()");
-  if (!cfg->nnets)
+  if ((r = vmctr__container_join_netns(c, cfg)) < 0)
+    return r;
+  if (!cfg->nnets && !cfg->ntaps)
     return 0;
-  if (!(c->nets = calloc(cfg->nnets, sizeof(*c->nets))))
+  if (!(c->nets = calloc(cfg->nnets + cfg->ntaps, sizeof(*c->nets))))
     return vmctr__err_nomem();
-  for (size_t i = 0; i < cfg->nnets; i++)
+  for (size_t i = 0; i < cfg->nnets + cfg->ntaps; i++)
     c->nets[i] = (vmctr__net_attachment)VMCTR__NET_ATTACHMENT_INIT;
   for (size_t i = 0; i < cfg->nnets; i++) {
     const struct vmctr__netreq *q = &cfg->nets[i];
-    int r = vmctr__net_attach(&c->nets[i], q->net, c->id, c->hostname, q->ip, q->mac,
+    r = vmctr__net_attach(&c->nets[i], q->net, c->id, c->hostname, q->ip, q->mac,
                               i == 0 ? cfg->ports : NULL, i == 0 ? cfg->nports : 0, i == 0);
     if (r < 0) {
       char what[200];
@@ -298,7 +304,7 @@ static int attach_networks(vmctr_container *c, const vmctr_container_config *cfg
     vmctr__log(VMCTR_LOG_INFO, "container", "%s: %s on network %s (%s)", c->id,
                c->nets[i].addr_text, vmctr_network_name(q->net), c->nets[i].mac_text);
   }
-  return 0;
+  return vmctr__container_attach_taps(c, cfg);
 }
 
 /* Release the leases, taps and host objects; the addresses stay readable
@@ -330,6 +336,7 @@ int vmctr_container_new(vmctr_container **out, const char *id, const vmctr_mount
   vmctr_container *c = calloc(1, sizeof(*c));
   if (!c)
     return vmctr__err_nomem();
+  c->netns_fd = -1;
   pthread_mutex_init(&c->lock, NULL);
   pthread_mutex_init(&c->hosts_lock, NULL);
   vmctr__cond_init(&c->cond);
@@ -551,6 +558,9 @@ void vmctr_container_free(vmctr_container *c) {
   vmctr_vmm_free(c->vmm); /* frees the agent too */
   detach_networks(c);
   free(c->nets);
+  free(c->tap_routes);
+  if (c->netns_fd >= 0)
+    close(c->netns_fd);
   free(c->peer_hosts);
   free(c->hosts_base);
   pthread_mutex_destroy(&c->hosts_lock);

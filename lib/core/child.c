@@ -106,9 +106,12 @@ static void __attribute__((noreturn)) child_exec(int errfd, const spawn_req *q) 
   for (size_t i = 0; i < nfds; i++)
     if ((moved[i] = fcntl(fds[i].parent_fd, F_DUPFD_CLOEXEC, hi)) < 0)
       child_fail(errfd, NULL);
-  /* The jail's own fd (cgroup.procs) above the targets too, below errfd. */
+  /* The jail's own fds (cgroup.procs, the network namespace) above the
+   * targets too, below errfd. */
   vmctr__jail jl = q->jail ? *q->jail : (vmctr__jail)VMCTR__JAIL_INIT;
   if (jl.cgroup_procs_fd >= 0 && (jl.cgroup_procs_fd = fcntl(jl.cgroup_procs_fd, F_DUPFD_CLOEXEC, hi)) < 0)
+    child_fail(errfd, NULL);
+  if (jl.netns_fd >= 0 && (jl.netns_fd = fcntl(jl.netns_fd, F_DUPFD_CLOEXEC, hi)) < 0)
     child_fail(errfd, NULL);
   if ((e = fcntl(errfd, F_DUPFD_CLOEXEC, hi)) < 0)
     child_fail(errfd, NULL);

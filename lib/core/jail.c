@@ -150,6 +150,12 @@ static int bind_one(const char *root, const vmctr__jail_bind *b, const char **st
 }
 
 int vmctr__jail_apply(const vmctr__jail *j, const char **step) {
+  /* First, while we still hold every capability (the ids drop below). */
+  if (j->netns_fd >= 0) {
+    *step = "join the network namespace";
+    if (setns(j->netns_fd, CLONE_NEWNET) < 0)
+      return -1;
+  }
   if (j->namespaces) {
     *step = "make mounts private";
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* What confines a supervised child (QEMU, virtiofsd) between fork and exec:
  * its own session, no core dumps, no_new_privs, new mount/ipc/uts/pid
- * namespaces with a private root built of read-only bind mounts, an
- * unprivileged uid/gid, a cgroup, an fd limit and an extra seccomp filter.
+ * namespaces with a private root built of read-only bind mounts, a given
+ * network namespace, an unprivileged uid/gid, a cgroup, an fd limit and an
+ * extra seccomp filter.
  * The description is plain data built by the caller before the fork; the
  * child only makes system calls from it (async-signal-safe). */
 #ifndef VMCTR_CORE_JAIL_H
@@ -40,9 +41,12 @@ typedef struct vmctr__jail {
   int cgroup_procs_fd;       /* -1, or cgroup.procs of the cgroup to join */
   uint64_t nofile;           /* RLIMIT_NOFILE, 0: unchanged */
   const struct sock_fprog *seccomp; /* installed last, may be NULL */
+  /* -1, or a network namespace the child joins (setns) before anything
+   * else of the jail: what it opens afterwards (sockets) lives there. */
+  int netns_fd;
 } vmctr__jail;
 
-#define VMCTR__JAIL_INIT {false, NULL, NULL, 0, false, 0, 0, -1, 0, NULL}
+#define VMCTR__JAIL_INIT {false, NULL, NULL, 0, false, 0, 0, -1, 0, NULL, -1}
 
 /* Whether this process can give children their own namespaces (probed once
  * with a throw-away child; the reason is logged at INFO when not). */

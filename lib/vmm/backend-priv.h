@@ -81,6 +81,10 @@ typedef struct vmctr__vm_spec {
    * the spec's lifetime; the backend dups what it keeps. */
   const vmctr__netdev *nics;
   size_t nnics;
+  /* netns: the hypervisor and its helper processes run in the network
+   * namespace netns_fd (borrowed), joined when each is spawned. */
+  bool netns;
+  int netns_fd;
   /* What the capability probe found (binaries, versions); borrowed. */
   const vmctr_caps *caps;
   /* Arguments the application explicitly passed for the hypervisor

@@ -226,6 +226,7 @@ int vmctr__vm_jail_plan(vmctr__vm_jail *j, const vmctr__vm_spec *spec) {
   j->uid_lock_fd = j->cgroup_procs_fd = -1;
   j->kernel = spec->kernel;
   j->initfs = spec->initfs;
+  j->qemu.netns_fd = spec->netns ? spec->netns_fd : -1;
 
   if (geteuid() == 0 && spec->jail_id_count > 0) {
     char *parent = parent_of(spec->runtime_dir);
@@ -328,6 +329,7 @@ int vmctr__vm_jail_share(const vmctr__vm_jail *vj, const vmctr__vm_spec *spec, s
   *out = (vmctr__jail)VMCTR__JAIL_INIT;
   out->cgroup_procs_fd = vj->cgroup_procs_fd;
   out->seccomp = vmctr__jail_fileserver_filter();
+  out->netns_fd = vj->qemu.netns_fd;
   *source_out = *private_out = NULL;
   if (!vj->qemu.namespaces) {
     /* A file cannot be shared alone without a private mount namespace, and

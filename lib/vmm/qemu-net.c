@@ -201,10 +201,13 @@ int vmctr__qemu_net_prepare(vmctr__qemu_net *qn, const vmctr__vm_spec *spec,
     qn->daemon_fds[i] = sv[1];
     /* passt confines itself (namespaces, an empty root, seccomp, a dropped
      * id); we add a session, no core dumps, no_new_privs, the VM's cgroup
-     * and an fd table of only its socket. It stays in the host's network
-     * namespace, whose sockets are what it NATs to. */
-    if (vj)
+     * and an fd table of only its socket. It stays in the hypervisor's
+     * network namespace (the caller's, or the container's own), whose
+     * sockets are what it NATs to. */
+    if (vj) {
       qn->jails[i].cgroup_procs_fd = vj->cgroup_procs_fd;
+      qn->jails[i].netns_fd = vj->qemu.netns_fd;
+    }
     r = vmctr__qemu_passt_argv(nd, passt, 3, ra, &qn->daemon_argv[i]);
   }
   free(passt);

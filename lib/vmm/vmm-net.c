@@ -122,7 +122,25 @@ fail:
   return r;
 }
 
+int vmctr__vmm_set_netns(vmctr_vmm *vmm, int fd) {
+  if (!vmm || fd < 0)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__vmm_set_netns: %s", !vmm ? "vmm is NULL" : "bad fd");
+  if (vmm->state != VMCTR_VMM_STATE_NEW)
+    return vmctr__err(VMCTR_ESTATE, 0, "vmctr__vmm_set_netns: the VM was already started");
+  int c = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (c < 0)
+    return vmctr__err_os(errno, "cannot duplicate the network namespace fd %d", fd);
+  if (vmm->has_netns)
+    close(vmm->netns_fd);
+  vmm->netns_fd = c;
+  vmm->has_netns = true;
+  return 0;
+}
+
 void vmctr__vmm_free_nics(vmctr_vmm *vmm) {
+  if (vmm->has_netns)
+    close(vmm->netns_fd);
+  vmm->has_netns = false;
   for (size_t i = 0; i < vmm->nnics; i++) {
     if (vmm->nics[i].tap_fd >= 0)
       close(vmm->nics[i].tap_fd);

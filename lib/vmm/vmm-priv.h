@@ -40,12 +40,15 @@ struct vmctr_vmm {
   char (*names)[24];   /* per mount: its disk serial or generated share tag */
   vmctr__netdev *nics; /* copies (own ports array, own dup of a tap fd) */
   size_t nnics;
+  bool has_netns;      /* vmctr__vmm_set_netns(): netns_fd is ours */
+  int netns_fd;
   uint32_t template_mode; /* VMCTR_VMM_TEMPLATE_* (vmctr_vmm_set_template) */
   struct vmctr__template *tmpl; /* held while a clone of it runs (template-boot.c) */
   bool build_only;     /* vmctr_vmm_build_template() is resolving the spec */
 };
 
-/* vmm-net.c: free the NIC copies (closing their tap fds). */
+/* vmm-net.c: free the NIC copies (closing their tap fds) and the network
+ * namespace's fd. */
 void vmctr__vmm_free_nics(vmctr_vmm *vmm);
 
 /* vmm-start.c: everything vmctr_vmm_start() resolves and boots. */

@@ -272,6 +272,8 @@ int vmctr__vmm_boot(vmctr_vmm *vmm) {
   spec.agent_port = AGENT_VSOCK_PORT;
   spec.nics = vmm->nics;
   spec.nnics = vmm->nnics;
+  spec.netns = vmm->has_netns;
+  spec.netns_fd = vmm->netns_fd;
   spec.caps = caps;
   spec.hypervisor_args = vmm->hv_args;
   spec.jail_id_first = vmm->jail_id_first;

@@ -28,4 +28,10 @@ int vmctr__vmm_add_mount_checked(vmctr_vmm *vmm, const vmctr_mount *mount);
  * never touched). VMCTR_EINVAL, VMCTR_ESTATE once started, VMCTR_ENOMEM. */
 int vmctr__vmm_add_netdev(vmctr_vmm *vmm, const vmctr__netdev *nd);
 
+/* Run the hypervisor and its helpers (before start) in the network
+ * namespace fd refers to (dup'ed; the copy is closed at vmctr_vmm_free).
+ * A tap NIC's fd may come from any namespace: a tap stays where it was
+ * made. VMCTR_EINVAL, VMCTR_ESTATE once started. */
+int vmctr__vmm_set_netns(vmctr_vmm *vmm, int fd);
+
 #endif
