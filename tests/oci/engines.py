@@ -21,9 +21,11 @@ The outer process then checks that no process, mount or cgroup of the test is
 left, and removes the directory. The image is a busybox OCI image made here from
 the host's busybox-static: nothing is downloaded.
 
-VMCTR_KERNEL and VMCTR_GUEST_INIT (from the environment, or --kernel and
---guest-init) are passed into every daemon's environment, since the shims and the
-runtime inherit it.
+VMCTR_KERNEL and VMCTR_GUEST_INIT (--kernel and --guest-init, else from the
+environment) are passed into every daemon's environment, since the shims and the
+runtime inherit it; podman gives conmon a clean environment, so for podman they go
+through containers.conf's conmon_env_vars. A check per engine looks at the running
+shim's (conmon's) environment.
 
 TAP, one line per check; the plan comes last. Without root, unshare, skopeo,
 busybox or the runtime, the whole test skips (1..0 # SKIP); an engine whose
@@ -248,6 +250,32 @@ class Ctx:
                   '%s: its environment has %s' % (name, ' and '.join(sorted(want))),
                   'want %r' % want)
 
+    def shim_env_check(self, name, comm):
+        """While a container runs: its shim (whose environment the runtime gets) has
+        VMCTR_KERNEL and VMCTR_GUEST_INIT when they are set. comm: the shim's process name."""
+        want = {k: self.env[k] for k in ('VMCTR_KERNEL', 'VMCTR_GUEST_INIT') if k in self.env}
+        if not want:
+            return
+        seen = {}
+        for p in os.listdir('/proc'):   # our PID namespace's /proc: only the test's processes
+            if not p.isdigit():
+                continue
+            try:
+                with open('/proc/%s/comm' % p) as f:
+                    if f.read().strip() != comm:
+                        continue
+                with open('/proc/%s/environ' % p, 'rb') as f:
+                    seen[p] = dict(e.decode(errors='replace').split('=', 1)
+                                   for e in f.read().split(b'\0') if b'=' in e)
+            except OSError:
+                pass
+        self.t.ok(seen and all(all(env.get(k) == v for k, v in want.items())
+                               for env in seen.values()),
+                  '%s: the shim (%s) passes %s on to the runtime' % (name, comm,
+                                                                   ' and '.join(sorted(want))),
+                  'want %r; %s processes: %r' % (want, comm, {
+                      p: {k: e.get(k) for k in want} for p, e in seen.items()}))
+
     def kernel_check(self, name, rc, out, err):
         """`uname -r` in a container: a VM runtime's guest kernel is not the host's; runc's
         container shares the host's kernel."""
@@ -416,6 +444,7 @@ def test_containerd(cx, oci_archive):
     t.ok(m and m.group(2) == 'RUNNING', 'containerd: ctr task ls shows it RUNNING',
          diag(rc, out, err))
     task_pid = m.group(1) if m else None
+    cx.shim_env_check('containerd', 'containerd-shim')
     rc, out, err = c.ctr('task', 'exec', '--exec-id', 'e1', 'c-bg', 'sh', '-c',
                          'echo "in exec $(cat /proc/1/cmdline | tr "\\0" " ")"; exit 4')
     t.ok(rc == 4 and out.strip() == 'in exec sleep 600',
@@ -545,6 +574,7 @@ def test_docker(cx, docker_archive):
                                 'bg'])
     t.ok(rc == 0 and out.strip() == 'true vmctr', 'docker: inspect: running, runtime vmctr',
          diag(rc, out, err))
+    cx.shim_env_check('docker', 'containerd-shim')
     rc, out, err = cx.cmd(dk + ['exec', '-e', 'X=y', '-w', '/etc', 'bg', 'sh', '-c',
                                 'echo $X $(pwd) $(cat /proc/1/cmdline | tr "\\0" " "); exit 5'])
     t.ok(rc == 5 and out.strip() == 'y /etc sleep 600',
@@ -576,9 +606,14 @@ def test_podman(cx, docker_archive):
     d = os.path.join(cx.tmp, 'podman')
     os.makedirs(os.path.join(d, 'cni'))
     conf = os.path.join(d, 'containers.conf')
+    # podman gives conmon (which runs the runtime) a clean environment: VMCTR_KERNEL and
+    # VMCTR_GUEST_INIT reach it only through conmon_env_vars.
+    passed = ['%s=%s' % (k, cx.env[k]) for k in ('VMCTR_KERNEL', 'VMCTR_GUEST_INIT')
+              if k in cx.env]
     with open(conf, 'w') as f:
         f.write('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
-                'events_logfile_path = "%s/events.log"\n' % d)
+                'events_logfile_path = "%s/events.log"\nconmon_env_vars = %s\n'
+                % (d, json.dumps(passed)))
     env = dict(cx.env, CONTAINERS_CONF=conf,
                CONTAINERS_STORAGE_CONF=os.path.join(d, 'storage.conf'),
                CONTAINERS_REGISTRIES_CONF=os.path.join(d, 'registries.conf'))
@@ -607,6 +642,7 @@ def test_podman(cx, docker_archive):
          diag(rc, out, err))
     rc, out, err = run(prun + ['-d', '--name', 'bg', image, 'sleep', '600'], env=env)
     t.ok(rc == 0, 'podman: run -d', diag(rc, out, err))
+    cx.shim_env_check('podman', 'conmon')
     rc, out, err = run(pm + ['exec', 'bg', 'sh', '-c', 'echo in exec; exit 4'], env=env)
     t.ok(rc == 4 and out.strip() == 'in exec', 'podman: exec (output, exit code 4)',
          diag(rc, out, err))
