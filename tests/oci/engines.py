@@ -429,6 +429,11 @@ def test_containerd(cx, oci_archive):
                                      IMAGE_REF, 'c-env', 'sh', '-c', 'echo "$GREETING"; pwd'))
     t.ok(rc == 0 and out.split('\n')[:2] == ['hello env', '/tmp'],
          'containerd: ctr run --env and --cwd', diag(rc, out, err))
+    # One line: ctr 1.6 does not pass its stdin's EOF on (with runc too), so no `cat`.
+    rc, out, err = c.ctr(*c.run_args('--rm', IMAGE_REF, 'c-stdin', 'sh', '-c',
+                                     'read line; echo "got $line"'), input='through stdin\n')
+    t.ok(rc == 0 and out == 'got through stdin\n', 'containerd: stdin reaches the container',
+         diag(rc, out, err))
     rc, out, err = c.ctr(*c.run_args('--rm', IMAGE_REF, 'c-notty', 'tty'))
     t.ok(rc == 1 and 'not a tty' in out, 'containerd: without -t, no terminal', diag(rc, out, err))
     rc, out = pty_run(c.ctr_base + c.run_args('-t', '--rm', IMAGE_REF, 'c-tty', 'tty'),
@@ -567,7 +572,12 @@ def test_docker(cx, docker_archive):
          'docker: -v HOSTFILE:/etc/greeting:ro, readable and not writable',
          diag(rc, out, err))
 
-    rc, out, err = cx.cmd(drun + ['-d', '--name', 'bg', 'busybox:test', 'sleep', '600'])
+    rc, out, err = cx.cmd(drun + ['--rm', '-i', 'busybox:test', 'sh', '-c', 'tr a-z A-Z'],
+                          input='through stdin\n')
+    t.ok(rc == 0 and out == 'THROUGH STDIN\n', 'docker: run -i: stdin reaches the container',
+         diag(rc, out, err))
+    rc, out, err = cx.cmd(drun + ['-d', '--name', 'bg', 'busybox:test', 'sh', '-c',
+                                  'echo started; exec sleep 600'])
     t.ok(rc == 0 and re.fullmatch(r'[0-9a-f]{64}', out.strip()), 'docker: run -d',
          diag(rc, out, err))
     rc, out, err = cx.cmd(dk + ['inspect', '-f', '{{.State.Running}} {{.HostConfig.Runtime}}',
@@ -575,6 +585,9 @@ def test_docker(cx, docker_archive):
     t.ok(rc == 0 and out.strip() == 'true vmctr', 'docker: inspect: running, runtime vmctr',
          diag(rc, out, err))
     cx.shim_env_check('docker', 'containerd-shim')
+    ok = wait_for(lambda: 'started' in cx.cmd(dk + ['logs', 'bg'], timeout=30)[1], 30, 0.5)
+    rc, out, err = cx.cmd(dk + ['logs', 'bg'])
+    t.ok(ok and out == 'started\n', 'docker: logs of the detached container', diag(rc, out, err))
     rc, out, err = cx.cmd(dk + ['exec', '-e', 'X=y', '-w', '/etc', 'bg', 'sh', '-c',
                                 'echo $X $(pwd) $(cat /proc/1/cmdline | tr "\\0" " "); exit 5'])
     t.ok(rc == 5 and out.strip() == 'y /etc sleep 600',
@@ -639,6 +652,10 @@ def test_podman(cx, docker_archive):
     rc, out, err = run(prun + ['--rm', '-e', 'GREETING=hello env', '-w', '/tmp', image, 'sh', '-c',
                                'echo "$GREETING"; pwd'], env=env)
     t.ok(rc == 0 and out.split('\n')[:2] == ['hello env', '/tmp'], 'podman: run -e and -w',
+         diag(rc, out, err))
+    rc, out, err = run(prun + ['--rm', '-i', image, 'sh', '-c', 'tr a-z A-Z'], env=env,
+                       input='through stdin\n')
+    t.ok(rc == 0 and out == 'THROUGH STDIN\n', 'podman: run -i: stdin reaches the container',
          diag(rc, out, err))
     rc, out, err = run(prun + ['-d', '--name', 'bg', image, 'sleep', '600'], env=env)
     t.ok(rc == 0, 'podman: run -d', diag(rc, out, err))
