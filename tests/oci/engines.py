@@ -912,7 +912,7 @@ def cgroup_dirs(uid):
         hp = os.path.join(base, h)
         try:
             for e in os.listdir(hp):
-                if e.startswith('vmctr-eng-%s' % uid):
+                if e == 'vmctr-eng-%s' % uid or e.startswith('vmctr-eng-%s-' % uid):
                     found.append(os.path.join(hp, e))
         except OSError:
             pass
