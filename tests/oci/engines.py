@@ -41,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -480,7 +481,12 @@ def test_containerd(cx, oci_archive):
         'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 1; done'),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
         env=cx.env)
-    first = p.stdout.readline()
+    # Its first line, within the timeout (a runtime that hangs must not hang the test).
+    got = []
+    reader = threading.Thread(target=lambda: got.append(p.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(CMD_TIMEOUT)
+    first = got[0] if got else ''
     rc, out, err = c.ctr('task', 'kill', 'c-term')
     try:
         rest, perr = p.communicate(timeout=CMD_TIMEOUT)
