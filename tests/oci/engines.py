@@ -1013,8 +1013,11 @@ def outer(args, argv):
             if line.startswith('not ok'):
                 failed += 1
             line = re.sub(r'^((?:not )?ok) \d+', r'\g<1> %d' % n, line)
-        sys.stdout.write(line)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        except OSError:   # our reader is gone (a closed pipe): read on, tear down all the same
+            sys.stdout = open(os.devnull, 'w')
     rc = p.wait()
     if interrupted:
         log('interrupted')
