@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef OCI_FRONT
 #include <vmctr.h>
+#endif
 
 #include "log.h"
 
@@ -105,6 +107,7 @@ void oci_log(int level, const char *fmt, ...) {
   va_end(ap);
 }
 
+#ifndef OCI_FRONT
 static void from_library(int32_t level, const char *domain, const char *message, void *userdata) {
   (void)userdata;
   oci_log(level <= VMCTR_LOG_ERROR ? OCI_LOG_WARN : (int)level, "libvmctr [%s] %s", domain, message);
@@ -113,3 +116,4 @@ static void from_library(int32_t level, const char *domain, const char *message,
 void oci_log_library(int max_level) {
   vmctr_log_set_handler(max_level, from_library, NULL, NULL);
 }
+#endif

@@ -20,15 +20,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
+#include "log.h"
+#include "state.h"
+#ifndef OCI_FRONT
 #include <vmctr.h>
 
 #include "../example-util.h"
-#include "log.h"
 #include "monitor.h"
 #include "podnet.h"
 #include "spec.h"
-#include "state.h"
+#endif
 
+/* Two binaries are built from this file. The front (OCI_FRONT, the installed
+ * vmctr-oci) does not link libvmctr: start, state, kill, delete, ps and
+ * features only read the state and talk to a monitor, and an engine calls
+ * them several times per container, where loading the library and its
+ * dependencies (some 50 shared objects) would cost more than the command.
+ * create and exec, which run the library, and a delete that must undo a pod
+ * network, re-execute the engine (vmctr-oci-engine) with the same
+ * arguments. */
 #define OCI_VERSION "1.0.2"
 #define MAX_PROCESS_BYTES (4u * 1024 * 1024)
 
@@ -291,6 +302,37 @@ static char *hook_state(const char *id, const char *status, pid_t pid, const cha
 
 /* ---- commands ---- */
 
+#ifdef OCI_FRONT
+static char **g_argv;
+
+/* The engine beside this binary (the build tree), else the installed one. */
+static int exec_engine(void) {
+  char self[PATH_MAX], path[PATH_MAX + 32];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) {
+      *slash = '\0';
+      snprintf(path, sizeof(path), "%s/vmctr-oci-engine", self);
+      if (access(path, X_OK) == 0)
+        execv(path, g_argv);
+    }
+  }
+  execv(OCI_ENGINE_PATH, g_argv);
+  return die("cannot run %s: %s", OCI_ENGINE_PATH, strerror(errno));
+}
+
+static int cmd_create(int argc, char **argv, int i) {
+  (void)argc, (void)argv, (void)i;
+  return exec_engine();
+}
+
+static int cmd_exec(int argc, char **argv, int i) {
+  (void)argc, (void)argv, (void)i;
+  return exec_engine();
+}
+#else
 static int cmd_create(int argc, char **argv, int i) {
   struct opt o[] = {{"bundle", 'b', true, NULL},      {"pid-file", 0, true, NULL},
                     {"console-socket", 0, true, NULL}, {"no-pivot", 0, false, NULL},
@@ -416,6 +458,8 @@ static int cmd_create(int argc, char **argv, int i) {
     close(lock);
   return rc;
 }
+
+#endif
 
 static int load_or_die(const char *cmd, const char *id, oci_state *st) {
   char err[512];
@@ -568,8 +612,17 @@ static int cmd_delete(int argc, char **argv, int i) {
       wait_monitor_gone(&st, 5000);
     }
   }
+#ifdef OCI_FRONT
+  if (st.netns) {
+    /* The pod network's teardown is the engine's (podnet.c). */
+    close(lock);
+    oci_state_clear(&st);
+    return exec_engine();
+  }
+#else
   if (st.netns && oci_podnet_teardown(st.netns, err, sizeof(err)) < 0)
     oci_log(OCI_LOG_WARN, "delete: pod network: %s", err);
+#endif
   if (st.bundle) {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/config.json", st.bundle);
@@ -628,6 +681,7 @@ static int cmd_ps(int argc, char **argv, int i) {
   return 0;
 }
 
+#ifndef OCI_FRONT
 static int cmd_exec(int argc, char **argv, int i) {
   struct opt o[] = {{"process", 'p', true, NULL},       {"detach", 'd', false, NULL},
                     {"pid-file", 0, true, NULL},         {"console-socket", 0, true, NULL},
@@ -783,6 +837,8 @@ static int cmd_exec(int argc, char **argv, int i) {
   return 0;
 }
 
+#endif
+
 static int cmd_features(void) {
   cJSON *j = cJSON_CreateObject(), *l, *a;
   cJSON_AddStringToObject(j, "ociVersionMin", "1.0.0");
@@ -818,7 +874,7 @@ static int cmd_features(void) {
   a = cJSON_AddObjectToObject(l, "selinux");
   cJSON_AddBoolToObject(a, "enabled", 0);
   a = cJSON_AddObjectToObject(j, "annotations");
-  cJSON_AddStringToObject(a, "org.libvmctr.version", vmctr_version_string());
+  cJSON_AddStringToObject(a, "org.libvmctr.version", OCI_LIBVMCTR_VERSION);
   cJSON_AddStringToObject(a, "org.libvmctr.isolation", "vm");
   char *text = cJSON_Print(j);
   printf("%s\n", text);
@@ -861,14 +917,21 @@ int main(int argc, char **argv) {
   if (optval(o, no, "debug") || (getenv("VMCTR_DEBUG") && strcmp(getenv("VMCTR_DEBUG"), "2") == 0))
     oci_log_set_level(OCI_LOG_DEBUG);
   if (optval(o, no, "version")) {
-    printf("vmctr-oci version %s\nspec: %s\nlibvmctr: %s\n", vmctr_version_string(), OCI_VERSION,
+    printf("vmctr-oci version %s\nspec: %s\nlibvmctr: %s\n", OCI_LIBVMCTR_VERSION, OCI_VERSION,
+#ifdef OCI_FRONT
+           OCI_LIBVMCTR_VERSION);
+#else
            vmctr_version_string());
+#endif
     return 0;
   }
   if (optval(o, no, "help") || i >= argc) {
     usage(i >= argc && !optval(o, no, "help") ? stderr : stdout);
     return i >= argc && !optval(o, no, "help") ? 1 : 0;
   }
+#ifdef OCI_FRONT
+  g_argv = argv;
+#else
   /* The build tree's guest init when run uninstalled; the library's log
    * into ours (never to stderr: a monitor's stderr is the container's). */
   const char *dbg = getenv("VMCTR_DEBUG");
@@ -883,6 +946,7 @@ int main(int argc, char **argv) {
   } else {
     oci_log_library(VMCTR_LOG_WARN);
   }
+#endif
   if (strlen(g.root) == 0 || g.root[0] != '/')
     return die("--root must be an absolute path");
 

@@ -26,6 +26,7 @@
 #include <vmctr.h>
 
 #include "log.h"
+#include "ctl.h"
 #include "monitor.h"
 #include "podnet.h"
 #include "state.h"
@@ -44,143 +45,6 @@ static int fmt_err(char *err, size_t errlen, const char *fmt, ...) {
 static const char *lib_msg(void) {
   const vmctr_error *e = vmctr_error_last();
   return e && e->message ? e->message : "failed";
-}
-
-/* ---- messages ---- */
-
-/* One JSON object (and up to 3 fds) as one SEQPACKET message. */
-static int send_msg(int fd, const cJSON *msg, const int *fds, size_t nfds) {
-  char *text = cJSON_PrintUnformatted(msg);
-  if (!text)
-    return -1;
-  struct iovec iov = {text, strlen(text)};
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * 3)];
-    struct cmsghdr align;
-  } u;
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (nfds > 0 && nfds <= 3) {
-    memset(&u, 0, sizeof(u));
-    mh.msg_control = u.buf;
-    mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-  }
-  ssize_t w;
-  do
-    w = sendmsg(fd, &mh, MSG_NOSIGNAL);
-  while (w < 0 && errno == EINTR);
-  free(text);
-  return w < 0 ? -1 : 0;
-}
-
-/* Receive one message: 1 with *msg (and fds, -1 where absent), 0 at end of
- * file, -1 on error or a malformed message. Untrusted: bounded and parsed. */
-static int recv_msg(int fd, cJSON **msg, int *fds, size_t maxfds, size_t *nfds) {
-  static char buf[OCI_CTL_MAX + 1];
-  union {
-    char b[CMSG_SPACE(sizeof(int) * 3)];
-    struct cmsghdr align;
-  } u;
-  struct iovec iov = {buf, OCI_CTL_MAX};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-                      .msg_controllen = sizeof(u.b)};
-  *msg = NULL;
-  if (nfds)
-    *nfds = 0;
-  ssize_t n;
-  do
-    n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return -1;
-  size_t got = 0;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-      continue;
-    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    int *in = (int *)CMSG_DATA(c);
-    for (size_t i = 0; i < k; i++) {
-      if (fds && got < maxfds)
-        fds[got++] = in[i];
-      else
-        close(in[i]);
-    }
-  }
-  if (nfds)
-    *nfds = got;
-  if (n == 0 && got == 0)
-    return 0;
-  if (mh.msg_flags & MSG_TRUNC)
-    goto bad;
-  buf[n] = '\0';
-  *msg = cJSON_ParseWithLength(buf, (size_t)n);
-  if (!cJSON_IsObject(*msg))
-    goto bad;
-  return 1;
-bad:
-  cJSON_Delete(*msg);
-  *msg = NULL;
-  for (size_t i = 0; fds && i < got; i++)
-    close(fds[i]), fds[i] = -1;
-  if (nfds)
-    *nfds = 0;
-  return -1;
-}
-
-static int ctl_path(char *buf, size_t cap, int dirfd) {
-  return snprintf(buf, cap, "/proc/self/fd/%d/%s", dirfd, OCI_CTL_SOCKET) >= (int)cap ? -1 : 0;
-}
-
-int oci_ctl_connect(const char *root, const char *id, char *err, size_t errlen) {
-  char dir[4096], path[108];
-  if (oci_state_dir(dir, sizeof(dir), root, id) < 0)
-    return fmt_err(err, errlen, "the state path is too long");
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return fmt_err(err, errlen, "container does not exist");
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  ctl_path(path, sizeof(path), dfd);
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    close(dfd);
-    return fmt_err(err, errlen, "container not running (its monitor does not answer: %s)", strerror(e));
-  }
-  close(dfd);
-  return fd;
-}
-
-int oci_ctl_call(int fd, const cJSON *req, const int *fds, size_t nfds, int timeout_ms,
-                 cJSON **reply, char *err, size_t errlen) {
-  *reply = NULL;
-  if (send_msg(fd, req, fds, nfds) < 0)
-    return fmt_err(err, errlen, "container not running (cannot reach its monitor: %s)", strerror(errno));
-  struct pollfd pf = {fd, POLLIN, 0};
-  int r;
-  do
-    r = poll(&pf, 1, timeout_ms);
-  while (r < 0 && errno == EINTR);
-  if (r == 0)
-    return fmt_err(err, errlen, "the container's monitor did not answer in %d ms", timeout_ms);
-  cJSON *m = NULL;
-  r = recv_msg(fd, &m, NULL, 0, NULL);
-  if (r <= 0)
-    return fmt_err(err, errlen, "container not running (its monitor went away)");
-  const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "error");
-  if (cJSON_IsString(e)) {
-    fmt_err(err, errlen, "%s", e->valuestring);
-    cJSON_Delete(m);
-    return -1;
-  }
-  *reply = m;
-  return 0;
 }
 
 /* ---- ptys and the console socket ---- */
@@ -311,7 +175,7 @@ static void reply_err(int fd, const char *fmt, ...) {
   va_end(ap);
   cJSON *r = cJSON_CreateObject();
   cJSON_AddStringToObject(r, "error", msg);
-  send_msg(fd, r, NULL, 0);
+  oci_msg_send(fd, r, NULL, 0);
   cJSON_Delete(r);
 }
 
@@ -319,7 +183,7 @@ static void reply_ok(int fd, cJSON *r) {
   if (!r)
     r = cJSON_CreateObject();
   cJSON_AddBoolToObject(r, "ok", 1);
-  send_msg(fd, r, NULL, 0);
+  oci_msg_send(fd, r, NULL, 0);
   cJSON_Delete(r);
 }
 
@@ -447,7 +311,7 @@ static void handle_client(struct monitor *m, size_t ci) {
   cJSON *req = NULL;
   int fds[3] = {-1, -1, -1};
   size_t nfds = 0;
-  int r = recv_msg(m->clients[ci].fd, &req, fds, 3, &nfds);
+  int r = oci_msg_recv(m->clients[ci].fd, &req, fds, 3, &nfds);
   if (r <= 0) {
     drop_client(m, ci);
     return;
@@ -505,7 +369,7 @@ static void exec_exited(struct monitor *m, struct client *cl, int status) {
   cl->exited = true;
   cJSON *r = cJSON_CreateObject();
   cJSON_AddNumberToObject(r, "exit", status);
-  send_msg(cl->fd, r, NULL, 0);
+  oci_msg_send(cl->fd, r, NULL, 0);
   cJSON_Delete(r);
 }
 
@@ -735,7 +599,7 @@ void oci_monitor_main(struct oci_monitor_args *a) {
   oci_state_dir(dir, sizeof(dir), a->root, a->id);
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  ctl_path(path, sizeof(path), dfd);
+  oci_ctl_path(path, sizeof(path), dfd);
   snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
   m.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   unlink(path);
@@ -830,19 +694,19 @@ int oci_exec_monitor(struct oci_exec_args *a) {
             cJSON_AddStringToObject(msg, "op", "resize");
             cJSON_AddNumberToObject(msg, "rows", ws.ws_row);
             cJSON_AddNumberToObject(msg, "cols", ws.ws_col);
-            send_msg(conn, msg, NULL, 0);
+            oci_msg_send(conn, msg, NULL, 0);
           }
         } else if (forwardable(sig)) {
           cJSON_AddStringToObject(msg, "op", "signal");
           cJSON_AddNumberToObject(msg, "signal", sig);
-          send_msg(conn, msg, NULL, 0);
+          oci_msg_send(conn, msg, NULL, 0);
         }
         cJSON_Delete(msg);
       }
     }
     if (pf[0].revents) {
       cJSON *m = NULL;
-      int r = recv_msg(conn, &m, NULL, 0, NULL);
+      int r = oci_msg_recv(conn, &m, NULL, 0, NULL);
       if (r <= 0) {
         /* The container's monitor is gone: so is the process. */
         status = 128 + SIGKILL;

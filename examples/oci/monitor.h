@@ -19,10 +19,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "ctl.h"
 #include "spec.h"
 
-/* The largest control message. */
-#define OCI_CTL_MAX (256u * 1024u)
 
 struct oci_monitor_args {
   const char *root, *id;
@@ -36,12 +35,6 @@ struct oci_monitor_args {
  * "go\n" (the hooks ran), and then writes "ok\n" or "err MESSAGE\n". */
 void oci_monitor_main(struct oci_monitor_args *a) __attribute__((noreturn));
 
-/* Connect to ROOT/ID's monitor. fd, or -1 with err. */
-int oci_ctl_connect(const char *root, const char *id, char *err, size_t errlen);
-/* Send req (and fds), wait up to timeout_ms for one reply. 0 with *reply
- * (an object without "error"), or -1 with err (the monitor's error text). */
-int oci_ctl_call(int fd, const cJSON *req, const int *fds, size_t nfds, int timeout_ms,
-                 cJSON **reply, char *err, size_t errlen);
 
 /* Open a pty pair sized rows x cols (0: untouched), the slave raw. */
 int oci_open_pty(int *master, int *slave, unsigned rows, unsigned cols, char *err, size_t errlen);

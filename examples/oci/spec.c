@@ -16,6 +16,7 @@
 #include "log.h"
 #include "seccomp.h"
 #include "spec.h"
+#include "state.h"
 
 #define MAX_CONFIG_BYTES (16u * 1024 * 1024)
 #define DEFAULT_OVERHEAD (256ull * 1024 * 1024)
@@ -33,44 +34,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
 static int lib_fail(char *err, size_t errlen, const char *what) {
   const vmctr_error *e = vmctr_error_last();
   return fail(err, errlen, "%s: %s", what, e && e->message ? e->message : "failed");
-}
-
-cJSON *oci_read_json(const char *path, size_t max, char *err, size_t errlen) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  struct stat sb;
-  if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
-    close(fd);
-    fail(err, errlen, "%s is not a regular file of at most %zu bytes", path, max);
-    return NULL;
-  }
-  size_t n = (size_t)sb.st_size, off = 0;
-  char *buf = malloc(n + 1);
-  while (buf && off < n) {
-    ssize_t r = read(fd, buf + off, n - off);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    off += (size_t)r;
-  }
-  close(fd);
-  if (!buf || off != n) {
-    free(buf);
-    fail(err, errlen, "cannot read %s", path);
-    return NULL;
-  }
-  cJSON *j = cJSON_ParseWithLength(buf, n);
-  free(buf);
-  if (!cJSON_IsObject(j)) {
-    cJSON_Delete(j);
-    fail(err, errlen, "%s is not a JSON object", path);
-    return NULL;
-  }
-  return j;
 }
 
 static const cJSON *get(const cJSON *o, const char *k) {

@@ -49,7 +49,5 @@ int oci_apply_seccomp(const oci_spec *s, vmctr_process_config *p, char *err, siz
 /* The guest's architecture ("x86_64", "aarch64"): the boot config's, else the host's. */
 const char *oci_guest_arch(const vmctr_bootcfg *boot);
 
-/* Read a JSON file of at most max bytes. NULL with err on failure. */
-cJSON *oci_read_json(const char *path, size_t max, char *err, size_t errlen);
 
 #endif

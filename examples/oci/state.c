@@ -274,3 +274,41 @@ int oci_state_remove(const char *root, const char *id) {
   closedir(d);
   return rmdir(dir) < 0 && errno != ENOENT ? -1 : 0;
 }
+
+cJSON *oci_read_json(const char *path, size_t max, char *err, size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
+    close(fd);
+    snprintf(err, errlen, "%s is not a regular file of at most %zu bytes", path, max);
+    return NULL;
+  }
+  size_t n = (size_t)sb.st_size, off = 0;
+  char *buf = malloc(n + 1);
+  while (buf && off < n) {
+    ssize_t r = read(fd, buf + off, n - off);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    off += (size_t)r;
+  }
+  close(fd);
+  if (!buf || off != n) {
+    free(buf);
+    snprintf(err, errlen, "cannot read %s", path);
+    return NULL;
+  }
+  cJSON *j = cJSON_ParseWithLength(buf, n);
+  free(buf);
+  if (!cJSON_IsObject(j)) {
+    cJSON_Delete(j);
+    snprintf(err, errlen, "%s is not a JSON object", path);
+    return NULL;
+  }
+  return j;
+}

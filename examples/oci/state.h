@@ -66,6 +66,10 @@ char *oci_state_json(const oci_state *st, bool with_status_of_monitor);
 /* Remove ROOT/ID and what it holds (the runtime's own files only). */
 int oci_state_remove(const char *root, const char *id);
 
+/* Read a JSON object from a regular file of at most max bytes. NULL with
+ * err on failure. */
+cJSON *oci_read_json(const char *path, size_t max, char *err, size_t errlen);
+
 /* Now in RFC 3339 with nanoseconds, UTC, into buf. */
 void oci_rfc3339_now(char *buf, size_t cap);
 
