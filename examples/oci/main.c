@@ -415,7 +415,7 @@ static int cmd_create(int argc, char **argv, int i) {
   FILE *f = fdopen(up[0], "r");
   char line[2048];
   int rc = 1;
-  bool hooks_ran = false;
+  bool hooks_ran = false, got_err = false, net_made = false;
   while (f && fgets(line, sizeof(line), f)) {
     line[strcspn(line, "\n")] = '\0';
     if (strcmp(line, "ns") == 0 && !hooks_ran) {
@@ -427,15 +427,19 @@ static int cmd_create(int argc, char **argv, int i) {
       free(state);
       if (hr < 0) {
         die("%s", err);
+        got_err = true;
         break;
       }
       ssize_t w = write(down[1], "go\n", 3);
       (void)w;
+    } else if (strcmp(line, "net") == 0) {
+      net_made = true; /* the monitor made a tap: undo it if the create fails */
     } else if (strcmp(line, "ok") == 0) {
       rc = 0;
       break;
     } else if (strncmp(line, "err ", 4) == 0) {
       die("%s", line + 4);
+      got_err = true;
       break;
     }
   }
@@ -444,13 +448,26 @@ static int cmd_create(int argc, char **argv, int i) {
   close(down[1]);
   if (rc == 0 && pidfile && write_pid_file(pidfile, pid) < 0) {
     die("create: cannot write the pid file %s: %s", pidfile, strerror(errno));
+    got_err = true;
     rc = 1;
   }
   if (rc != 0) {
     /* The monitor has failed (or was told to by the closed pipe): reap it and
-     * leave nothing behind. */
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+     * leave nothing behind, a pod network's tap included. */
+    int ws = 0;
+    bool said = got_err;
+    if (waitpid(pid, &ws, WNOHANG) == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &ws, 0);
+    } else if (!said) {
+      die("create: the container's monitor ended before the VM was up (%s %d)",
+          WIFSIGNALED(ws) ? "signal" : "exit status", WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+      said = true;
+    }
+    if (!said)
+      die("create: the container's monitor did not finish");
+    if (net_made && spec.netns_path && oci_podnet_teardown(spec.netns_path, err, sizeof(err)) < 0)
+      oci_log(OCI_LOG_WARN, "create: pod network: %s", err);
     oci_state_remove(g.root, id);
   }
   oci_spec_free(&spec);

@@ -561,6 +561,7 @@ void oci_monitor_main(struct oci_monitor_args *a) {
       monitor_fail(a, "pod network: %s", err);
     }
     m.netns_for_teardown = ns;
+    to_parent(a->to_parent, "net");
   }
 
   /* Stdio: the pty's slave with a terminal, else this process's own. */
