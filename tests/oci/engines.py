@@ -52,6 +52,8 @@ INNER_ENV = 'VMCTR_ENGINES_INNER'
 IMAGE_REF = 'docker.io/library/busybox:test'
 CMD_TIMEOUT = 120   # one engine command; a VM runtime's start is 1-3 s under TCG
 ENGINES = ('containerd', 'docker', 'podman', 'cni')
+# Docker's bridge (docker0) address in the test's namespace.
+DOCKER_BIP = '10.91.0.1'
 # The test's own addresses, on a bridge inside its own network namespace.
 CNI_SUBNET = '10.89.0.0/24'
 CNI_BRIDGE = 'vmctr-eng0'
@@ -509,16 +511,17 @@ def test_docker(cx, docker_archive):
     conf = os.path.join(d, 'daemon.json')
     with open(conf, 'w') as f:
         json.dump({}, f)   # not the host's /etc/docker/daemon.json
-    # --bridge=none, --iptables=false, and every run with --network none: Docker's bridge
-    # network is set up from a prestart hook (libnetwork's setkey) that moves a veth into
-    # the network namespace of the process the runtime reports, which a runtime whose
-    # container lives in a VM follows only if it attaches that namespace to the VM; whether
-    # vmctr-oci will is the lead's call. Its network attachment is tested by the CNI part.
+    # Docker's default bridge, on a subnet of the test's own, in the test's network
+    # namespace (its iptables rules too). Docker attaches a container to it from a prestart
+    # hook (libnetwork's setkey) that moves a veth into the network namespace of the pid the
+    # runtime reports: vmctr-oci's monitor makes that namespace, runs the hook with its pid,
+    # and joins what the hook put there to the VM (a tap and tc mirroring). Most runs use
+    # --network none; one checks the bridge.
     proc = cx.daemon('dockerd', [
         'dockerd', '--config-file', conf, '--data-root', os.path.join(d, 'data'),
         '--exec-root', os.path.join(d, 'exec'), '--pidfile', os.path.join(d, 'docker.pid'),
-        '-H', 'unix://' + sock, '--bridge=none', '--iptables=false', '--ip6tables=false',
-        '--ip-masq=false', '--userland-proxy=false', '--storage-driver=overlay2',
+        '-H', 'unix://' + sock, '--bip', DOCKER_BIP + '/24', '--ip6tables=false',
+        '--userland-proxy=false', '--storage-driver=overlay2',
         '--cgroup-parent', '/vmctr-eng-%s-docker' % cx.uid,
         '--add-runtime', 'vmctr=' + cx.runtime], os.path.join(d, 'dockerd.log'))
     dk = [cx.args.docker, '-H', 'unix://' + sock]
@@ -550,6 +553,24 @@ def test_docker(cx, docker_archive):
     rc, out, err = cx.cmd(drun + ['--rm', '-u', 'user', 'busybox:test', 'id', '-un'])
     t.ok(rc == 0 and out.strip() == 'user', 'docker: run -u NAME (the image\'s /etc/passwd)',
          diag(rc, out, err))
+
+    # The default bridge: the container's eth0 has an address of it and reaches a server on
+    # the bridge's own address (in the test's namespace).
+    www = os.path.join(d, 'www')
+    os.makedirs(www)
+    with open(os.path.join(www, 'index.html'), 'w') as f:
+        f.write('hello over the docker bridge\n')
+    srv = cx.daemon('httpd-docker', [cx.args.busybox, 'httpd', '-f', '-p', DOCKER_BIP + ':8089',
+                                     '-h', www], os.path.join(d, 'httpd.log'))
+    ok = wait_for(lambda: http_get('http://%s:8089/' % DOCKER_BIP) is not None, 20)
+    rc, out, err = cx.cmd(dk + ['run', '--runtime', 'vmctr', '--rm', 'busybox:test', 'sh', '-c',
+                                'ip -4 -o addr show eth0; timeout 20 wget -q -O- http://%s:8089/'
+                                % DOCKER_BIP])
+    prefix = DOCKER_BIP.rsplit('.', 1)[0] + '.'
+    t.ok(ok and rc == 0 and ('inet ' + prefix) in out and 'hello over the docker bridge' in out,
+         'docker: the default bridge network: eth0 has a bridge address and reaches the '
+         'bridge\'s server (libnetwork\'s prestart hook, through the monitor\'s namespace)',
+         diag(rc, out, err) + '\n' + srv.tail())
 
     hostdir = os.path.join(d, 'shared')
     os.makedirs(hostdir)
