@@ -278,7 +278,8 @@ int vmctr__container_attach_taps(vmctr_container *c, const vmctr_container_confi
     a->gif.addr = q->addr;
     a->gif.prefix = q->prefix;
     a->gif.gateway = q->gateway;
-    memcpy(rt, q->routes, q->nroutes * sizeof(*rt));
+    if (q->nroutes)
+      memcpy(rt, q->routes, q->nroutes * sizeof(*rt));
     a->gif.routes = q->nroutes ? rt : NULL;
     a->gif.nroutes = q->nroutes;
     rt += q->nroutes;

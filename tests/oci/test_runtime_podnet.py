@@ -156,6 +156,13 @@ try:
     t.eq(r.returncode, 0, 'create with the pod namespace succeeds')
     if r.returncode != 0:
         print('# ' + str(last_error()))
+        # What the monitor wrote on its (the container's) stdio, sanitizer reports included.
+        os.set_blocking(rd, False)
+        try:
+            for line in os.read(rd, 65536).decode(errors='replace').splitlines()[:40]:
+                print('# ' + line)
+        except OSError:
+            pass
         raise RuntimeError('create failed')
     t.eq(count('ip -n %s -d link show' % POD, 'tap0_vmctr'), 1, 'the tap is in the pod namespace')
     t.eq(count('tc -n %s filter show dev eth0 ingress' % POD, 'Redirect to device tap0_vmctr'), 1,
