@@ -110,7 +110,9 @@ static int nl_open(void) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0)
     return -errno;
-  struct timeval tv = {5, 0};
+  /* Bounded: the RTNL lock can be held for seconds by namespace teardown on a
+   * loaded machine, but an answer that never comes must not hang create. */
+  struct timeval tv = {30, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   return fd;
 }
@@ -132,7 +134,9 @@ static int nl_talk(int fd, nlreq *q, nl_cb cb, void *ud) {
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      return -errno;
+      /* SO_RCVTIMEO ran out: the kernel did not answer. Not EAGAIN, which
+       * tc_talk() retries (the kernel's own "try again"). */
+      return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
     }
     for (struct nlmsghdr *h = (struct nlmsghdr *)(void *)buf; NLMSG_OK(h, (uint32_t)n);
          h = NLMSG_NEXT(h, n)) {

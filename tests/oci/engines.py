@@ -512,7 +512,8 @@ def test_docker(cx, docker_archive):
     with open(conf, 'w') as f:
         json.dump({}, f)   # not the host's /etc/docker/daemon.json
     # Docker's default bridge, on a subnet of the test's own, in the test's network
-    # namespace (its iptables rules too). Docker attaches a container to it from a prestart
+    # namespace, without iptables rules: Docker's would set the FORWARD policy to DROP,
+    # which (with br_netfilter) also drops the CNI part's bridged traffic. Docker attaches a container to it from a prestart
     # hook (libnetwork's setkey) that moves a veth into the network namespace of the pid the
     # runtime reports: vmctr-oci's monitor makes that namespace, runs the hook with its pid,
     # and joins what the hook put there to the VM (a tap and tc mirroring). Most runs use
@@ -520,8 +521,9 @@ def test_docker(cx, docker_archive):
     proc = cx.daemon('dockerd', [
         'dockerd', '--config-file', conf, '--data-root', os.path.join(d, 'data'),
         '--exec-root', os.path.join(d, 'exec'), '--pidfile', os.path.join(d, 'docker.pid'),
-        '-H', 'unix://' + sock, '--bip', DOCKER_BIP + '/24', '--ip6tables=false',
-        '--userland-proxy=false', '--storage-driver=overlay2',
+        '-H', 'unix://' + sock, '--bip', DOCKER_BIP + '/24', '--iptables=false',
+        '--ip6tables=false', '--ip-masq=false', '--userland-proxy=false',
+        '--storage-driver=overlay2',
         '--cgroup-parent', '/vmctr-eng-%s-docker' % cx.uid,
         '--add-runtime', 'vmctr=' + cx.runtime], os.path.join(d, 'dockerd.log'))
     dk = [cx.args.docker, '-H', 'unix://' + sock]
