@@ -352,9 +352,11 @@ static int cmd_create(int argc, char **argv, int i) {
     return die("create: cannot make the state root %s: %s", g.root, strerror(errno));
   if (oci_state_dir(dir, sizeof(dir), g.root, id) < 0)
     return die("create: the state path is too long");
-  if (mkdir(dir, 0700) < 0)
-    return die(errno == EEXIST ? "container with given ID already exists"
-                               : "create: %s: %s", dir, strerror(errno));
+  if (mkdir(dir, 0700) < 0) {
+    if (errno == EEXIST)
+      return die("container with given ID already exists");
+    return die("create: %s: %s", dir, strerror(errno));
+  }
   int lock = oci_state_lock(g.root, id);
 
   oci_spec spec;

@@ -218,10 +218,8 @@ static void handle_start(struct monitor *m, int fd) {
   }
   m->started = true;
   m->init = vmctr_container_init_process(m->c);
-  /* The init has its copies of the stdio descriptors now. */
-  if (m->tty_slave >= 0) {
-    /* Kept: it is this process's controlling terminal (SIGWINCH). */
-  }
+  /* The init has its copies of the stdio descriptors now (a pty slave stays
+   * open: it is this process's controlling terminal, for SIGWINCH). */
   null_stdio();
   save_state(m, OCI_RUNNING);
   reply_ok(fd, NULL);
@@ -277,7 +275,7 @@ static void handle_exec(struct monitor *m, size_t ci, const cJSON *req, int *fds
     goto out;
   }
   const cJSON *proc = cJSON_GetObjectItemCaseSensitive(req, "process");
-  if (oci_process_from_json(proc, oci_guest_arch(m->a->spec->boot), &p, &terminal, err,
+  if (oci_process_from_json(proc, &p, &terminal, err,
                             sizeof(err)) < 0 ||
       oci_apply_seccomp(m->a->spec, p, err, sizeof(err)) < 0) {
     reply_err(cl->fd, "exec: %s", err);

@@ -126,7 +126,7 @@ static int map_capabilities(const cJSON *caps, bool root, vmctr_process_config *
   return 0;
 }
 
-int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_config **out,
+int oci_process_from_json(const cJSON *proc, vmctr_process_config **out,
                           bool *terminal, char *err, size_t errlen) {
   vmctr_process_config *p = NULL;
   const cJSON *v, *e;
@@ -264,7 +264,6 @@ int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_con
   v = get(proc, "rlimits");
   cJSON_ArrayForEach(e, v) {
     const cJSON *t = get(e, "type");
-    int64_t soft, hard;
     size_t k;
     for (k = 0; cJSON_IsString(t) && k < sizeof(rlimits) / sizeof(rlimits[0]); k++)
       if (strcmp(t->valuestring, rlimits[k].name) == 0)
@@ -281,7 +280,6 @@ int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_con
     }
     uint64_t us = s->valuedouble >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)s->valuedouble;
     uint64_t uh = h->valuedouble >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)h->valuedouble;
-    (void)soft, (void)hard;
     if (vmctr_process_config_set_rlimit(p, rlimits[k].num, us, uh) < 0) {
       lib_fail(err, errlen, "process.rlimits");
       goto bad;
@@ -315,7 +313,6 @@ int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_con
     fail(err, errlen, "process.ioPriority, scheduler and execCPUAffinity are not supported");
     goto bad;
   }
-  (void)arch;
   *out = p;
   return 0;
 refuse_cmdline:
@@ -746,7 +743,7 @@ int oci_spec_load(const char *bundle, oci_spec *s, char *err, size_t errlen) {
 
   /* process */
   vmctr_process_config *p = NULL;
-  if (oci_process_from_json(get(j, "process"), arch, &p, &s->terminal, err, errlen) < 0)
+  if (oci_process_from_json(get(j, "process"), &p, &s->terminal, err, errlen) < 0)
     goto bad;
   const cJSON *sc = linux_ ? get(linux_, "seccomp") : NULL;
   if (!empty(sc)) {

@@ -37,9 +37,8 @@ int oci_spec_load(const char *bundle, oci_spec *s, char *err, size_t errlen);
 void oci_spec_free(oci_spec *s);
 
 /* A process object (config.json's "process", or exec's --process file) as a
- * process config, for a guest of architecture arch. *terminal receives
- * process.terminal. 0, or -1 with err. */
-int oci_process_from_json(const cJSON *proc, const char *arch, vmctr_process_config **out,
+ * process config. *terminal receives process.terminal. 0, or -1 with err. */
+int oci_process_from_json(const cJSON *proc, vmctr_process_config **out,
                           bool *terminal, char *err, size_t errlen);
 
 /* Give p the container's seccomp filter (linux.seccomp applies to the init

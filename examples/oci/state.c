@@ -95,10 +95,10 @@ int oci_state_load(const char *root, const char *id, oci_state *st, char *err, s
   char *text = read_small(path, MAX_STATE_BYTES, &len);
   if (!text) {
     int e = errno;
-    snprintf(err, errlen, e == ENOENT ? "container does not exist" : "cannot read %s: %s", path,
-             strerror(e));
     if (e == ENOENT)
       snprintf(err, errlen, "container does not exist");
+    else
+      snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
     errno = e;
     return -1;
   }
