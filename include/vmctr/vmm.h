@@ -144,8 +144,8 @@ VMCTR_API int vmctr_vmm_set_hypervisor_args(vmctr_vmm *vmm, const char *const *a
  */
 VMCTR_API int vmctr_vmm_set_jail_ids(vmctr_vmm *vmm, uint32_t first, uint32_t count);
 
-/** Templates as the library's default says: off unless the environment
- * variable VMCTR_TEMPLATES is "1" (see doc/vmm.md, "Templates"). */
+/** Templates as the library's default says: on (since 0.6), unless the
+ * environment variable VMCTR_TEMPLATES is "0" (see doc/vmm.md, "Templates"). */
 #define VMCTR_VMM_TEMPLATE_DEFAULT 0u
 /** Always boot cold. */
 #define VMCTR_VMM_TEMPLATE_OFF 1u

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ typedef struct spawn_req {
   sem_t done;
   pid_t pid;        /* > 0 on success */
   int pidfd;
+  int notify_fd;    /* the jail's seccomp listener, or -1 */
   int err;
   char step[64];    /* the jail step that failed, "" if none */
 } spawn_req;
@@ -154,6 +156,28 @@ static void __attribute__((noreturn)) child_exec(int errfd, const spawn_req *q) 
     child_fail(errfd, NULL);
   if (q->jail && vmctr__jail_seccomp(&jl, &step) < 0)
     child_fail(errfd, step);
+  if (q->jail && q->jail->notify_rdwr_open) {
+    /* The listener goes to the spawner over errfd (a socket then), and
+     * leaves this process: a listener the child kept would hold its own
+     * opens forever once the spawner closes its copy. */
+    int lfd = vmctr__jail_notify_install();
+    if (lfd < 0)
+      child_fail(errfd, "install the open notification");
+    child_err note = {0};
+    char ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&note, sizeof(note)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+                        .msg_controllen = sizeof(ctl)};
+    memset(ctl, 0, sizeof(ctl));
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
+    if (sendmsg(errfd, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(note))
+      child_fail(errfd, "hand over the open notification");
+    close(lfd);
+  }
   execve(q->path, q->argv, q->envp ? q->envp : environ);
   child_fail(errfd, "exec");
 }
@@ -167,11 +191,16 @@ static void do_spawn(spawn_req *q) {
 
   q->pid = 0;
   q->pidfd = -1;
+  q->notify_fd = -1;
   q->err = 0;
   q->step[0] = 0;
   if (q->jail && q->jail->namespaces)
     flags |= CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID;
-  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+  /* A socket when the child hands over a listener, else a pipe; either way
+   * CLOEXEC, so that exec ends it. */
+  bool notify = q->jail && q->jail->notify_rdwr_open;
+  if ((notify ? socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pipefd)
+              : pipe2(pipefd, O_CLOEXEC)) < 0) {
     q->err = errno;
     snprintf(q->step, sizeof(q->step), "pipe");
     return;
@@ -190,10 +219,36 @@ static void do_spawn(spawn_req *q) {
     close(pipefd[0]);
     return;
   }
-  do
-    n = read(pipefd[0], &ce, sizeof(ce));
-  while (n < 0 && errno == EINTR);
+  for (;;) {
+    char ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&ce, sizeof(ce)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+                        .msg_controllen = notify ? sizeof(ctl) : 0};
+    memset(&ce, 0, sizeof(ce));
+    if (notify)
+      n = recvmsg(pipefd[0], &mh, MSG_CMSG_CLOEXEC);
+    else
+      n = read(pipefd[0], &ce, sizeof(ce));
+    if (n < 0 && errno == EINTR)
+      continue;
+    struct cmsghdr *cm = notify && n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+        cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+      int lfd;
+      memcpy(&lfd, CMSG_DATA(cm), sizeof(int));
+      if (q->notify_fd >= 0)
+        close(q->notify_fd);
+      q->notify_fd = lfd;
+      if (!ce.err)
+        continue; /* the listener; exec or a failure follows */
+    }
+    break;
+  }
   close(pipefd[0]);
+  if (n > 0 && q->notify_fd >= 0) {
+    close(q->notify_fd);
+    q->notify_fd = -1;
+  }
   q->pid = pid;
   q->pidfd = pidfd;
   if (n > 0) {
@@ -365,6 +420,7 @@ int vmctr__child_spawn_jailed(vmctr__child *c, const char *name, const char *pat
   }
   c->pid = q.pid;
   c->pidfd = q.pidfd;
+  c->notify_fd = q.notify_fd;
   c->held = held;
   if (q.err) {
     vmctr__child_release(c);
@@ -446,6 +502,9 @@ void vmctr__child_release(vmctr__child *c) {
   if (c->pidfd >= 0)
     close(c->pidfd);
   c->pidfd = -1;
+  if (c->notify_fd >= 0)
+    close(c->notify_fd);
+  c->notify_fd = -1;
   c->pid = 0;
   if (c->held) {
     c->held = false;

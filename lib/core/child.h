@@ -26,6 +26,9 @@ typedef struct vmctr__child {
   int status;    /* exit code, or 128 + signal, once exited (-1 if unknown) */
   char name[32]; /* for messages */
   bool held;     /* it keeps the spawner thread alive until released */
+  /* -1, or the seccomp listener of a jail with notify_rdwr_open: its owner
+   * answers the child's O_RDWR opens, then closes it (release does too). */
+  int notify_fd;
 } vmctr__child;
 
 /* Map parent_fd to child_fd in the child (both >= 0). child_fd 0..2 not
@@ -35,7 +38,7 @@ typedef struct vmctr__child_fd {
   int child_fd;
 } vmctr__child_fd;
 
-#define VMCTR__CHILD_INIT {0, -1, false, -1, {0}, false}
+#define VMCTR__CHILD_INIT {0, -1, false, -1, {0}, false, -1}
 
 /* Spawn path with argv (envp NULL = the current environment). On failure
  * nothing is left running; the message names the program. If exec fails in

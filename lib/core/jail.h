@@ -44,9 +44,15 @@ typedef struct vmctr__jail {
   /* -1, or a network namespace the child joins (setns) before anything
    * else of the jail: what it opens afterwards (sockets) lives there. */
   int netns_fd;
+  /* The child's open/openat calls whose flags are exactly O_RDWR stop and
+   * wait for the spawner's answer (a seccomp user notification, installed
+   * right before exec, after the seccomp filter); the listener comes back
+   * to the spawner (vmctr__child.notify_fd). A template's clone gets its
+   * RAM this way: read-only, from a file it cannot open itself. */
+  bool notify_rdwr_open;
 } vmctr__jail;
 
-#define VMCTR__JAIL_INIT {false, NULL, NULL, 0, false, 0, 0, -1, 0, NULL, -1}
+#define VMCTR__JAIL_INIT {false, NULL, NULL, 0, false, 0, 0, -1, 0, NULL, -1, false}
 
 /* Whether this process can give children their own namespaces (probed once
  * with a throw-away child; the reason is logged at INFO when not). */
@@ -57,6 +63,11 @@ bool vmctr__jail_namespaces_available(void);
 int vmctr__jail_apply(const vmctr__jail *j, const char **step);
 /* In the child, right before exec: the seccomp filter, if any. */
 int vmctr__jail_seccomp(const vmctr__jail *j, const char **step);
+
+/* In the child, right before exec and after vmctr__jail_seccomp: the
+ * notification filter of notify_rdwr_open. Returns the listener fd, or -1
+ * with errno set (EINVAL/ENOSYS: a kernel without user notifications). */
+int vmctr__jail_notify_install(void);
 
 /* A filter for file servers (virtiofsd): chmod/fchmod/fchmodat and
  * open/openat/creat with O_CREAT asking for a set-uid or set-gid bit, and

@@ -18,17 +18,29 @@
 /* The RAM file as QEMU sees it. */
 typedef struct vmctr__qemu_tmpl_ram {
   char *host;       /* the file on the host */
-  const char *path; /* where QEMU opens it (in its jail, or host) */
+  const char *path; /* the mem-path QEMU opens (in its jail, or host) */
   bool chowned;     /* handed to the jail id for a build: hand back at release */
   uid_t uid;
   gid_t gid;
+  int fd;           /* a clone's: the file read-only, handed over at QEMU's open */
 } vmctr__qemu_tmpl_ram;
-#define VMCTR__QEMU_TMPL_RAM_INIT {NULL, NULL, false, 0, 0}
+#define VMCTR__QEMU_TMPL_RAM_INIT {NULL, NULL, false, 0, 0, -1}
 
-/* Make ram reachable for the jailed QEMU: bound into its root, and for a
- * builder (writable) owned by its id while it runs. */
+/* Make ram reachable for the jailed QEMU.
+ * A builder (writable): bound into its root, owned by its id while it runs.
+ * A clone: not in its jail at all, and never writable by it. QEMU 7.2 opens
+ * mem-path O_RDWR whatever the mapping (its readonly=on maps guest RAM
+ * read-only), so the jail stops that open (notify_rdwr_open) and
+ * vmctr__qemu_tmpl_ram_serve answers it with our read-only fd, which QEMU
+ * maps MAP_PRIVATE: copy-on-write, and the file stays as it was. */
 int vmctr__qemu_tmpl_ram_jail(vmctr__qemu_tmpl_ram *t, vmctr__vm_jail *j, const char *ram,
                               bool writable);
+struct vmctr__child;
+/* A clone's QEMU, just spawned: answer its O_RDWR opens (other files go on
+ * as asked) until it opens mem-path, which gets t->fd; then close the
+ * listener (later exact-O_RDWR opens fail with ENOSYS: QEMU 7.2 makes none).
+ * Fails if QEMU exits first, or after timeout_ms. */
+int vmctr__qemu_tmpl_ram_serve(vmctr__qemu_tmpl_ram *t, struct vmctr__child *c, int timeout_ms);
 /* A builder is done with the file: it is ours again. */
 int vmctr__qemu_tmpl_ram_release(vmctr__qemu_tmpl_ram *t);
 void vmctr__qemu_tmpl_ram_clear(vmctr__qemu_tmpl_ram *t);

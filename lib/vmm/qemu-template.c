@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* QEMU's save and restore of a template (qemu-template-priv.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/child.h"
 #include "core/error.h"
 #include "core/time.h"
 #include "core/util.h"
@@ -23,17 +30,23 @@ int vmctr__qemu_tmpl_ram_jail(vmctr__qemu_tmpl_ram *t, vmctr__vm_jail *j, const 
   if (!(t->host = vmctr__strdup(ram)))
     return VMCTR_ENOMEM;
   t->path = t->host;
+  if (!writable) {
+    /* A clone: QEMU asks for mem-path and gets our read-only fd. The name
+     * only has to be one it would not open otherwise. */
+    if ((t->fd = open(ram, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+      return vmctr__err_os(errno, "cannot open the template's RAM %s", ram);
+    if (j->qemu.namespaces)
+      t->path = "/" JAIL_RAM;
+    j->qemu.notify_rdwr_open = true;
+    return 0;
+  }
   if (j->qemu.namespaces) {
     if (j->qemu.nbinds >= VMCTR__JAIL_MAX_BINDS)
       return vmctr__err(VMCTR_EINVAL, 0, "too many files for the hypervisor's jail");
-    /* Read-write even for a clone: QEMU 7.2 opens mem-path O_RDWR whatever
-     * the mapping (its readonly=on maps guest RAM read-only). A clone maps
-     * it MAP_PRIVATE and never writes it; doc/security.md says what a
-     * compromised one could do. */
     j->binds[j->qemu.nbinds++] = (vmctr__jail_bind){t->host, JAIL_RAM, VMCTR__JAIL_BIND_NOEXEC};
     t->path = "/" JAIL_RAM;
   }
-  if (writable && j->qemu.set_ids) {
+  if (j->qemu.set_ids) {
     struct stat st;
     if (stat(ram, &st) < 0)
       return vmctr__err_os(errno, "cannot stat %s", ram);
@@ -46,6 +59,84 @@ int vmctr__qemu_tmpl_ram_jail(vmctr__qemu_tmpl_ram *t, vmctr__vm_jail *j, const 
   return 0;
 }
 
+/* Whether the string at addr in pid's memory is want (NUL included). */
+static bool remote_is(pid_t pid, uint64_t addr, const char *want) {
+  char buf[256];
+  size_t n = strlen(want) + 1;
+  if (n > sizeof(buf))
+    return false;
+  struct iovec local = {buf, n}, remote = {(void *)(uintptr_t)addr, n};
+  return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)n && memcmp(buf, want, n) == 0;
+}
+
+int vmctr__qemu_tmpl_ram_serve(vmctr__qemu_tmpl_ram *t, vmctr__child *c, int timeout_ms) {
+  int64_t deadline = vmctr__deadline_ms(timeout_ms);
+  int r = 0;
+  if (c->notify_fd < 0 || t->fd < 0)
+    return vmctr__err(VMCTR_EINVAL, 0, "a clone's QEMU without its RAM handover");
+  for (bool done = false; !done;) {
+    struct pollfd p[2] = {{c->notify_fd, POLLIN, 0}, {c->pidfd, POLLIN, 0}};
+    int left = deadline < 0 ? -1 : (int)(deadline - vmctr__now_ms());
+    if (deadline >= 0 && left <= 0) {
+      r = vmctr__err(VMCTR_ETIMEDOUT, 0, "QEMU did not open its RAM within %d ms", timeout_ms);
+      break;
+    }
+    int n = poll(p, 2, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      r = vmctr__err_os(errno, "poll for QEMU's RAM open");
+      break;
+    }
+    if (n == 0)
+      continue; /* the deadline test above ends it */
+    if (!(p[0].revents & POLLIN)) {
+      /* QEMU is gone (or the listener broke) before it asked: the caller
+       * reports what QEMU said. */
+      r = vmctr__err(VMCTR_EIO, 0, "QEMU ended before it opened its RAM");
+      break;
+    }
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof(req));
+    if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+      if (errno == EINTR || errno == ENOENT)
+        continue; /* ENOENT: the caller died or was interrupted meanwhile */
+      r = vmctr__err_os(errno, "cannot receive QEMU's open");
+      break;
+    }
+    uint64_t path = req.data.nr == __NR_openat ? req.data.args[1] : req.data.args[0];
+    bool ours = remote_is((pid_t)req.pid, path, t->path);
+    /* The name was read from a process that may have gone meanwhile: the
+     * notification must still be the one we read. */
+    if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
+      continue;
+    struct seccomp_notif_resp resp = {.id = req.id};
+    if (ours) {
+      struct seccomp_notif_addfd a = {.id = req.id, .srcfd = (uint32_t)t->fd,
+                                      .newfd_flags = 0};
+      int tfd = ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+      if (tfd < 0) {
+        r = vmctr__err_os(errno, "cannot hand QEMU its RAM");
+        resp.error = -EACCES;
+      } else {
+        resp.val = tfd;
+        done = true;
+      }
+    } else {
+      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE; /* anything else: as asked */
+    }
+    if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT && r == 0) {
+      r = vmctr__err_os(errno, "cannot answer QEMU's open");
+      break;
+    }
+    if (r < 0)
+      break;
+  }
+  close(c->notify_fd);
+  c->notify_fd = -1;
+  return r;
+}
+
 int vmctr__qemu_tmpl_ram_release(vmctr__qemu_tmpl_ram *t) {
   if (t->chowned && chown(t->host, t->uid, t->gid) < 0)
     return vmctr__err_os(errno, "cannot take %s back from the jail's id", t->host);
@@ -56,6 +147,8 @@ int vmctr__qemu_tmpl_ram_release(vmctr__qemu_tmpl_ram *t) {
 void vmctr__qemu_tmpl_ram_clear(vmctr__qemu_tmpl_ram *t) {
   if (t->host)
     (void)vmctr__qemu_tmpl_ram_release(t);
+  if (t->fd >= 0)
+    close(t->fd);
   free(t->host);
   *t = (vmctr__qemu_tmpl_ram)VMCTR__QEMU_TMPL_RAM_INIT;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "caps/caps.h"
@@ -369,7 +370,12 @@ static int qemu_start(void *ctx, int timeout_ms) {
 
   int qfd = vm->qmp.fd;
   vm->qmp.fd = -1;
-  r = vmctr__qmp_open(&vm->qmp, qfd, timeout_ms);
+  /* A clone waits in its RAM's open until we hand it over. */
+  r = vm->clone ? vmctr__qemu_tmpl_ram_serve(&vm->tram, &vm->child, timeout_ms) : 0;
+  if (r == 0)
+    r = vmctr__qmp_open(&vm->qmp, qfd, timeout_ms);
+  else
+    close(qfd);
   if (r == 0 && vm->clone) {
     r = vmctr__qemu_tmpl_incoming(&vm->qmp, state_child_fd(vm), timeout_ms);
     close_fd(&vm->state_fd); /* QEMU has read it */
@@ -405,7 +411,19 @@ static int qemu_start(void *ctx, int timeout_ms) {
 
 static int qemu_quit(void *ctx, int timeout_ms);
 
+/* A clone gets its RAM through a seccomp user notification that adds an fd
+ * to QEMU (SECCOMP_IOCTL_NOTIF_ADDFD): Linux 5.9. */
+static bool kernel_has_addfd(void) {
+  struct utsname u;
+  unsigned maj = 0, min = 0;
+  return uname(&u) == 0 && sscanf(u.release, "%u.%u", &maj, &min) == 2 &&
+         (maj > 5 || (maj == 5 && min >= 9));
+}
+
 static int qemu_template_id(const vmctr__vm_spec *spec, char **out) {
+  if (!kernel_has_addfd())
+    return vmctr__err(VMCTR_EUNSUPPORTED, 0, "templates need Linux 5.9 or newer (a clone's RAM "
+                      "is handed to QEMU read-only through a seccomp notification)");
   return vmctr__qemu_tmpl_id(spec, spec->accel == VMCTR_ACCEL_TCG ? host_tsc_khz() : 0, out);
 }
 

@@ -32,8 +32,9 @@ bool vmctr__vmm_templates_on(const vmctr_vmm *vmm) {
     return true;
   if (vmm->template_mode == VMCTR_VMM_TEMPLATE_OFF)
     return false;
+  /* On by default since 0.6 (a clone's RAM is read-only to it); "0" is off. */
   const char *e = getenv("VMCTR_TEMPLATES");
-  return e && strcmp(e, "1") == 0;
+  return !(e && strcmp(e, "0") == 0);
 }
 
 void vmctr__vmm_template_release(vmctr_vmm *vmm) {

@@ -189,6 +189,13 @@ int vmctr__template_open(const char *root, const char *key, vmctr__template *t) 
     r = vmctr__err(VMCTR_ENOENT, 0, "template %s is being removed", key);
     goto fail;
   }
+  /* Read-only, as published (an older library's were writable by every
+   * clone's jail id: one of those is not trusted, and goes). */
+  if (!S_ISREG(a.st_mode) || (a.st_mode & 07777) != 0400 || a.st_uid != geteuid()) {
+    r = vmctr__err(VMCTR_EIO, 0, "template %s: its RAM file is not read-only and ours (mode %04o)",
+                   key, (unsigned)(a.st_mode & 07777));
+    goto fail;
+  }
   if ((t->state_fd = open(state, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
     r = vmctr__err(VMCTR_EIO, errno, "template %s has no state file: %s", key, strerror(errno));
     goto fail;
@@ -295,10 +302,11 @@ int vmctr__template_build_begin(const char *root, const char *key, uint64_t memo
     r = VMCTR_ENOMEM;
     goto out;
   }
-  /* Readable and writable by the jail ids of the clones (the directory
-   * above is ours alone; QEMU reaches the file through a bind). */
-  if ((fd = open(b->ram, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) < 0 ||
-      fchmod(fd, 0666) < 0 || ftruncate(fd, (off_t)memory) < 0) {
+  /* Ours alone: the builder's QEMU gets it (chown to its jail id) while it
+   * runs; clones never open it themselves (qemu-template.c hands them a
+   * read-only fd), and publishing makes it read-only. */
+  if ((fd = open(b->ram, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+      ftruncate(fd, (off_t)memory) < 0) {
     r = vmctr__err_os(errno, "cannot create %s", b->ram);
     if (fd >= 0)
       close(fd);
@@ -324,6 +332,8 @@ int vmctr__template_build_publish(vmctr__template_build *b, const uint8_t *hello
   int r = 0, fd = -1;
   if (!path || !dir || !state || !sum)
     r = VMCTR_ENOMEM;
+  else if (chmod(b->ram, 0400) < 0)
+    r = vmctr__err_os(errno, "cannot make %s read-only", b->ram);
   else if (fsync(b->state_fd) < 0)
     r = vmctr__err_os(errno, "cannot sync the template's state");
   else if ((fd = open(state, O_RDONLY | O_CLOEXEC)) < 0)

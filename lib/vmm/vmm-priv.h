@@ -60,7 +60,7 @@ int vmctr__vmm_boot(vmctr_vmm *vmm);
  * are off or do not fit spec; any other error after a failed attempt (the
  * caller logs it and boots cold; vmm->ctx is then NULL). */
 int vmctr__vmm_template_start(vmctr_vmm *vmm, const vmctr__vm_spec *spec, const char *parent);
-/* Whether templates are on for vmm (its mode, else $VMCTR_TEMPLATES). */
+/* Whether templates are on for vmm (its mode, else on unless $VMCTR_TEMPLATES is "0"). */
 bool vmctr__vmm_templates_on(const vmctr_vmm *vmm);
 /* Build spec's template unless it exists: 0; VMCTR_EUNSUPPORTED when spec
  * cannot have one (the reason recorded). */
