@@ -114,7 +114,8 @@ def main():
     for exe in (run, bench):
         if not os.access(exe, os.X_OK):
             sys.exit("container.py: %s is missing; build %s first" % (exe, a.build_dir))
-    env = dict(os.environ)
+    # Cold unless asked: templates are on by default since 0.6.
+    env = dict(os.environ, VMCTR_TEMPLATES="0")
     tmp = tempfile.mkdtemp(prefix="vmctr-bench-")
     try:
         store = os.path.join(tmp, "store")
