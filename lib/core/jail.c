@@ -222,15 +222,15 @@ int vmctr__jail_seccomp(const vmctr__jail *j, const char **step) {
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, j->seccomp, 0, 0);
 }
 
-/* --- the O_RDWR open notification --- */
-
 #if defined(__x86_64__)
-#define NOTIFY_ARCH AUDIT_ARCH_X86_64
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
-#define NOTIFY_ARCH AUDIT_ARCH_AARCH64
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-#if defined(NOTIFY_ARCH) && defined(SECCOMP_FILTER_FLAG_NEW_LISTENER)
+/* --- the O_RDWR open notification --- */
+
+#if defined(NATIVE_ARCH) && defined(SECCOMP_FILTER_FLAG_NEW_LISTENER)
 /* The low word of argument i: the kernel reads open flags as an int. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define FLAGS_ARG(i) (offsetof(struct seccomp_data, args) + (i) * sizeof(uint64_t))
@@ -243,7 +243,7 @@ int vmctr__jail_seccomp(const vmctr__jail *j, const char **step) {
  * going around one gains nothing. */
 static struct sock_filter notify_insns[] = {
   {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch)},
-  {BPF_JMP | BPF_JEQ | BPF_K, 1, 0, NOTIFY_ARCH},
+  {BPF_JMP | BPF_JEQ | BPF_K, 1, 0, NATIVE_ARCH},
   {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
   {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr)},
 #if defined(__x86_64__)
@@ -274,12 +274,6 @@ int vmctr__jail_notify_install(void) {
 #endif
 
 /* --- the file server filter --- */
-
-#if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
-#endif
 
 #ifdef NATIVE_ARCH
 #define ARG_LO(i) (offsetof(struct seccomp_data, args) + (i) * sizeof(uint64_t))

@@ -120,17 +120,24 @@ int vmctr__qemu_tmpl_ram_serve(vmctr__qemu_tmpl_ram *t, vmctr__child *c, int tim
         resp.error = -EACCES;
       } else {
         resp.val = tfd;
-        done = true;
       }
     } else {
       resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE; /* anything else: as asked */
     }
-    if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT && r == 0) {
-      r = vmctr__err_os(errno, "cannot answer QEMU's open");
+    if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) {
+      /* ENOENT: a signal interrupted the open, which the kernel restarts
+       * (a new notification): keep serving, or the restarted open of
+       * mem-path would meet a closed listener (ENOSYS). The fd ADDFD put in
+       * QEMU for the cancelled one stays unused there. */
+      if (errno == ENOENT && r == 0)
+        continue;
+      if (r == 0)
+        r = vmctr__err_os(errno, "cannot answer QEMU's open");
       break;
     }
     if (r < 0)
       break;
+    done = ours;
   }
   close(c->notify_fd);
   c->notify_fd = -1;
