@@ -605,6 +605,12 @@ int main(int argc, char **argv) {
   if (example_setup_rootfs_ex(&st, o.store, o.image, name, o.quiet, oci_arch,
                               o.rootfs_size) != 0)
     goto out_early;
+  /* --rm: the disk is deleted when the container ends, so the guest's
+   * flushes need not wait for the host's disk. */
+  if (o.rm && vmctr_mount_set_sync(st.rootfs, VMCTR_MOUNT_SYNC_NONE) < 0) {
+    rc = fail("rootfs mount");
+    goto out;
+  }
   if ((rc = make_config(&o, st.image, &cfg))) {
     rc = EXIT_ERROR;
     goto out;

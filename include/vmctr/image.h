@@ -12,6 +12,8 @@
  *     rootfs/                        the root filesystem (a directory, for virtiofs)
  *     image.json                     its run configuration (entrypoint, cmd, env, ...)
  *     rootfs.ext4                    the ext4 form, built on demand by vmctr_image_ext4()
+ *     rootfs-<MiB>m.ext4             the ext4 form laid out at a writable disk's size
+ *                                    (vmctr_image_create_writable())
  * ROOT/tags/<hex>                    one name (a reference, see vmctr_image_ref_normalize())
  *                                    and the config digest it points at
  * ROOT/sources/<hex>                 archives and layouts already imported, by identity

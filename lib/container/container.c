@@ -261,7 +261,9 @@ static int bring_up(vmctr_container *c, const vmctr_mount *rootfs, const vmctr_b
   if ((r = vmctr__evset_add(c->events, vmctr_vmm_event_fd(c->vmm))) < 0 ||
       (r = vmctr__evset_add(c->events, vmctr__agent_state_fd(c->agent))) < 0)
     return r;
-  if ((r = guest_set_time(c)) < 0 || (r = guest_mount(c, rootfs, 0, NULL, VMCTR__GUEST_ROOTFS)) < 0)
+  /* A clone's clock was set by its RESTORED request, a moment ago. */
+  if ((!vmctr__vmm_restored(c->vmm) && (r = guest_set_time(c)) < 0) ||
+      (r = guest_mount(c, rootfs, 0, NULL, VMCTR__GUEST_ROOTFS)) < 0)
     return r;
   for (size_t i = 0; i < cfg->nmounts; i++)
     if ((r = guest_mount(c, cfg->mounts[i], (uint32_t)i + 1, VMCTR__GUEST_ROOTFS,

@@ -67,7 +67,8 @@ static void quiesce(void) {
     if (p <= 0)
       usleep(5000);
   }
-  sync();
+  /* No sync() here: each unmount (or read-only remount) below writes its
+   * own file system back, and one sync() after covers what stays. */
   FILE *f = fopen("/proc/self/mounts", "re");
   if (!f)
     return;

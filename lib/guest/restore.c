@@ -137,7 +137,8 @@ static int fix_disks(const guest_restore *q) {
     bool sized = false;
     snprintf(path, sizeof(path), "/sys/block/%s/size", names[i]);
     for (int waited = 0; want && !sized && waited < DISK_WAIT_MS; waited++) {
-      sized = read_small(path, buf, sizeof(buf)) == 0 && strtoull(buf, NULL, 10) * 512u == want;
+      /* In 512-byte sectors: the device rounds a length that is no multiple down. */
+      sized = read_small(path, buf, sizeof(buf)) == 0 && strtoull(buf, NULL, 10) == want / 512u;
       if (!sized) {
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);

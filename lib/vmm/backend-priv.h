@@ -31,6 +31,11 @@ typedef struct vmctr__vm_disk {
    * read-only backing node; a backend without such a view refuses it). */
   uint32_t image_format;
   char *backing;      /* COW only: absolute path; owned by the vmm */
+  /* The size the guest sees: a COW view's virtual size, else the image's
+   * length; 0 when it cannot be read (the backend then finds out). A
+   * template's placeholder for a writable disk has this size, so that its
+   * clones need no resize. */
+  uint64_t size;
 } vmctr__vm_disk;
 
 /* A shared host directory, mounted in the guest by tag. */

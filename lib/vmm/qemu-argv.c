@@ -71,6 +71,12 @@ char *vmctr__qemu_cmdline(const vmctr__vm_spec *spec, unsigned long tsc_khz) {
    * fails, after which a stock kernel can hang. */
   if (strcmp(m->arch, "x86_64") == 0 && spec->accel == VMCTR_ACCEL_TCG && tsc_khz)
     vmctr__sb_printf(&sb, " tsc_early_khz=%lu", tsc_khz);
+  /* And no clocksource watchdog: on a loaded host TCG delivers the timer
+   * ticks late, the watchdog then takes the TSC (which follows the host's
+   * clock) for the unstable one and the guest falls back to jiffies, 10 ms
+   * a tick; a template built so hands that clock to every clone. */
+  if (strcmp(m->arch, "x86_64") == 0 && spec->accel == VMCTR_ACCEL_TCG)
+    vmctr__sb_puts(&sb, " tsc=reliable");
   for (char *const *a = spec->kernel_args; a && *a; a++)
     vmctr__sb_printf(&sb, " %s", *a);
   return vmctr__sb_steal(&sb);
@@ -178,13 +184,15 @@ static void disk_args(const vmctr__vm_disk *d, int fd0, int set, vmctr__strv *a)
 }
 
 /* A template builder's disk: the same device (serial, read-only or not)
- * over an empty node; a clone brings its own images, which the guest probes
- * again after the restore. */
+ * over an empty node, of the disk's own size when writable (its clones then
+ * see the right size at once); a clone brings its own images, and the guest
+ * drops what it cached of the placeholder (a read-only one it probes again). */
 static void placeholder_args(const vmctr__vm_disk *d, vmctr__strv *a) {
   vmctr__strbuf sb = {0};
+  uint64_t size = !d->read_only && d->size ? d->size : 1048576;
   vmctr__strv_add(a, "-blockdev");
-  vmctr__sb_printf(&sb, "driver=null-co,node-name=%s,size=1048576,read-zeroes=on,read-only=%s",
-                   d->serial, d->read_only ? "on" : "off");
+  vmctr__sb_printf(&sb, "driver=null-co,node-name=%s,size=%" PRIu64 ",read-zeroes=on,read-only=%s",
+                   d->serial, size, d->read_only ? "on" : "off");
   take(a, &sb);
   vmctr__strv_add(a, "-device");
   vmctr__sb_printf(&sb, "virtio-blk-device,id=%s-dev,drive=%s,serial=%s", d->serial, d->serial,

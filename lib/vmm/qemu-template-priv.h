@@ -52,17 +52,19 @@ int vmctr__qemu_tmpl_incoming(vmctr__qmp *q, int fd, int timeout_ms);
 /* A builder's QEMU: x-ignore-shared on, migrate to fd (ours, passed over QMP), wait until done. */
 int vmctr__qemu_tmpl_save(vmctr__qmp *q, int fd, int timeout_ms);
 
-/* A clone's disk: its node (the serial) and whether it is writable. */
+/* A clone's disk: its node (the serial) and whether it needs a resize (a
+ * writable disk whose size the template's placeholder did not have). */
 typedef struct vmctr__qemu_tmpl_disk {
   char node[24];
-  bool writable;
+  bool resize;
 } vmctr__qemu_tmpl_disk;
 /* The spec's disks; *out malloc'd. */
 int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, vmctr__qemu_tmpl_disk **out);
-/* After the restore: resize every writable disk to its own virtual size (as
- * QEMU's format layer reports it), which notifies the guest that it is not
- * the placeholder any more (a read-only one cannot be resized: the guest
- * probes it again). */
+/* After the restore: resize every disk marked so to its own virtual size
+ * (as QEMU's format layer reports it), which notifies the guest of it. A
+ * writable disk of known size needs none: its placeholder had that size (it
+ * is in the template's key). A read-only one cannot be resized: the guest
+ * probes it again. */
 int vmctr__qemu_tmpl_resize(vmctr__qmp *q, const vmctr__qemu_tmpl_disk *d, size_t n, int timeout_ms);
 
 /* The backend's part of a template key (backend-priv.h template_id). */

@@ -265,7 +265,7 @@ int vmctr__qemu_tmpl_disks(const vmctr__vm_spec *spec, vmctr__qemu_tmpl_disk **o
     return vmctr__err_nomem();
   for (size_t i = 0; i < spec->ndisks; i++) {
     snprintf(d[i].node, sizeof(d[i].node), "%s", spec->disks[i].serial);
-    d[i].writable = !spec->disks[i].read_only;
+    d[i].resize = !spec->disks[i].read_only && !spec->disks[i].size;
   }
   *out = d;
   return 0;
@@ -293,14 +293,14 @@ int vmctr__qemu_tmpl_resize(vmctr__qmp *q, const vmctr__qemu_tmpl_disk *d, size_
   int r = 0;
   bool any = false;
   for (size_t i = 0; i < n; i++)
-    any = any || d[i].writable;
+    any = any || d[i].resize;
   if (!any)
     return 0;
   if ((r = vmctr__qmp_execute(q, "query-named-block-nodes", timeout_ms, &m)) < 0)
     return vmctr__err_prefix("giving the clone its disks");
   vmctr__sb_append(&sb, "", 0);
   for (size_t i = 0; i < n && r == 0; i++) {
-    if (!d[i].writable)
+    if (!d[i].resize)
       continue;
     uint64_t size = cJSON_IsArray(m.ret) ? node_size(&m, d[i].node) : 0;
     if (!size) {

@@ -149,27 +149,10 @@ static int restore(vmctr_vmm *vmm, const vmctr__vm_spec *spec, vmctr__template *
     memcpy(macs[i], spec->nics[i].mac, 6);
   vmctr__agent_disk_size disks[16];
   for (size_t i = 0; i < spec->ndisks && i < 16; i++) {
-    /* A read-only disk cannot be resized to tell the guest its size: 0 has
-     * the guest probe it again at once. The size of a writable one is its
-     * image's length, or a copy-on-write disk's virtual size. */
-    if (spec->disks[i].read_only) {
-      disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial, 0};
-      continue;
-    }
-    if (spec->disks[i].image_format == VMCTR_MOUNT_IMAGE_COW) {
-      uint64_t vsize;
-      if ((r = vmctr__writable_cow_size(spec->disks[i].path, &vsize)) < 0)
-        return r;
-      disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial, vsize};
-      continue;
-    }
-    int fd = open(spec->disks[i].path, O_RDONLY | O_CLOEXEC);
-    off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1; /* files and block devices alike */
-    if (fd >= 0)
-      close(fd);
-    if (end < 0)
-      return vmctr__err_os(errno, "cannot size the disk %s", spec->disks[i].path);
-    disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial, (uint64_t)end};
+    /* A read-only disk, or one of unknown size: 0 has the guest probe it
+     * again at once. A writable one's placeholder had its size already. */
+    disks[i] = (vmctr__agent_disk_size){spec->disks[i].serial,
+                                        spec->disks[i].read_only ? 0 : spec->disks[i].size};
   }
   clock_gettime(CLOCK_REALTIME, &ts);
   vmctr__agent_restored_args x = {

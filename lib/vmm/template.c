@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "vmm/template.h"
 
-#define KEY_VERSION "vmctr-template-1"
+#define KEY_VERSION "vmctr-template-2"
 #define HELLO_MAX 4096u
 #define BUILD_PREFIX ".build-"
 #define DEAD_PREFIX ".dead-"
@@ -87,11 +87,13 @@ int vmctr__template_key(const vmctr__vm_spec *spec, const char *backend_id, char
   put_u64(&h, spec->entropy);
   put_str(&h, spec->agent_name);
   put_u64(&h, spec->agent_port);
-  /* The disks' devices, not their images: a clone brings its own. */
+  /* The disks' devices and sizes, not their images: a clone brings its own. */
   put_u64(&h, spec->ndisks);
   for (size_t i = 0; i < spec->ndisks; i++) {
     put_u64(&h, spec->disks[i].read_only);
     put_str(&h, spec->disks[i].serial);
+    /* A writable disk's placeholder has its size (qemu-argv.c). */
+    put_u64(&h, spec->disks[i].read_only ? 0 : spec->disks[i].size);
   }
   put_u64(&h, spec->nshares);
   /* The NICs' kinds; the MAC is set after the restore. */

@@ -131,6 +131,16 @@ static int kernel_args(const vmctr_vmm *vmm, char ***out) {
   return vmctr__strv_finish(&a, out);
 }
 
+/* A raw image's length (files and block devices alike); 0 if unreadable:
+ * the backend, which opens it again, says why. */
+static uint64_t disk_length(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+  if (fd >= 0)
+    close(fd);
+  return end > 0 ? (uint64_t)end : 0;
+}
+
 /* The VM's disks and shares, from its mounts: mount i is named by index i
  * (disk serial, share tag), which is how the guest request finds it. */
 static int devices(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
@@ -153,10 +163,14 @@ static int devices(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
         .serial = vmm->names[i],
         .image_format = vmctr_mount_image_format(m),
       };
-      if (vmctr_mount_image_format(m) == VMCTR_MOUNT_IMAGE_COW &&
-          (r = vmctr__writable_cow_backing(vmctr_mount_source(m),
-                                           &vmm->disks[spec->ndisks - 1].backing)) < 0)
-        return r;
+      vmctr__vm_disk *d = &vmm->disks[spec->ndisks - 1];
+      if (vmctr_mount_image_format(m) == VMCTR_MOUNT_IMAGE_COW) {
+        if ((r = vmctr__writable_cow_backing(d->path, &d->backing)) < 0 ||
+            (r = vmctr__writable_cow_size(d->path, &d->size)) < 0)
+          return r;
+      } else {
+        d->size = disk_length(d->path);
+      }
     } else if (kind == VMCTR_MOUNT_SHARE) {
       const char *tag = vmctr_mount_tag(m);
       if (!tag)

@@ -336,6 +336,10 @@ vmctr__agent *vmctr__vmm_agent(vmctr_vmm *vmm) {
   return vmm && vmm->state == VMCTR_VMM_STATE_RUNNING ? vmm->agent : NULL;
 }
 
+bool vmctr__vmm_restored(const vmctr_vmm *vmm) {
+  return vmm && vmm->state == VMCTR_VMM_STATE_RUNNING && vmm->tmpl;
+}
+
 int vmctr_vmm_build_template(vmctr_vmm *vmm) {
   int r = check_new(vmm, "vmctr_vmm_build_template");
   if (r < 0)

@@ -5,6 +5,7 @@
 #ifndef VMCTR_VMM_VMM_H
 #define VMCTR_VMM_VMM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent/client.h"
@@ -13,6 +14,10 @@
 
 /* The connected guest agent of a running VM (NULL otherwise); owned by vmm. */
 vmctr__agent *vmctr__vmm_agent(vmctr_vmm *vmm);
+
+/* Whether the running VM was restored from a template (its RESTORED request
+ * has set the guest's clock and reseeded its RNG already). */
+bool vmctr__vmm_restored(const vmctr_vmm *vmm);
 
 /* vmctr_vmm_add_mount() for a mount the caller has already validated. */
 int vmctr__vmm_add_mount_checked(vmctr_vmm *vmm, const vmctr_mount *mount);

@@ -115,9 +115,10 @@ static void test_argv_x86(void **state) {
   assert_true(find_opt(argv, "-global", "virtio-mmio.force-legacy=false") > 0);
   assert_string_equal(argv[find_opt(argv, "-kernel", "")], "/k/bzImage");
   assert_string_equal(argv[find_opt(argv, "-initrd", "")], "/k/initfs.cpio.gz");
-  /* The machine's own arguments first (console, reboot, the TCG timer hint), then the spec's. */
+  /* The machine's own arguments first (console, reboot, the TCG timer hints), then the spec's. */
   assert_string_equal(argv[find_opt(argv, "-append", "")],
-                      "console=ttyS0 reboot=t no_timer_check tsc_early_khz=2400000 panic=-1 quiet");
+                      "console=ttyS0 reboot=t no_timer_check tsc_early_khz=2400000 tsc=reliable "
+                      "panic=-1 quiet");
   /* The comma in the log path is escaped for QEMU's option syntax. */
   assert_true(find_opt(argv, "-chardev", "file,id=console,path=/run/x/boot,,log") > 0);
   assert_true(find_opt(argv, "-chardev", "socket,id=qmp,fd=3") > 0);
@@ -148,8 +149,9 @@ static void test_argv_kvm_and_arm(void **state) {
   assert_string_equal(argv[find_opt(argv, "-accel", "")], "kvm");
   assert_string_equal(argv[find_opt(argv, "-cpu", "")], "host");
   assert_int_equal(find_opt(argv, "-initrd", ""), -1);
-  /* No TCG timer hint under KVM. */
+  /* No TCG timer hints under KVM. */
   assert_null(strstr(argv[find_opt(argv, "-append", "")], "tsc_early_khz"));
+  assert_null(strstr(argv[find_opt(argv, "-append", "")], "tsc=reliable"));
   vmctr__strv_free(argv);
 
   /* Firmware tables (a stock kernel), no entropy device, and a disk and a share. */
@@ -191,6 +193,7 @@ static void test_argv_kvm_and_arm(void **state) {
   char *cl = vmctr__qemu_cmdline(&s, 2000000);
   assert_non_null(strstr(cl, "console=ttyAMA0"));
   assert_null(strstr(cl, "tsc_early_khz")); /* x86 only */
+  assert_null(strstr(cl, "tsc=reliable"));
   free(cl);
 
   s.arch = "riscv64";

@@ -106,6 +106,26 @@ static int measure(const char *tree, uint64_t *bytes, uint64_t *inodes) {
   return r;
 }
 
+/* Whether mke2fs (1.47.0 and later) takes -E assume_storage_prezeroed: it
+ * then neither writes the inode tables nor leaves them for the kernel's
+ * lazy init, and the file stays sparse. Asked once per process. */
+static bool prezeroed_known(const char *mke2fs) {
+  static int known = -1; /* -1: not asked yet */
+  int k = __atomic_load_n(&known, __ATOMIC_ACQUIRE);
+  if (k >= 0)
+    return k;
+  char *argv[] = {(char *)mke2fs, "-V", NULL}, *out = NULL;
+  int status = 0, major = 0, minor = 0;
+  k = 0;
+  if (vmctr__run_capture(argv, 10000, 4096, &out, &status) == 0 && out &&
+      sscanf(out, "mke2fs %d.%d", &major, &minor) == 2)
+    k = major > 1 || (major == 1 && minor >= 47);
+  vmctr_error_clear();
+  free(out);
+  __atomic_store_n(&known, k, __ATOMIC_RELEASE);
+  return k;
+}
+
 int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *src_dir) {
   char *mke2fs = vmctr__find_executable("mke2fs"), *out = NULL;
   char n_arg[32], j_arg[32];
@@ -142,9 +162,12 @@ int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *
   argv[a++] = j_arg;
   argv[a++] = "-E";
   /* dest is always a fresh sparse file, which reads as zeros: the journal
-   * needs no zeroing (and stays a hole); inode tables are written now so the
-   * guest kernel has no lazy init to do in a copy. */
-  argv[a++] = "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=1,nodiscard";
+   * and the inode tables need no zeroing and stay holes, and the groups are
+   * marked zeroed, so the guest kernel has no lazy init to do in a copy.
+   * An older mke2fs writes the inode tables instead (lazy_itable_init=0). */
+  argv[a++] = prezeroed_known(mke2fs)
+                  ? "root_owner=0:0,assume_storage_prezeroed=1,nodiscard"
+                  : "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=1,nodiscard";
   if (src_dir) {
     argv[a++] = "-d";
     argv[a++] = (char *)src_dir;
@@ -180,21 +203,13 @@ static int report(const vmctr_image_ext4_options *o, uint64_t done, uint64_t tot
   return 0;
 }
 
-int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, char **path_out) {
-  const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
-  const vmctr_image_ext4_options *o = opts ? opts : &def;
-  char *final = NULL, *staging = NULL, *tmp = NULL, *tmp_abs = NULL, *root = NULL;
-  char name[VMCTR__DIGEST_HEX + 32];
+/* The size and inode count the content of img needs, as vmctr_image_ext4()
+ * documents it. */
+static int content_size(vmctr_image *img, const vmctr_image_ext4_options *o, uint64_t *size_out,
+                        uint64_t *inodes_out) {
   uint64_t size, inodes, data;
-  int lock = -1, sfd = -1, fd, r;
-  struct stat st;
-
-  if (!img || !path_out)
-    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4: %s is NULL", !img ? "image" : "path_out");
-  if ((r = vmctr__options_check(o, VMCTR_IMAGE_EXT4_OPTIONS_VERSION, 0,
-                                "vmctr_image_ext4_options")) < 0)
-    return r;
-  if ((r = measure(img->rootfs, &data, &inodes)) < 0)
+  int r = measure(img->rootfs, &data, &inodes);
+  if (r < 0)
     return r;
   inodes += 1024 + o->extra_bytes / (16 * 1024);
   if (o->extra_bytes > UINT64_MAX / 4 || data > UINT64_MAX / 4)
@@ -205,28 +220,24 @@ int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, cha
   size += size >= 1024 * MIB ? 32 * MIB : size >= 256 * MIB ? 16 * MIB : 4 * MIB;
   if (size < o->min_size)
     size = o->min_size;
-  size = round_up(size, MIB);
+  *size_out = round_up(size, MIB);
+  *inodes_out = inodes;
+  return 0;
+}
 
-  if (!(final = vmctr__path_join(img->dir, "rootfs.ext4")))
-    return VMCTR_ENOMEM;
-  /* One builder per image at a time; a second caller waits and reuses. */
-  snprintf(name, sizeof(name), "%s.import", img->hex);
-  if ((lock = vmctr__store_lock(img->root_fd, name, LOCK_EX, false)) < 0) {
-    r = lock;
-    goto out;
-  }
-  if (stat(final, &st) == 0 && (uint64_t)st.st_size >= size) {
-    *path_out = final;
-    final = NULL;
-    r = 0;
-    goto out;
-  }
+/* Make img's ext4 form fname (in its snapshot) of size bytes with inodes
+ * inodes: in a staging directory, renamed into place; the caller holds the
+ * image's lock. */
+static int make_form(vmctr_image *img, const vmctr_image_ext4_options *o, const char *fname,
+                     const char *final, uint64_t size, uint64_t inodes) {
+  char *staging = NULL, *tmp = NULL, *tmp_abs = NULL, *root = NULL;
+  int sfd = -1, fd, r;
   if ((r = report(o, 0, size)) < 0)
-    goto out;
+    return r;
   if ((r = vmctr__store_staging(img->root_fd, "ext4", &staging, &sfd)) < 0)
-    goto out;
+    return r;
   /* img->dir is ROOT/snapshots/<hex> */
-  if (!(tmp = vmctr__path_join(staging, "rootfs.ext4")) ||
+  if (!(tmp = vmctr__path_join(staging, fname)) ||
       !(root = strndup(img->dir, strlen(img->dir) - strlen("/snapshots/") - VMCTR__DIGEST_HEX)) ||
       !(tmp_abs = vmctr__path_join(root, tmp))) {
     r = vmctr__err_nomem();
@@ -249,19 +260,123 @@ int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, cha
   vmctr__log(VMCTR_LOG_INFO, "image", "made %s (%" PRIu64 " MiB, %" PRIu64 " inodes)", final,
              (uint64_t)(size / MIB), inodes);
   (void)report(o, size, size); /* done: too late to cancel */
-  *path_out = final;
-  final = NULL;
 out:
-  if (staging)
-    (void)vmctr__rm_rf_at(img->root_fd, staging);
-  if (sfd >= 0)
-    close(sfd);
-  if (lock >= 0)
-    close(lock);
-  free(final);
+  (void)vmctr__rm_rf_at(img->root_fd, staging);
+  close(sfd);
   free(staging);
   free(tmp);
   free(tmp_abs);
   free(root);
+  return r;
+}
+
+static int check_opts(const vmctr_image_ext4_options *o) {
+  return vmctr__options_check(o, VMCTR_IMAGE_EXT4_OPTIONS_VERSION, 0, "vmctr_image_ext4_options");
+}
+
+int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, char **path_out) {
+  const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
+  const vmctr_image_ext4_options *o = opts ? opts : &def;
+  char *final = NULL;
+  char name[VMCTR__DIGEST_HEX + 32];
+  uint64_t size, inodes;
+  int lock = -1, r;
+  struct stat st;
+
+  if (!img || !path_out)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4: %s is NULL", !img ? "image" : "path_out");
+  if ((r = check_opts(o)) < 0 || (r = content_size(img, o, &size, &inodes)) < 0)
+    return r;
+  if (!(final = vmctr__path_join(img->dir, "rootfs.ext4")))
+    return VMCTR_ENOMEM;
+  /* One builder per image at a time; a second caller waits and reuses. */
+  snprintf(name, sizeof(name), "%s.import", img->hex);
+  if ((lock = vmctr__store_lock(img->root_fd, name, LOCK_EX, false)) < 0) {
+    r = lock;
+    goto out;
+  }
+  if (!(stat(final, &st) == 0 && (uint64_t)st.st_size >= size) &&
+      (r = make_form(img, o, "rootfs.ext4", final, size, inodes)) < 0)
+    goto out;
+  *path_out = final;
+  final = NULL;
+  r = 0;
+out:
+  if (lock >= 0)
+    close(lock);
+  free(final);
+  return r;
+}
+
+int vmctr__image_ext4_for_disk(vmctr_image *img, const vmctr_image_ext4_options *opts,
+                               uint64_t want, char **path_out, uint64_t *size_out) {
+  const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
+  const vmctr_image_ext4_options *o = opts ? opts : &def;
+  char *sized = NULL, *plain = NULL, fname[48];
+  char name[VMCTR__DIGEST_HEX + 32];
+  uint64_t need, inodes;
+  int lock = -1, r;
+  struct stat st;
+
+  if ((r = check_opts(o)) < 0)
+    return r;
+  want = round_up(want, MIB);
+  snprintf(fname, sizeof(fname), "rootfs-%" PRIu64 "m.ext4", (uint64_t)(want / MIB));
+  if (!(sized = vmctr__path_join(img->dir, fname)) ||
+      !(plain = vmctr__path_join(img->dir, "rootfs.ext4"))) {
+    r = vmctr__err_nomem();
+    goto out;
+  }
+  snprintf(name, sizeof(name), "%s.import", img->hex);
+  if ((lock = vmctr__store_lock(img->root_fd, name, LOCK_EX, false)) < 0) {
+    r = lock;
+    goto out;
+  }
+  /* Made before: found by name, without walking the tree again. A sized
+   * form is never rebuilt (copy-on-write disks read through to it). */
+  if (stat(sized, &st) == 0) {
+    if ((uint64_t)st.st_size != want) {
+      r = vmctr__err(VMCTR_EIO, 0, "%s is %lld bytes, not %" PRIu64 ": the store is damaged",
+                     sized, (long long)st.st_size, want);
+      goto out;
+    }
+    goto use_sized;
+  }
+  if (stat(plain, &st) == 0 && (uint64_t)st.st_size >= want)
+    goto use_plain;
+  if ((r = content_size(img, o, &need, &inodes)) < 0)
+    goto out;
+  if (want <= need) { /* no room to lay out: the image's own size */
+    if (!(stat(plain, &st) == 0 && (uint64_t)st.st_size >= need) &&
+        (r = make_form(img, o, "rootfs.ext4", plain, need, inodes)) < 0)
+      goto out;
+    goto use_plain;
+  }
+  /* The whole disk laid out now, on the host: the guest has nothing to
+   * grow at mount. One inode per 16 KiB, as a general-purpose file system. */
+  if (want / 16384 > inodes)
+    inodes = want / 16384;
+  if ((r = make_form(img, o, fname, sized, want, inodes)) < 0)
+    goto out;
+use_sized:
+  *path_out = sized;
+  *size_out = want;
+  sized = NULL;
+  r = 0;
+  goto out;
+use_plain:
+  if (stat(plain, &st) < 0) {
+    r = vmctr__err_os(errno, "%s", plain);
+    goto out;
+  }
+  *path_out = plain;
+  *size_out = (uint64_t)st.st_size;
+  plain = NULL;
+  r = 0;
+out:
+  if (lock >= 0)
+    close(lock);
+  free(sized);
+  free(plain);
   return r;
 }

@@ -101,4 +101,11 @@ int vmctr__image_open(vmctr_image_store *store, const char *hex, vmctr_image **o
  * size bytes, filled from src_dir (NULL: empty), with at least inodes inodes. */
 int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *src_dir);
 
+/* The ext4 form a writable disk of want bytes is made from, and its size
+ * (the disk's): rootfs-<MiB>m.ext4 laid out at want on the host, so the
+ * guest has nothing to grow, made once and never rebuilt; or, when want
+ * leaves no room beyond the content, rootfs.ext4 (vmctr_image_ext4()). */
+int vmctr__image_ext4_for_disk(vmctr_image *img, const vmctr_image_ext4_options *opts,
+                               uint64_t want, char **path_out, uint64_t *size_out);
+
 #endif

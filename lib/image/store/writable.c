@@ -256,12 +256,11 @@ int vmctr__writable_cow_size(const char *path, uint64_t *size_out) {
   return 0;
 }
 
-/* The disk's size: the requested one (0: the default) rounded up to 1 MiB,
- * never below the image's ext4. */
-static uint64_t disk_size(const vmctr_image_writable_options *o, uint64_t image_size) {
+/* The disk's size asked for: the requested one (0: the default) rounded up
+ * to 1 MiB; never below the image's ext4 (vmctr__image_ext4_for_disk). */
+static uint64_t disk_want(const vmctr_image_writable_options *o) {
   uint64_t want = o->size ? o->size : VMCTR_IMAGE_WRITABLE_DEFAULT_SIZE;
-  want = (want + MIB - 1) / MIB * MIB;
-  return want > image_size ? want : image_size;
+  return (want + MIB - 1) / MIB * MIB;
 }
 
 /* Share every block of in with out, in constant time, where the host
@@ -276,7 +275,8 @@ static int make_copy(vmctr_image *img, const char *dest, const vmctr_image_writa
   char *src = NULL;
   int in = -1, out = -1, r;
   struct stat st;
-  if ((r = vmctr_image_ext4(img, o->ext4, &src)) < 0)
+  uint64_t size = 0;
+  if ((r = vmctr__image_ext4_for_disk(img, o->ext4, disk_want(o), &src, &size)) < 0)
     return r;
   in = open(src, O_RDONLY | O_CLOEXEC);
   if (in < 0 || fstat(in, &st) < 0) {
@@ -289,7 +289,6 @@ static int make_copy(vmctr_image *img, const char *dest, const vmctr_image_writa
                         : vmctr__err_os(errno, "creating %s", dest);
     goto out;
   }
-  uint64_t size = disk_size(o, (uint64_t)st.st_size);
   if (!(o->flags & VMCTR_IMAGE_WRITABLE_NO_REFLINK) && reflink(in, out) == 0) {
     *form = VMCTR_IMAGE_WRITABLE_REFLINK;
   } else if (o->flags & VMCTR_IMAGE_WRITABLE_USE_COW) {
