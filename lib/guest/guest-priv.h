@@ -209,6 +209,17 @@ int guest_mkdir_p(const char *path, mode_t mode);
 /* Write a small string to a file (sysfs, cgroupfs); 0 or -errno. */
 int guest_write_str(const char *path, const char *s);
 
+/* The VM's virtio disks: device name (vdX) and serial. */
+#define GUEST_MAX_DISKS 16
+typedef struct guest_disk {
+  char name[32];
+  char serial[24];
+} guest_disk;
+/* Read them from /sys/block (again): 0 or -errno. */
+int guest_disks_scan(void);
+/* The disks as last read (read first if never): *n of them. */
+const guest_disk *guest_disks(size_t *n);
+
 /* net.c: lo up when it is down (both modes; a failure is logged), and
  * CONFIG_IFACE. */
 void guest_net_lo_up(void);

@@ -54,16 +54,24 @@ static bool absolute(const char *p) {
   return p && p[0] == '/';
 }
 
-/* "vmctr-blk:SERIAL" -> /dev/vdX whose /sys/block/vdX/serial is SERIAL. */
-static int find_disk(const char *serial, char *dev, size_t size) {
+/* The VM's virtio disks by serial, read from /sys/block once: a VM's disks
+ * are its devices from boot (no hotplug), and a clone has its template's.
+ * Walking sysfs is slow in a fresh VM under TCG (every kernel path it takes
+ * is translated anew), so the map is taken once, at the template's PING
+ * before its save, and kept in the guest's memory. */
+static guest_disk disk_map[GUEST_MAX_DISKS];
+static size_t disk_count;
+static bool disks_scanned;
+
+int guest_disks_scan(void) {
   DIR *d = opendir("/sys/block");
   struct dirent *e;
-  char path[300], buf[128];
-  int r = -ENOENT;
+  char path[300], buf[64];
+  size_t n = 0;
   if (!d)
     return -errno;
-  while (r < 0 && (e = readdir(d))) {
-    if (strncmp(e->d_name, "vd", 2) != 0)
+  while (n < GUEST_MAX_DISKS && (e = readdir(d))) {
+    if (strncmp(e->d_name, "vd", 2) != 0 || strlen(e->d_name) >= sizeof(disk_map[0].name))
       continue;
     snprintf(path, sizeof(path), "/sys/block/%s/serial", e->d_name);
     FILE *f = fopen(path, "re");
@@ -71,15 +79,43 @@ static int find_disk(const char *serial, char *dev, size_t size) {
       continue;
     if (fgets(buf, sizeof(buf), f)) {
       buf[strcspn(buf, "\n")] = '\0';
-      if (strcmp(buf, serial) == 0) {
-        snprintf(dev, size, "/dev/%s", e->d_name);
-        r = 0;
+      if (strlen(buf) < sizeof(disk_map[0].serial)) {
+        snprintf(disk_map[n].name, sizeof(disk_map[n].name), "%s", e->d_name);
+        snprintf(disk_map[n].serial, sizeof(disk_map[n].serial), "%s", buf);
+        n++;
       }
     }
     fclose(f);
   }
   closedir(d);
-  return r;
+  disk_count = n;
+  disks_scanned = true;
+  return 0;
+}
+
+const guest_disk *guest_disks(size_t *n) {
+  if (!disks_scanned)
+    guest_disks_scan();
+  *n = disk_count;
+  return disk_map;
+}
+
+/* "vmctr-blk:SERIAL" -> /dev/vdX whose /sys/block/vdX/serial is SERIAL:
+ * from the map, which is read again when it lacks the serial (a disk that
+ * has not appeared yet: the caller retries). */
+static int find_disk(const char *serial, char *dev, size_t size) {
+  for (int pass = 0; pass < 2; pass++) {
+    size_t n;
+    const guest_disk *m = guest_disks(&n);
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(m[i].serial, serial) == 0) {
+        snprintf(dev, size, "/dev/%s", m[i].name);
+        return 0;
+      }
+    if (pass == 0 && guest_disks_scan() < 0)
+      return -errno;
+  }
+  return -ENOENT;
 }
 
 /* A read-write ext4 disk grows to its device (guest_grow_ext4). A failure

@@ -3,7 +3,6 @@
  * anything of the container runs. Every clone of one template wakes with the
  * template's clock, its RNG state, its view of the disks (sizes, cached
  * blocks of the placeholders) and its NICs' MACs; this makes each its own. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -85,16 +84,6 @@ static int reseed(const guest_restore *q) {
   return r;
 }
 
-static int read_small(const char *path, char *buf, size_t size) {
-  FILE *f = fopen(path, "re");
-  if (!f)
-    return -errno;
-  int r = fgets(buf, (int)size, f) ? 0 : -EIO;
-  fclose(f);
-  buf[strcspn(buf, "\n")] = 0;
-  return r;
-}
-
 /* Probe disk dev (vdX) again: unbind and bind its virtio device. A new probe
  * reads the size and starts with an empty cache; slow (RCU grace periods),
  * so only for a disk whose new size did not arrive (a read-only one, which
@@ -112,49 +101,51 @@ static int rebind(const char *dev) {
 }
 
 /* The clone's disks are the container's, not the template's placeholders:
- * wait until each shows its size (the host resized it after the restore,
- * which notifies the guest), then drop every block cached from the
- * placeholder (BLKFLSBUF). */
+ * wait until each shows its size (a writable one has it at once: its
+ * placeholder had it; else the host resized it after the restore, which
+ * notifies the guest), then drop every block cached from the placeholder
+ * (BLKFLSBUF). The disks come from the map the template took (ops.c), and
+ * their sizes from the device: no walk of sysfs. */
 static int fix_disks(const guest_restore *q) {
-  char names[VMCTR_AGENT_MAX_DISKS][32], path[300], buf[64];
-  size_t n = 0;
-  DIR *d = opendir("/sys/block");
-  struct dirent *e;
+  size_t n;
+  const guest_disk *m = guest_disks(&n);
+  char path[64];
+  bool rebound = false;
   int r = 0;
-  if (!d)
-    return -errno;
-  while ((e = readdir(d)) && n < VMCTR_AGENT_MAX_DISKS)
-    if (strncmp(e->d_name, "vd", 2) == 0 && strlen(e->d_name) < sizeof(names[0]))
-      snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
-  closedir(d);
   for (size_t i = 0; i < n && r == 0; i++) {
     uint64_t want = 0; /* 0: unknown or not resized (read-only): probe again at once */
-    snprintf(path, sizeof(path), "/sys/block/%s/serial", names[i]);
-    if (read_small(path, buf, sizeof(buf)) == 0)
-      for (size_t k = 0; k < q->ndisks; k++)
-        if (strcmp(buf, q->disks[k].serial) == 0)
-          want = q->disks[k].size;
+    for (size_t k = 0; k < q->ndisks; k++)
+      if (strcmp(m[i].serial, q->disks[k].serial) == 0)
+        want = q->disks[k].size;
+    snprintf(path, sizeof(path), "/dev/%s", m[i].name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      r = -errno;
+      break;
+    }
     bool sized = false;
-    snprintf(path, sizeof(path), "/sys/block/%s/size", names[i]);
     for (int waited = 0; want && !sized && waited < DISK_WAIT_MS; waited++) {
+      uint64_t bytes = 0;
       /* In 512-byte sectors: the device rounds a length that is no multiple down. */
-      sized = read_small(path, buf, sizeof(buf)) == 0 && strtoull(buf, NULL, 10) == want / 512u;
+      sized = ioctl(fd, BLKGETSIZE64, &bytes) == 0 && bytes / 512u == want / 512u;
       if (!sized) {
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
       }
     }
     if (!sized) {
-      r = rebind(names[i]);
+      close(fd);
+      r = rebind(m[i].name);
+      rebound = true;
       continue;
     }
-    snprintf(path, sizeof(path), "/dev/%s", names[i]);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ioctl(fd, BLKFLSBUF, 0) < 0)
+    if (ioctl(fd, BLKFLSBUF, 0) < 0)
       r = -errno;
-    if (fd >= 0)
-      close(fd);
+    close(fd);
   }
+  /* A probe may name a disk anew. */
+  if (rebound && r == 0)
+    r = guest_disks_scan();
   return r;
 }
 

@@ -7,11 +7,13 @@
  * switch_root does). Containers can then pivot_root into their rootfs.
  */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -132,18 +134,37 @@ fail:
             strerror(errno));
 }
 
-/* The disk's size is the container's free space setting; the image's ext4
- * is only as large as its files. Growing is done by the kernel on the
- * mounted filesystem (no resize2fs in the guest), and costs about one
- * block group descriptor per 128 MiB of new space. */
+/* The block count of the ext4 on the open device fd, from its superblock
+ * (1024 bytes at 1024; little-endian): 0 if it cannot be read. */
+static uint64_t ext4_blocks(int fd) {
+  unsigned char sb[1024];
+  if (pread(fd, sb, sizeof(sb), 1024) != (ssize_t)sizeof(sb))
+    return 0;
+  uint32_t lo, hi = 0, incompat;
+  memcpy(&lo, sb + 0x04, 4);
+  memcpy(&incompat, sb + 0x60, 4);
+  if ((sb[0x38] | sb[0x39] << 8) != EXT4_SUPER_MAGIC_)
+    return 0;
+  if (incompat & 0x80) /* INCOMPAT_64BIT */
+    memcpy(&hi, sb + 0x150, 4);
+  return (uint64_t)le32toh(hi) << 32 | le32toh(lo);
+}
+
+/* The disk's size is the container's free space setting; the store lays
+ * the file system out at that size on the host, so usually there is
+ * nothing to do, which the superblock tells at once (the resize ioctl
+ * would first read the device's last block). A raw disk larger than its
+ * ext4 grows here: by the kernel on the mounted filesystem (no resize2fs in
+ * the guest), about one block group descriptor per 128 MiB of new space. */
 int guest_grow_ext4(const char *mountpoint, const char *dev) {
   struct statfs sf;
-  uint64_t bytes = 0, blocks;
+  uint64_t bytes = 0, blocks, have;
   int fd = open(dev, O_RDONLY | O_CLOEXEC), r = 0;
   if (fd < 0)
     return -errno;
   if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
     r = -errno;
+  have = r == 0 ? ext4_blocks(fd) : 0;
   close(fd);
   if (r < 0)
     return r;
@@ -159,9 +180,11 @@ int guest_grow_ext4(const char *mountpoint, const char *dev) {
     return 0;
   }
   blocks = bytes / (uint64_t)sf.f_bsize;
-  /* f_blocks leaves out the metadata overhead, so it is no exact block
-   * count; the kernel returns at once when the count is unchanged. */
-  if (blocks > (uint64_t)sf.f_blocks && ioctl(fd, EXT4_IOC_RESIZE_FS_, &blocks) < 0)
+  /* Without a readable superblock, f_blocks (which leaves out the metadata
+   * overhead, so it is no exact count) decides, and the kernel returns at
+   * once when the count is unchanged. */
+  bool grow = have ? blocks > have : blocks > (uint64_t)sf.f_blocks;
+  if (grow && ioctl(fd, EXT4_IOC_RESIZE_FS_, &blocks) < 0)
     r = -errno;
   close(fd);
   return r;
