@@ -136,14 +136,21 @@ static const struct mnt boot_mounts[] = {
   {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"},
   {"shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"},
   {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"},
-  {"cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+  /* favordynmods (Linux 6.0): moving a process into a cgroup then takes no
+   * RCU grace period (cgroup_threadgroup_rwsem), which cost each container
+   * start about 25 ms under TCG; forks and exits pay a little instead.
+   * Without it (an older kernel refuses the option) mount_boot mounts plain. */
+  {"cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, "favordynmods"},
 };
 
 static void mount_boot(void) {
   for (size_t i = 0; i < sizeof(boot_mounts) / sizeof(boot_mounts[0]); i++) {
     const struct mnt *m = &boot_mounts[i];
     mkdir(m->target, 0755);
-    if (mount(m->src, m->target, m->type, m->flags, m->data) < 0 && errno != EBUSY)
+    int r = mount(m->src, m->target, m->type, m->flags, m->data);
+    if (r < 0 && errno == EINVAL && m->data && !strcmp(m->type, "cgroup2"))
+      r = mount(m->src, m->target, m->type, m->flags, NULL);
+    if (r < 0 && errno != EBUSY)
       guest_log("mount %s on %s: %s", m->type, m->target, strerror(errno));
     if (i == 2) { /* /dev is there: the console becomes our log */
       int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
