@@ -128,10 +128,13 @@ static int handle_hello(guest_agent *a, const uint8_t *p, size_t n) {
 
 typedef void (*op_fn)(guest_agent *, uint32_t, const vmctr__agent_msg *);
 
-/* A template's builder pings before it saves: the disk map taken now is in
- * every clone's memory, which then needs no walk of sysfs. */
+/* A template's builder pings before it saves: the disk map taken now, and
+ * what a first container's namespaces leave set up, are in every clone's
+ * memory. */
 static void op_ping(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   (void)guest_disks(&(size_t){0});
+  if (a->pid1)
+    guest_warm_spawn();
   guest_respond(a, id, 0, NULL);
 }
 

@@ -215,6 +215,11 @@ typedef struct guest_disk {
   char name[32];
   char serial[24];
 } guest_disk;
+/* Make, and end at once, a process in a container's new namespaces: what
+ * the kernel sets up the first time (the slab caches of a nested pid
+ * namespace, mqueue's internal mount) is then there. For a template's
+ * PING: its clones start containers without that first time. */
+void guest_warm_spawn(void);
 /* Read them from /sys/block (again): 0 or -errno. */
 int guest_disks_scan(void);
 /* The disks as last read (read first if never): *n of them. */
