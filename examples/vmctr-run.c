@@ -605,9 +605,9 @@ int main(int argc, char **argv) {
   if (example_setup_rootfs_ex(&st, o.store, o.image, name, o.quiet, oci_arch,
                               o.rootfs_size) != 0)
     goto out_early;
-  /* --rm: the disk is deleted when the container ends, so the guest's
-   * flushes need not wait for the host's disk. */
-  if (o.rm && vmctr_mount_set_sync(st.rootfs, VMCTR_MOUNT_SYNC_NONE) < 0) {
+  /* --rm: the disk is deleted when the container ends; the VM need not
+   * write it back or unmount it at the end, nor wait for the host's disk. */
+  if (o.rm && vmctr_mount_set_ephemeral(st.rootfs, 1) < 0) {
     rc = fail("rootfs mount");
     goto out;
   }

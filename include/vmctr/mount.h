@@ -240,6 +240,23 @@ VMCTR_API int vmctr_mount_set_sync(vmctr_mount *m, uint32_t sync);
 VMCTR_API uint32_t vmctr_mount_sync(const vmctr_mount *m);
 
 /**
+ * Block only: declare the disk ephemeral (1) or not (0, the default). Its
+ * content is thrown away once the VM ends, as a container's root disk that
+ * is removed when the container exits (`vmctr-run --rm`), so the VM spends
+ * no time on it at the end: at power-off the guest neither writes its file
+ * system back nor unmounts it, and guest flushes to it are dropped (as with
+ * VMCTR_MOUNT_SYNC_NONE). Never for a disk whose content is wanted after the
+ * VM: what the guest wrote may then be missing from it, and its file system
+ * needs a journal replay. A read-only disk has nothing to throw away: no effect.
+ * JSON key "ephemeral", spec key "ephemeral". Since 0.7.
+ * @return 0 or VMCTR_EINVAL (not a block mount, or neither 0 nor 1).
+ */
+VMCTR_API int vmctr_mount_set_ephemeral(vmctr_mount *m, int ephemeral);
+
+/** 1 if m is an ephemeral block mount (vmctr_mount_set_ephemeral()), else 0. Since 0.7. */
+VMCTR_API int vmctr_mount_ephemeral(const vmctr_mount *m);
+
+/**
  * Share only: set the virtiofs tag the guest mounts by: 1 to
  * VMCTR_MOUNT_TAG_MAX bytes of letters, digits, '.', '_' and '-', not
  * starting with "vmctr" (reserved for generated tags). NULL unsets it; an

@@ -216,8 +216,26 @@ int vmctr__agent_set_hostname(vmctr__agent *a, const char *name, int timeout_ms)
   return call(a, &b, timeout_ms, "SET_HOSTNAME", "the name", NULL);
 }
 
-int vmctr__agent_poweroff(vmctr__agent *a, int timeout_ms) {
-  return op_only(a, VMCTR_AOP_POWEROFF, "poweroff", timeout_ms);
+int vmctr__agent_poweroff(vmctr__agent *a, const char *const *ephemeral, size_t n,
+                          int timeout_ms) {
+  if (!a)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_poweroff: a is NULL");
+  if (n > VMCTR_AGENT_MAX_DISKS)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_poweroff: more than %u disks",
+                      VMCTR_AGENT_MAX_DISKS);
+  vmctr__agent_buf b;
+  vmctr__agent_buf_init(&b);
+  vmctr__agent_put_u32(&b, VMCTR_AT_OP, VMCTR_AOP_POWEROFF);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = ephemeral[i] ? strlen(ephemeral[i]) : 0;
+    if (len == 0 || len > VMCTR_AGENT_SERIAL_MAX) {
+      vmctr__agent_buf_free(&b);
+      return vmctr__err(VMCTR_EINVAL, 0, "vmctr__agent_poweroff: a serial has 1 to %u bytes",
+                        VMCTR_AGENT_SERIAL_MAX);
+    }
+    vmctr__agent_put_str(&b, VMCTR_AT_EPHEMERAL, ephemeral[i]);
+  }
+  return call(a, &b, timeout_ms, "poweroff", "the request", NULL);
 }
 
 /* A unicast IPv4 address a guest interface may have or route through: not

@@ -126,8 +126,10 @@ typedef struct vmctr__agent_restored_args {
 int vmctr__agent_restored(vmctr__agent *a, const vmctr__agent_restored_args *x, int timeout_ms);
 /* 1 to 64 bytes. */
 int vmctr__agent_set_hostname(vmctr__agent *a, const char *name, int timeout_ms);
-/* Answered, then the guest syncs and powers off (the connection ends). */
-int vmctr__agent_poweroff(vmctr__agent *a, int timeout_ms);
+/* Answered, then the guest syncs and powers off (the connection ends);
+ * the disks of the n serials in ephemeral are left as they are. */
+int vmctr__agent_poweroff(vmctr__agent *a, const char *const *ephemeral, size_t n,
+                          int timeout_ms);
 int vmctr__agent_ping(vmctr__agent *a, int timeout_ms);
 /* CONFIG_IFACE: the guest finds the link with ifc->mac, sets its MTU (0:
  * left), brings it up, adds addr/prefix (addr 0: none, prefix then 0), the

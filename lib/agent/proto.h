@@ -160,6 +160,10 @@ enum {
    * little-endian on the wire like every integer. */
   VMCTR_AT_ENTROPY = 82,      /* bytes VMCTR_AGENT_ENTROPY_MIN..MAX: host randomness to mix in */
   VMCTR_AT_DISK = 83,         /* bytes [*]: u64 size in bytes, then the disk's serial (1..20) */
+  /* POWEROFF: a disk whose content is thrown away (an ephemeral mount): the
+   * guest leaves its file systems as they are, neither written back nor
+   * unmounted. */
+  VMCTR_AT_EPHEMERAL = 84,    /* str [*]: the disk's serial (1..20) */
 
   VMCTR_AT_MAC = 90,          /* bytes, exactly 6: the interface to configure */
   VMCTR_AT_MTU = 91,          /* u32 68..65535; absent or 0: left as it is */

@@ -138,7 +138,22 @@ static void op_ping(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   guest_respond(a, id, 0, NULL);
 }
 
+/* EPHEMERAL: serials of disks whose content the host throws away. A serial
+ * the guest has no disk of is ignored: nothing of it is mounted. */
 static void op_poweroff(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
+  size_t n;
+  const guest_disk *d = guest_disks(&n);
+  for (size_t i = 0; i < m->n; i++) {
+    const vmctr__agent_field *f = &m->fields[i];
+    if (f->tag != VMCTR_AT_EPHEMERAL)
+      continue;
+    for (size_t k = 0; k < n; k++)
+      if (f->len == strlen(d[k].serial) && memcmp(f->val, d[k].serial, f->len) == 0) {
+        char dev[48];
+        snprintf(dev, sizeof(dev), "/dev/%s", d[k].name);
+        guest_power_off_leave(dev);
+      }
+  }
   guest_respond(a, id, 0, NULL);
   a->poweroff = true;
 }

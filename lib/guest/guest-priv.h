@@ -76,6 +76,9 @@ extern bool guest_is_pid1;
 
 /* init.c */
 void guest_power_off(void) __attribute__((noreturn));
+/* At power off, leave the file systems of dev (/dev/vdX, an ephemeral disk)
+ * as they are: neither written back nor unmounted. */
+void guest_power_off_leave(const char *dev);
 /* After a read-write ext4 mount of the block device dev at mountpoint: grow
  * the filesystem online to the device's size, if the device is larger (a
  * root disk made bigger than its image). Returns 0 or -errno (rootfs.c). */

@@ -58,6 +58,21 @@ static void unescape(char *s) {
  * the disks are clean when the VM ends: an ext4 disk left with a journal to
  * replay cannot be mounted read-only by the next VM. What cannot be
  * unmounted is remounted read-only. */
+static char leave_dev[GUEST_MAX_DISKS][40]; /* ephemeral disks: /dev/vdX */
+static size_t nleave;
+
+void guest_power_off_leave(const char *dev) {
+  if (nleave < GUEST_MAX_DISKS && strlen(dev) < sizeof(leave_dev[0]))
+    snprintf(leave_dev[nleave++], sizeof(leave_dev[0]), "%s", dev);
+}
+
+static bool left(const char *src) {
+  for (size_t i = 0; i < nleave; i++)
+    if (strcmp(src, leave_dev[i]) == 0)
+      return true;
+  return false;
+}
+
 static void quiesce(void) {
   kill(-1, SIGKILL);
   for (int i = 0; i < 200; i++) { /* at most ~1 s */
@@ -68,7 +83,8 @@ static void quiesce(void) {
       usleep(5000);
   }
   /* No sync() here: each unmount (or read-only remount) below writes its
-   * own file system back, and one sync() after covers what stays. */
+   * own file system back, and one sync() after covers what stays, unless
+   * an ephemeral disk stays: sync() would write its file systems too. */
   FILE *f = fopen("/proc/self/mounts", "re");
   if (!f)
     return;
@@ -81,24 +97,30 @@ static void quiesce(void) {
       continue;
     unescape(tgt);
     if (strcmp(tgt, "/") == 0 || strcmp(tgt, "/proc") == 0 || strcmp(tgt, "/dev") == 0 ||
-        strcmp(tgt, "/sys") == 0)
+        strcmp(tgt, "/sys") == 0 || left(src))
       continue;
     targets[n++] = strdup(tgt);
   }
   fclose(f);
   while (n-- > 0) {
     if (targets[n] && umount2(targets[n], 0) < 0 && errno != EINVAL && errno != ENOENT &&
-        mount(NULL, targets[n], NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        mount(NULL, targets[n], NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0) {
       guest_log("power off: cannot unmount or remount read-only %s: %s", targets[n], strerror(errno));
+      int fd = nleave ? open(targets[n], O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+      if (fd >= 0) { /* what sync() would have written of it */
+        syncfs(fd);
+        close(fd);
+      }
+    }
     free(targets[n]);
   }
-  sync();
 }
 
 void guest_power_off(void) {
   if (guest_is_pid1)
     quiesce();
-  sync();
+  if (!nleave)
+    sync();
   /* QEMU runs with -no-reboot and the kernel with reboot=t: a reboot is the
    * clean exit on microvm without ACPI. */
   reboot(RB_AUTOBOOT);

@@ -28,6 +28,7 @@ static const struct {
   {"image_format", K(VMCTR_MOUNT_BLOCK)},
   {"caching", K(VMCTR_MOUNT_BLOCK)},
   {"sync", K(VMCTR_MOUNT_BLOCK)},
+  {"ephemeral", K(VMCTR_MOUNT_BLOCK)},
   {"tag", K(VMCTR_MOUNT_SHARE)},
   {"cache", K(VMCTR_MOUNT_SHARE)},
   {"size", K(VMCTR_MOUNT_TMPFS)},
@@ -53,7 +54,8 @@ static int mount_to_cjson(const vmctr_mount *m, cJSON **out) {
           vmctr__json_add_string(o, "image_format",
                                  vmctr__mount_image_format_name(m->image_format))) &&
          vmctr__json_add_string(o, "caching", vmctr__mount_caching_name(m->caching)) &&
-         vmctr__json_add_string(o, "sync", vmctr__mount_sync_name(m->sync));
+         vmctr__json_add_string(o, "sync", vmctr__mount_sync_name(m->sync)) &&
+         (!m->ephemeral || vmctr__json_add_bool(o, "ephemeral", true));
     break;
   case VMCTR_MOUNT_SHARE:
     ok = ok && (!m->tag || vmctr__json_add_string(o, "tag", m->tag)) &&
@@ -171,6 +173,12 @@ static int parse_member(const cJSON *item, const char *what, vmctr_mount *m) {
   if (strcmp(key, "sync") == 0)
     return parse_name(item, what, vmctr__mount_sync_from_name,
                       "\"full\", \"fsync\" or \"none\"", &m->sync);
+  if (strcmp(key, "ephemeral") == 0) {
+    if ((r = vmctr__json_as_bool(item, what, &b)) < 0)
+      return r;
+    m->ephemeral = b;
+    return 0;
+  }
   if (strcmp(key, "cache") == 0)
     return parse_name(item, what, vmctr__mount_share_cache_from_name,
                       "\"auto\", \"always\" or \"never\"", &m->share_cache);

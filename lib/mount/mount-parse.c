@@ -93,6 +93,11 @@ static int apply(vmctr_mount *m, const elem *e, const char *spec) {
       return r;
     return vmctr_mount_set_read_only(m, b);
   }
+  if (!strcmp(k, "ephemeral")) {
+    if ((r = parse_bool(e, spec, &b)) < 0)
+      return r;
+    return vmctr_mount_set_ephemeral(m, b);
+  }
   if (!e->value)
     return bad(spec, k, ": this key needs a value (key=value)");
   if (!strcmp(k, "option")) {

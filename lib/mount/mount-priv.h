@@ -17,6 +17,7 @@ struct vmctr_mount {
   char *options; /* extra options, comma-separated, or NULL */
   /* block */
   uint32_t format, caching, sync, image_format;
+  bool ephemeral; /* its content is thrown away when the VM ends */
   /* share */
   char *tag;
   uint32_t share_cache;

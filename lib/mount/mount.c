@@ -300,6 +300,21 @@ uint32_t vmctr_mount_sync(const vmctr_mount *m) {
   return m && m->kind == VMCTR_MOUNT_BLOCK ? m->sync : 0;
 }
 
+int vmctr_mount_set_ephemeral(vmctr_mount *m, int ephemeral) {
+  int r;
+  if ((r = need_kind(m, VMCTR_MOUNT_BLOCK, "vmctr_mount_set_ephemeral")) < 0)
+    return r;
+  if (ephemeral != 0 && ephemeral != 1)
+    return vmctr__err(VMCTR_EINVAL, 0, "vmctr_mount_set_ephemeral: %d is neither 0 nor 1",
+                      ephemeral);
+  m->ephemeral = ephemeral;
+  return 0;
+}
+
+int vmctr_mount_ephemeral(const vmctr_mount *m) {
+  return m && m->kind == VMCTR_MOUNT_BLOCK && m->ephemeral;
+}
+
 /* ---- share ---- */
 
 int vmctr_mount_set_tag(vmctr_mount *m, const char *tag) {

@@ -36,6 +36,9 @@ typedef struct vmctr__vm_disk {
    * template's placeholder for a writable disk has this size, so that its
    * clones need no resize. */
   uint64_t size;
+  /* Its content is thrown away when the VM ends (vmctr_mount_set_ephemeral):
+   * flushes dropped, and the guest leaves it as it is at power-off. */
+  bool ephemeral;
 } vmctr__vm_disk;
 
 /* A shared host directory, mounted in the guest by tag. */

@@ -143,7 +143,7 @@ static void disk_args(const vmctr__vm_disk *d, int fd0, int set, vmctr__strv *a)
   const char *direct = d->caching == VMCTR_MOUNT_CACHING_UNCACHED ? "on" : "off";
   /* sync none → guest flushes are dropped; full and fsync both flush, since
    * fdatasync() on Linux already reaches the medium (no F_FULLFSYNC split). */
-  const char *no_flush = d->sync == VMCTR_MOUNT_SYNC_NONE ? "on" : "off";
+  const char *no_flush = d->sync == VMCTR_MOUNT_SYNC_NONE || d->ephemeral ? "on" : "off";
   const char *ro = d->read_only ? "on" : "off";
   /* The file driver refuses block devices; host_device is its twin for them. */
   const char *driver = stat(d->path, &st) == 0 && S_ISBLK(st.st_mode) ? "host_device" : "file";

@@ -162,6 +162,7 @@ static int devices(vmctr_vmm *vmm, vmctr__vm_spec *spec) {
         .sync = vmctr_mount_sync(m),
         .serial = vmm->names[i],
         .image_format = vmctr_mount_image_format(m),
+        .ephemeral = vmctr_mount_ephemeral(m) && vmctr_mount_read_only(m) <= 0,
       };
       vmctr__vm_disk *d = &vmm->disks[spec->ndisks - 1];
       if (vmctr_mount_image_format(m) == VMCTR_MOUNT_IMAGE_COW) {

@@ -293,7 +293,13 @@ int vmctr_vmm_stop(vmctr_vmm *vmm, uint32_t grace_ms) {
   /* 1: the guest syncs and powers off, and the hypervisor exits 0. */
   if (vmm->agent && grace_ms > 0) {
     int64_t deadline = vmctr__deadline_ms((int)grace_ms);
-    if (vmctr__agent_poweroff(vmm->agent, (int)grace_ms) == 0 &&
+    /* Ephemeral disks: the guest leaves them as they are. */
+    const char *eph[VMCTR_AGENT_MAX_DISKS];
+    size_t neph = 0;
+    for (size_t i = 0; vmm->disks && i < vmm->nmounts && neph < VMCTR_AGENT_MAX_DISKS; i++)
+      if (vmm->disks[i].path && vmm->disks[i].ephemeral)
+        eph[neph++] = vmm->disks[i].serial;
+    if (vmctr__agent_poweroff(vmm->agent, eph, neph, (int)grace_ms) == 0 &&
         wait_end(vmm, vmctr__remaining_ms(deadline)) == 0)
       return 0;
     vmctr__log(VMCTR_LOG_WARN, "vmm", "the guest did not power off within %u ms", grace_ms);

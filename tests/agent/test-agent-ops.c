@@ -241,10 +241,17 @@ static void test_fs_and_system_ops(void **state) {
   assert_int_equal(vmctr__agent_ping(f->a, T), 0);
   w = req(VMCTR_AOP_PING);
   assert_sent(f, &w);
-  assert_int_equal(vmctr__agent_poweroff(f->a, T), 0);
+  assert_int_equal(vmctr__agent_poweroff(f->a, NULL, 0, T), 0);
   w = req(VMCTR_AOP_POWEROFF);
   assert_sent(f, &w);
-  assert_int_equal(nreq(f), 10);
+  /* Ephemeral disks, by serial, one field each. */
+  const char *eph[] = {"vmctr-mnt0", "vmctr-mnt3"};
+  assert_int_equal(vmctr__agent_poweroff(f->a, eph, 2, T), 0);
+  w = req(VMCTR_AOP_POWEROFF);
+  vmctr__agent_put_str(&w, VMCTR_AT_EPHEMERAL, "vmctr-mnt0");
+  vmctr__agent_put_str(&w, VMCTR_AT_EPHEMERAL, "vmctr-mnt3");
+  assert_sent(f, &w);
+  assert_int_equal(nreq(f), 11);
 }
 
 static void expect_inval(int r);
@@ -653,7 +660,12 @@ static void test_bad_arguments_not_sent(void **state) {
   longname[65] = '\0';
   expect_inval(vmctr__agent_set_hostname(f->a, longname, T));
   expect_inval(vmctr__agent_ping(NULL, T));
-  expect_inval(vmctr__agent_poweroff(NULL, T));
+  expect_inval(vmctr__agent_poweroff(NULL, NULL, 0, T));
+  {
+    const char *empty[] = {""}, *long_[] = {"a-serial-of-21-bytes!"};
+    expect_inval(vmctr__agent_poweroff(f->a, empty, 1, T));
+    expect_inval(vmctr__agent_poweroff(f->a, long_, 1, T));
+  }
   expect_inval(vmctr__agent_set_time(NULL, 1, T));
   vmctr__agent_wait_cancel(NULL, 1); /* a no-op */
 

@@ -106,6 +106,29 @@ def main():
         t.ok(p.returncode == 125 and '--memory' in p.stderr, 'a bad option value: exit 125',
              p.stderr)
 
+        # An ephemeral disk is left as it is at power-off (no write-back, no
+        # unmount: its journal still says "needs recovery"); a kept one is
+        # unmounted clean.
+        disks = {}
+        for name in ('kept', 'eph'):
+            disks[name] = os.path.join(store, name + '.img')
+            subprocess.run(['truncate', '-s', '64M', disks[name]], check=True)
+            subprocess.run(['mke2fs', '-q', '-F', '-t', 'ext4', disks[name]], check=True)
+        p = run(['--mount', 'type=block,source=%s,target=/kept' % disks['kept'],
+                 '--mount', 'type=block,source=%s,target=/eph,ephemeral' % disks['eph'], '--',
+                 'sh', '-c', 'echo k > /kept/f && echo e > /eph/f && cat /kept/f /eph/f'])
+        feats = {}
+        for name, path in disks.items():
+            d = subprocess.run(['dumpe2fs', '-h', path], capture_output=True, text=True)
+            feats[name] = [ln for ln in d.stdout.splitlines() if ln.startswith('Filesystem features')]
+        t.ok(p.returncode == 0 and p.stdout == 'k\ne\n' and feats['kept'] and feats['eph'] and
+             'needs_recovery' not in feats['kept'][0] and 'needs_recovery' in feats['eph'][0],
+             'an ephemeral disk is left mounted at power-off, a kept one unmounted clean',
+             'rc %d, %r %r, %r' % (p.returncode, p.stdout, p.stderr, feats))
+        p = run(['--mount', 'type=share,source=%s,target=/s,ephemeral' % store, '--', 'true'])
+        t.ok(p.returncode == 125 and 'ephemeral' in p.stderr,
+             'ephemeral on a share is refused before boot', 'rc %d, %r' % (p.returncode, p.stderr))
+
         left = os.listdir(os.path.join(store, 'containers')) if os.path.isdir(
             os.path.join(store, 'containers')) else []
         t.eq(left, [], '--rm leaves no container disk behind')

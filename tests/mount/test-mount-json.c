@@ -48,6 +48,12 @@ static void test_json_roundtrip(void **state) {
   roundtrip(m, "{\"kind\":\"block\",\"source\":\"/img/a,b.ext4\",\"destination\":\"/data\","
                "\"read_only\":true,\"options\":\"noexec\",\"format\":\"ext4\","
                "\"caching\":\"uncached\",\"sync\":\"full\"}");
+  /* Ephemeral: written only when set. */
+  assert_int_equal(vmctr_mount_set_read_only(m, 0), 0);
+  assert_int_equal(vmctr_mount_set_ephemeral(m, 1), 0);
+  roundtrip(m, "{\"kind\":\"block\",\"source\":\"/img/a,b.ext4\",\"destination\":\"/data\","
+               "\"read_only\":false,\"options\":\"noexec\",\"format\":\"ext4\","
+               "\"caching\":\"uncached\",\"sync\":\"full\",\"ephemeral\":true}");
   vmctr_mount_free(m);
 
   assert_int_equal(vmctr_mount_new_share(&m, "/srv/www", "/www"), 0);
@@ -141,6 +147,10 @@ static void test_json_malformed(void **state) {
      "unknown key \"readonly\"; check its spelling"},
     {"{\"kind\":\"tmpfs\",\"destination\":\"/t\",\"source\":\"/x\"}", VMCTR_EPARSE,
      "key \"source\" does not apply to a tmpfs mount"},
+    {"{\"kind\":\"share\",\"source\":\"/s\",\"destination\":\"/t\",\"ephemeral\":true}",
+     VMCTR_EPARSE, "key \"ephemeral\" does not apply to a share mount"},
+    {"{\"kind\":\"block\",\"source\":\"/s\",\"destination\":\"/t\",\"ephemeral\":1}",
+     VMCTR_EPARSE, "key \"ephemeral\""},
     {"{\"kind\":\"share\",\"source\":\"/s\",\"destination\":\"/t\",\"caching\":\"cached\"}",
      VMCTR_EPARSE, "key \"caching\" does not apply to a share mount"},
     {"{\"kind\":\"block\",\"destination\":\"/t\"}", VMCTR_EPARSE,
@@ -220,6 +230,13 @@ static void test_parse(void **state) {
   assert_int_equal(vmctr_mount_read_only(m), 1);
   assert_int_equal(vmctr_mount_share_cache(m), VMCTR_MOUNT_SHARE_CACHE_NEVER);
   assert_string_equal(vmctr_mount_tag(m), "www");
+  vmctr_mount_free(m);
+
+  assert_int_equal(vmctr_mount_parse(&m, "type=block,source=/i,target=/d,ephemeral"), 0);
+  assert_int_equal(vmctr_mount_ephemeral(m), 1);
+  vmctr_mount_free(m);
+  assert_int_equal(vmctr_mount_parse(&m, "type=block,source=/i,target=/d,ephemeral=false"), 0);
+  assert_int_equal(vmctr_mount_ephemeral(m), 0);
   vmctr_mount_free(m);
 
   assert_int_equal(vmctr_mount_parse(&m, "type=share,source=/s,destination=/d,ro=false"), 0);

@@ -84,6 +84,14 @@ static void test_block_setters(void **state) {
   assert_fails_with(vmctr_mount_set_caching(m, 4), VMCTR_EINVAL, "unknown caching mode 4");
   assert_fails_with(vmctr_mount_set_sync(m, 9), VMCTR_EINVAL, "unknown sync mode 9");
   assert_int_equal(vmctr_mount_sync(m), VMCTR_MOUNT_SYNC_NONE); /* unchanged */
+  assert_int_equal(vmctr_mount_ephemeral(m), 0); /* the default */
+  assert_int_equal(vmctr_mount_set_ephemeral(m, 1), 0);
+  assert_int_equal(vmctr_mount_ephemeral(m), 1);
+  assert_fails_with(vmctr_mount_set_ephemeral(m, 2), VMCTR_EINVAL, "neither 0 nor 1");
+  assert_int_equal(vmctr_mount_ephemeral(m), 1); /* unchanged */
+  assert_int_equal(vmctr_mount_set_ephemeral(m, 0), 0);
+  assert_int_equal(vmctr_mount_ephemeral(m), 0);
+  assert_int_equal(vmctr_mount_ephemeral(NULL), 0);
   assert_int_equal(vmctr_mount_set_format(m, VMCTR_MOUNT_FORMAT_EXT4), 0);
   assert_fails_with(vmctr_mount_set_format(m, 2), VMCTR_EINVAL, "unknown format 2");
   assert_int_equal(vmctr_mount_set_read_only(m, 1), 0);
@@ -140,6 +148,8 @@ static void test_share(void **state) {
   assert_null(vmctr_mount_tag(m));
   assert_fails_with(vmctr_mount_set_caching(m, 1), VMCTR_EINVAL, "block mounts only");
   assert_fails_with(vmctr_mount_set_sync(m, 1), VMCTR_EINVAL, "block mounts only");
+  assert_fails_with(vmctr_mount_set_ephemeral(m, 1), VMCTR_EINVAL, "block mounts only");
+  assert_int_equal(vmctr_mount_ephemeral(m), 0);
   assert_fails_with(vmctr_mount_set_format(m, 1), VMCTR_EINVAL, "block mounts only");
   assert_int_equal(vmctr_mount_validate(m), 0);
   vmctr_mount_free(m);

@@ -47,7 +47,8 @@ static const struct {
 static int plan_disk(vmctr__vz_disk *d, const vmctr__vm_disk *s, size_t i,
                      const vmctr__vz_host *host) {
   uint32_t caching = s->caching ? s->caching : VMCTR_MOUNT_DEFAULT_CACHING;
-  uint32_t sync = s->sync ? s->sync : VMCTR_MOUNT_DEFAULT_SYNC;
+  /* An ephemeral disk's flushes are dropped, as with sync none. */
+  uint32_t sync = s->ephemeral ? VMCTR_MOUNT_SYNC_NONE : s->sync ? s->sync : VMCTR_MOUNT_DEFAULT_SYNC;
   if (!s->path || !*s->path)
     return vmctr__err(VMCTR_EINVAL, 0, "disk %zu has no path", i);
   MAP(caching_map, caching, &d->caching);
