@@ -95,7 +95,8 @@ def main():
     exe = os.path.join(a.build_dir, "examples", "vmctr-run")
     if not os.access(exe, os.X_OK):
         sys.exit("coldpath.py: %s is missing; build %s first" % (exe, a.build_dir))
-    env = dict(os.environ, VMCTR_DEBUG="2", VMCTR_KERNEL=a.kernel)
+    # Cold: templates are on by default since 0.6, and would restore instead of boot.
+    env = dict(os.environ, VMCTR_DEBUG="2", VMCTR_KERNEL=a.kernel, VMCTR_TEMPLATES="0")
     tmp = tempfile.mkdtemp(prefix="vmctr-coldpath-")
     variants = [("default", [])]
     for spec in a.image:

@@ -18,7 +18,8 @@ of the same directory. One interleaved run of N rounds (default 5), medians of:
              the library's own start of the same image, without an engine
 
 --network none for vmctr-run because `ctr run` without CNI gives the container
-no network either. Prints a table with the ratios vmctr-oci / runc (what the VM
+no network either. Templates are on, as by default: the warm-up round builds the
+template each kind of VM restores from (set VMCTR_TEMPLATES=0 to time cold boots). Prints a table with the ratios vmctr-oci / runc (what the VM
 costs under an engine) and vmctr-oci / vmctr-run (what the engine and the shim
 add to the library's start).
 """
