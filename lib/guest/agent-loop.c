@@ -141,12 +141,14 @@ static void op_ping(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
 /* EPHEMERAL: serials of disks whose content the host throws away. A serial
  * the guest has no disk of is ignored: nothing of it is mounted. */
 static void op_poweroff(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
-  size_t n;
-  const guest_disk *d = guest_disks(&n);
+  size_t n = 0;
+  const guest_disk *d = NULL;
   for (size_t i = 0; i < m->n; i++) {
     const vmctr__agent_field *f = &m->fields[i];
     if (f->tag != VMCTR_AT_EPHEMERAL)
       continue;
+    if (!d)
+      d = guest_disks(&n);
     for (size_t k = 0; k < n; k++)
       if (f->len == strlen(d[k].serial) && memcmp(f->val, d[k].serial, f->len) == 0) {
         char dev[48];

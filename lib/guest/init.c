@@ -54,10 +54,8 @@ static void unescape(char *s) {
   *o = '\0';
 }
 
-/* Stop every process and unmount every file system, newest first, so that
- * the disks are clean when the VM ends: an ext4 disk left with a journal to
- * replay cannot be mounted read-only by the next VM. What cannot be
- * unmounted is remounted read-only. */
+/* Ephemeral disks (POWEROFF's EPHEMERAL): their file systems stay as they
+ * are at power off. */
 static char leave_dev[GUEST_MAX_DISKS][40]; /* ephemeral disks: /dev/vdX */
 static size_t nleave;
 
@@ -73,6 +71,10 @@ static bool left(const char *src) {
   return false;
 }
 
+/* Stop every process and unmount every file system, newest first, so that
+ * the disks are clean when the VM ends: an ext4 disk left with a journal to
+ * replay cannot be mounted read-only by the next VM. What cannot be
+ * unmounted is remounted read-only. */
 static void quiesce(void) {
   kill(-1, SIGKILL);
   for (int i = 0; i < 200; i++) { /* at most ~1 s */

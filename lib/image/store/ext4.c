@@ -126,6 +126,16 @@ static bool prezeroed_known(const char *mke2fs) {
   return k;
 }
 
+/* Whether this host's mke2fs takes assume_storage_prezeroed. */
+static bool mke2fs_prezeroes(void) {
+  char *mke2fs = vmctr__find_executable("mke2fs");
+  if (!mke2fs)
+    mke2fs = vmctr__find_executable("/sbin/mke2fs");
+  bool k = mke2fs && prezeroed_known(mke2fs);
+  free(mke2fs);
+  return k;
+}
+
 int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *src_dir) {
   char *mke2fs = vmctr__find_executable("mke2fs"), *out = NULL;
   char n_arg[32], j_arg[32];
@@ -346,7 +356,10 @@ int vmctr__image_ext4_for_disk(vmctr_image *img, const vmctr_image_ext4_options 
     goto use_plain;
   if ((r = content_size(img, o, &need, &inodes)) < 0)
     goto out;
-  if (want <= need) { /* no room to lay out: the image's own size */
+  /* No room to lay out: the image's own size. An mke2fs without
+   * assume_storage_prezeroed would write the inode tables of the whole
+   * disk (16 GiB for 1 TiB): the guest grows the image's form instead. */
+  if (want <= need || !mke2fs_prezeroes()) {
     if (!(stat(plain, &st) == 0 && (uint64_t)st.st_size >= need) &&
         (r = make_form(img, o, "rootfs.ext4", plain, need, inodes)) < 0)
       goto out;
