@@ -20,8 +20,9 @@ and the overhead ratios run/raw, import/raw and template/raw.
 
 also runs OTHER_BUILD_DIR's vmctr-run (an earlier version of the code) in
 the same rounds, so that a change is judged against the code before it on
-the same machine at the same moment: it adds the baseline's median and the
-ratio run/baseline.
+the same machine at the same moment: it adds the baseline's medians, cold and
+from a template (its own templates, in the same cache), and the ratios
+run/baseline and template/baseline template.
 """
 import argparse
 import os
@@ -128,15 +129,19 @@ def main():
 
         tenv = dict(env, VMCTR_TEMPLATES="1", XDG_CACHE_HOME=os.path.join(tmp, "cache"))
         timed([run, "--store", store, "--rm", "-q", "--", "true"], tenv)  # builds the template
+        if base_run:  # its own template (another key)
+            timed([base_run, "--store", base_store, "--rm", "-q", "--", "true"], tenv)
 
         # Interleaved, one of each per round, so that the machine's drift
         # (it is shared) hits the library and the baseline alike.
-        runs, imports, raws, bases, tmpls = [], [], [], [], []
+        runs, imports, raws, bases, tmpls, base_tmpls = [], [], [], [], [], []
         for i in range(a.runs):
             runs.append(timed([run, "--store", store, "--rm", "-q", "--", "true"], env))
             tmpls.append(timed([run, "--store", store, "--rm", "-q", "--", "true"], tenv))
             if base_run:
                 bases.append(timed([base_run, "--store", base_store, "--rm", "-q", "--", "true"], env))
+                base_tmpls.append(timed([base_run, "--store", base_store, "--rm", "-q", "--", "true"],
+                                        tenv))
             fresh = os.path.join(tmp, "fresh%d" % i)
             imports.append(timed([run, "--store", fresh, "--image", layout, "--rm", "-q", "--", "true"],
                                  env))
@@ -179,6 +184,9 @@ def main():
                                 med(bases)))
         print("ratio: run/baseline %.3f (baseline/raw %.2f)" % (med(runs) / med(bases),
                                                               med(bases) / raw if raw else 0))
+        print("%-34s %7.3fs" % ("baseline from a template", med(base_tmpls)))
+        print("ratio: template/baseline template %.3f (baseline template/raw %.2f)" %
+              (med(tmpls) / med(base_tmpls), med(base_tmpls) / raw if raw else 0))
 
 
 if __name__ == "__main__":
