@@ -110,6 +110,14 @@ static int fix_disks(const guest_restore *q) {
   size_t n;
   const guest_disk *m = guest_disks(&n);
   char path[64];
+  /* The host names every disk: a map that lacks one (taken before it had
+   * probed) is read again, or its placeholder's blocks would stay cached. */
+  if (n < q->ndisks) {
+    int e = guest_disks_scan();
+    if (e < 0)
+      return e;
+    m = guest_disks(&n);
+  }
   bool rebound = false;
   int r = 0;
   for (size_t i = 0; i < n && r == 0; i++) {
