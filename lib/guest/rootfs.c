@@ -145,7 +145,7 @@ static uint64_t ext4_blocks(int fd) {
   memcpy(&incompat, sb + 0x60, 4);
   if ((sb[0x38] | sb[0x39] << 8) != EXT4_SUPER_MAGIC_)
     return 0;
-  if (incompat & 0x80) /* INCOMPAT_64BIT */
+  if (le32toh(incompat) & 0x80) /* INCOMPAT_64BIT */
     memcpy(&hi, sb + 0x150, 4);
   return (uint64_t)le32toh(hi) << 32 | le32toh(lo);
 }

@@ -106,6 +106,12 @@ static int measure(const char *tree, uint64_t *bytes, uint64_t *inodes) {
   return r;
 }
 
+/* mke2fs on PATH, else in /sbin (not on a user's PATH): malloc'd, or NULL. */
+static char *find_mke2fs(void) {
+  char *mke2fs = vmctr__find_executable("mke2fs");
+  return mke2fs ? mke2fs : vmctr__find_executable("/sbin/mke2fs");
+}
+
 /* Whether mke2fs (1.47.0 and later) takes -E assume_storage_prezeroed: it
  * then neither writes the inode tables nor leaves them for the kernel's
  * lazy init, and the file stays sparse. Asked once per process. */
@@ -128,22 +134,18 @@ static bool prezeroed_known(const char *mke2fs) {
 
 /* Whether this host's mke2fs takes assume_storage_prezeroed. */
 static bool mke2fs_prezeroes(void) {
-  char *mke2fs = vmctr__find_executable("mke2fs");
-  if (!mke2fs)
-    mke2fs = vmctr__find_executable("/sbin/mke2fs");
+  char *mke2fs = find_mke2fs();
   bool k = mke2fs && prezeroed_known(mke2fs);
   free(mke2fs);
   return k;
 }
 
 int vmctr__mke2fs(const char *dest, uint64_t size, uint64_t inodes, const char *src_dir) {
-  char *mke2fs = vmctr__find_executable("mke2fs"), *out = NULL;
+  char *mke2fs = find_mke2fs(), *out = NULL;
   char n_arg[32], j_arg[32];
   int status = 0, r;
   /* The journal: 4 MiB for small images, 32 MiB from 1 GiB. */
   uint64_t journal_mib = size >= 1024 * MIB ? 32 : size >= 256 * MIB ? 16 : 4;
-  if (!mke2fs)
-    mke2fs = vmctr__find_executable("/sbin/mke2fs");
   if (!mke2fs)
     return vmctr__err(VMCTR_EUNSUPPORTED, ENOENT,
                       "mke2fs not found: install e2fsprogs to make ext4 images");
@@ -280,6 +282,24 @@ out:
   return r;
 }
 
+/* The image's build lock: one builder per image at a time; a second caller
+ * waits and reuses. The fd, or a negative error. */
+static int lock_image(vmctr_image *img) {
+  char name[VMCTR__DIGEST_HEX + 32];
+  snprintf(name, sizeof(name), "%s.import", img->hex);
+  return vmctr__store_lock(img->root_fd, name, LOCK_EX, false);
+}
+
+/* rootfs.ext4 at plain, reused when at least size bytes, else made anew;
+ * the caller holds the image's lock. */
+static int plain_form(vmctr_image *img, const vmctr_image_ext4_options *o, const char *plain,
+                      uint64_t size, uint64_t inodes) {
+  struct stat st;
+  if (stat(plain, &st) == 0 && (uint64_t)st.st_size >= size)
+    return 0;
+  return make_form(img, o, "rootfs.ext4", plain, size, inodes);
+}
+
 static int check_opts(const vmctr_image_ext4_options *o) {
   return vmctr__options_check(o, VMCTR_IMAGE_EXT4_OPTIONS_VERSION, 0, "vmctr_image_ext4_options");
 }
@@ -288,10 +308,8 @@ int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, cha
   const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
   const vmctr_image_ext4_options *o = opts ? opts : &def;
   char *final = NULL;
-  char name[VMCTR__DIGEST_HEX + 32];
   uint64_t size, inodes;
   int lock = -1, r;
-  struct stat st;
 
   if (!img || !path_out)
     return vmctr__err(VMCTR_EINVAL, 0, "vmctr_image_ext4: %s is NULL", !img ? "image" : "path_out");
@@ -299,14 +317,11 @@ int vmctr_image_ext4(vmctr_image *img, const vmctr_image_ext4_options *opts, cha
     return r;
   if (!(final = vmctr__path_join(img->dir, "rootfs.ext4")))
     return VMCTR_ENOMEM;
-  /* One builder per image at a time; a second caller waits and reuses. */
-  snprintf(name, sizeof(name), "%s.import", img->hex);
-  if ((lock = vmctr__store_lock(img->root_fd, name, LOCK_EX, false)) < 0) {
+  if ((lock = lock_image(img)) < 0) {
     r = lock;
     goto out;
   }
-  if (!(stat(final, &st) == 0 && (uint64_t)st.st_size >= size) &&
-      (r = make_form(img, o, "rootfs.ext4", final, size, inodes)) < 0)
+  if ((r = plain_form(img, o, final, size, inodes)) < 0)
     goto out;
   *path_out = final;
   final = NULL;
@@ -323,7 +338,6 @@ int vmctr__image_ext4_for_disk(vmctr_image *img, const vmctr_image_ext4_options 
   const vmctr_image_ext4_options def = VMCTR_IMAGE_EXT4_OPTIONS_INIT;
   const vmctr_image_ext4_options *o = opts ? opts : &def;
   char *sized = NULL, *plain = NULL, fname[48];
-  char name[VMCTR__DIGEST_HEX + 32];
   uint64_t need, inodes;
   int lock = -1, r;
   struct stat st;
@@ -337,8 +351,7 @@ int vmctr__image_ext4_for_disk(vmctr_image *img, const vmctr_image_ext4_options 
     r = vmctr__err_nomem();
     goto out;
   }
-  snprintf(name, sizeof(name), "%s.import", img->hex);
-  if ((lock = vmctr__store_lock(img->root_fd, name, LOCK_EX, false)) < 0) {
+  if ((lock = lock_image(img)) < 0) {
     r = lock;
     goto out;
   }
@@ -360,8 +373,7 @@ int vmctr__image_ext4_for_disk(vmctr_image *img, const vmctr_image_ext4_options 
    * assume_storage_prezeroed would write the inode tables of the whole
    * disk (16 GiB for 1 TiB): the guest grows the image's form instead. */
   if (want <= need || !mke2fs_prezeroes()) {
-    if (!(stat(plain, &st) == 0 && (uint64_t)st.st_size >= need) &&
-        (r = make_form(img, o, "rootfs.ext4", plain, need, inodes)) < 0)
+    if ((r = plain_form(img, o, plain, need, inodes)) < 0)
       goto out;
     goto use_plain;
   }
