@@ -330,9 +330,10 @@ void guest_op_mkdir(guest_agent *a, uint32_t id, const vmctr__agent_msg *m) {
   free(path);
 }
 
-/* Temp file in the same directory, fsync, rename: readers see the old or
- * the new content, never a mix; nothing is left behind on failure. */
-static int write_atomic(int dirfd, const char *leaf, const uint8_t *p, size_t n, mode_t mode) {
+/* Temp file in the same directory, fsync (with durable), rename: readers see
+ * the old or the new content, never a mix; nothing is left behind on failure. */
+static int write_atomic(int dirfd, const char *leaf, const uint8_t *p, size_t n, mode_t mode,
+                        bool durable) {
   char tmp[300];
   if (!leaf[0] || strchr(leaf, '/') || strlen(leaf) > 255)
     return -EINVAL;
@@ -352,7 +353,7 @@ static int write_atomic(int dirfd, const char *leaf, const uint8_t *p, size_t n,
   }
   if (!e && fchmod(fd, mode) < 0) /* the umask must not narrow it */
     e = errno;
-  if (!e && fsync(fd) < 0)
+  if (!e && durable && fsync(fd) < 0)
     e = errno;
   if (close(fd) < 0 && !e)
     e = errno;
@@ -377,8 +378,14 @@ static int write_file_at(const char *root, const char *path, const uint8_t *p, s
   close(rfd);
   if (dfd < 0)
     return dfd;
-  /* O_PATH fds serve as dirfd for openat, renameat and unlinkat. */
-  int r = write_atomic(dfd, leaf, p, n, mode);
+  /* O_PATH fds serve as dirfd for openat, renameat and unlinkat. A file in
+   * a container's root (its /etc/hosts, resolv.conf, hostname) is written
+   * again at every start, so it goes without fsync: each one was a journal
+   * commit and a disk flush, about 10 ms under TCG and 30 for the first. A
+   * rename over an existing file on ext4 (auto_da_alloc, the default) still
+   * writes the data before the rename commits: after a crash the file is
+   * the old one or the new one. */
+  int r = write_atomic(dfd, leaf, p, n, mode, root == NULL);
   close(dfd);
   return r;
 }
