@@ -381,10 +381,9 @@ static int write_file_at(const char *root, const char *path, const uint8_t *p, s
   /* O_PATH fds serve as dirfd for openat, renameat and unlinkat. A file in
    * a container's root (its /etc/hosts, resolv.conf, hostname) is written
    * again at every start, so it goes without fsync: each one was a journal
-   * commit and a disk flush, about 10 ms under TCG and 30 for the first. A
-   * rename over an existing file on ext4 (auto_da_alloc, the default) still
-   * writes the data before the rename commits: after a crash the file is
-   * the old one or the new one. */
+   * commit and a disk flush, about 10 ms under TCG and 30 for the first.
+   * A crash may leave such a file empty (a new one, or a file system
+   * without ext4's auto_da_alloc); the next start writes it again. */
   int r = write_atomic(dfd, leaf, p, n, mode, root == NULL);
   close(dfd);
   return r;
